@@ -1,0 +1,1669 @@
+//! Capture stage: finds capture files, opens them, and yields raw frames in file order.
+//!
+//! The only module that touches libpcap.
+//!
+//! # Formats
+//!
+//! * **pcap** (libpcap savefiles, magic `a1b2c3d4`, `a1b23c4d` or the "patched" `a1b2cd34`, in
+//!   either byte order) are read by libpcap itself, opened with nanosecond precision so that
+//!   timestamps come back in ns whatever the file stores. The byte offset of every record is
+//!   tracked here (24-byte file header, then record header plus captured bytes per record), so that
+//!   an error names the record that is damaged.
+//! * **pcapng** is read by [`PcapngReader`] in this module, because libpcap cannot read a pcapng
+//!   file whose interfaces have different link types. With libpcap 1.10, a file made by
+//!   `mergecap -F pcapng` from an Ethernet capture and a raw-IP capture opens, but reading stops at
+//!   the first packet of the second interface with `an interface has a type 101 different from the
+//!   type of the first interface` (the test `libpcap_refuses_mixed_link_type_pcapng` keeps that
+//!   claim checked).
+//! * **standard input** (`-`): the first four bytes decide. pcapng is read by [`PcapngReader`] from
+//!   the stream; pcap is handed to libpcap through an OS pipe that a thread fills with the peeked
+//!   bytes followed by the rest of standard input, so `tcpdump -w - | flowaudit flows -` works.
+//!
+//! # Filters
+//!
+//! A BPF expression (tcpdump syntax) is compiled by libpcap once per link type and run here on
+//! every frame, for both formats, so that the byte offset keeps counting the frames it rejects.
+//! The program sees the captured bytes as the whole frame, so `len`, `greater` and `less` compare
+//! against the captured length. An expression that libpcap cannot compile for a link type (`ether
+//! host` on raw IP, say) matches no frame of that link type; one that does not compile for
+//! Ethernet is rejected up front by [`check_filter`].
+//!
+//! # Limits
+//!
+//! libpcap silently cuts a pcap record longer than the file's snaplen down to the snaplen. For a
+//! file, such a record is found by reading its header a second time and reported as corrupt; for
+//! standard input that cannot be done, and the offsets after such a record undercount.
+
+use std::fmt::Write as _;
+use std::fs::{self, File};
+use std::io::{self, BufReader, Cursor, Read, Seek, SeekFrom, Write};
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::thread::{self, JoinHandle};
+
+use pcap::{BpfProgram, Capture, Linktype, Offline, Precision};
+
+/// One frame as stored in a capture.
+#[derive(Debug, Clone, Copy)]
+pub struct RawPacket<'a> {
+    /// Capture timestamp, nanoseconds since the Unix epoch.
+    pub ts_ns: i64,
+    /// The captured bytes (at most the snaplen).
+    pub data: &'a [u8],
+    /// The frame's length on the wire, bytes (>= data.len() unless the capture is broken).
+    pub wire_len: u32,
+    /// Link type of the interface the frame was captured on (LINKTYPE_* / DLT_* number).
+    pub linktype: u32,
+}
+
+/// Container format of a capture file, decided by its first bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Pcap,
+    Pcapng,
+}
+
+/// One capture input, found by [`discover`].
+#[derive(Debug, Clone)]
+pub struct Input {
+    /// The path as the user will see it in messages; `-` is standard input.
+    pub path: PathBuf,
+    pub format: Format,
+    /// File size in bytes (None for standard input).
+    pub size: Option<u64>,
+    /// Timestamp of the first packet, ns (None: stdin or no packets).
+    pub first_ts_ns: Option<i64>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CaptureError {
+    #[error("{path}: {message}")]
+    Open { path: String, message: String },
+    #[error(
+        "{path}: not a pcap or pcapng capture ({found}); give flowaudit .pcap or .pcapng files"
+    )]
+    NotACapture { path: String, found: String },
+    #[error("{path}: at byte {offset}: {what}")]
+    Corrupt {
+        path: String,
+        offset: u64,
+        what: String,
+    },
+    #[error("invalid --filter '{expr}': {message}")]
+    Filter { expr: String, message: String },
+}
+
+/// Byte ranges of the on-disk structures, relative to the start of the structure.
+// The whole layout is written down, including fields this module does not read.
+#[allow(dead_code)]
+mod field {
+    pub type Field = core::ops::Range<usize>;
+
+    /// Classic pcap: a 24-byte file header, then one record header plus captured bytes per frame.
+    pub mod pcap {
+        use super::Field;
+
+        /// File header: magic number in the writer's byte order (a1b2c3d4: µs, a1b23c4d: ns,
+        /// a1b2cd34: µs with 24-byte record headers).
+        pub const MAGIC: Field = 0..4;
+        /// File header: format major version (2), u16.
+        pub const VERSION_MAJOR: Field = 4..6;
+        /// File header: format minor version (4), u16.
+        pub const VERSION_MINOR: Field = 6..8;
+        /// File header: time zone correction, seconds (always 0), i32.
+        pub const THISZONE: Field = 8..12;
+        /// File header: timestamp accuracy (always 0), u32.
+        pub const SIGFIGS: Field = 12..16;
+        /// File header: snapshot length, the most bytes stored per frame (0: no limit), u32.
+        pub const SNAPLEN: Field = 16..20;
+        /// File header: link type of every frame (LINKTYPE_*), u32.
+        pub const LINKTYPE: Field = 20..24;
+        /// Length of the file header, bytes.
+        pub const FILE_HEADER_LEN: usize = 24;
+
+        /// Record header: timestamp, whole seconds since the Unix epoch, i32.
+        pub const TS_SEC: Field = 0..4;
+        /// Record header: timestamp, fraction of the second in µs or ns (see MAGIC), u32.
+        pub const TS_FRAC: Field = 4..8;
+        /// Record header: bytes of the frame stored after this header, u32.
+        pub const CAPLEN: Field = 8..12;
+        /// Record header: length of the frame on the wire, bytes, u32.
+        pub const ORIG_LEN: Field = 12..16;
+        /// Length of a record header, bytes.
+        pub const RECORD_HEADER_LEN: usize = 16;
+        /// Length of a record header in the "patched" format (ifindex, protocol, pkt_type
+        /// and padding follow ORIG_LEN), bytes.
+        pub const PATCHED_RECORD_HEADER_LEN: usize = 24;
+    }
+
+    /// pcapng: a sequence of blocks. Offsets are from the start of the block.
+    pub mod pcapng {
+        use super::Field;
+
+        /// Every block: block type, u32.
+        pub const BLOCK_TYPE: Field = 0..4;
+        /// Every block: total length of the block including both length fields, bytes, u32.
+        /// The same value is repeated in the last 4 bytes of the block.
+        pub const BLOCK_LEN: Field = 4..8;
+        /// Length of the block type and leading length, bytes.
+        pub const BLOCK_HEADER_LEN: usize = 8;
+        /// Length of the trailing length field, bytes.
+        pub const BLOCK_TRAILER_LEN: usize = 4;
+        /// Smallest possible block (header and trailer, empty body), bytes.
+        pub const MIN_BLOCK_LEN: usize = 12;
+
+        /// Section Header Block: byte-order magic 1a2b3c4d in the section's byte order.
+        pub const SHB_BYTE_ORDER: Field = 8..12;
+        /// Section Header Block: major version (1), u16.
+        pub const SHB_VERSION_MAJOR: Field = 12..14;
+        /// Section Header Block: minor version (0 or 2), u16.
+        pub const SHB_VERSION_MINOR: Field = 14..16;
+        /// Section Header Block: length of the section after this block, bytes (-1: unknown), i64.
+        pub const SHB_SECTION_LEN: Field = 16..24;
+        /// Smallest Section Header Block, bytes.
+        pub const SHB_MIN_LEN: usize = 28;
+
+        /// Interface Description Block: link type (LINKTYPE_*), u16.
+        pub const IDB_LINKTYPE: Field = 8..10;
+        /// Interface Description Block: reserved, u16.
+        pub const IDB_RESERVED: Field = 10..12;
+        /// Interface Description Block: snapshot length (0: no limit), bytes, u32.
+        pub const IDB_SNAPLEN: Field = 12..16;
+        /// Interface Description Block: start of the options.
+        pub const IDB_OPTIONS: usize = 16;
+        /// Smallest Interface Description Block, bytes.
+        pub const IDB_MIN_LEN: usize = 20;
+
+        /// Enhanced Packet Block: interface id, index into the section's interfaces, u32.
+        pub const EPB_INTERFACE: Field = 8..12;
+        /// Enhanced Packet Block: timestamp, upper 32 bits, in the interface's units.
+        pub const EPB_TS_HIGH: Field = 12..16;
+        /// Enhanced Packet Block: timestamp, lower 32 bits, in the interface's units.
+        pub const EPB_TS_LOW: Field = 16..20;
+        /// Enhanced Packet Block: bytes of the frame stored in the block, u32.
+        pub const EPB_CAPLEN: Field = 20..24;
+        /// Enhanced Packet Block: length of the frame on the wire, bytes, u32.
+        pub const EPB_ORIG_LEN: Field = 24..28;
+        /// Enhanced Packet Block: start of the frame bytes (padded to 4, then options).
+        pub const EPB_DATA: usize = 28;
+
+        /// Obsolete Packet Block: interface id, u16.
+        pub const PB_INTERFACE: Field = 8..10;
+        /// Obsolete Packet Block: drops count, frames, u16.
+        pub const PB_DROPS: Field = 10..12;
+        /// Obsolete Packet Block: timestamp, upper 32 bits, in the interface's units.
+        pub const PB_TS_HIGH: Field = 12..16;
+        /// Obsolete Packet Block: timestamp, lower 32 bits, in the interface's units.
+        pub const PB_TS_LOW: Field = 16..20;
+        /// Obsolete Packet Block: bytes of the frame stored in the block, u32.
+        pub const PB_CAPLEN: Field = 20..24;
+        /// Obsolete Packet Block: length of the frame on the wire, bytes, u32.
+        pub const PB_ORIG_LEN: Field = 24..28;
+        /// Obsolete Packet Block: start of the frame bytes.
+        pub const PB_DATA: usize = 28;
+
+        /// Smallest Enhanced or obsolete Packet Block, bytes.
+        pub const PACKET_BLOCK_MIN_LEN: usize = 32;
+
+        /// Simple Packet Block: length of the frame on the wire, bytes, u32.
+        pub const SPB_ORIG_LEN: Field = 8..12;
+        /// Simple Packet Block: start of the frame bytes (captured length = the smallest of
+        /// ORIG_LEN, the interface's snaplen and the room in the block).
+        pub const SPB_DATA: usize = 12;
+        /// Smallest Simple Packet Block, bytes.
+        pub const SPB_MIN_LEN: usize = 16;
+
+        /// Option: option code, u16.
+        pub const OPT_CODE: Field = 0..2;
+        /// Option: length of the value, bytes (the value is padded to 4), u16.
+        pub const OPT_LEN: Field = 2..4;
+        /// Option: start of the value.
+        pub const OPT_VALUE: usize = 4;
+    }
+}
+
+/// The magic numbers at the start of each format, as they appear in the file.
+const PCAPNG_MAGIC: [u8; 4] = [0x0a, 0x0d, 0x0d, 0x0a];
+
+/// pcapng block types.
+const BLOCK_SHB: u32 = 0x0A0D_0D0A;
+const BLOCK_IDB: u32 = 1;
+const BLOCK_PB: u32 = 2;
+const BLOCK_SPB: u32 = 3;
+const BLOCK_EPB: u32 = 6;
+
+/// pcapng option codes.
+const OPT_ENDOFOPT: u16 = 0;
+const OPT_IF_TSRESOL: u16 = 9;
+const OPT_IF_TSOFFSET: u16 = 14;
+
+/// Largest frame libpcap accepts for most link types, bytes; stands in for a snaplen of 0.
+const MAX_SNAPLEN: u32 = 262_144;
+
+/// Largest pcapng block this module reads into memory, bytes. Blocks it only skips may be longer.
+const MAX_BLOCK_LEN: u32 = 16 * 1024 * 1024;
+
+/// DLT_EN10MB, the link type filters are checked against up front.
+const DLT_EN10MB: i32 = 1;
+
+const NS_PER_SEC: i64 = 1_000_000_000;
+
+/// Byte order of a pcap file or a pcapng section.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Endian {
+    Little,
+    Big,
+}
+
+impl Endian {
+    /// Reads a u16 at `at`; 0 if `bytes` is too short (callers check lengths first).
+    fn u16(self, bytes: &[u8], at: Range<usize>) -> u16 {
+        let Some(b) = bytes.get(at).and_then(|b| <[u8; 2]>::try_from(b).ok()) else {
+            return 0;
+        };
+        match self {
+            Endian::Little => u16::from_le_bytes(b),
+            Endian::Big => u16::from_be_bytes(b),
+        }
+    }
+
+    /// Reads a u32 at `at`; 0 if `bytes` is too short (callers check lengths first).
+    fn u32(self, bytes: &[u8], at: Range<usize>) -> u32 {
+        let Some(b) = bytes.get(at).and_then(|b| <[u8; 4]>::try_from(b).ok()) else {
+            return 0;
+        };
+        match self {
+            Endian::Little => u32::from_le_bytes(b),
+            Endian::Big => u32::from_be_bytes(b),
+        }
+    }
+
+    /// Reads an i32 at `at`; 0 if `bytes` is too short.
+    fn i32(self, bytes: &[u8], at: Range<usize>) -> i32 {
+        i32::from_ne_bytes(self.u32(bytes, at).to_ne_bytes())
+    }
+
+    /// Reads an i64 at `at`; 0 if `bytes` is too short.
+    fn i64(self, bytes: &[u8], at: Range<usize>) -> i64 {
+        let Some(b) = bytes.get(at).and_then(|b| <[u8; 8]>::try_from(b).ok()) else {
+            return 0;
+        };
+        match self {
+            Endian::Little => i64::from_le_bytes(b),
+            Endian::Big => i64::from_be_bytes(b),
+        }
+    }
+}
+
+/// What the first bytes of a pcap file say.
+#[derive(Debug, Clone, Copy)]
+struct PcapMagic {
+    endian: Endian,
+    /// The fraction field of a record timestamp counts ns (else µs).
+    nanos: bool,
+    /// Length of each record header, bytes.
+    record_header_len: usize,
+}
+
+impl PcapMagic {
+    fn sniff(head: &[u8]) -> Option<PcapMagic> {
+        let (endian, nanos, record_header_len) = match head.get(field::pcap::MAGIC)? {
+            [0xd4, 0xc3, 0xb2, 0xa1] => (Endian::Little, false, field::pcap::RECORD_HEADER_LEN),
+            [0xa1, 0xb2, 0xc3, 0xd4] => (Endian::Big, false, field::pcap::RECORD_HEADER_LEN),
+            [0x4d, 0x3c, 0xb2, 0xa1] => (Endian::Little, true, field::pcap::RECORD_HEADER_LEN),
+            [0xa1, 0xb2, 0x3c, 0x4d] => (Endian::Big, true, field::pcap::RECORD_HEADER_LEN),
+            [0x34, 0xcd, 0xb2, 0xa1] => (
+                Endian::Little,
+                false,
+                field::pcap::PATCHED_RECORD_HEADER_LEN,
+            ),
+            [0xa1, 0xb2, 0xcd, 0x34] => {
+                (Endian::Big, false, field::pcap::PATCHED_RECORD_HEADER_LEN)
+            }
+            _ => return None,
+        };
+        Some(PcapMagic {
+            endian,
+            nanos,
+            record_header_len,
+        })
+    }
+
+    /// Timestamp of a record header, ns, computed the way libpcap does (signed 32-bit fields).
+    fn record_ts_ns(self, record: &[u8]) -> i64 {
+        let sec = i64::from(self.endian.i32(record, field::pcap::TS_SEC));
+        let frac = i64::from(self.endian.i32(record, field::pcap::TS_FRAC));
+        let frac_ns = if self.nanos { frac } else { frac * 1000 };
+        sec * NS_PER_SEC + frac_ns
+    }
+}
+
+/// Decides the format from the first four bytes; None: not a capture.
+fn sniff(head: &[u8]) -> Option<Format> {
+    if head.get(0..4) == Some(&PCAPNG_MAGIC[..]) {
+        Some(Format::Pcapng)
+    } else if PcapMagic::sniff(head).is_some() {
+        Some(Format::Pcap)
+    } else {
+        None
+    }
+}
+
+/// What a non-capture starts with, for the NotACapture message.
+fn describe_head(head: &[u8]) -> String {
+    if head.is_empty() {
+        return "it is empty".to_string();
+    }
+    format!("starts with {}", hex(&head[..head.len().min(4)]))
+}
+
+/// Reads until `dst` is full or the source ends; returns the number of bytes read.
+fn read_up_to(src: &mut impl Read, dst: &mut [u8]) -> io::Result<usize> {
+    let mut got = 0;
+    while got < dst.len() {
+        match src.read(&mut dst[got..]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(got)
+}
+
+/// Appends up to `n` bytes from `src` to `buf`; returns the number appended (< n: end of input).
+/// Grows `buf` only as data arrives, so a length field that lies costs no more than the file.
+fn append_up_to(src: &mut impl Read, buf: &mut Vec<u8>, n: usize) -> io::Result<usize> {
+    src.take(n as u64).read_to_end(buf)
+}
+
+/// Message of a libpcap error without the crate's "libpcap error: " prefix.
+fn pcap_message(e: &pcap::Error) -> String {
+    match e {
+        pcap::Error::PcapError(message) => message.clone(),
+        pcap::Error::InvalidInputString => "it contains a NUL byte".to_string(),
+        other => other.to_string(),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// discover
+
+/// Result of [`discover`].
+#[derive(Debug, Default)]
+pub struct Discovery {
+    /// Captures to read, sorted by first packet timestamp (None first, ties in argument order).
+    pub inputs: Vec<Input>,
+    /// One error per argument (or file found in a directory) that cannot be used.
+    pub errors: Vec<CaptureError>,
+    /// Files found inside a directory that are not captures (skipped, not errors).
+    pub skipped_non_captures: Vec<PathBuf>,
+}
+
+/// Bytes already taken from standard input by [`discover`], for [`Reader::open`] to replay.
+static STDIN_HEAD: Mutex<Option<Vec<u8>>> = Mutex::new(None);
+
+/// Reads the first 4 bytes of standard input and keeps them for [`Reader::open`].
+fn peek_stdin() -> io::Result<Vec<u8>> {
+    let mut head = [0u8; 4];
+    let n = read_up_to(&mut io::stdin().lock(), &mut head)?;
+    let head = head[..n].to_vec();
+    *STDIN_HEAD.lock().unwrap_or_else(|e| e.into_inner()) = Some(head.clone());
+    Ok(head)
+}
+
+/// The bytes [`discover`] took from standard input, or the first 4 bytes if it did not run.
+fn take_stdin_head() -> io::Result<Vec<u8>> {
+    let kept = STDIN_HEAD.lock().unwrap_or_else(|e| e.into_inner()).take();
+    match kept {
+        Some(head) => Ok(head),
+        None => {
+            let mut head = [0u8; 4];
+            let n = read_up_to(&mut io::stdin().lock(), &mut head)?;
+            Ok(head[..n].to_vec())
+        }
+    }
+}
+
+/// Expands FILE|DIR|- arguments into capture inputs sorted by first packet timestamp.
+///
+/// A directory means every capture file below it (recursively, visited in sorted path order),
+/// detected by content (magic number), not by name: non-capture files inside a directory are
+/// skipped and counted. Symbolic links to files are followed; symbolic links to directories are
+/// not (they could loop). A file named explicitly that is not a capture, or cannot be opened, is
+/// an error for that input (returned in the error list; the other inputs still proceed). `-` is
+/// standard input: it cannot be peeked for a timestamp, so it sorts first; it may appear at most
+/// once. Its first 4 bytes are read here to learn its format and are replayed by
+/// [`Reader::open`].
+///
+/// Inputs with no packets sort first too (first_ts_ns None). Ties keep argument order.
+/// Damage after the magic number is not looked for here: it is reported by the [`Reader`].
+pub fn discover(args: &[PathBuf]) -> Discovery {
+    discover_with(args, &mut peek_stdin)
+}
+
+fn discover_with(args: &[PathBuf], peek: &mut dyn FnMut() -> io::Result<Vec<u8>>) -> Discovery {
+    let mut found = Discovery::default();
+    let mut stdin_seen = false;
+    for arg in args {
+        if arg.as_os_str() == "-" {
+            // Standard input can be consumed once only.
+            if stdin_seen {
+                found.errors.push(CaptureError::Open {
+                    path: "-".to_string(),
+                    message: "standard input can be read only once; give `-` at most once"
+                        .to_string(),
+                });
+                continue;
+            }
+            stdin_seen = true;
+            match peek() {
+                Ok(head) => match sniff(&head) {
+                    Some(format) => found.inputs.push(Input {
+                        path: arg.clone(),
+                        format,
+                        size: None,
+                        first_ts_ns: None,
+                    }),
+                    None => found.errors.push(CaptureError::NotACapture {
+                        path: "-".to_string(),
+                        found: describe_head(&head),
+                    }),
+                },
+                Err(e) => found.errors.push(CaptureError::Open {
+                    path: "-".to_string(),
+                    message: format!("cannot read standard input: {e}"),
+                }),
+            }
+            continue;
+        }
+        match fs::metadata(arg) {
+            Err(e) => found.errors.push(CaptureError::Open {
+                path: arg.display().to_string(),
+                message: format!("cannot open: {e}"),
+            }),
+            Ok(meta) if meta.is_dir() => walk(arg, &mut found),
+            Ok(_) => match probe(arg) {
+                Ok(Probe::Capture(input)) => found.inputs.push(input),
+                // Named explicitly: the user expects a capture, so this is an error.
+                Ok(Probe::NotCapture(head)) => found.errors.push(CaptureError::NotACapture {
+                    path: arg.display().to_string(),
+                    found: describe_head(&head),
+                }),
+                Err(e) => found.errors.push(e),
+            },
+        }
+    }
+    // Stable: equal keys keep argument order; None (stdin, no packets) sorts before Some.
+    found.inputs.sort_by_key(|input| input.first_ts_ns);
+    found
+}
+
+/// Visits `dir` recursively in sorted path order, adding captures and skipping the rest.
+fn walk(dir: &Path, found: &mut Discovery) {
+    let entries = match fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) => {
+            found.errors.push(CaptureError::Open {
+                path: dir.display().to_string(),
+                message: format!("cannot list directory: {e}"),
+            });
+            return;
+        }
+    };
+    let mut children = Vec::new();
+    for entry in entries {
+        match entry.and_then(|e| Ok((e.path(), e.file_type()?))) {
+            Ok(child) => children.push(child),
+            Err(e) => found.errors.push(CaptureError::Open {
+                path: dir.display().to_string(),
+                message: format!("cannot list directory: {e}"),
+            }),
+        }
+    }
+    children.sort_by(|a, b| a.0.cmp(&b.0));
+    for (path, kind) in children {
+        let is_file = if kind.is_symlink() {
+            // Follow links to files only: a link to a directory could make a loop.
+            fs::metadata(&path).map(|m| m.is_file()).unwrap_or(false)
+        } else if kind.is_dir() {
+            walk(&path, found);
+            continue;
+        } else {
+            kind.is_file()
+        };
+        if !is_file {
+            continue;
+        }
+        match probe(&path) {
+            Ok(Probe::Capture(input)) => found.inputs.push(input),
+            // Found inside a directory: not a capture means not ours; skip it and count it.
+            Ok(Probe::NotCapture(_)) => found.skipped_non_captures.push(path),
+            Err(e) => found.errors.push(e),
+        }
+    }
+}
+
+enum Probe {
+    Capture(Input),
+    /// Not a capture; holds the first bytes (up to 4).
+    NotCapture(Vec<u8>),
+}
+
+/// Opens a file, decides its format and finds its first timestamp.
+fn probe(path: &Path) -> Result<Probe, CaptureError> {
+    let open_error = |e: io::Error| CaptureError::Open {
+        path: path.display().to_string(),
+        message: format!("cannot open: {e}"),
+    };
+    let mut file = File::open(path).map_err(open_error)?;
+    let size = file.metadata().map_err(open_error)?.len();
+    // The pcap file header and the longest first record header.
+    let mut head = [0u8; field::pcap::FILE_HEADER_LEN + field::pcap::PATCHED_RECORD_HEADER_LEN];
+    let n = read_up_to(&mut file, &mut head).map_err(open_error)?;
+    let head = &head[..n];
+    let Some(format) = sniff(head) else {
+        return Ok(Probe::NotCapture(head.iter().take(4).copied().collect()));
+    };
+    let first_ts_ns = match format {
+        Format::Pcap => PcapMagic::sniff(head).and_then(|magic| {
+            let record = head.get(field::pcap::FILE_HEADER_LEN..)?;
+            // A file too short for one whole record header has no first timestamp.
+            (record.len() >= magic.record_header_len).then(|| magic.record_ts_ns(record))
+        }),
+        Format::Pcapng => {
+            let file = File::open(path).map_err(open_error)?;
+            let mut reader = PcapngReader::new(Box::new(file), None, 8 * 1024);
+            // A file damaged before its first packet has no first timestamp; the Reader reports
+            // the damage when it gets there.
+            match reader.next_meta() {
+                Ok(Some(meta)) => Some(meta.ts_ns),
+                Ok(None) | Err(_) => None,
+            }
+        }
+    };
+    Ok(Probe::Capture(Input {
+        path: path.to_path_buf(),
+        format,
+        size: Some(size),
+        first_ts_ns,
+    }))
+}
+
+// ---------------------------------------------------------------------------------------------
+// filters
+
+/// Checks a BPF expression up front (compiles it for Ethernet with libpcap); error ->
+/// CaptureError::Filter.
+pub fn check_filter(expr: &str) -> Result<(), CaptureError> {
+    compile(expr, DLT_EN10MB)
+        .map(drop)
+        .map_err(|message| CaptureError::Filter {
+            expr: expr.to_string(),
+            message,
+        })
+}
+
+/// Compiles `expr` for a DLT_* link type.
+fn compile(expr: &str, dlt: i32) -> Result<BpfProgram, String> {
+    let dead = Capture::dead(Linktype(dlt)).map_err(|e| pcap_message(&e))?;
+    dead.compile(expr, true).map_err(|e| pcap_message(&e))
+}
+
+/// The DLT_* number libpcap's filter compiler knows a LINKTYPE_* number by. Only a few differ.
+fn dlt_for_linktype(linktype: u32) -> i32 {
+    match linktype {
+        100 => 11, // LINKTYPE_ATM_RFC1483 -> DLT_ATM_RFC1483
+        101 => 12, // LINKTYPE_RAW -> DLT_RAW
+        102 => 15, // LINKTYPE_SLIP_BSDOS -> DLT_SLIP_BSDOS
+        103 => 16, // LINKTYPE_PPP_BSDOS -> DLT_PPP_BSDOS
+        other => i32::try_from(other).unwrap_or(-1),
+    }
+}
+
+/// The filter as it applies to the frames of one link type.
+enum PacketFilter {
+    /// No filter: every frame passes.
+    All,
+    /// Frames pass when the program accepts them.
+    Program(BpfProgram),
+    /// The expression has no meaning for this link type: no frame passes.
+    Nothing,
+}
+
+impl PacketFilter {
+    fn new(expr: Option<&str>, compiled: impl FnOnce(&str) -> Result<BpfProgram, String>) -> Self {
+        match expr {
+            None => PacketFilter::All,
+            Some(expr) => match compiled(expr) {
+                Ok(program) => PacketFilter::Program(program),
+                Err(_) => PacketFilter::Nothing,
+            },
+        }
+    }
+
+    fn matches(&self, data: &[u8]) -> bool {
+        match self {
+            PacketFilter::All => true,
+            PacketFilter::Program(program) => program.filter(data),
+            PacketFilter::Nothing => false,
+        }
+    }
+}
+
+/// Appends `linktype` to `seen` unless it is there already.
+fn note_linktype(seen: &mut Vec<u32>, linktype: u32) {
+    if seen.last() != Some(&linktype) && !seen.contains(&linktype) {
+        seen.push(linktype);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reader
+
+/// A problem found while reading, before the path is attached.
+#[derive(Debug)]
+enum Fault {
+    Corrupt { offset: u64, what: String },
+    Io { offset: u64, error: io::Error },
+}
+
+impl Fault {
+    fn into_error(self, path: &str) -> CaptureError {
+        match self {
+            Fault::Corrupt { offset, what } => CaptureError::Corrupt {
+                path: path.to_string(),
+                offset,
+                what,
+            },
+            Fault::Io { offset, error } => CaptureError::Open {
+                path: path.to_string(),
+                message: format!("read error at byte {offset}: {error}"),
+            },
+        }
+    }
+}
+
+fn corrupt(offset: u64, what: impl Into<String>) -> Fault {
+    Fault::Corrupt {
+        offset,
+        what: what.into(),
+    }
+}
+
+/// Reads the frames of one input, in file order.
+pub struct Reader {
+    path: String,
+    source: Source,
+    /// Set after the end of the input or an error: nothing more will be read.
+    done: bool,
+}
+
+enum Source {
+    Pcap(Box<PcapSource>),
+    Pcapng(Box<PcapngReader>),
+}
+
+impl Reader {
+    /// Opens one input. `filter`: optional BPF expression (tcpdump syntax) applied to every
+    /// packet; an expression that does not compile for Ethernet is a Filter error.
+    pub fn open(input: &Input, filter: Option<&str>) -> Result<Reader, CaptureError> {
+        if let Some(expr) = filter {
+            check_filter(expr)?;
+        }
+        let path = input.path.display().to_string();
+        if input.path.as_os_str() == "-" {
+            let head = take_stdin_head().map_err(|e| CaptureError::Open {
+                path: path.clone(),
+                message: format!("cannot read standard input: {e}"),
+            })?;
+            return open_stream(path, head, Box::new(io::stdin()), filter);
+        }
+        let source = match input.format {
+            Format::Pcap => {
+                Source::Pcap(Box::new(PcapSource::open_file(&input.path, &path, filter)?))
+            }
+            Format::Pcapng => {
+                let file = File::open(&input.path).map_err(|e| CaptureError::Open {
+                    path: path.clone(),
+                    message: format!("cannot open: {e}"),
+                })?;
+                Source::Pcapng(Box::new(PcapngReader::new(
+                    Box::new(file),
+                    filter,
+                    256 * 1024,
+                )))
+            }
+        };
+        Ok(Reader {
+            path,
+            source,
+            done: false,
+        })
+    }
+
+    /// Next frame that passes the filter; Ok(None) at a clean end of file.
+    ///
+    /// A corrupt or truncated file is Err(CaptureError::Corrupt{path, offset, what}) where offset
+    /// is the byte offset in the file of the record (pcap) or block (pcapng) that is damaged.
+    /// After an Err the reader is finished (next returns Ok(None)).
+    pub fn next_packet(&mut self) -> Result<Option<RawPacket<'_>>, CaptureError> {
+        if self.done {
+            return Ok(None);
+        }
+        let next = match &mut self.source {
+            Source::Pcap(source) => source.next(),
+            Source::Pcapng(source) => source.next(),
+        };
+        match next {
+            Ok(Some(packet)) => Ok(Some(packet)),
+            Ok(None) => {
+                self.done = true;
+                Ok(None)
+            }
+            Err(fault) => {
+                self.done = true;
+                Err(fault.into_error(&self.path))
+            }
+        }
+    }
+
+    /// Bytes of the input consumed so far (for a progress bar).
+    pub fn offset(&self) -> u64 {
+        match &self.source {
+            Source::Pcap(source) => source.place.offset,
+            Source::Pcapng(source) => source.offset,
+        }
+    }
+
+    /// Link types of the frames read so far in this input (frames the filter rejected
+    /// included), in order of appearance, deduplicated.
+    pub fn link_types(&self) -> &[u32] {
+        match &self.source {
+            Source::Pcap(source) => &source.link_types,
+            Source::Pcapng(source) => &source.link_types,
+        }
+    }
+}
+
+/// Opens a stream whose first bytes `head` were already taken from it; `rest` is the remainder.
+fn open_stream(
+    path: String,
+    head: Vec<u8>,
+    rest: Box<dyn Read + Send>,
+    filter: Option<&str>,
+) -> Result<Reader, CaptureError> {
+    let Some(format) = sniff(&head) else {
+        return Err(CaptureError::NotACapture {
+            path,
+            found: describe_head(&head),
+        });
+    };
+    let source = match format {
+        Format::Pcapng => Source::Pcapng(Box::new(PcapngReader::new(
+            Box::new(Cursor::new(head).chain(rest)),
+            filter,
+            256 * 1024,
+        ))),
+        Format::Pcap => Source::Pcap(Box::new(PcapSource::open_stream(
+            &path, head, rest, filter,
+        )?)),
+    };
+    Ok(Reader {
+        path,
+        source,
+        done: false,
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// pcap through libpcap
+
+/// Where the pcap reader is in the file, kept here because libpcap does not say.
+struct PcapPlace {
+    /// Byte offset of the next record.
+    offset: u64,
+    magic: PcapMagic,
+    /// The file header's snaplen, bytes (0: none given; 0 for standard input, never checked).
+    snaplen: u32,
+    /// A second handle on the file, to read record headers libpcap has already parsed (None
+    /// for standard input).
+    shadow: Option<BufReader<File>>,
+    /// Position of `shadow` in the file.
+    shadow_pos: u64,
+}
+
+impl PcapPlace {
+    /// The largest captured length a record may claim, bytes.
+    fn limit(&self) -> u32 {
+        if self.snaplen == 0 {
+            MAX_SNAPLEN
+        } else {
+            self.snaplen
+        }
+    }
+
+    /// Reads up to `dst.len()` bytes at `offset` through the shadow handle.
+    fn shadow_read(&mut self, offset: u64, dst: &mut [u8]) -> Option<usize> {
+        let shadow = self.shadow.as_mut()?;
+        let delta = offset
+            .checked_sub(self.shadow_pos)
+            .and_then(|d| i64::try_from(d).ok());
+        let moved = match delta {
+            // Forward moves stay inside the buffer when they can: no system call.
+            Some(delta) => shadow.seek_relative(delta).is_ok(),
+            None => shadow.seek(SeekFrom::Start(offset)).is_ok(),
+        };
+        if !moved {
+            self.shadow = None;
+            return None;
+        }
+        match read_up_to(shadow, dst) {
+            Ok(n) => {
+                self.shadow_pos = offset + n as u64;
+                Some(n)
+            }
+            Err(_) => {
+                self.shadow = None;
+                None
+            }
+        }
+    }
+
+    /// Accounts for a record libpcap returned with `caplen` bytes.
+    fn record(&mut self, caplen: u32) -> Result<(), Fault> {
+        let at = self.offset;
+        let mut stored = caplen;
+        // libpcap cuts a record longer than the snaplen down to the snaplen without a word. A
+        // record that comes back that long may have been cut: read its header to know.
+        if caplen >= self.limit().min(MAX_SNAPLEN) {
+            let mut header = [0u8; field::pcap::PATCHED_RECORD_HEADER_LEN];
+            let want = self.magic.record_header_len;
+            if self.shadow_read(at, &mut header[..want]) == Some(want) {
+                let claimed = self.magic.endian.u32(&header, field::pcap::CAPLEN);
+                // Reject: more bytes than the file header allows per frame.
+                if claimed > self.limit() {
+                    return Err(corrupt(at, self.too_long(claimed)));
+                }
+                stored = claimed;
+            }
+        }
+        self.offset = at + self.magic.record_header_len as u64 + u64::from(stored);
+        Ok(())
+    }
+
+    fn too_long(&self, claimed: u32) -> String {
+        let limit = if self.snaplen == 0 {
+            format!("{MAX_SNAPLEN}-byte maximum")
+        } else {
+            format!("{}-byte snaplen", self.snaplen)
+        };
+        format!("record header says {claimed} captured bytes, more than the {limit}")
+    }
+
+    /// Explains an error libpcap reported for the record at the current offset.
+    fn diagnose(&mut self, libpcap: &str) -> Fault {
+        let at = self.offset;
+        let want = self.magic.record_header_len;
+        let mut header = [0u8; field::pcap::PATCHED_RECORD_HEADER_LEN];
+        if let Some(got) = self.shadow_read(at, &mut header[..want]) {
+            if got < want {
+                return corrupt(
+                    at,
+                    format!(
+                        "file ends in the middle of a record header: {got} of {want} bytes \
+                         (libpcap: {libpcap})"
+                    ),
+                );
+            }
+            let claimed = self.magic.endian.u32(&header, field::pcap::CAPLEN);
+            // Reject: more bytes than the file header allows per frame.
+            if claimed > self.limit() {
+                let what = self.too_long(claimed);
+                return corrupt(at, format!("{what} (libpcap: {libpcap})"));
+            }
+            let file_len = self
+                .shadow
+                .as_ref()
+                .and_then(|s| s.get_ref().metadata().ok())
+                .map(|m| m.len());
+            if let Some(file_len) = file_len {
+                let present = file_len.saturating_sub(at + want as u64);
+                if present < u64::from(claimed) {
+                    return corrupt(
+                        at,
+                        format!(
+                            "file ends in the middle of a packet record: {present} of {claimed} \
+                             bytes (libpcap: {libpcap})"
+                        ),
+                    );
+                }
+            }
+        } else if libpcap.contains("truncated") {
+            return corrupt(
+                at,
+                format!("file ends in the middle of a packet record (libpcap: {libpcap})"),
+            );
+        }
+        corrupt(at, format!("libpcap cannot read this record: {libpcap}"))
+    }
+}
+
+/// A pcap input read by libpcap.
+struct PcapSource {
+    capture: Capture<Offline>,
+    filter: PacketFilter,
+    /// libpcap's link type for the file (a DLT_* number).
+    linktype: u32,
+    place: PcapPlace,
+    /// The last accepted frame, when a filter is set (see `next`).
+    copy: Vec<u8>,
+    /// The thread feeding standard input into libpcap's pipe.
+    pump: Option<JoinHandle<io::Result<()>>>,
+    link_types: Vec<u32>,
+}
+
+impl PcapSource {
+    fn open_file(path: &Path, shown: &str, filter: Option<&str>) -> Result<Self, CaptureError> {
+        let open_error = |e: io::Error| CaptureError::Open {
+            path: shown.to_string(),
+            message: format!("cannot open: {e}"),
+        };
+        let mut file = File::open(path).map_err(open_error)?;
+        let mut header = [0u8; field::pcap::FILE_HEADER_LEN];
+        let n = read_up_to(&mut file, &mut header).map_err(open_error)?;
+        let Some(magic) = PcapMagic::sniff(&header[..n]) else {
+            return Err(CaptureError::NotACapture {
+                path: shown.to_string(),
+                found: describe_head(&header[..n.min(4)]),
+            });
+        };
+        // Reject: no room for the snaplen and link type.
+        if n < field::pcap::FILE_HEADER_LEN {
+            return Err(CaptureError::Corrupt {
+                path: shown.to_string(),
+                offset: 0,
+                what: format!(
+                    "file ends in the middle of the {}-byte pcap file header: {n} bytes",
+                    field::pcap::FILE_HEADER_LEN
+                ),
+            });
+        }
+        let snaplen = magic.endian.u32(&header, field::pcap::SNAPLEN);
+        let capture = match path.to_str() {
+            Some(utf8) => Capture::from_file_with_precision(utf8, Precision::Nano),
+            None => {
+                // The pcap crate cannot pass a non-UTF-8 path to libpcap; hand it the file.
+                use std::os::fd::IntoRawFd;
+                let fd = File::open(path).map_err(open_error)?.into_raw_fd();
+                // SAFETY: `fd` is a file descriptor this function opened and gave up with
+                // into_raw_fd; libpcap takes it over and closes it with the capture.
+                unsafe { Capture::from_raw_fd_with_precision(fd, Precision::Nano) }
+            }
+        }
+        .map_err(|e| CaptureError::Corrupt {
+            path: shown.to_string(),
+            offset: 0,
+            what: format!("libpcap cannot read the file header: {}", pcap_message(&e)),
+        })?;
+        let shadow = File::open(path).ok().map(BufReader::new);
+        Self::new(
+            capture,
+            filter,
+            PcapPlace {
+                offset: field::pcap::FILE_HEADER_LEN as u64,
+                magic,
+                snaplen,
+                shadow,
+                shadow_pos: 0,
+            },
+            None,
+        )
+        .map_err(|f| f.into_error(shown))
+    }
+
+    /// libpcap reads the stream through a pipe: a thread writes `head`, then copies `rest`.
+    fn open_stream(
+        shown: &str,
+        head: Vec<u8>,
+        mut rest: Box<dyn Read + Send>,
+        filter: Option<&str>,
+    ) -> Result<Self, CaptureError> {
+        use std::os::fd::IntoRawFd;
+        let Some(magic) = PcapMagic::sniff(&head) else {
+            return Err(CaptureError::NotACapture {
+                path: shown.to_string(),
+                found: describe_head(&head),
+            });
+        };
+        let io_error = |e: io::Error| CaptureError::Open {
+            path: shown.to_string(),
+            message: format!("cannot set up the pipe to libpcap: {e}"),
+        };
+        let (pipe_out, mut pipe_in) = io::pipe().map_err(io_error)?;
+        let pump = thread::Builder::new()
+            .name("flowaudit-stdin".to_string())
+            .spawn(move || -> io::Result<()> {
+                pipe_in.write_all(&head)?;
+                io::copy(&mut rest, &mut pipe_in)?;
+                Ok(())
+            })
+            .map_err(io_error)?;
+        let fd = pipe_out.into_raw_fd();
+        // SAFETY: `fd` is the read end of a pipe created above and given up with into_raw_fd;
+        // libpcap takes it over and closes it with the capture.
+        let capture =
+            unsafe { Capture::from_raw_fd_with_precision(fd, Precision::Nano) }.map_err(|e| {
+                CaptureError::Corrupt {
+                    path: shown.to_string(),
+                    offset: 0,
+                    what: format!("libpcap cannot read the file header: {}", pcap_message(&e)),
+                }
+            })?;
+        Self::new(
+            capture,
+            filter,
+            PcapPlace {
+                offset: field::pcap::FILE_HEADER_LEN as u64,
+                magic,
+                snaplen: 0,
+                shadow: None,
+                shadow_pos: 0,
+            },
+            Some(pump),
+        )
+        .map_err(|f| f.into_error(shown))
+    }
+
+    fn new(
+        capture: Capture<Offline>,
+        filter: Option<&str>,
+        place: PcapPlace,
+        pump: Option<JoinHandle<io::Result<()>>>,
+    ) -> Result<Self, Fault> {
+        let linktype = u32::try_from(capture.get_datalink().0).unwrap_or_default();
+        // Compiled against the capture itself: its link type and snaplen.
+        let filter = PacketFilter::new(filter, |expr| {
+            capture.compile(expr, true).map_err(|e| pcap_message(&e))
+        });
+        Ok(PcapSource {
+            capture,
+            filter,
+            linktype,
+            place,
+            copy: Vec::new(),
+            pump,
+            link_types: Vec::new(),
+        })
+    }
+
+    fn next(&mut self) -> Result<Option<RawPacket<'_>>, Fault> {
+        let PcapSource {
+            capture,
+            filter,
+            linktype,
+            place,
+            copy,
+            pump,
+            link_types,
+        } = self;
+        let linktype = *linktype;
+        if let PacketFilter::All = filter {
+            // No filter: hand out libpcap's buffer as it is.
+            return match capture.next_packet() {
+                Ok(packet) => {
+                    place.record(packet.header.caplen)?;
+                    note_linktype(link_types, linktype);
+                    Ok(Some(RawPacket {
+                        ts_ns: pcap_ts_ns(packet.header),
+                        data: packet.data,
+                        wire_len: packet.header.len,
+                        linktype,
+                    }))
+                }
+                Err(e) => Self::end(e, place, pump),
+            };
+        }
+        // With a filter, rejected frames are read in a loop. A frame borrowed from libpcap
+        // cannot be returned from inside that loop, so the accepted one is copied out.
+        let (ts_ns, wire_len) = loop {
+            match capture.next_packet() {
+                Ok(packet) => {
+                    place.record(packet.header.caplen)?;
+                    note_linktype(link_types, linktype);
+                    if filter.matches(packet.data) {
+                        copy.clear();
+                        copy.extend_from_slice(packet.data);
+                        break (pcap_ts_ns(packet.header), packet.header.len);
+                    }
+                }
+                Err(e) => return Self::end(e, place, pump),
+            }
+        };
+        Ok(Some(RawPacket {
+            ts_ns,
+            data: copy,
+            wire_len,
+            linktype,
+        }))
+    }
+
+    /// Turns the error that ended libpcap's reading into a clean end or a Fault.
+    fn end(
+        e: pcap::Error,
+        place: &mut PcapPlace,
+        pump: &mut Option<JoinHandle<io::Result<()>>>,
+    ) -> Result<Option<RawPacket<'static>>, Fault> {
+        match e {
+            pcap::Error::NoMorePackets => {
+                // libpcap saw the end of the pipe, so the pump has finished: did it finish
+                // because standard input ended, or because reading it failed?
+                if let Some(Ok(Err(error))) = pump.take().map(JoinHandle::join) {
+                    return Err(Fault::Io {
+                        offset: place.offset,
+                        error,
+                    });
+                }
+                Ok(None)
+            }
+            other => Err(place.diagnose(&pcap_message(&other))),
+        }
+    }
+}
+
+/// Timestamp of a frame from libpcap, ns (the capture was opened with nanosecond precision, so
+/// `tv_usec` holds nanoseconds).
+fn pcap_ts_ns(header: &pcap::PacketHeader) -> i64 {
+    let sec = i64::from(header.ts.tv_sec);
+    let frac = i64::from(header.ts.tv_usec);
+    sec.saturating_mul(NS_PER_SEC).saturating_add(frac)
+}
+
+// ---------------------------------------------------------------------------------------------
+// pcapng
+
+/// Units of an interface's timestamps (if_tsresol).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TsResol {
+    /// 10^-n seconds.
+    Decimal(u8),
+    /// 2^-n seconds.
+    Binary(u8),
+}
+
+impl TsResol {
+    /// Decodes the if_tsresol byte: high bit clear = 10^-n, set = 2^-n.
+    fn from_option(byte: u8) -> TsResol {
+        if byte & 0x80 == 0 {
+            TsResol::Decimal(byte)
+        } else {
+            TsResol::Binary(byte & 0x7f)
+        }
+    }
+
+    /// Converts a timestamp in these units, plus `offset_s` seconds, to ns since the epoch.
+    /// Integer math only; the result saturates at the ends of i64.
+    fn to_ns(self, ts: u64, offset_s: i64) -> i64 {
+        let ts = u128::from(ts);
+        let ns: u128 = match self {
+            TsResol::Decimal(n) if n <= 9 => ts * 10u128.pow(9 - u32::from(n)),
+            // Finer than ns: divide; a divisor beyond u128 leaves nothing.
+            TsResol::Decimal(n) => match 10u128.checked_pow(u32::from(n) - 9) {
+                Some(divisor) => ts / divisor,
+                None => 0,
+            },
+            // n <= 127, and ts * 10^9 < 2^94: neither the shift nor the product overflows.
+            TsResol::Binary(n) => (ts * 1_000_000_000) >> n,
+        };
+        let total = ns as i128 + i128::from(offset_s) * i128::from(NS_PER_SEC);
+        i64::try_from(total).unwrap_or(if total < 0 { i64::MIN } else { i64::MAX })
+    }
+}
+
+/// An interface of the current section (from its Interface Description Block).
+struct Interface {
+    /// LINKTYPE_* number as written in the file.
+    linktype: u32,
+    /// Snapshot length, bytes (0: no limit).
+    snaplen: u32,
+    resol: TsResol,
+    /// if_tsoffset: seconds added to every timestamp.
+    offset_s: i64,
+    filter: PacketFilter,
+}
+
+/// Where a frame is in the block buffer, and what is known about it.
+struct Meta {
+    data: Range<usize>,
+    ts_ns: i64,
+    wire_len: u32,
+    linktype: u32,
+}
+
+/// Reads pcapng from any byte stream.
+///
+/// Sections (either byte order, several per file) with their interfaces; Enhanced, Simple and
+/// obsolete Packet Blocks; every other block type is checked for framing and skipped. A Simple
+/// Packet Block carries no timestamp: its frame gets the timestamp of the previous frame in the
+/// file (0, the epoch, if there is none). One buffer holds the current block; it grows to the
+/// largest block read and is reused, so reading a frame does not allocate.
+struct PcapngReader {
+    src: BufReader<Box<dyn Read + Send>>,
+    /// Bytes consumed: the offset of the next block.
+    offset: u64,
+    /// The current block, from its type field on.
+    buf: Vec<u8>,
+    /// Byte order of the current section.
+    endian: Endian,
+    /// A Section Header Block has been read.
+    in_section: bool,
+    interfaces: Vec<Interface>,
+    /// Timestamp of the previous frame, ns (for Simple Packet Blocks).
+    last_ts_ns: i64,
+    filter: Option<String>,
+    link_types: Vec<u32>,
+}
+
+impl PcapngReader {
+    fn new(src: Box<dyn Read + Send>, filter: Option<&str>, buffer: usize) -> PcapngReader {
+        PcapngReader {
+            src: BufReader::with_capacity(buffer, src),
+            offset: 0,
+            buf: Vec::new(),
+            endian: Endian::Little,
+            in_section: false,
+            interfaces: Vec::new(),
+            last_ts_ns: 0,
+            filter: filter.map(str::to_string),
+            link_types: Vec::new(),
+        }
+    }
+
+    fn next(&mut self) -> Result<Option<RawPacket<'_>>, Fault> {
+        let Some(meta) = self.next_meta()? else {
+            return Ok(None);
+        };
+        Ok(Some(RawPacket {
+            ts_ns: meta.ts_ns,
+            data: self.buf.get(meta.data).unwrap_or_default(),
+            wire_len: meta.wire_len,
+            linktype: meta.linktype,
+        }))
+    }
+
+    /// Reads blocks up to the next frame that passes the filter.
+    fn next_meta(&mut self) -> Result<Option<Meta>, Fault> {
+        loop {
+            let start = self.offset;
+            let Some((block_type, len)) = self.read_block(start)? else {
+                return Ok(None);
+            };
+            self.offset = start + u64::from(len);
+            match block_type {
+                BLOCK_SHB => self.section(start)?,
+                BLOCK_IDB => self.interface(start)?,
+                BLOCK_EPB | BLOCK_PB | BLOCK_SPB => {
+                    if let Some(meta) = self.packet(start, block_type)? {
+                        return Ok(Some(meta));
+                    }
+                }
+                // Name resolution, statistics, decryption secrets, custom and unknown blocks.
+                _ => {}
+            }
+        }
+    }
+
+    fn io(&self, at: u64) -> impl FnOnce(io::Error) -> Fault {
+        move |error| Fault::Io { offset: at, error }
+    }
+
+    /// Reads one block whose first byte is at `start` and checks its framing. The blocks this
+    /// reader uses end up whole in `buf`; the others are skipped, with only their first 8 bytes
+    /// in `buf`. Returns (block type, total length), or None at a clean end of file.
+    fn read_block(&mut self, start: u64) -> Result<Option<(u32, u32)>, Fault> {
+        use field::pcapng::*;
+        self.buf.clear();
+        let got =
+            append_up_to(&mut self.src, &mut self.buf, BLOCK_HEADER_LEN).map_err(self.io(start))?;
+        if got == 0 {
+            // Accept: the file ends between two blocks.
+            if self.in_section {
+                return Ok(None);
+            }
+            // Reject: not even a Section Header Block.
+            return Err(corrupt(start, "file is empty: no section header block"));
+        }
+        // Reject: the file ends inside the block header.
+        if got < BLOCK_HEADER_LEN {
+            return Err(corrupt(
+                start,
+                format!("file ends in the middle of a block header: {got} of 8 bytes"),
+            ));
+        }
+        let is_shb = self.buf.get(BLOCK_TYPE) == Some(&PCAPNG_MAGIC[..]);
+        if is_shb {
+            // The byte-order magic decides how to read the length, so read it first.
+            let got = append_up_to(&mut self.src, &mut self.buf, 4).map_err(self.io(start))?;
+            if got < 4 {
+                return Err(corrupt(
+                    start,
+                    format!(
+                        "file ends in the middle of a section header block: {} of 12 or more \
+                         bytes",
+                        BLOCK_HEADER_LEN + got
+                    ),
+                ));
+            }
+            self.endian = match self.buf.get(SHB_BYTE_ORDER) {
+                Some([0x1a, 0x2b, 0x3c, 0x4d]) => Endian::Big,
+                Some([0x4d, 0x3c, 0x2b, 0x1a]) => Endian::Little,
+                // Reject: neither byte order.
+                _ => {
+                    return Err(corrupt(
+                        start,
+                        format!(
+                            "section header block has byte-order magic {}, not 1a 2b 3c 4d in \
+                             either byte order",
+                            hex(self.buf.get(SHB_BYTE_ORDER).unwrap_or_default())
+                        ),
+                    ));
+                }
+            };
+        } else if !self.in_section {
+            // Reject: every other block belongs to a section.
+            return Err(corrupt(
+                start,
+                format!(
+                    "file does not start with a section header block (block type {:#x})",
+                    self.endian.u32(&self.buf, BLOCK_TYPE)
+                ),
+            ));
+        }
+        let block_type = self.endian.u32(&self.buf, BLOCK_TYPE);
+        let len = self.endian.u32(&self.buf, BLOCK_LEN);
+        let min = if is_shb { SHB_MIN_LEN } else { MIN_BLOCK_LEN };
+        // Reject: too short to hold its own header and trailer.
+        if (len as usize) < min {
+            return Err(corrupt(
+                start,
+                format!("block length {len} is less than the {min}-byte minimum"),
+            ));
+        }
+        // Reject: blocks are padded to 32 bits.
+        if len % 4 != 0 {
+            return Err(corrupt(
+                start,
+                format!("block length {len} is not a multiple of 4"),
+            ));
+        }
+        let wanted = matches!(
+            block_type,
+            BLOCK_SHB | BLOCK_IDB | BLOCK_PB | BLOCK_SPB | BLOCK_EPB
+        );
+        let trailer = if wanted {
+            // Reject: more than this reader holds in memory for one block.
+            if len > MAX_BLOCK_LEN {
+                return Err(corrupt(
+                    start,
+                    format!(
+                        "block length {len} is more than the {MAX_BLOCK_LEN} bytes flowaudit \
+                         reads for one block"
+                    ),
+                ));
+            }
+            let missing = len as usize - self.buf.len();
+            let got =
+                append_up_to(&mut self.src, &mut self.buf, missing).map_err(self.io(start))?;
+            // Reject: the file ends inside the block.
+            if got < missing {
+                return Err(corrupt(
+                    start,
+                    format!(
+                        "file ends in the middle of a block: {} of {len} bytes",
+                        self.buf.len()
+                    ),
+                ));
+            }
+            self.endian
+                .u32(&self.buf, len as usize - BLOCK_TRAILER_LEN..len as usize)
+        } else {
+            let body = u64::from(len) - (BLOCK_HEADER_LEN + BLOCK_TRAILER_LEN) as u64;
+            let skipped = io::copy(&mut (&mut self.src).take(body), &mut io::sink())
+                .map_err(self.io(start))?;
+            let mut trailer = [0u8; BLOCK_TRAILER_LEN];
+            let got = if skipped == body {
+                read_up_to(&mut self.src, &mut trailer).map_err(self.io(start))?
+            } else {
+                0
+            };
+            // Reject: the file ends inside the block.
+            if skipped < body || got < BLOCK_TRAILER_LEN {
+                return Err(corrupt(
+                    start,
+                    format!(
+                        "file ends in the middle of a block: {} of {len} bytes",
+                        BLOCK_HEADER_LEN as u64 + skipped + got as u64
+                    ),
+                ));
+            }
+            self.endian.u32(&trailer, 0..BLOCK_TRAILER_LEN)
+        };
+        // Reject: the two copies of the length disagree.
+        if trailer != len {
+            return Err(corrupt(
+                start,
+                format!(
+                    "block length at the end of the block ({trailer}) differs from the one at \
+                     the start ({len})"
+                ),
+            ));
+        }
+        Ok(Some((block_type, len)))
+    }
+
+    /// A Section Header Block is in `buf`: start a new section.
+    fn section(&mut self, start: u64) -> Result<(), Fault> {
+        use field::pcapng::*;
+        let major = self.endian.u16(&self.buf, SHB_VERSION_MAJOR);
+        let minor = self.endian.u16(&self.buf, SHB_VERSION_MINOR);
+        // Reject: a different major version may lay blocks out differently.
+        if major != 1 {
+            return Err(corrupt(
+                start,
+                format!(
+                    "section header block says pcapng version {major}.{minor}; flowaudit reads \
+                     version 1"
+                ),
+            ));
+        }
+        // Interface ids count from 0 again in every section.
+        self.in_section = true;
+        self.interfaces.clear();
+        Ok(())
+    }
+
+    /// An Interface Description Block is in `buf`: define the section's next interface.
+    fn interface(&mut self, start: u64) -> Result<(), Fault> {
+        use field::pcapng::*;
+        let len = self.buf.len();
+        // Reject: no room for the link type and snaplen.
+        if len < IDB_MIN_LEN {
+            return Err(corrupt(
+                start,
+                format!(
+                    "interface description block is {len} bytes, less than its \
+                     {IDB_MIN_LEN}-byte minimum"
+                ),
+            ));
+        }
+        let endian = self.endian;
+        let linktype = u32::from(endian.u16(&self.buf, IDB_LINKTYPE));
+        let snaplen = endian.u32(&self.buf, IDB_SNAPLEN);
+        let mut resol = TsResol::Decimal(6);
+        let mut offset_s = 0;
+        let end = len - BLOCK_TRAILER_LEN;
+        let mut at = IDB_OPTIONS;
+        while at + OPT_VALUE <= end {
+            let code = endian.u16(&self.buf, at + OPT_CODE.start..at + OPT_CODE.end);
+            let value_len =
+                usize::from(endian.u16(&self.buf, at + OPT_LEN.start..at + OPT_LEN.end));
+            // Accept: opt_endofopt ends the list (whatever padding follows).
+            if code == OPT_ENDOFOPT {
+                break;
+            }
+            let value_start = at + OPT_VALUE;
+            let value_end = value_start + value_len;
+            // Reject: the option runs past the end of the block.
+            if value_end > end {
+                return Err(corrupt(
+                    start,
+                    format!(
+                        "interface description block option {code} is {value_len} bytes, \
+                         more than the {} bytes left in the block",
+                        end - value_start
+                    ),
+                ));
+            }
+            let value = self.buf.get(value_start..value_end).unwrap_or_default();
+            match code {
+                // Accept: if_tsresol is one byte.
+                OPT_IF_TSRESOL if value_len >= 1 => {
+                    resol = TsResol::from_option(value.first().copied().unwrap_or(6));
+                }
+                // Accept: if_tsoffset is a signed 64-bit number of seconds.
+                OPT_IF_TSOFFSET if value_len == 8 => offset_s = endian.i64(value, 0..8),
+                // Names, descriptions, addresses, filters...: not needed here.
+                _ => {}
+            }
+            at = value_start + value_len.next_multiple_of(4);
+        }
+        let filter = PacketFilter::new(self.filter.as_deref(), |expr| {
+            compile(expr, dlt_for_linktype(linktype))
+        });
+        self.interfaces.push(Interface {
+            linktype,
+            snaplen,
+            resol,
+            offset_s,
+            filter,
+        });
+        Ok(())
+    }
+
+    /// A packet block is in `buf`: describe its frame, or None if the filter rejects it.
+    fn packet(&mut self, start: u64, block_type: u32) -> Result<Option<Meta>, Fault> {
+        use field::pcapng::*;
+        let endian = self.endian;
+        let buf = &self.buf;
+        let len = buf.len();
+        let body_end = len - BLOCK_TRAILER_LEN;
+        let defined = self.interfaces.len();
+        let (interface, data, ts_ns, wire_len) = if block_type == BLOCK_SPB {
+            // Reject: no room for the original length.
+            if len < SPB_MIN_LEN {
+                return Err(corrupt(
+                    start,
+                    format!("simple packet block is {len} bytes, less than its 16-byte minimum"),
+                ));
+            }
+            // Reject: a Simple Packet Block belongs to interface 0, which must exist.
+            let Some(interface) = self.interfaces.first() else {
+                return Err(corrupt(
+                    start,
+                    "simple packet block, but the section defines no interface",
+                ));
+            };
+            let wire_len = endian.u32(buf, SPB_ORIG_LEN);
+            let room = body_end - SPB_DATA;
+            // Captured length: the frame, cut to the snaplen, within the block.
+            let mut caplen = (wire_len as usize).min(room);
+            if interface.snaplen != 0 {
+                caplen = caplen.min(interface.snaplen as usize);
+            }
+            let data = SPB_DATA..SPB_DATA + caplen;
+            (interface, data, self.last_ts_ns, wire_len)
+        } else {
+            let (name, id, ts_high, ts_low, caplen, wire_len, data_start) =
+                if block_type == BLOCK_EPB {
+                    (
+                        "enhanced packet block",
+                        endian.u32(buf, EPB_INTERFACE),
+                        endian.u32(buf, EPB_TS_HIGH),
+                        endian.u32(buf, EPB_TS_LOW),
+                        endian.u32(buf, EPB_CAPLEN),
+                        endian.u32(buf, EPB_ORIG_LEN),
+                        EPB_DATA,
+                    )
+                } else {
+                    (
+                        "packet block",
+                        u32::from(endian.u16(buf, PB_INTERFACE)),
+                        endian.u32(buf, PB_TS_HIGH),
+                        endian.u32(buf, PB_TS_LOW),
+                        endian.u32(buf, PB_CAPLEN),
+                        endian.u32(buf, PB_ORIG_LEN),
+                        PB_DATA,
+                    )
+                };
+            // Reject: no room for the fixed fields.
+            if len < PACKET_BLOCK_MIN_LEN {
+                return Err(corrupt(
+                    start,
+                    format!(
+                        "{name} is {len} bytes, less than its {PACKET_BLOCK_MIN_LEN}-byte minimum"
+                    ),
+                ));
+            }
+            // Reject: the interface must have been described earlier in the section.
+            let Some(interface) = self.interfaces.get(id as usize) else {
+                return Err(corrupt(
+                    start,
+                    format!(
+                        "{name} names interface {id}, but the section defines {defined} \
+                         interface(s) before it"
+                    ),
+                ));
+            };
+            let room = body_end - data_start;
+            // Reject: the frame must fit in the block.
+            if caplen as usize > room {
+                return Err(corrupt(
+                    start,
+                    format!(
+                        "{name} says {caplen} captured bytes, but the block has room for {room}"
+                    ),
+                ));
+            }
+            let ts = (u64::from(ts_high) << 32) | u64::from(ts_low);
+            let ts_ns = interface.resol.to_ns(ts, interface.offset_s);
+            let data = data_start..data_start + caplen as usize;
+            (interface, data, ts_ns, wire_len)
+        };
+        self.last_ts_ns = ts_ns;
+        note_linktype(&mut self.link_types, interface.linktype);
+        if !interface
+            .filter
+            .matches(buf.get(data.clone()).unwrap_or_default())
+        {
+            return Ok(None);
+        }
+        Ok(Some(Meta {
+            data,
+            ts_ns,
+            wire_len,
+            linktype: interface.linktype,
+        }))
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    let mut out = String::new();
+    for (i, b) in bytes.iter().enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        let _ = write!(out, "{b:02x}");
+    }
+    out
+}

@@ -1,0 +1,172 @@
+//! Capture statistics: every frame is counted, as a flow packet or by why it is not one.
+
+use crate::decode::{Layer, Packet, Reason, Skip, Transport};
+
+const LAYERS: usize = Layer::ALL.len();
+const REASONS: usize = Reason::ALL.len();
+
+/// Counters over everything read. Fixed-size tables: counting allocates nothing per packet
+/// (the small lists of odd values grow only when a new value appears).
+#[derive(Clone)]
+pub struct Stats {
+    /// Frames read (after the BPF filter).
+    pub packets: u64,
+    /// Their wire lengths, bytes.
+    pub wire_bytes: u64,
+    pub tcp_packets: u64,
+    pub udp_packets: u64,
+    pub icmp_packets: u64,
+    pub icmpv6_packets: u64,
+    /// Non-IP frames by the EtherType where decoding stopped (below 0x0600: 802.3/LLC).
+    pub not_ip: Box<[u64; 65536]>,
+    /// PPPoE session frames whose PPP protocol is not IP, by PPP protocol.
+    pub not_ip_ppp: Vec<(u16, u64)>,
+    /// Loopback frames of a non-IP address family, by family.
+    pub not_ip_family: Vec<(u32, u64)>,
+    /// IP packets of protocols other than TCP, UDP, ICMP, by protocol number.
+    pub ip_proto: [u64; 256],
+    /// Non-first IP fragments.
+    pub fragments: u64,
+    /// Frames whose headers the snaplen cut, by layer.
+    pub truncated: [u64; LAYERS],
+    /// Frames with a malformed header, by layer and reason.
+    pub malformed: [[u64; REASONS]; LAYERS],
+    /// Frames of link types flowaudit does not decode, by link type.
+    pub unsupported_link: Vec<(u32, u64)>,
+}
+
+impl Default for Stats {
+    fn default() -> Self {
+        Stats {
+            packets: 0,
+            wire_bytes: 0,
+            tcp_packets: 0,
+            udp_packets: 0,
+            icmp_packets: 0,
+            icmpv6_packets: 0,
+            not_ip: vec![0u64; 65536]
+                .into_boxed_slice()
+                .try_into()
+                .expect("65536 counters"),
+            not_ip_ppp: Vec::new(),
+            not_ip_family: Vec::new(),
+            ip_proto: [0; 256],
+            fragments: 0,
+            truncated: [0; LAYERS],
+            malformed: [[0; REASONS]; LAYERS],
+            unsupported_link: Vec::new(),
+        }
+    }
+}
+
+fn bump<K: PartialEq + Ord + Copy>(list: &mut Vec<(K, u64)>, k: K) {
+    match list.iter_mut().find(|(key, _)| *key == k) {
+        Some((_, n)) => *n += 1,
+        None => {
+            list.push((k, 1));
+            list.sort_unstable();
+        }
+    }
+}
+
+fn layer_index(l: Layer) -> usize {
+    Layer::ALL.iter().position(|&x| x == l).unwrap_or(0)
+}
+
+fn reason_index(r: Reason) -> usize {
+    Reason::ALL.iter().position(|&x| x == r).unwrap_or(0)
+}
+
+impl Stats {
+    /// Counts a frame as read.
+    #[inline]
+    pub fn frame(&mut self, wire_len: u32) {
+        self.packets += 1;
+        self.wire_bytes += wire_len as u64;
+    }
+
+    /// Counts a decoded packet by transport.
+    #[inline]
+    pub fn decoded(&mut self, p: &Packet) {
+        match p.transport {
+            Transport::Tcp(_) => self.tcp_packets += 1,
+            Transport::Udp(_) => self.udp_packets += 1,
+            Transport::Icmp(i) if i.v6 => self.icmpv6_packets += 1,
+            Transport::Icmp(_) => self.icmp_packets += 1,
+        }
+    }
+
+    /// Counts a frame that is not part of a flow.
+    pub fn skipped(&mut self, s: Skip) {
+        match s {
+            Skip::UnsupportedLinkType(lt) => bump(&mut self.unsupported_link, lt),
+            Skip::NotIp(et) => self.not_ip[et as usize] += 1,
+            Skip::NotIpPpp(p) => bump(&mut self.not_ip_ppp, p),
+            Skip::NotIpFamily(f) => bump(&mut self.not_ip_family, f),
+            Skip::IpProto(p) => self.ip_proto[p as usize] += 1,
+            Skip::Fragment => self.fragments += 1,
+            Skip::Truncated(l) => self.truncated[layer_index(l)] += 1,
+            Skip::Malformed(l, r) => self.malformed[layer_index(l)][reason_index(r)] += 1,
+        }
+    }
+
+    /// Frames that are not TCP/UDP flow packets.
+    pub fn not_in_flows(&self) -> u64 {
+        self.packets - self.tcp_packets - self.udp_packets
+    }
+
+    /// Truncated frames by layer, in layer order, non-zero only.
+    pub fn truncated_by_layer(&self) -> impl Iterator<Item = (Layer, u64)> + '_ {
+        Layer::ALL
+            .iter()
+            .zip(self.truncated.iter())
+            .filter(|(_, n)| **n > 0)
+            .map(|(l, n)| (*l, *n))
+    }
+
+    /// Malformed frames by layer and reason, non-zero only.
+    pub fn malformed_by_layer(&self) -> impl Iterator<Item = (Layer, Reason, u64)> + '_ {
+        Layer::ALL.iter().enumerate().flat_map(move |(li, l)| {
+            Reason::ALL
+                .iter()
+                .enumerate()
+                .filter(move |(ri, _)| self.malformed[li][*ri] > 0)
+                .map(move |(ri, r)| (*l, *r, self.malformed[li][ri]))
+        })
+    }
+}
+
+/// A short name for an EtherType in statistics.
+pub fn ethertype_name(et: u16) -> String {
+    match et {
+        0x0806 => "arp".into(),
+        0x8035 => "rarp".into(),
+        0x88cc => "lldp".into(),
+        0x8863 => "pppoe-discovery".into(),
+        0x888e => "eapol".into(),
+        0x8809 => "slow-protocols".into(),
+        0x88f7 => "ptp".into(),
+        0x8100 | 0x88a8 | 0x9100 | 0x9200 => format!("vlan-tag 0x{et:04x}"),
+        e if e < 0x0600 => "802.3-llc".into(),
+        e => format!("ethertype 0x{e:04x}"),
+    }
+}
+
+/// A short name for an IP protocol number in statistics.
+pub fn ip_proto_name(p: u8) -> String {
+    let name = match p {
+        2 => "igmp",
+        4 => "ipip",
+        41 => "ipv6-in-ip",
+        47 => "gre",
+        50 => "esp",
+        51 => "ah",
+        59 => "ipv6-no-next-header",
+        89 => "ospf",
+        103 => "pim",
+        112 => "vrrp",
+        132 => "sctp",
+        _ => return format!("ip-proto {p}"),
+    };
+    format!("{name} ({p})")
+}
