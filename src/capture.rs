@@ -1174,6 +1174,8 @@ impl PcapSource {
 
 /// Timestamp of a frame from libpcap, ns (the capture was opened with nanosecond precision, so
 /// `tv_usec` holds nanoseconds).
+// time_t and suseconds_t are i64 on 64-bit Linux but may be narrower elsewhere.
+#[allow(clippy::useless_conversion)]
 fn pcap_ts_ns(header: &pcap::PacketHeader) -> i64 {
     let sec = i64::from(header.ts.tv_sec);
     let frac = i64::from(header.ts.tv_usec);
@@ -1234,6 +1236,7 @@ struct Interface {
 }
 
 /// Where a frame is in the block buffer, and what is known about it.
+#[derive(Debug)]
 struct Meta {
     data: Range<usize>,
     ts_ns: i64,
@@ -1391,7 +1394,7 @@ impl PcapngReader {
             ));
         }
         // Reject: blocks are padded to 32 bits.
-        if len % 4 != 0 {
+        if !len.is_multiple_of(4) {
             return Err(corrupt(
                 start,
                 format!("block length {len} is not a multiple of 4"),
@@ -1666,4 +1669,1333 @@ fn hex(bytes: &[u8]) -> String {
         let _ = write!(out, "{b:02x}");
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    // -----------------------------------------------------------------------------------------
+    // helpers
+
+    /// A file or directory under the temp dir, removed when dropped.
+    struct Temp(PathBuf);
+
+    impl Drop for Temp {
+        fn drop(&mut self) {
+            let _ = fs::remove_dir_all(&self.0);
+            let _ = fs::remove_file(&self.0);
+        }
+    }
+
+    fn temp_path(tag: &str) -> PathBuf {
+        static NEXT: AtomicU32 = AtomicU32::new(0);
+        std::env::temp_dir().join(format!(
+            "flowaudit-capture-{}-{}-{tag}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        ))
+    }
+
+    fn temp_file(tag: &str, bytes: &[u8]) -> Temp {
+        let path = temp_path(tag);
+        fs::write(&path, bytes).expect("write temp file");
+        Temp(path)
+    }
+
+    fn input(path: &Path, format: Format) -> Input {
+        Input {
+            path: path.to_path_buf(),
+            format,
+            size: None,
+            first_ts_ns: None,
+        }
+    }
+
+    /// A frame as read, with the reader's offset right after it.
+    #[derive(Debug, PartialEq)]
+    struct Frame {
+        ts_ns: i64,
+        data: Vec<u8>,
+        wire_len: u32,
+        linktype: u32,
+        offset_after: u64,
+    }
+
+    /// Reads to the end; returns the frames and the error that stopped the reader, if any.
+    fn drain(reader: &mut Reader) -> (Vec<Frame>, Option<CaptureError>) {
+        let mut frames = Vec::new();
+        loop {
+            match reader.next_packet() {
+                Ok(Some(p)) => {
+                    let (ts_ns, data, wire_len, linktype) =
+                        (p.ts_ns, p.data.to_vec(), p.wire_len, p.linktype);
+                    frames.push(Frame {
+                        ts_ns,
+                        data,
+                        wire_len,
+                        linktype,
+                        offset_after: reader.offset(),
+                    });
+                }
+                Ok(None) => return (frames, None),
+                Err(e) => {
+                    // A reader that failed is finished.
+                    assert!(matches!(reader.next_packet(), Ok(None)));
+                    return (frames, Some(e));
+                }
+            }
+        }
+    }
+
+    /// Writes `bytes` to a temp file and reads it to the end.
+    fn read_bytes(
+        bytes: &[u8],
+        format: Format,
+        filter: Option<&str>,
+    ) -> (Vec<Frame>, Option<CaptureError>, Vec<u32>) {
+        let file = temp_file("read", bytes);
+        let mut reader = Reader::open(&input(&file.0, format), filter).expect("open");
+        let (frames, error) = drain(&mut reader);
+        (frames, error, reader.link_types().to_vec())
+    }
+
+    fn expect_corrupt(error: Option<CaptureError>) -> (u64, String) {
+        match error {
+            Some(CaptureError::Corrupt { offset, what, .. }) => (offset, what),
+            other => panic!("expected Corrupt, got {other:?}"),
+        }
+    }
+
+    /// IPv4 + TCP from 10.0.0.1:49152 to 10.0.0.2:`dport`, SYN, no payload: 40 bytes.
+    fn ip_tcp(dport: u16) -> Vec<u8> {
+        #[rustfmt::skip]
+        let mut frame = vec![
+            0x45, 0x00, 0x00, 0x28, // IPv4, IHL 5, total length 40
+            0x00, 0x00, 0x40, 0x00, // id 0, DF
+            0x40, 0x06, 0x00, 0x00, // TTL 64, protocol TCP, checksum (unchecked)
+            10, 0, 0, 1,            // source
+            10, 0, 0, 2,            // destination
+            0xc0, 0x00,             // source port 49152
+        ];
+        frame.extend(dport.to_be_bytes()); // destination port
+        #[rustfmt::skip]
+        frame.extend([
+            0, 0, 0, 0,             // sequence number
+            0, 0, 0, 0,             // acknowledgment number
+            0x50, 0x02, 0xff, 0xff, // data offset 5, SYN, window
+            0, 0, 0, 0,             // checksum, urgent pointer
+        ]);
+        frame
+    }
+
+    /// Ethernet + [`ip_tcp`]: 54 bytes.
+    fn eth_tcp(dport: u16) -> Vec<u8> {
+        #[rustfmt::skip]
+        let mut frame = vec![
+            0x00, 0x11, 0x22, 0x33, 0x44, 0x55, // destination MAC
+            0x66, 0x77, 0x88, 0x99, 0xaa, 0xbb, // source MAC
+            0x08, 0x00,                         // IPv4
+        ];
+        frame.extend(ip_tcp(dport));
+        frame
+    }
+
+    /// Builds classic pcap files, little-endian, µs.
+    fn pcap_file(snaplen: u32, linktype: u32, records: &[(u32, u32, &[u8])]) -> Vec<u8> {
+        let mut out = Vec::new();
+        out.extend(0xa1b2_c3d4u32.to_le_bytes()); // magic
+        out.extend(2u16.to_le_bytes()); // version major
+        out.extend(4u16.to_le_bytes()); // version minor
+        out.extend([0; 8]); // thiszone, sigfigs
+        out.extend(snaplen.to_le_bytes());
+        out.extend(linktype.to_le_bytes());
+        for &(sec, usec, data) in records {
+            out.extend(sec.to_le_bytes());
+            out.extend(usec.to_le_bytes());
+            out.extend((data.len() as u32).to_le_bytes()); // caplen
+            out.extend((data.len() as u32).to_le_bytes()); // orig_len
+            out.extend(data);
+        }
+        out
+    }
+
+    /// Builds pcapng blocks in one byte order.
+    #[derive(Clone, Copy)]
+    struct Ng(Endian);
+
+    impl Ng {
+        fn u16(self, v: u16) -> [u8; 2] {
+            match self.0 {
+                Endian::Little => v.to_le_bytes(),
+                Endian::Big => v.to_be_bytes(),
+            }
+        }
+
+        fn u32(self, v: u32) -> [u8; 4] {
+            match self.0 {
+                Endian::Little => v.to_le_bytes(),
+                Endian::Big => v.to_be_bytes(),
+            }
+        }
+
+        /// Type, total length, body padded to 4, total length again.
+        fn block(self, block_type: u32, body: &[u8]) -> Vec<u8> {
+            let padded = body.len().next_multiple_of(4);
+            let total = (12 + padded) as u32;
+            let mut out = Vec::new();
+            out.extend(self.u32(block_type));
+            out.extend(self.u32(total));
+            out.extend(body);
+            out.resize(8 + padded, 0);
+            out.extend(self.u32(total));
+            out
+        }
+
+        fn shb(self) -> Vec<u8> {
+            let mut body = Vec::new();
+            body.extend(self.u32(0x1a2b_3c4d)); // byte-order magic
+            body.extend(self.u16(1)); // major version
+            body.extend(self.u16(0)); // minor version
+            body.extend([0xff; 8]); // section length -1: unknown
+            self.block(BLOCK_SHB, &body)
+        }
+
+        fn option(self, code: u16, value: &[u8]) -> Vec<u8> {
+            let mut out = Vec::new();
+            out.extend(self.u16(code));
+            out.extend(self.u16(value.len() as u16));
+            out.extend(value);
+            out.resize(4 + value.len().next_multiple_of(4), 0);
+            out
+        }
+
+        /// `options` are [`Ng::option`]s; opt_endofopt is added when there are any.
+        fn idb(self, linktype: u16, snaplen: u32, options: &[Vec<u8>]) -> Vec<u8> {
+            let mut body = Vec::new();
+            body.extend(self.u16(linktype));
+            body.extend(self.u16(0)); // reserved
+            body.extend(self.u32(snaplen));
+            for option in options {
+                body.extend(option);
+            }
+            if !options.is_empty() {
+                body.extend(self.option(OPT_ENDOFOPT, &[]));
+            }
+            self.block(BLOCK_IDB, &body)
+        }
+
+        fn epb(self, interface: u32, ts: u64, data: &[u8], wire_len: u32) -> Vec<u8> {
+            let mut body = Vec::new();
+            body.extend(self.u32(interface));
+            body.extend(self.u32((ts >> 32) as u32));
+            body.extend(self.u32(ts as u32));
+            body.extend(self.u32(data.len() as u32)); // captured length
+            body.extend(self.u32(wire_len));
+            body.extend(data);
+            self.block(BLOCK_EPB, &body)
+        }
+
+        fn pb(self, interface: u16, ts: u64, data: &[u8], wire_len: u32) -> Vec<u8> {
+            let mut body = Vec::new();
+            body.extend(self.u16(interface));
+            body.extend(self.u16(0)); // drops count
+            body.extend(self.u32((ts >> 32) as u32));
+            body.extend(self.u32(ts as u32));
+            body.extend(self.u32(data.len() as u32)); // captured length
+            body.extend(self.u32(wire_len));
+            body.extend(data);
+            self.block(BLOCK_PB, &body)
+        }
+
+        fn spb(self, wire_len: u32, data: &[u8]) -> Vec<u8> {
+            let mut body = Vec::new();
+            body.extend(self.u32(wire_len));
+            body.extend(data);
+            self.block(BLOCK_SPB, &body)
+        }
+    }
+
+    const LE: Ng = Ng(Endian::Little);
+    const BE: Ng = Ng(Endian::Big);
+
+    fn concat(blocks: &[Vec<u8>]) -> Vec<u8> {
+        blocks.concat()
+    }
+
+    /// Offsets after each of `blocks`.
+    fn ends(blocks: &[Vec<u8>]) -> Vec<u64> {
+        blocks
+            .iter()
+            .scan(0u64, |end, b| {
+                *end += b.len() as u64;
+                Some(*end)
+            })
+            .collect()
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // pcap through libpcap
+
+    #[rustfmt::skip]
+    const PCAP_US_LE: &[u8] = &[
+        // file header
+        0xd4, 0xc3, 0xb2, 0xa1, // magic a1b2c3d4 little-endian: µs timestamps
+        0x02, 0x00, 0x04, 0x00, // version 2.4
+        0x00, 0x00, 0x00, 0x00, // thiszone 0
+        0x00, 0x00, 0x00, 0x00, // sigfigs 0
+        0xff, 0xff, 0x00, 0x00, // snaplen 65535
+        0x01, 0x00, 0x00, 0x00, // linktype 1, Ethernet
+        // record 1, byte 24
+        0x00, 0xe1, 0xf5, 0x05, // ts_sec 100000000
+        0x40, 0xe2, 0x01, 0x00, // ts_usec 123456
+        0x04, 0x00, 0x00, 0x00, // caplen 4
+        0x3c, 0x00, 0x00, 0x00, // orig_len 60
+        0xde, 0xad, 0xbe, 0xef, // frame
+        // record 2, byte 44
+        0x01, 0xe1, 0xf5, 0x05, // ts_sec 100000001
+        0x00, 0x00, 0x00, 0x00, // ts_usec 0
+        0x02, 0x00, 0x00, 0x00, // caplen 2
+        0x02, 0x00, 0x00, 0x00, // orig_len 2
+        0xca, 0xfe,             // frame
+        // end, byte 62
+    ];
+
+    #[test]
+    fn pcap_microsecond_little_endian() {
+        let (frames, error, link_types) = read_bytes(PCAP_US_LE, Format::Pcap, None);
+        assert!(error.is_none(), "{error:?}");
+        assert_eq!(
+            frames,
+            vec![
+                Frame {
+                    ts_ns: 100_000_000_123_456_000,
+                    data: vec![0xde, 0xad, 0xbe, 0xef],
+                    wire_len: 60,
+                    linktype: 1,
+                    offset_after: 44,
+                },
+                Frame {
+                    ts_ns: 100_000_001_000_000_000,
+                    data: vec![0xca, 0xfe],
+                    wire_len: 2,
+                    linktype: 1,
+                    offset_after: 62,
+                },
+            ]
+        );
+        assert_eq!(link_types, [1]);
+    }
+
+    #[rustfmt::skip]
+    const PCAP_NS_BE: &[u8] = &[
+        // file header
+        0xa1, 0xb2, 0x3c, 0x4d, // magic a1b23c4d big-endian: ns timestamps
+        0x00, 0x02, 0x00, 0x04, // version 2.4
+        0x00, 0x00, 0x00, 0x00, // thiszone 0
+        0x00, 0x00, 0x00, 0x00, // sigfigs 0
+        0x00, 0x00, 0x01, 0x00, // snaplen 256
+        0x00, 0x00, 0x00, 0x65, // linktype 101, raw IP
+        // record 1, byte 24
+        0x5f, 0x5e, 0x10, 0x00, // ts_sec 1600000000
+        0x3b, 0x9a, 0xc9, 0xff, // ts_nsec 999999999
+        0x00, 0x00, 0x00, 0x03, // caplen 3
+        0x00, 0x00, 0x00, 0x05, // orig_len 5
+        0x45, 0x00, 0x00,       // frame
+        // end, byte 43
+    ];
+
+    #[test]
+    fn pcap_nanosecond_big_endian() {
+        let (frames, error, link_types) = read_bytes(PCAP_NS_BE, Format::Pcap, None);
+        assert!(error.is_none(), "{error:?}");
+        // libpcap reports LINKTYPE_RAW (101) as DLT_RAW (12).
+        assert_eq!(
+            frames,
+            vec![Frame {
+                ts_ns: 1_600_000_000_999_999_999,
+                data: vec![0x45, 0, 0],
+                wire_len: 5,
+                linktype: 12,
+                offset_after: 43,
+            }]
+        );
+        assert_eq!(link_types, [12]);
+    }
+
+    #[test]
+    fn pcap_truncated_file_header() {
+        let file = temp_file("short.pcap", &PCAP_US_LE[..10]);
+        let error = Reader::open(&input(&file.0, Format::Pcap), None).err();
+        let (offset, what) = expect_corrupt(error);
+        assert_eq!(offset, 0);
+        assert_eq!(
+            what,
+            "file ends in the middle of the 24-byte pcap file header: 10 bytes"
+        );
+    }
+
+    #[test]
+    fn pcap_truncated_record_header() {
+        let mut bytes = PCAP_US_LE.to_vec();
+        bytes.extend([0x02, 0xe1, 0xf5]); // 3 bytes of a third record header
+        let (frames, error, _) = read_bytes(&bytes, Format::Pcap, None);
+        assert_eq!(frames.len(), 2);
+        let (offset, what) = expect_corrupt(error);
+        assert_eq!(offset, 62);
+        assert!(
+            what.starts_with(
+                "file ends in the middle of a record header: 3 of 16 bytes (libpcap: "
+            ),
+            "{what}"
+        );
+    }
+
+    #[test]
+    fn pcap_truncated_packet_data() {
+        let full = vec![0x5a; 1514];
+        let mut bytes = pcap_file(65535, 1, &[(1, 0, &[1, 2, 3, 4]), (2, 0, &full)]);
+        // Keep 700 of the 1514 bytes of the second record.
+        bytes.truncate(24 + 16 + 4 + 16 + 700);
+        let (frames, error, _) = read_bytes(&bytes, Format::Pcap, None);
+        assert_eq!(frames.len(), 1);
+        let (offset, what) = expect_corrupt(error);
+        assert_eq!(offset, 44);
+        assert_eq!(
+            what,
+            "file ends in the middle of a packet record: 700 of 1514 bytes (libpcap: truncated \
+             dump file; tried to read 1514 captured bytes, only got 700)"
+        );
+    }
+
+    #[test]
+    fn pcap_caplen_larger_than_snaplen() {
+        // libpcap itself would cut this record to 64 bytes and go on.
+        let long = [0x11; 100];
+        let bytes = pcap_file(64, 1, &[(1, 0, &[1, 2]), (2, 0, &long), (3, 0, &[3])]);
+        let (frames, error, _) = read_bytes(&bytes, Format::Pcap, None);
+        assert_eq!(frames.len(), 1);
+        let (offset, what) = expect_corrupt(error);
+        assert_eq!(offset, 24 + 16 + 2);
+        assert_eq!(
+            what,
+            "record header says 100 captured bytes, more than the 64-byte snaplen"
+        );
+    }
+
+    #[test]
+    fn pcap_records_as_long_as_the_snaplen_are_fine() {
+        let exact = [0x11; 64];
+        let bytes = pcap_file(64, 1, &[(1, 0, &exact), (2, 0, &exact)]);
+        let (frames, error, _) = read_bytes(&bytes, Format::Pcap, None);
+        assert!(error.is_none(), "{error:?}");
+        assert_eq!(frames.len(), 2);
+        assert_eq!(frames[1].offset_after, bytes.len() as u64);
+    }
+
+    #[test]
+    fn pcap_huge_caplen() {
+        let mut bytes = pcap_file(262_144, 1, &[(1, 0, &[1, 2])]);
+        bytes.extend(pcap_file(0, 0, &[(2, 0, &[0; 8])])[24..].iter()); // second record
+        // Its caplen field (8 bytes into the record header) becomes 0xffffffff.
+        bytes[24 + 16 + 2 + 8..24 + 16 + 2 + 12].copy_from_slice(&[0xff; 4]);
+        let (frames, error, _) = read_bytes(&bytes, Format::Pcap, None);
+        assert_eq!(frames.len(), 1);
+        let (offset, what) = expect_corrupt(error);
+        assert_eq!(offset, 42);
+        assert_eq!(
+            what,
+            "record header says 4294967295 captured bytes, more than the 262144-byte snaplen \
+             (libpcap: invalid packet capture length 4294967295, bigger than snaplen of 262144)"
+        );
+    }
+
+    #[test]
+    fn pcap_bad_magic_named_to_reader() {
+        let file = temp_file("zip", b"PK\x03\x04rest of a zip file, long enough");
+        let error = Reader::open(&input(&file.0, Format::Pcap), None).err();
+        assert!(
+            matches!(&error, Some(CaptureError::NotACapture { found, .. }) if found == "starts with 50 4b 03 04"),
+            "{error:?}"
+        );
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // pcapng
+
+    #[rustfmt::skip]
+    const PCAPNG_MINIMAL: &[u8] = &[
+        // Section Header Block, byte 0
+        0x0a, 0x0d, 0x0d, 0x0a, // block type
+        0x1c, 0x00, 0x00, 0x00, // block length 28
+        0x4d, 0x3c, 0x2b, 0x1a, // byte-order magic: little-endian
+        0x01, 0x00, 0x00, 0x00, // version 1.0
+        0xff, 0xff, 0xff, 0xff, // section length -1
+        0xff, 0xff, 0xff, 0xff,
+        0x1c, 0x00, 0x00, 0x00, // block length 28
+        // Interface Description Block, byte 28
+        0x01, 0x00, 0x00, 0x00, // block type 1
+        0x14, 0x00, 0x00, 0x00, // block length 20
+        0x01, 0x00, 0x00, 0x00, // linktype 1 Ethernet, reserved
+        0x00, 0x00, 0x00, 0x00, // snaplen 0: none
+        0x14, 0x00, 0x00, 0x00, // block length 20
+        // Enhanced Packet Block, byte 48
+        0x06, 0x00, 0x00, 0x00, // block type 6
+        0x24, 0x00, 0x00, 0x00, // block length 36
+        0x00, 0x00, 0x00, 0x00, // interface 0
+        0x00, 0x00, 0x00, 0x00, // timestamp high
+        0x40, 0x42, 0x0f, 0x00, // timestamp low: 1000000 µs
+        0x03, 0x00, 0x00, 0x00, // captured length 3
+        0x40, 0x00, 0x00, 0x00, // original length 64
+        0xaa, 0xbb, 0xcc, 0x00, // frame and 1 byte of padding
+        0x24, 0x00, 0x00, 0x00, // block length 36
+        // end, byte 84
+    ];
+
+    #[test]
+    fn pcapng_minimal_hand_written() {
+        let (frames, error, link_types) = read_bytes(PCAPNG_MINIMAL, Format::Pcapng, None);
+        assert!(error.is_none(), "{error:?}");
+        assert_eq!(
+            frames,
+            vec![Frame {
+                ts_ns: 1_000_000_000,
+                data: vec![0xaa, 0xbb, 0xcc],
+                wire_len: 64,
+                linktype: 1,
+                offset_after: 84,
+            }]
+        );
+        assert_eq!(link_types, [1]);
+        // The builder the other tests use writes the same bytes.
+        let built = concat(&[
+            LE.shb(),
+            LE.idb(1, 0, &[]),
+            LE.epb(0, 1_000_000, &[0xaa, 0xbb, 0xcc], 64),
+        ]);
+        assert_eq!(built, PCAPNG_MINIMAL);
+    }
+
+    #[test]
+    fn pcapng_interfaces_with_different_link_types_and_resolutions() {
+        let blocks = vec![
+            LE.shb(),
+            // interface 0: Ethernet, default resolution (µs)
+            LE.idb(1, 0, &[]),
+            // interface 1: raw IP, ns
+            LE.idb(101, 65535, &[LE.option(OPT_IF_TSRESOL, &[9])]),
+            // interface 2: Ethernet, 2^-10 s, timestamps offset by 1e9 s
+            LE.idb(
+                1,
+                0,
+                &[
+                    LE.option(OPT_IF_TSRESOL, &[0x80 | 10]),
+                    LE.option(OPT_IF_TSOFFSET, &1_000_000_000i64.to_le_bytes()),
+                ],
+            ),
+            LE.epb(0, 1_700_000_000_123_456, &eth_tcp(80), 54),
+            LE.epb(1, 1_700_000_000_123_456_789, &ip_tcp(80), 40),
+            LE.epb(2, (5 << 10) | 512, &eth_tcp(443), 54),
+        ];
+        let ends = ends(&blocks);
+        let (frames, error, link_types) = read_bytes(&concat(&blocks), Format::Pcapng, None);
+        assert!(error.is_none(), "{error:?}");
+        assert_eq!(
+            frames,
+            vec![
+                Frame {
+                    ts_ns: 1_700_000_000_123_456_000,
+                    data: eth_tcp(80),
+                    wire_len: 54,
+                    linktype: 1,
+                    offset_after: ends[4],
+                },
+                Frame {
+                    ts_ns: 1_700_000_000_123_456_789,
+                    data: ip_tcp(80),
+                    wire_len: 40,
+                    linktype: 101,
+                    offset_after: ends[5],
+                },
+                Frame {
+                    // 5.5 s + 1e9 s
+                    ts_ns: 1_000_000_005_500_000_000,
+                    data: eth_tcp(443),
+                    wire_len: 54,
+                    linktype: 1,
+                    offset_after: ends[6],
+                },
+            ]
+        );
+        assert_eq!(link_types, [1, 101]);
+    }
+
+    #[test]
+    fn pcapng_sections_of_opposite_byte_order() {
+        let blocks = vec![
+            LE.shb(),
+            LE.idb(1, 0, &[]),
+            LE.epb(0, 1_000_000, &eth_tcp(80), 54),
+            // A new section defines its interfaces afresh: interface 0 is now raw IP.
+            BE.shb(),
+            BE.idb(101, 0, &[BE.option(OPT_IF_TSRESOL, &[9])]),
+            BE.epb(0, 2_000_000_000, &ip_tcp(80), 40),
+        ];
+        let ends = ends(&blocks);
+        let (frames, error, link_types) = read_bytes(&concat(&blocks), Format::Pcapng, None);
+        assert!(error.is_none(), "{error:?}");
+        assert_eq!(
+            frames,
+            vec![
+                Frame {
+                    ts_ns: 1_000_000_000,
+                    data: eth_tcp(80),
+                    wire_len: 54,
+                    linktype: 1,
+                    offset_after: ends[2],
+                },
+                Frame {
+                    ts_ns: 2_000_000_000,
+                    data: ip_tcp(80),
+                    wire_len: 40,
+                    linktype: 101,
+                    offset_after: ends[5],
+                },
+            ]
+        );
+        assert_eq!(link_types, [1, 101]);
+    }
+
+    #[test]
+    fn pcapng_interfaces_do_not_carry_over_sections() {
+        let blocks = vec![
+            LE.shb(),
+            LE.idb(1, 0, &[]),
+            LE.idb(1, 0, &[]),
+            BE.shb(),
+            BE.idb(1, 0, &[]),
+            BE.epb(1, 0, &eth_tcp(80), 54),
+        ];
+        let (frames, error, _) = read_bytes(&concat(&blocks), Format::Pcapng, None);
+        assert!(frames.is_empty());
+        let (offset, what) = expect_corrupt(error);
+        assert_eq!(offset, ends(&blocks)[4]);
+        assert_eq!(
+            what,
+            "enhanced packet block names interface 1, but the section defines 1 interface(s) \
+             before it"
+        );
+    }
+
+    #[test]
+    fn pcapng_simple_packet_block_reuses_previous_timestamp() {
+        let frame = eth_tcp(80);
+        let blocks = vec![
+            LE.shb(),
+            LE.idb(1, 20, &[]), // snaplen 20
+            LE.epb(0, 7_000_000, &frame[..20], 54),
+            LE.spb(54, &frame[..20]),
+        ];
+        let (frames, error, _) = read_bytes(&concat(&blocks), Format::Pcapng, None);
+        assert!(error.is_none(), "{error:?}");
+        assert_eq!(frames.len(), 2);
+        assert_eq!(frames[1].ts_ns, 7_000_000_000);
+        assert_eq!(frames[1].data, &frame[..20]);
+        assert_eq!(frames[1].wire_len, 54);
+        assert_eq!(frames[1].offset_after, ends(&blocks)[3]);
+    }
+
+    #[test]
+    fn pcapng_simple_packet_block_shorter_than_its_padding() {
+        // 3-byte frame: the block holds 4 bytes (padding), the frame is 3.
+        let blocks = vec![LE.shb(), LE.idb(1, 0, &[]), LE.spb(3, &[1, 2, 3])];
+        let (frames, error, _) = read_bytes(&concat(&blocks), Format::Pcapng, None);
+        assert!(error.is_none(), "{error:?}");
+        assert_eq!(frames[0].data, [1, 2, 3]);
+        assert_eq!(frames[0].ts_ns, 0);
+    }
+
+    #[test]
+    fn pcapng_simple_packet_block_without_interface() {
+        let blocks = vec![LE.shb(), LE.spb(3, &[1, 2, 3])];
+        let (_, error, _) = read_bytes(&concat(&blocks), Format::Pcapng, None);
+        let (offset, what) = expect_corrupt(error);
+        assert_eq!(offset, 28);
+        assert_eq!(
+            what,
+            "simple packet block, but the section defines no interface"
+        );
+    }
+
+    #[test]
+    fn pcapng_obsolete_packet_block() {
+        let blocks = vec![
+            BE.shb(),
+            BE.idb(1, 0, &[]),
+            BE.idb(101, 0, &[]),
+            BE.pb(1, 3_000_001, &ip_tcp(22), 40),
+        ];
+        let (frames, error, _) = read_bytes(&concat(&blocks), Format::Pcapng, None);
+        assert!(error.is_none(), "{error:?}");
+        assert_eq!(
+            frames,
+            vec![Frame {
+                ts_ns: 3_000_001_000,
+                data: ip_tcp(22),
+                wire_len: 40,
+                linktype: 101,
+                offset_after: ends(&blocks)[3],
+            }]
+        );
+    }
+
+    #[test]
+    fn pcapng_other_blocks_are_skipped() {
+        let blocks = vec![
+            LE.shb(),
+            LE.block(4, &[0, 0, 0, 0]), // Name Resolution Block (just opt_endofrecord)
+            LE.idb(1, 0, &[]),
+            LE.epb(0, 1, &[1], 1),
+            LE.block(5, &[0; 12]),                // Interface Statistics Block
+            LE.block(0x0a, &[0; 20]),             // Decryption Secrets Block
+            LE.block(0x0000_0bad, &[1, 2, 3, 4]), // custom block
+            LE.block(0x4000_0bad, &[]),           // custom block, not to be copied
+            LE.block(0x1234_5678, &[9; 100]),     // unknown
+            LE.epb(0, 2, &[2], 1),
+        ];
+        let ends = ends(&blocks);
+        let (frames, error, _) = read_bytes(&concat(&blocks), Format::Pcapng, None);
+        assert!(error.is_none(), "{error:?}");
+        let offsets: Vec<u64> = frames.iter().map(|f| f.offset_after).collect();
+        assert_eq!(offsets, [ends[3], ends[9]]);
+    }
+
+    #[test]
+    fn pcapng_block_length_not_multiple_of_4() {
+        let mut epb = LE.epb(0, 1, &[1, 2, 3, 4], 4);
+        epb[4..8].copy_from_slice(&34u32.to_le_bytes());
+        let blocks = vec![LE.shb(), LE.idb(1, 0, &[]), epb];
+        let (_, error, _) = read_bytes(&concat(&blocks), Format::Pcapng, None);
+        let (offset, what) = expect_corrupt(error);
+        assert_eq!(offset, 48);
+        assert_eq!(what, "block length 34 is not a multiple of 4");
+    }
+
+    #[test]
+    fn pcapng_block_length_too_small() {
+        let mut epb = LE.epb(0, 1, &[1, 2, 3, 4], 4);
+        epb[4..8].copy_from_slice(&8u32.to_le_bytes());
+        let blocks = vec![LE.shb(), LE.idb(1, 0, &[]), epb];
+        let (_, error, _) = read_bytes(&concat(&blocks), Format::Pcapng, None);
+        let (offset, what) = expect_corrupt(error);
+        assert_eq!(offset, 48);
+        assert_eq!(what, "block length 8 is less than the 12-byte minimum");
+    }
+
+    #[test]
+    fn pcapng_trailing_length_mismatch() {
+        let mut epb = LE.epb(0, 1, &[1, 2, 3, 4], 4);
+        let end = epb.len();
+        epb[end - 4..].copy_from_slice(&40u32.to_le_bytes());
+        let blocks = vec![LE.shb(), LE.idb(1, 0, &[]), LE.epb(0, 0, &[0], 1), epb];
+        let (frames, error, _) = read_bytes(&concat(&blocks), Format::Pcapng, None);
+        assert_eq!(frames.len(), 1);
+        let (offset, what) = expect_corrupt(error);
+        assert_eq!(offset, ends(&blocks)[2]);
+        assert_eq!(
+            what,
+            "block length at the end of the block (40) differs from the one at the start (36)"
+        );
+    }
+
+    #[test]
+    fn pcapng_trailing_length_mismatch_in_skipped_block() {
+        let mut unknown = LE.block(0x1234, &[0; 8]);
+        unknown[16..20].copy_from_slice(&0u32.to_le_bytes()); // trailing length
+        let blocks = vec![LE.shb(), unknown];
+        let (_, error, _) = read_bytes(&concat(&blocks), Format::Pcapng, None);
+        let (offset, what) = expect_corrupt(error);
+        assert_eq!(offset, 28);
+        assert_eq!(
+            what,
+            "block length at the end of the block (0) differs from the one at the start (20)"
+        );
+    }
+
+    #[test]
+    fn pcapng_enhanced_packet_block_with_undefined_interface() {
+        let blocks = vec![
+            LE.shb(),
+            LE.idb(1, 0, &[]),
+            LE.idb(1, 0, &[]),
+            LE.epb(2, 1, &[1], 1),
+        ];
+        let (_, error, _) = read_bytes(&concat(&blocks), Format::Pcapng, None);
+        let (offset, what) = expect_corrupt(error);
+        assert_eq!(offset, 68);
+        assert_eq!(
+            what,
+            "enhanced packet block names interface 2, but the section defines 2 interface(s) \
+             before it"
+        );
+    }
+
+    #[test]
+    fn pcapng_caplen_beyond_block() {
+        let mut epb = LE.epb(0, 1, &[1, 2, 3, 4], 4);
+        epb[20..24].copy_from_slice(&u32::MAX.to_le_bytes());
+        let blocks = vec![LE.shb(), LE.idb(1, 0, &[]), epb];
+        let (_, error, _) = read_bytes(&concat(&blocks), Format::Pcapng, None);
+        let (offset, what) = expect_corrupt(error);
+        assert_eq!(offset, 48);
+        assert_eq!(
+            what,
+            "enhanced packet block says 4294967295 captured bytes, but the block has room for 4"
+        );
+    }
+
+    #[test]
+    fn pcapng_truncated_block() {
+        let blocks = vec![LE.shb(), LE.idb(1, 0, &[]), LE.epb(0, 1, &eth_tcp(80), 54)];
+        let mut bytes = concat(&blocks);
+        bytes.truncate(48 + 50);
+        let (_, error, _) = read_bytes(&bytes, Format::Pcapng, None);
+        let (offset, what) = expect_corrupt(error);
+        assert_eq!(offset, 48);
+        assert_eq!(what, "file ends in the middle of a block: 50 of 88 bytes");
+    }
+
+    #[test]
+    fn pcapng_truncated_block_header() {
+        let mut bytes = concat(&[LE.shb(), LE.idb(1, 0, &[])]);
+        bytes.extend([6, 0, 0]);
+        let (_, error, _) = read_bytes(&bytes, Format::Pcapng, None);
+        let (offset, what) = expect_corrupt(error);
+        assert_eq!(offset, 48);
+        assert_eq!(
+            what,
+            "file ends in the middle of a block header: 3 of 8 bytes"
+        );
+    }
+
+    #[test]
+    fn pcapng_bad_byte_order_magic() {
+        let mut bytes = LE.shb();
+        bytes[8..12].copy_from_slice(&[1, 2, 3, 4]);
+        let (_, error, _) = read_bytes(&bytes, Format::Pcapng, None);
+        let (offset, what) = expect_corrupt(error);
+        assert_eq!(offset, 0);
+        assert_eq!(
+            what,
+            "section header block has byte-order magic 01 02 03 04, not 1a 2b 3c 4d in either \
+             byte order"
+        );
+    }
+
+    #[test]
+    fn pcapng_idb_option_past_the_end() {
+        let mut idb = LE.idb(1, 0, &[LE.option(OPT_IF_TSRESOL, &[9])]);
+        idb[18..20].copy_from_slice(&200u16.to_le_bytes()); // if_tsresol length
+        let (_, error, _) = read_bytes(&concat(&[LE.shb(), idb]), Format::Pcapng, None);
+        let (offset, what) = expect_corrupt(error);
+        assert_eq!(offset, 28);
+        assert_eq!(
+            what,
+            "interface description block option 9 is 200 bytes, more than the 8 bytes left in \
+             the block"
+        );
+    }
+
+    #[test]
+    fn pcapng_every_truncation() {
+        let blocks = vec![
+            LE.shb(),
+            LE.idb(1, 0, &[LE.option(OPT_IF_TSRESOL, &[9])]),
+            LE.epb(0, 1, &eth_tcp(80), 54),
+            LE.block(5, &[0; 12]),
+            LE.spb(54, &eth_tcp(81)),
+            BE.shb(),
+            BE.idb(101, 0, &[]),
+            BE.pb(0, 2, &ip_tcp(82), 40),
+            BE.epb(0, 3, &ip_tcp(83), 40),
+        ];
+        let packet_blocks = [2, 4, 7, 8];
+        let ends = ends(&blocks);
+        let bytes = concat(&blocks);
+        for cut in 0..=bytes.len() {
+            let mut reader = PcapngReader::new(
+                Box::new(Cursor::new(bytes[..cut].to_vec())),
+                Some("tcp"),
+                64,
+            );
+            let mut frames = 0;
+            let result = loop {
+                match reader.next_meta() {
+                    Ok(Some(_)) => frames += 1,
+                    other => break other,
+                }
+            };
+            // Frames come from whole blocks only.
+            let whole = packet_blocks
+                .iter()
+                .filter(|&&i| ends[i] <= cut as u64)
+                .count();
+            assert_eq!(frames, whole, "cut at {cut}");
+            let boundary = cut > 0 && ends.contains(&(cut as u64));
+            match result {
+                Ok(None) => assert!(boundary, "clean end at {cut}"),
+                Err(Fault::Corrupt { offset, .. }) => {
+                    assert!(!boundary, "error at block boundary {cut}");
+                    // The offset is the start of the block the cut falls in.
+                    let start = ends.iter().copied().filter(|&e| e <= cut as u64).max();
+                    assert_eq!(offset, start.unwrap_or(0), "cut at {cut}");
+                }
+                other => panic!("cut at {cut}: {other:?}"),
+            }
+        }
+    }
+
+    /// Reads pcapng from memory to the end, checking that it neither loops nor overreaches.
+    fn survive(bytes: Vec<u8>, filter: Option<&str>) {
+        let len = bytes.len() as u64;
+        let mut reader = PcapngReader::new(Box::new(Cursor::new(bytes)), filter, 64);
+        let mut frames = 0u64;
+        loop {
+            match reader.next_meta() {
+                Ok(Some(meta)) => {
+                    frames += 1;
+                    // Every frame costs a block of 12 bytes or more.
+                    assert!(frames * 12 <= len);
+                    assert!(meta.data.end <= reader.buf.len());
+                }
+                Ok(None) => break,
+                Err(Fault::Corrupt { offset, .. }) => {
+                    assert!(offset <= len);
+                    break;
+                }
+                Err(Fault::Io { error, .. }) => panic!("I/O error from memory: {error}"),
+            }
+            assert!(reader.offset <= len);
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn pcapng_reader_survives_arbitrary_bytes(
+            bytes in proptest::collection::vec(any::<u8>(), 0..600),
+        ) {
+            survive(bytes, None);
+        }
+
+        #[test]
+        fn pcapng_reader_survives_arbitrary_blocks_in_a_section(
+            tail in proptest::collection::vec(any::<u8>(), 0..600),
+            big_endian in any::<bool>(),
+        ) {
+            let ng = if big_endian { BE } else { LE };
+            let mut bytes = concat(&[ng.shb(), ng.idb(1, 0, &[])]);
+            bytes.extend(tail);
+            survive(bytes, Some("tcp port 80"));
+        }
+
+        #[test]
+        fn pcapng_reader_survives_damaged_files(
+            hits in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..8),
+            cut in any::<prop::sample::Index>(),
+        ) {
+            let mut bytes = concat(&[
+                LE.shb(),
+                LE.idb(1, 0, &[LE.option(OPT_IF_TSRESOL, &[0x85])]),
+                LE.idb(101, 0, &[LE.option(OPT_IF_TSOFFSET, &[1; 8])]),
+                LE.epb(0, 1, &eth_tcp(80), 54),
+                LE.spb(54, &eth_tcp(80)),
+                LE.pb(1, 2, &ip_tcp(80), 40),
+                LE.block(5, &[0; 12]),
+            ]);
+            for (at, byte) in hits {
+                let at = at.index(bytes.len());
+                bytes[at] = byte;
+            }
+            let cut = cut.index(bytes.len() + 1);
+            bytes.truncate(cut);
+            survive(bytes, Some("tcp port 80"));
+        }
+    }
+
+    #[test]
+    fn timestamp_units() {
+        assert_eq!(TsResol::Decimal(6).to_ns(1_500_000, 0), 1_500_000_000);
+        assert_eq!(TsResol::Decimal(9).to_ns(42, 0), 42);
+        assert_eq!(TsResol::Decimal(0).to_ns(3, 0), 3_000_000_000);
+        assert_eq!(TsResol::Decimal(12).to_ns(123_456, 0), 123);
+        assert_eq!(TsResol::Decimal(127).to_ns(u64::MAX, 0), 0);
+        assert_eq!(TsResol::Binary(0).to_ns(2, 0), 2_000_000_000);
+        assert_eq!(TsResol::Binary(10).to_ns(1536, 0), 1_500_000_000);
+        assert_eq!(TsResol::Binary(127).to_ns(u64::MAX, 0), 0);
+        assert_eq!(TsResol::Decimal(6).to_ns(0, -2), -2_000_000_000);
+        assert_eq!(TsResol::Decimal(0).to_ns(u64::MAX, 0), i64::MAX);
+        assert_eq!(TsResol::Decimal(6).to_ns(0, i64::MIN), i64::MIN);
+        assert_eq!(TsResol::from_option(9), TsResol::Decimal(9));
+        assert_eq!(TsResol::from_option(0x8a), TsResol::Binary(10));
+    }
+
+    /// libpcap cannot read a pcapng file whose interfaces have different link types, which is
+    /// why pcapng has its own reader here.
+    #[test]
+    fn libpcap_refuses_mixed_link_type_pcapng() {
+        let bytes = concat(&[
+            LE.shb(),
+            LE.idb(1, 0, &[]),
+            LE.idb(101, 0, &[]),
+            LE.epb(0, 1, &eth_tcp(80), 54),
+            LE.epb(1, 2, &ip_tcp(80), 40),
+        ]);
+        let file = temp_file("mixed.pcapng", &bytes);
+        let mut capture = Capture::from_file(&file.0).expect("libpcap opens the file");
+        // It stops at the second interface description, before the first frame.
+        let refused = capture.next_packet().err().map(|e| pcap_message(&e));
+        assert_eq!(
+            refused.as_deref(),
+            Some("an interface has a type 101 different from the type of the first interface")
+        );
+        // This module reads both frames.
+        let (frames, error, link_types) = read_bytes(&bytes, Format::Pcapng, None);
+        assert!(error.is_none(), "{error:?}");
+        assert_eq!(frames.len(), 2);
+        assert_eq!(link_types, [1, 101]);
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // filters
+
+    #[test]
+    fn filter_on_pcap() {
+        let bytes = pcap_file(65535, 1, &[(1, 0, &eth_tcp(443)), (2, 0, &eth_tcp(80))]);
+        let (frames, error, link_types) = read_bytes(&bytes, Format::Pcap, Some("tcp port 80"));
+        assert!(error.is_none(), "{error:?}");
+        assert_eq!(frames.len(), 1);
+        assert_eq!(frames[0].data, eth_tcp(80));
+        assert_eq!(frames[0].ts_ns, 2_000_000_000);
+        // Offsets count the rejected record too.
+        assert_eq!(frames[0].offset_after, bytes.len() as u64);
+        assert_eq!(link_types, [1]);
+    }
+
+    #[test]
+    fn filter_on_pcapng() {
+        let blocks = vec![
+            LE.shb(),
+            LE.idb(1, 0, &[]),
+            LE.idb(101, 0, &[]),
+            LE.epb(0, 1, &eth_tcp(80), 54),
+            LE.epb(0, 2, &eth_tcp(443), 54),
+            LE.epb(1, 3, &ip_tcp(443), 40),
+            LE.epb(1, 4, &ip_tcp(80), 40),
+            LE.spb(54, &eth_tcp(8080)),
+        ];
+        let ends = ends(&blocks);
+        let (frames, error, link_types) =
+            read_bytes(&concat(&blocks), Format::Pcapng, Some("tcp port 80"));
+        assert!(error.is_none(), "{error:?}");
+        let got: Vec<(Vec<u8>, u64)> = frames
+            .into_iter()
+            .map(|f| (f.data, f.offset_after))
+            .collect();
+        assert_eq!(got, [(eth_tcp(80), ends[3]), (ip_tcp(80), ends[6])]);
+        assert_eq!(link_types, [1, 101]);
+    }
+
+    #[test]
+    fn filter_without_meaning_for_a_link_type_matches_nothing_there() {
+        let blocks = vec![
+            LE.shb(),
+            LE.idb(1, 0, &[]),
+            LE.idb(101, 0, &[]),
+            LE.epb(0, 1, &eth_tcp(80), 54),
+            LE.epb(1, 2, &ip_tcp(80), 40),
+        ];
+        let (frames, error, _) = read_bytes(
+            &concat(&blocks),
+            Format::Pcapng,
+            Some("ether dst 00:11:22:33:44:55"),
+        );
+        assert!(error.is_none(), "{error:?}");
+        assert_eq!(frames.len(), 1);
+        assert_eq!(frames[0].linktype, 1);
+    }
+
+    #[test]
+    fn bad_filter() {
+        let error = check_filter("tcp port").unwrap_err();
+        assert!(
+            matches!(&error, CaptureError::Filter { expr, message } if expr == "tcp port" && !message.is_empty()),
+            "{error:?}"
+        );
+        assert!(
+            error
+                .to_string()
+                .starts_with("invalid --filter 'tcp port': ")
+        );
+        assert!(check_filter("tcp port 80").is_ok());
+        assert!(matches!(
+            check_filter("tcp\0"),
+            Err(CaptureError::Filter { .. })
+        ));
+        for (bytes, format) in [(PCAP_US_LE, Format::Pcap), (PCAPNG_MINIMAL, Format::Pcapng)] {
+            let file = temp_file("filtered", bytes);
+            let error = Reader::open(&input(&file.0, format), Some("port eighty")).err();
+            assert!(
+                matches!(&error, Some(CaptureError::Filter { expr, .. }) if expr == "port eighty"),
+                "{error:?}"
+            );
+        }
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // streams (standard input)
+
+    /// Opens `bytes` the way standard input is opened: 4 bytes peeked, the rest streamed.
+    fn stream(bytes: &[u8], filter: Option<&str>) -> Result<Reader, CaptureError> {
+        let cut = bytes.len().min(4);
+        open_stream(
+            "-".to_string(),
+            bytes[..cut].to_vec(),
+            Box::new(Cursor::new(bytes[cut..].to_vec())),
+            filter,
+        )
+    }
+
+    #[test]
+    fn stream_pcap_through_libpcap() {
+        let bytes = pcap_file(65535, 1, &[(1, 0, &eth_tcp(443)), (2, 0, &eth_tcp(80))]);
+        let mut reader = stream(&bytes, None).expect("open");
+        let (frames, error) = drain(&mut reader);
+        assert!(error.is_none(), "{error:?}");
+        assert_eq!(frames.len(), 2);
+        assert_eq!(frames[1].offset_after, bytes.len() as u64);
+
+        let mut reader = stream(&bytes, Some("tcp port 80")).expect("open");
+        let (frames, error) = drain(&mut reader);
+        assert!(error.is_none(), "{error:?}");
+        assert_eq!(frames.len(), 1);
+        assert_eq!(frames[0].data, eth_tcp(80));
+    }
+
+    #[test]
+    fn stream_pcap_truncated() {
+        let mut bytes = pcap_file(65535, 1, &[(1, 0, &eth_tcp(443)), (2, 0, &eth_tcp(80))]);
+        bytes.truncate(bytes.len() - 10);
+        let mut reader = stream(&bytes, None).expect("open");
+        let (frames, error) = drain(&mut reader);
+        assert_eq!(frames.len(), 1);
+        let (offset, what) = expect_corrupt(error);
+        assert_eq!(offset, 24 + 16 + 54);
+        assert_eq!(
+            what,
+            "file ends in the middle of a packet record (libpcap: truncated dump file; tried to \
+             read 54 captured bytes, only got 44)"
+        );
+    }
+
+    #[test]
+    fn stream_reader_dropped_early_does_not_hang() {
+        let frame = eth_tcp(80);
+        let records: Vec<(u32, u32, &[u8])> = (0..5000).map(|i| (i, 0, &frame[..])).collect();
+        let bytes = pcap_file(65535, 1, &records); // more than a pipe holds
+        let mut reader = stream(&bytes, None).expect("open");
+        assert!(matches!(reader.next_packet(), Ok(Some(_))));
+        drop(reader);
+    }
+
+    #[test]
+    fn stream_pcapng() {
+        let mut reader = stream(PCAPNG_MINIMAL, None).expect("open");
+        let (frames, error) = drain(&mut reader);
+        assert!(error.is_none(), "{error:?}");
+        assert_eq!(frames.len(), 1);
+        assert_eq!(frames[0].offset_after, 84);
+    }
+
+    #[test]
+    fn stream_not_a_capture() {
+        for (bytes, found) in [
+            (&b"hello world"[..], "starts with 68 65 6c 6c"),
+            (&b""[..], "it is empty"),
+        ] {
+            let error = stream(bytes, None).err();
+            assert!(
+                matches!(&error, Some(CaptureError::NotACapture { path, found: f }) if path == "-" && f == found),
+                "{error:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn reader_is_send() {
+        fn send<T: Send>() {}
+        send::<Reader>();
+    }
+
+    // -----------------------------------------------------------------------------------------
+    // discover
+
+    fn no_stdin() -> io::Result<Vec<u8>> {
+        panic!("standard input read")
+    }
+
+    #[test]
+    fn discover_orders_by_first_packet_not_by_name() {
+        let dir = Temp(temp_path("order"));
+        fs::create_dir(&dir.0).expect("mkdir");
+        // a.pcap starts later than b.pcapng.
+        let a = dir.0.join("a.pcap");
+        let a_bytes = pcap_file(65535, 1, &[(200, 5, &[1])]);
+        fs::write(&a, &a_bytes).expect("write");
+        let b = dir.0.join("b.pcapng");
+        fs::write(&b, PCAPNG_MINIMAL).expect("write"); // first packet at 1 s
+        let found = discover_with(&[a.clone(), b.clone()], &mut no_stdin);
+        assert!(found.errors.is_empty(), "{:?}", found.errors);
+        let got: Vec<_> = found
+            .inputs
+            .iter()
+            .map(|i| (i.path.clone(), i.format, i.size, i.first_ts_ns))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (b, Format::Pcapng, Some(84), Some(1_000_000_000)),
+                (
+                    a,
+                    Format::Pcap,
+                    Some(a_bytes.len() as u64),
+                    Some(200_000_005_000)
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn discover_walks_directories_by_content() {
+        let dir = Temp(temp_path("tree"));
+        fs::create_dir_all(dir.0.join("sub")).expect("mkdir");
+        fs::write(dir.0.join("notes.txt"), "not a capture\n").expect("write");
+        fs::write(dir.0.join("empty"), "").expect("write");
+        let capture = dir.0.join("sub").join("capture.bin"); // no telling extension
+        fs::write(&capture, pcap_file(65535, 1, &[(5, 0, &[1])])).expect("write");
+        let ng = dir.0.join("a.pcapng");
+        fs::write(&ng, PCAPNG_MINIMAL).expect("write");
+        let found = discover_with(std::slice::from_ref(&dir.0), &mut no_stdin);
+        assert!(found.errors.is_empty(), "{:?}", found.errors);
+        let paths: Vec<_> = found.inputs.iter().map(|i| i.path.clone()).collect();
+        assert_eq!(paths, [ng, capture]);
+        assert_eq!(
+            found.skipped_non_captures,
+            [dir.0.join("empty"), dir.0.join("notes.txt")]
+        );
+    }
+
+    #[test]
+    fn discover_puts_empty_captures_first_in_argument_order() {
+        let full = temp_file("full.pcap", &pcap_file(65535, 1, &[(1, 0, &[1])]));
+        let empty1 = temp_file("empty1.pcap", &pcap_file(65535, 1, &[]));
+        let empty2 = temp_file("empty2.pcapng", &concat(&[LE.shb(), LE.idb(1, 0, &[])]));
+        let args = [full.0.clone(), empty2.0.clone(), empty1.0.clone()];
+        let found = discover_with(&args, &mut no_stdin);
+        assert!(found.errors.is_empty(), "{:?}", found.errors);
+        let got: Vec<_> = found
+            .inputs
+            .iter()
+            .map(|i| (i.path.clone(), i.first_ts_ns))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (empty2.0.clone(), None),
+                (empty1.0.clone(), None),
+                (full.0.clone(), Some(1_000_000_000)),
+            ]
+        );
+    }
+
+    #[test]
+    fn discover_reports_bad_explicit_inputs() {
+        let zip = temp_file("archive.pcap", b"PK\x03\x04\x14\x00\x00\x00");
+        let good = temp_file("good.pcap", PCAP_US_LE);
+        let missing = temp_path("missing.pcap");
+        let args = [zip.0.clone(), missing.clone(), good.0.clone()];
+        let found = discover_with(&args, &mut no_stdin);
+        assert_eq!(found.inputs.len(), 1);
+        assert_eq!(found.inputs[0].path, good.0);
+        let messages: Vec<String> = found.errors.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            messages[0],
+            format!(
+                "{}: not a pcap or pcapng capture (starts with 50 4b 03 04); give flowaudit \
+                 .pcap or .pcapng files",
+                zip.0.display()
+            )
+        );
+        assert!(
+            messages[1].starts_with(&format!("{}: cannot open: ", missing.display())),
+            "{}",
+            messages[1]
+        );
+        assert_eq!(messages.len(), 2);
+    }
+
+    #[test]
+    fn discover_keeps_damaged_captures_for_the_reader() {
+        let short = temp_file("short.pcap", &PCAP_US_LE[..10]);
+        let found = discover_with(std::slice::from_ref(&short.0), &mut no_stdin);
+        assert!(found.errors.is_empty());
+        assert_eq!(found.inputs.len(), 1);
+        assert_eq!(found.inputs[0].first_ts_ns, None);
+        assert!(matches!(
+            Reader::open(&found.inputs[0], None),
+            Err(CaptureError::Corrupt { offset: 0, .. })
+        ));
+    }
+
+    #[test]
+    fn discover_reads_stdin_once() {
+        let late = temp_file("late.pcap", PCAP_US_LE);
+        let mut peeks = 0;
+        let mut peek = || {
+            peeks += 1;
+            Ok(PCAPNG_MAGIC.to_vec())
+        };
+        let args = [late.0.clone(), PathBuf::from("-"), PathBuf::from("-")];
+        let found = discover_with(&args, &mut peek);
+        assert_eq!(peeks, 1);
+        let got: Vec<_> = found
+            .inputs
+            .iter()
+            .map(|i| (i.path.clone(), i.format, i.size))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (PathBuf::from("-"), Format::Pcapng, None),
+                (late.0.clone(), Format::Pcap, Some(62)),
+            ]
+        );
+        assert_eq!(
+            found
+                .errors
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>(),
+            ["-: standard input can be read only once; give `-` at most once"]
+        );
+
+        let found = discover_with(&[PathBuf::from("-")], &mut || Ok(b"GET ".to_vec()));
+        assert!(found.inputs.is_empty());
+        assert_eq!(
+            found.errors[0].to_string(),
+            "-: not a pcap or pcapng capture (starts with 47 45 54 20); give flowaudit .pcap or \
+             .pcapng files"
+        );
+    }
 }

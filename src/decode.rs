@@ -425,7 +425,7 @@ mod field {
         use super::Field;
         /// Address family (AF_INET, AF_INET6), 4 bytes, byte order depends on the link type.
         pub const FAMILY: Field = 0..4;
-        pub const LEN: usize = 4;
+        pub const LEN: usize = FAMILY.end;
     }
     pub mod ipv4 {
         use super::Field;

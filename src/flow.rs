@@ -12,8 +12,6 @@
 //! The hot path ([`FlowTable::packet`]) allocates only when it creates a flow; records (with
 //! their strings) are built once per flow by [`FlowTable::finish`].
 
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::net::IpAddr;
 
 use sha1::{Digest, Sha1};
@@ -266,19 +264,19 @@ const NONE: i64 = i64::MIN;
 /// History letter bits per endpoint (Zeek records these at most once per direction, or once
 /// per distinct sequence number for S, H, F, R).
 mod hist {
-    pub const SYN: u16 = 1;
-    pub const SYNACK: u16 = 2;
-    pub const ACK: u16 = 4;
-    pub const DATA: u16 = 8;
-    pub const FIN: u16 = 16;
-    pub const RST: u16 = 32;
-    pub const FIN_RST: u16 = 64;
-    pub const MULTI: u16 = 128;
+    pub const SYN: u8 = 1;
+    pub const SYNACK: u8 = 2;
+    pub const ACK: u8 = 4;
+    pub const DATA: u8 = 8;
+    pub const FIN: u8 = 16;
+    pub const RST: u8 = 32;
+    pub const FIN_RST: u8 = 64;
+    pub const MULTI: u8 = 128;
 }
 
 /// The most history letters kept per flow; later letters are dropped (Zeek's strings stay short
 /// too: most letters appear once per direction).
-const HISTORY_CAP: usize = 40;
+const HISTORY_CAP: usize = 32;
 
 /// One side of a flow. Side 0 is the sender of the flow's first packet.
 #[derive(Debug, Clone, Copy)]
@@ -297,18 +295,16 @@ struct Side {
 struct Endpoint {
     state: TcpState,
     prev_state: TcpState,
-    hist_bits: u16,
+    hist_bits: u8,
     last_syn_seq: u32,
     last_fin_seq: u32,
     last_rst_seq: u32,
     start_seq: u32,
     /// One past the highest sequence number sent so far.
     last_seq: u32,
-    /// Retransmissions and zero windows, with Zeek's logarithmic history thresholds.
+    /// Retransmissions and zero windows seen (history records the 1st, 10th, 100th...).
     rxmit: u32,
-    rxmit_thresh: u32,
     win0: u32,
-    win0_thresh: u32,
     /// Sequence number of this side's first pure SYN (None: no SYN sent).
     isn: Option<u32>,
 }
@@ -331,9 +327,7 @@ impl Default for Side {
                 start_seq: 0,
                 last_seq: 0,
                 rxmit: 0,
-                rxmit_thresh: 1,
                 win0: 0,
-                win0_thresh: 1,
                 isn: None,
             },
         }
@@ -414,7 +408,7 @@ impl Flow {
 
     /// Zeek's CheckHistory: records `letter` the first time `bit` is seen from `side`; returns
     /// whether it had been seen before.
-    fn check_history(&mut self, side: usize, bit: u16, letter: u8) -> bool {
+    fn check_history(&mut self, side: usize, bit: u8, letter: u8) -> bool {
         let seen = self.sides[side].tcp.hist_bits & bit != 0;
         if !seen {
             self.sides[side].tcp.hist_bits |= bit;
@@ -444,47 +438,45 @@ impl Flow {
     }
 }
 
-/// Fast hasher for flow keys (FxHash's multiply-rotate): keys are not attacker-chosen across
-/// runs in a way that matters for an offline tool, and this is the hot path.
-#[derive(Default, Clone, Copy)]
-pub struct KeyHasher(u64);
-
-impl Hasher for KeyHasher {
+/// Hash of a flow key: a few multiply-xorshift rounds over its words. Offline captures are not
+/// chosen to collide with it, and this is the hot path.
+fn key_hash(k: &FlowKey) -> u64 {
     #[inline]
-    fn write(&mut self, bytes: &[u8]) {
-        let mut chunks = bytes.chunks_exact(8);
-        for c in &mut chunks {
-            self.add(u64::from_le_bytes([
-                c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7],
-            ]));
+    fn word(b: &[u8; 16], i: usize) -> u64 {
+        u64::from_le_bytes([
+            b[i],
+            b[i + 1],
+            b[i + 2],
+            b[i + 3],
+            b[i + 4],
+            b[i + 5],
+            b[i + 6],
+            b[i + 7],
+        ])
+    }
+    #[inline]
+    fn mix(h: u64, w: u64) -> u64 {
+        (h ^ w).wrapping_mul(0x9e37_79b9_7f4a_7c15).rotate_left(29)
+    }
+    let mut h = 0x243f_6a88_85a3_08d3u64;
+    h = mix(h, word(&k.lo.bytes, 0));
+    h = mix(h, word(&k.lo.bytes, 8));
+    h = mix(h, word(&k.hi.bytes, 0));
+    h = mix(h, word(&k.hi.bytes, 8));
+    h = mix(
+        h,
+        (k.lo_port as u64) << 32 | (k.hi_port as u64) << 16 | (k.proto as u64) << 8 | k.v6 as u64,
+    );
+    if !k.vlan.is_empty() {
+        for &id in k.vlan.ids() {
+            h = mix(h, id as u64 | 1 << 16);
         }
-        for &b in chunks.remainder() {
-            self.add(b as u64);
-        }
     }
-    #[inline]
-    fn write_u8(&mut self, i: u8) {
-        self.add(i as u64);
-    }
-    #[inline]
-    fn write_u16(&mut self, i: u16) {
-        self.add(i as u64);
-    }
-    #[inline]
-    fn write_usize(&mut self, i: usize) {
-        self.add(i as u64);
-    }
-    #[inline]
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
-
-impl KeyHasher {
-    #[inline]
-    fn add(&mut self, w: u64) {
-        self.0 = (self.0.rotate_left(5) ^ w).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-    }
+    // Final avalanche (murmur3's fmix64) so the low bits index the table well.
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    h ^= h >> 33;
+    h
 }
 
 /// Counters of what the flow table did with ICMP errors.
@@ -496,28 +488,123 @@ pub struct IcmpAttach {
     pub unmatched: u64,
 }
 
+/// Flows live in fixed-size chunks: the store never moves a flow, so it grows without the
+/// copy (and the doubled peak memory) of a reallocating vector.
+const CHUNK_BITS: usize = 14;
+const CHUNK: usize = 1 << CHUNK_BITS;
+
+#[derive(Default)]
+struct Store {
+    chunks: Vec<Vec<Flow>>,
+    len: usize,
+}
+
+impl Store {
+    #[inline]
+    fn get(&self, i: usize) -> &Flow {
+        &self.chunks[i >> CHUNK_BITS][i & (CHUNK - 1)]
+    }
+    #[inline]
+    fn get_mut(&mut self, i: usize) -> &mut Flow {
+        &mut self.chunks[i >> CHUNK_BITS][i & (CHUNK - 1)]
+    }
+    fn push(&mut self, f: Flow) -> usize {
+        if self.len & (CHUNK - 1) == 0 {
+            self.chunks.push(Vec::with_capacity(CHUNK));
+        }
+        if let Some(last) = self.chunks.last_mut() {
+            last.push(f);
+        }
+        self.len += 1;
+        self.len - 1
+    }
+}
+
+/// One slot of the open-addressing index: the key's hash (0: empty) and the flow it points to.
+/// The key itself is compared in the flow, which the packet updates anyway: one cache line
+/// per lookup in the index, none for a key copy.
+#[derive(Clone, Copy, Default)]
+struct Slot {
+    hash: u64,
+    flow: u32,
+}
+
+/// Current flow of each key, by linear probing; kept at most half full.
+struct Index {
+    slots: Vec<Slot>,
+    used: usize,
+}
+
+impl Index {
+    fn with_capacity(n: usize) -> Index {
+        Index {
+            slots: vec![Slot::default(); n.next_power_of_two().max(1024)],
+            used: 0,
+        }
+    }
+
+    /// The slot holding `key`, or the empty slot where it would go.
+    #[inline]
+    fn probe(&self, hash: u64, key: &FlowKey, store: &Store) -> (usize, bool) {
+        let mask = self.slots.len() - 1;
+        let mut pos = hash as usize & mask;
+        loop {
+            let s = self.slots[pos];
+            if s.hash == 0 {
+                return (pos, false);
+            }
+            if s.hash == hash && store.get(s.flow as usize).key == *key {
+                return (pos, true);
+            }
+            pos = (pos + 1) & mask;
+        }
+    }
+
+    fn insert_at(&mut self, pos: usize, hash: u64, flow: u32) {
+        self.slots[pos] = Slot { hash, flow };
+        self.used += 1;
+        if self.used * 2 > self.slots.len() {
+            self.rebuild(self.slots.len() * 2, |_| true);
+        }
+    }
+
+    /// Re-inserts the slots that `keep` accepts into a table of `cap` slots.
+    fn rebuild(&mut self, cap: usize, keep: impl Fn(Slot) -> bool) {
+        let old = std::mem::replace(&mut self.slots, vec![Slot::default(); cap]);
+        self.used = 0;
+        let mask = cap - 1;
+        for s in old.into_iter().filter(|s| s.hash != 0 && keep(*s)) {
+            let mut pos = s.hash as usize & mask;
+            while self.slots[pos].hash != 0 {
+                pos = (pos + 1) & mask;
+            }
+            self.slots[pos] = s;
+            self.used += 1;
+        }
+    }
+}
+
 /// The flow table.
 pub struct FlowTable {
     cfg: FlowConfig,
-    /// Current flow of each key (index into `flows`).
-    map: HashMap<FlowKey, u32, BuildHasherDefault<KeyHasher>>,
+    index: Index,
     /// Every flow, in creation order.
-    flows: Vec<Flow>,
+    store: Store,
     /// Latest packet time seen (the table's clock).
     now_ns: i64,
     next_sweep_ns: i64,
     pub icmp: IcmpAttach,
 }
 
-/// How often, in capture time, idle flows are dropped from the lookup map (ns).
+/// How often, in capture time, idle flows are dropped from the index (ns).
 const SWEEP_EVERY_NS: i64 = 10 * NS;
 
 impl FlowTable {
     pub fn new(cfg: FlowConfig) -> FlowTable {
         FlowTable {
             cfg,
-            map: HashMap::default(),
-            flows: Vec::new(),
+            index: Index::with_capacity(1 << 16),
+            store: Store::default(),
             now_ns: NONE,
             next_sweep_ns: NONE,
             icmp: IcmpAttach::default(),
@@ -526,19 +613,11 @@ impl FlowTable {
 
     /// Number of flows so far.
     pub fn len(&self) -> usize {
-        self.flows.len()
+        self.store.len
     }
 
     pub fn is_empty(&self) -> bool {
-        self.flows.is_empty()
-    }
-
-    fn idle_ns(&self, proto: u8) -> i64 {
-        if proto == ipproto::TCP {
-            self.cfg.tcp_idle_ns
-        } else {
-            self.cfg.udp_idle_ns
-        }
+        self.store.len == 0
     }
 
     /// Takes one decoded packet captured at `ts_ns`.
@@ -565,14 +644,15 @@ impl FlowTable {
                 );
                 let pure_syn =
                     t.flags & (tcpflags::SYN | tcpflags::ACK | tcpflags::RST) == tcpflags::SYN;
-                let idx = self.lookup(key, src_lo, ts_ns, |f, side| {
+                let idle = self.cfg.tcp_idle_ns;
+                let idx = self.lookup(key, src_lo, ts_ns, idle, |f, side| {
                     // A new connection on the same 4-tuple: a SYN after the old one closed, or a
                     // SYN with a new initial sequence number from the side that opened it.
                     pure_syn
                         && (f.closed()
                             || matches!(f.sides[side].tcp.isn, Some(isn) if isn != t.seq && f.syn_side == Some(side as u8)))
                 });
-                let f = &mut self.flows[idx];
+                let f = self.store.get_mut(idx);
                 let side = if src_lo == f.side0_lo { 0 } else { 1 };
                 tcp_packet(f, side, ts_ns, p.ip_len, &t);
             }
@@ -586,8 +666,9 @@ impl FlowTable {
                     p.dst,
                     u.dst_port,
                 );
-                let idx = self.lookup(key, src_lo, ts_ns, |_, _| false);
-                let f = &mut self.flows[idx];
+                let idle = self.cfg.udp_idle_ns;
+                let idx = self.lookup(key, src_lo, ts_ns, idle, |_, _| false);
+                let f = self.store.get_mut(idx);
                 let side = if src_lo == f.side0_lo { 0 } else { 1 };
                 f.count(side, ts_ns, p.ip_len, u.payload_len);
                 // Zeek's UDP history: D/d once per direction.
@@ -597,10 +678,11 @@ impl FlowTable {
                 let Some(q) = i.quoted else { return };
                 let (key, _) =
                     FlowKey::new(q.proto, q.v6, p.vlan, q.src, q.src_port, q.dst, q.dst_port);
-                match self.map.get(&key) {
-                    Some(&idx) => {
-                        let f = &mut self.flows[idx as usize];
-                        let count = f.icmp.map_or(0, |e| e.count) + 1;
+                match self.index.probe(key_hash(&key) | 1, &key, &self.store) {
+                    (pos, true) => {
+                        let idx = self.index.slots[pos].flow as usize;
+                        let f = self.store.get_mut(idx);
+                        let count = f.icmp.map_or(0, |e| e.count).saturating_add(1);
                         f.icmp = Some(IcmpErrors {
                             count,
                             last_type: i.icmp_type,
@@ -608,70 +690,113 @@ impl FlowTable {
                         });
                         self.icmp.attached += 1;
                     }
-                    None => self.icmp.unmatched += 1,
+                    (_, false) => self.icmp.unmatched += 1,
                 }
             }
         }
     }
 
-    /// The flow for `key`, creating one when there is none, the current one has been idle too
-    /// long, or `starts_new` says this packet begins a new connection.
+    /// The flow for `key`, creating one when there is none, the current one has been idle
+    /// longer than `idle`, or `starts_new` says this packet begins a new connection.
     #[inline]
     fn lookup(
         &mut self,
         key: FlowKey,
         src_lo: bool,
         ts: i64,
+        idle: i64,
         starts_new: impl Fn(&Flow, usize) -> bool,
     ) -> usize {
-        let idle = self.idle_ns(key.proto);
-        if let Some(&idx) = self.map.get(&key) {
-            let f = &self.flows[idx as usize];
+        // Hash 0 marks an empty slot: keys never hash to it.
+        let hash = key_hash(&key) | 1;
+        let (pos, found) = self.index.probe(hash, &key, &self.store);
+        if found {
+            let idx = self.index.slots[pos].flow as usize;
+            let f = self.store.get(idx);
             let side = if src_lo == f.side0_lo { 0 } else { 1 };
             if ts - f.last_ns <= idle && !starts_new(f, side) {
-                return idx as usize;
+                return idx;
             }
+            // The key's flow ended: the index points to the new one from now on.
+            let new = self.store.push(Flow::new(key, src_lo, ts));
+            self.index.slots[pos].flow = new as u32;
+            return new;
         }
-        let idx = self.flows.len();
-        self.flows.push(Flow::new(key, src_lo, ts));
-        self.map.insert(key, idx as u32);
-        idx
+        let new = self.store.push(Flow::new(key, src_lo, ts));
+        self.index.insert_at(pos, hash, new as u32);
+        new
     }
 
-    /// Drops flows idle past their timeout from the lookup map (they stay in the flow list).
+    /// Drops flows idle past their timeout from the index (they stay in the store).
     fn sweep(&mut self) {
         let now = self.now_ns;
         let (tcp, udp) = (self.cfg.tcp_idle_ns, self.cfg.udp_idle_ns);
-        let flows = &self.flows;
-        self.map.retain(|k, idx| {
-            let idle = if k.proto == ipproto::TCP { tcp } else { udp };
-            now - flows[*idx as usize].last_ns <= idle
+        let store = &self.store;
+        let cap = self.index.slots.len();
+        self.index.rebuild(cap, |s| {
+            let f = store.get(s.flow as usize);
+            let idle = if f.key.proto == ipproto::TCP {
+                tcp
+            } else {
+                udp
+            };
+            now - f.last_ns <= idle
         });
     }
 
-    /// Ends every flow and returns the records sorted by first packet time.
-    pub fn finish(self, servers: &dyn ServerPorts) -> Vec<FlowRecord> {
-        let mut order: Vec<usize> = (0..self.flows.len()).collect();
-        // Ties on time are broken by the key, then creation order: deterministic.
-        order.sort_by(|&a, &b| {
-            let (fa, fb) = (&self.flows[a], &self.flows[b]);
-            (fa.first_ns, fa.key, a).cmp(&(fb.first_ns, fb.key, b))
-        });
-        let mut out = Vec::with_capacity(order.len());
-        let mut prev: Option<(i64, FlowKey)> = None;
-        let mut dup = 0u32;
-        for i in order {
-            let f = &self.flows[i];
-            // Flows with identical key and first time (possible only with odd captures) get
-            // distinct uids through a counter.
-            let this = (f.first_ns, f.key);
-            dup = if prev == Some(this) { dup + 1 } else { 0 };
-            prev = Some(this);
-            out.push(record(f, servers, dup));
+    /// Ends every flow: their records, sorted by first packet time (ties in creation order),
+    /// built one at a time as the iterator is read.
+    pub fn finish(self, servers: &dyn ServerPorts) -> Records<'_> {
+        let mut order: Vec<(i64, u32)> = (0..self.store.len)
+            .map(|i| (self.store.get(i).first_ns, i as u32))
+            .collect();
+        order.sort_unstable();
+        Records {
+            store: self.store,
+            order,
+            pos: 0,
+            run_start: 0,
+            servers,
         }
-        out
     }
 }
+
+/// The records of a finished flow table, in order (see [`FlowTable::finish`]).
+pub struct Records<'a> {
+    store: Store,
+    order: Vec<(i64, u32)>,
+    pos: usize,
+    /// Start of the run of flows with the same first time as the current one.
+    run_start: usize,
+    servers: &'a dyn ServerPorts,
+}
+
+impl Iterator for Records<'_> {
+    type Item = FlowRecord;
+
+    fn next(&mut self) -> Option<FlowRecord> {
+        let &(ts, idx) = self.order.get(self.pos)?;
+        if self.order[self.run_start].0 != ts {
+            self.run_start = self.pos;
+        }
+        let f = self.store.get(idx as usize);
+        // Flows with the same key and first time (possible only in odd captures) get distinct
+        // uids through a counter.
+        let dup = self.order[self.run_start..self.pos]
+            .iter()
+            .filter(|(_, j)| self.store.get(*j as usize).key == f.key)
+            .count() as u32;
+        self.pos += 1;
+        Some(record(f, self.servers, dup))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let n = self.order.len() - self.pos;
+        (n, Some(n))
+    }
+}
+
+impl ExactSizeIterator for Records<'_> {}
 
 /// Applies one TCP segment from `side` to the flow, as Zeek's TCP analyzer does.
 fn tcp_packet(f: &mut Flow, side: usize, ts: i64, ip_len: u32, t: &crate::decode::Tcp) {
@@ -799,9 +924,8 @@ fn tcp_packet(f: &mut Flow, side: usize, ts: i64, ip_len: u32, t: &crate::decode
         && f.sides[side].tcp.state != TcpState::Reset
     {
         let e = &mut f.sides[side].tcp;
-        e.win0 += 1;
-        if e.win0 == e.win0_thresh {
-            e.win0_thresh = e.win0_thresh.saturating_mul(10);
+        e.win0 = e.win0.saturating_add(1);
+        if is_power_of_ten(e.win0) {
             f.add_history(side, b'W');
         }
     }
@@ -824,15 +948,28 @@ fn tcp_packet(f: &mut Flow, side: usize, ts: i64, ip_len: u32, t: &crate::decode
             rxmit = true;
         }
         if rxmit {
-            e.rxmit += 1;
-            if e.rxmit == e.rxmit_thresh {
-                e.rxmit_thresh = e.rxmit_thresh.saturating_mul(10);
+            e.rxmit = e.rxmit.saturating_add(1);
+            if is_power_of_ten(e.rxmit) {
                 f.add_history(side, b'T');
             }
         }
     }
 
     update_state(f, side, is_orig, syn, ack, fin, rst, len, t.seq);
+}
+
+/// Zeek's logarithmic history entries: the 1st, 10th, 100th... occurrence is recorded.
+fn is_power_of_ten(n: u32) -> bool {
+    let mut p = 1u32;
+    loop {
+        if n == p {
+            return true;
+        }
+        match p.checked_mul(10) {
+            Some(q) if q <= n => p = q,
+            _ => return false,
+        }
+    }
 }
 
 /// Zeek's endpoint state machine (TCPSessionAdapter::UpdateStateMachine) for a segment from
@@ -1166,7 +1303,7 @@ mod tests {
         for (ts, p) in pkts {
             t.packet(*ts, p);
         }
-        t.finish(&NoServerPorts)
+        t.finish(&NoServerPorts).collect()
     }
 
     const MS: i64 = 1_000_000;

@@ -167,16 +167,17 @@ fn flows(args: FlowsArgs) -> anyhow::Result<u8> {
     }
 
     let icmp = outcome.table.icmp;
-    let records = outcome.table.finish(&NoServerPorts);
     let first = outcome.inputs.iter().filter_map(|i| i.first_ts_ns).min();
     let last = outcome.inputs.iter().filter_map(|i| i.last_ts_ns).max();
-    match args.format {
-        Format::Json => report::write_json_lines(&mut out, &records),
-        Format::Zeek => report::write_zeek(&mut out, &records, first, last),
-    }
-    .and_then(|_| out.flush())
-    .or_else(ignore_broken_pipe)
-    .context("cannot write the flow records")?;
+    let format = match args.format {
+        Format::Json => report::FlowFormat::Json,
+        Format::Zeek => report::FlowFormat::Zeek,
+    };
+    let records = outcome.table.finish(&NoServerPorts);
+    let counts = report::write_flows(&mut out, format, records, first, last)
+        .and_then(|c| out.flush().map(|_| c))
+        .or_else(|e| ignore_broken_pipe(e).map(|_| report::FlowCounts::default()))
+        .context("cannot write the flow records")?;
 
     if !args.quiet {
         for p in &found.skipped_non_captures {
@@ -190,7 +191,7 @@ fn flows(args: FlowsArgs) -> anyhow::Result<u8> {
             &mut stderr.lock(),
             &outcome.inputs,
             &outcome.stats,
-            &records,
+            &counts,
             &icmp,
         )?;
     }

@@ -38,9 +38,54 @@ impl std::fmt::Display for OptSecs {
     }
 }
 
-/// Writes one JSON object per flow, one per line, with conn.log's field names.
-pub fn write_json_lines(w: &mut dyn Write, flows: &[FlowRecord]) -> io::Result<()> {
-    for r in flows {
+/// Output format of flow records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FlowFormat {
+    /// One JSON object per line per flow, with conn.log's field names.
+    Json,
+    /// A Zeek TSV conn.log.
+    Zeek,
+}
+
+/// How many flows of each protocol were written.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct FlowCounts {
+    pub tcp: u64,
+    pub udp: u64,
+}
+
+/// Writes flow records as they come (sorted by the flow stage) in `format`; `first_ts_ns` and
+/// `last_ts_ns` are the capture's span, for the Zeek header and footer.
+pub fn write_flows(
+    w: &mut dyn Write,
+    format: FlowFormat,
+    records: impl Iterator<Item = FlowRecord>,
+    first_ts_ns: Option<i64>,
+    last_ts_ns: Option<i64>,
+) -> io::Result<FlowCounts> {
+    let mut counts = FlowCounts::default();
+    if format == FlowFormat::Zeek {
+        write_zeek_header(w, first_ts_ns)?;
+    }
+    for r in records {
+        match r.proto {
+            crate::flow::Proto::Tcp => counts.tcp += 1,
+            crate::flow::Proto::Udp => counts.udp += 1,
+        }
+        match format {
+            FlowFormat::Json => write_json_line(w, &r)?,
+            FlowFormat::Zeek => write_zeek_row(w, &r)?,
+        }
+    }
+    if format == FlowFormat::Zeek {
+        writeln!(w, "#close\t{}", zeek_date(last_ts_ns.unwrap_or(0)))?;
+    }
+    Ok(counts)
+}
+
+/// Writes one flow as a JSON object on one line, with conn.log's field names.
+pub fn write_json_line(w: &mut dyn Write, r: &FlowRecord) -> io::Result<()> {
+    {
         write!(
             w,
             "{{\"ts\":{},\"uid\":\"{}\",\"id.orig_h\":\"{}\",\"id.orig_p\":{},\"id.resp_h\":\"{}\",\"id.resp_p\":{},\"proto\":\"{}\",\"duration\":{},\"orig_bytes\":{},\"resp_bytes\":{},\"conn_state\":\"{}\",\"history\":\"{}\",\"orig_pkts\":{},\"orig_ip_bytes\":{},\"resp_pkts\":{},\"resp_ip_bytes\":{},\"vlan\":[",
@@ -122,14 +167,10 @@ const ZEEK_FIELDS: [(&str, &str); 30] = [
     ("icmp_last_code", "count"),
 ];
 
-/// Writes a Zeek TSV conn.log (the format `zeek-cut` reads). `#open` and `#close` carry the
-/// first and last packet times, not the wall clock, so the output is reproducible.
-pub fn write_zeek(
-    w: &mut dyn Write,
-    flows: &[FlowRecord],
-    first_ts_ns: Option<i64>,
-    last_ts_ns: Option<i64>,
-) -> io::Result<()> {
+/// Writes the header of a Zeek TSV conn.log (the format `zeek-cut` reads). `#open` and
+/// `#close` carry the first and last packet times, not the wall clock, so the output is
+/// reproducible.
+fn write_zeek_header(w: &mut dyn Write, first_ts_ns: Option<i64>) -> io::Result<()> {
     writeln!(w, "#separator \\x09")?;
     writeln!(w, "#set_separator\t,")?;
     writeln!(w, "#empty_field\t(empty)")?;
@@ -139,9 +180,13 @@ pub fn write_zeek(
     let names: Vec<&str> = ZEEK_FIELDS.iter().map(|f| f.0).collect();
     let types: Vec<&str> = ZEEK_FIELDS.iter().map(|f| f.1).collect();
     writeln!(w, "#fields\t{}", names.join("\t"))?;
-    writeln!(w, "#types\t{}", types.join("\t"))?;
+    writeln!(w, "#types\t{}", types.join("\t"))
+}
+
+/// Writes one flow as a Zeek TSV row.
+fn write_zeek_row(w: &mut dyn Write, r: &FlowRecord) -> io::Result<()> {
     let opt = |v: Option<i64>| v.map_or("-".to_string(), |ns| Secs(ns).to_string());
-    for r in flows {
+    {
         let vlan = if r.vlan.is_empty() {
             "(empty)".to_string()
         } else {
@@ -194,7 +239,6 @@ pub fn write_zeek(
             icmp_c,
         )?;
     }
-    writeln!(w, "#close\t{}", zeek_date(last_ts_ns.unwrap_or(0)))?;
     Ok(())
 }
 
@@ -243,7 +287,7 @@ pub fn write_stats(
     w: &mut dyn Write,
     inputs: &[InputSummary],
     stats: &Stats,
-    flows: &[FlowRecord],
+    flows: &FlowCounts,
     icmp: &IcmpAttach,
 ) -> io::Result<()> {
     let first = inputs.iter().filter_map(|i| i.first_ts_ns).min();
@@ -274,16 +318,12 @@ pub fn write_stats(
         write!(w, "; link types {}", lts.join(", "))?;
     }
     writeln!(w)?;
-    let tcp = flows
-        .iter()
-        .filter(|f| f.proto == crate::flow::Proto::Tcp)
-        .count();
     writeln!(
         w,
         "flows: {} ({} tcp, {} udp) from {} packets ({} tcp, {} udp)",
-        flows.len(),
-        tcp,
-        flows.len() - tcp,
+        flows.tcp + flows.udp,
+        flows.tcp,
+        flows.udp,
         stats.tcp_packets + stats.udp_packets,
         stats.tcp_packets,
         stats.udp_packets
