@@ -28,19 +28,21 @@
 //! host` on raw IP, say) matches no frame of that link type; one that does not compile for
 //! Ethernet is rejected up front by [`check_filter`].
 //!
-//! # Limits
+//! # Records longer than the snaplen
 //!
-//! libpcap silently cuts a pcap record longer than the file's snaplen down to the snaplen. For a
-//! file, such a record is found by reading its header a second time and reported as corrupt; for
-//! standard input that cannot be done, and the offsets after such a record undercount.
+//! libpcap silently cuts a pcap record longer than the file's snaplen down to the snaplen, which
+//! would throw the byte offsets off. Such a record is reported as corrupt instead: in a file, a
+//! record that comes back as long as the snaplen has its header read again through a second
+//! handle; on standard input, the thread that feeds libpcap checks every record header on the
+//! way and stops before a bad one.
 
 use std::fmt::Write as _;
 use std::fs::{self, File};
 use std::io::{self, BufReader, Cursor, Read, Seek, SeekFrom, Write};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
-use std::thread::{self, JoinHandle};
+use std::sync::{Arc, Mutex};
+use std::thread;
 
 use pcap::{BpfProgram, Capture, Linktype, Offline, Precision};
 
@@ -820,12 +822,23 @@ fn open_stream(
 // ---------------------------------------------------------------------------------------------
 // pcap through libpcap
 
+/// Describes a record that claims more bytes than the file allows.
+fn too_long(claimed: u32, snaplen: u32) -> String {
+    let limit = if snaplen == 0 {
+        format!("{MAX_SNAPLEN}-byte maximum")
+    } else {
+        format!("{snaplen}-byte snaplen")
+    };
+    format!("record header says {claimed} captured bytes, more than the {limit}")
+}
+
 /// Where the pcap reader is in the file, kept here because libpcap does not say.
 struct PcapPlace {
     /// Byte offset of the next record.
     offset: u64,
     magic: PcapMagic,
-    /// The file header's snaplen, bytes (0: none given; 0 for standard input, never checked).
+    /// The file header's snaplen, bytes (0: none given). 0 for standard input, whose records
+    /// the pump checks.
     snaplen: u32,
     /// A second handle on the file, to read record headers libpcap has already parsed (None
     /// for standard input).
@@ -874,32 +887,22 @@ impl PcapPlace {
     /// Accounts for a record libpcap returned with `caplen` bytes.
     fn record(&mut self, caplen: u32) -> Result<(), Fault> {
         let at = self.offset;
-        let mut stored = caplen;
-        // libpcap cuts a record longer than the snaplen down to the snaplen without a word. A
-        // record that comes back that long may have been cut: read its header to know.
-        if caplen >= self.limit().min(MAX_SNAPLEN) {
+        // libpcap cuts a record longer than the file's snaplen (when it is not 0) down to the
+        // snaplen without a word. A record that comes back that long may have been cut: read
+        // its header to know. (With snaplen 0, libpcap refuses a record over its maximum.)
+        if self.snaplen != 0 && caplen >= self.snaplen {
             let mut header = [0u8; field::pcap::PATCHED_RECORD_HEADER_LEN];
             let want = self.magic.record_header_len;
             if self.shadow_read(at, &mut header[..want]) == Some(want) {
                 let claimed = self.magic.endian.u32(&header, field::pcap::CAPLEN);
                 // Reject: more bytes than the file header allows per frame.
-                if claimed > self.limit() {
-                    return Err(corrupt(at, self.too_long(claimed)));
+                if claimed > caplen {
+                    return Err(corrupt(at, too_long(claimed, self.snaplen)));
                 }
-                stored = claimed;
             }
         }
-        self.offset = at + self.magic.record_header_len as u64 + u64::from(stored);
+        self.offset = at + self.magic.record_header_len as u64 + u64::from(caplen);
         Ok(())
-    }
-
-    fn too_long(&self, claimed: u32) -> String {
-        let limit = if self.snaplen == 0 {
-            format!("{MAX_SNAPLEN}-byte maximum")
-        } else {
-            format!("{}-byte snaplen", self.snaplen)
-        };
-        format!("record header says {claimed} captured bytes, more than the {limit}")
     }
 
     /// Explains an error libpcap reported for the record at the current offset.
@@ -920,7 +923,7 @@ impl PcapPlace {
             let claimed = self.magic.endian.u32(&header, field::pcap::CAPLEN);
             // Reject: more bytes than the file header allows per frame.
             if claimed > self.limit() {
-                let what = self.too_long(claimed);
+                let what = too_long(claimed, self.snaplen);
                 return corrupt(at, format!("{what} (libpcap: {libpcap})"));
             }
             let file_len = self
@@ -959,8 +962,8 @@ struct PcapSource {
     place: PcapPlace,
     /// The last accepted frame, when a filter is set (see `next`).
     copy: Vec<u8>,
-    /// The thread feeding standard input into libpcap's pipe.
-    pump: Option<JoinHandle<io::Result<()>>>,
+    /// What the thread feeding a stream into libpcap's pipe found wrong, if anything.
+    verdict: Option<Verdict>,
     link_types: Vec<u32>,
 }
 
@@ -1023,11 +1026,12 @@ impl PcapSource {
         .map_err(|f| f.into_error(shown))
     }
 
-    /// libpcap reads the stream through a pipe: a thread writes `head`, then copies `rest`.
+    /// libpcap reads the stream through a pipe that a thread fills with `head`, then `rest`
+    /// (see [`pump`]).
     fn open_stream(
         shown: &str,
         head: Vec<u8>,
-        mut rest: Box<dyn Read + Send>,
+        rest: Box<dyn Read + Send>,
         filter: Option<&str>,
     ) -> Result<Self, CaptureError> {
         use std::os::fd::IntoRawFd;
@@ -1041,14 +1045,12 @@ impl PcapSource {
             path: shown.to_string(),
             message: format!("cannot set up the pipe to libpcap: {e}"),
         };
-        let (pipe_out, mut pipe_in) = io::pipe().map_err(io_error)?;
-        let pump = thread::Builder::new()
+        let (pipe_out, pipe_in) = io::pipe().map_err(io_error)?;
+        let verdict = Verdict::default();
+        let found = Arc::clone(&verdict);
+        thread::Builder::new()
             .name("flowaudit-stdin".to_string())
-            .spawn(move || -> io::Result<()> {
-                pipe_in.write_all(&head)?;
-                io::copy(&mut rest, &mut pipe_in)?;
-                Ok(())
-            })
+            .spawn(move || pump(head, rest, pipe_in, &found))
             .map_err(io_error)?;
         let fd = pipe_out.into_raw_fd();
         // SAFETY: `fd` is the read end of a pipe created above and given up with into_raw_fd;
@@ -1071,7 +1073,7 @@ impl PcapSource {
                 shadow: None,
                 shadow_pos: 0,
             },
-            Some(pump),
+            Some(verdict),
         )
         .map_err(|f| f.into_error(shown))
     }
@@ -1080,7 +1082,7 @@ impl PcapSource {
         capture: Capture<Offline>,
         filter: Option<&str>,
         place: PcapPlace,
-        pump: Option<JoinHandle<io::Result<()>>>,
+        verdict: Option<Verdict>,
     ) -> Result<Self, Fault> {
         let linktype = u32::try_from(capture.get_datalink().0).unwrap_or_default();
         // Compiled against the capture itself: its link type and snaplen.
@@ -1093,7 +1095,7 @@ impl PcapSource {
             linktype,
             place,
             copy: Vec::new(),
-            pump,
+            verdict,
             link_types: Vec::new(),
         })
     }
@@ -1105,7 +1107,7 @@ impl PcapSource {
             linktype,
             place,
             copy,
-            pump,
+            verdict,
             link_types,
         } = self;
         let linktype = *linktype;
@@ -1122,7 +1124,7 @@ impl PcapSource {
                         linktype,
                     }))
                 }
-                Err(e) => Self::end(e, place, pump),
+                Err(e) => Self::end(e, place, verdict.as_ref()),
             };
         }
         // With a filter, rejected frames are read in a loop. A frame borrowed from libpcap
@@ -1138,7 +1140,7 @@ impl PcapSource {
                         break (pcap_ts_ns(packet.header), packet.header.len);
                     }
                 }
-                Err(e) => return Self::end(e, place, pump),
+                Err(e) => return Self::end(e, place, verdict.as_ref()),
             }
         };
         Ok(Some(RawPacket {
@@ -1153,23 +1155,136 @@ impl PcapSource {
     fn end(
         e: pcap::Error,
         place: &mut PcapPlace,
-        pump: &mut Option<JoinHandle<io::Result<()>>>,
+        verdict: Option<&Verdict>,
     ) -> Result<Option<RawPacket<'static>>, Fault> {
-        match e {
-            pcap::Error::NoMorePackets => {
-                // libpcap saw the end of the pipe, so the pump has finished: did it finish
-                // because standard input ended, or because reading it failed?
-                if let Some(Ok(Err(error))) = pump.take().map(JoinHandle::join) {
-                    return Err(Fault::Io {
-                        offset: place.offset,
-                        error,
-                    });
-                }
-                Ok(None)
-            }
-            other => Err(place.diagnose(&pcap_message(&other))),
+        // The pump records what it found before it closes the pipe, so by the time libpcap
+        // has seen the end of the pipe, the verdict is in.
+        let found = verdict.and_then(|v| v.lock().unwrap_or_else(|e| e.into_inner()).take());
+        match (e, found) {
+            (pcap::Error::NoMorePackets, None) => Ok(None),
+            (pcap::Error::NoMorePackets, Some(fault)) => Err(fault),
+            (other, Some(Fault::Corrupt { offset, what })) => Err(corrupt(
+                offset,
+                format!("{what} (libpcap: {})", pcap_message(&other)),
+            )),
+            (_, Some(fault)) => Err(fault),
+            (other, None) => Err(place.diagnose(&pcap_message(&other))),
         }
     }
+}
+
+/// What the stream pump found wrong, for the reader to report.
+type Verdict = Arc<Mutex<Option<Fault>>>;
+
+/// Why the pump stopped early.
+enum PumpStop {
+    /// libpcap's end of the pipe is closed: the reader is gone, nothing to report.
+    Closed,
+    Fault(Fault),
+}
+
+/// Feeds a pcap stream (its first bytes `head`, then `rest`) to libpcap through `pipe`, record
+/// by record, keeping count of offsets. It stops before a record that claims more bytes than the
+/// snaplen, which libpcap would silently cut short (losing the offsets), and records in
+/// `verdict` what stopped it, before closing the pipe. Its output is flushed whenever its input
+/// has nothing more buffered, so the frames of a live capture are not held back.
+fn pump(head: Vec<u8>, rest: Box<dyn Read + Send>, pipe: io::PipeWriter, verdict: &Verdict) {
+    let mut src = BufReader::with_capacity(64 * 1024, Cursor::new(head).chain(rest));
+    let mut dst = io::BufWriter::with_capacity(64 * 1024, pipe);
+    if let Err(PumpStop::Fault(fault)) = pump_records(&mut src, &mut dst) {
+        *verdict.lock().unwrap_or_else(|e| e.into_inner()) = Some(fault);
+    }
+    // Dropping `dst` flushes the rest and closes the pipe: libpcap sees the end.
+}
+
+fn pump_records(src: &mut BufReader<impl Read>, dst: &mut impl Write) -> Result<(), PumpStop> {
+    use field::pcap::*;
+    let failed_read = |offset| move |error| PumpStop::Fault(Fault::Io { offset, error });
+    let send =
+        |dst: &mut dyn Write, bytes: &[u8]| dst.write_all(bytes).map_err(|_| PumpStop::Closed);
+    let mut header = [0u8; FILE_HEADER_LEN];
+    let n = read_up_to(src, &mut header).map_err(failed_read(0))?;
+    send(dst, &header[..n])?;
+    let Some(magic) = PcapMagic::sniff(&header) else {
+        return Ok(());
+    };
+    // A short file header is libpcap's to report.
+    if n < FILE_HEADER_LEN {
+        return Ok(());
+    }
+    let snaplen = magic.endian.u32(&header, SNAPLEN);
+    let want = magic.record_header_len;
+    let mut record = [0u8; PATCHED_RECORD_HEADER_LEN];
+    let mut offset = FILE_HEADER_LEN as u64;
+    loop {
+        // About to wait for input: let libpcap have what came so far.
+        if src.buffer().is_empty() {
+            dst.flush().map_err(|_| PumpStop::Closed)?;
+        }
+        let got = read_up_to(src, &mut record[..want]).map_err(failed_read(offset))?;
+        // Accept: the stream ends between records.
+        if got == 0 {
+            return Ok(());
+        }
+        // Reject: the stream ends inside a record header (libpcap gets it too, and agrees).
+        if got < want {
+            send(dst, &record[..got])?;
+            return Err(PumpStop::Fault(corrupt(
+                offset,
+                format!("file ends in the middle of a record header: {got} of {want} bytes"),
+            )));
+        }
+        let caplen = magic.endian.u32(&record, CAPLEN);
+        // Reject: more bytes than the snaplen (libpcap would cut the record short and say
+        // nothing); libpcap never sees this record. With snaplen 0, libpcap judges.
+        if snaplen != 0 && caplen > snaplen {
+            return Err(PumpStop::Fault(corrupt(offset, too_long(caplen, snaplen))));
+        }
+        send(dst, &record[..want])?;
+        let copied = forward(src, dst, u64::from(caplen)).map_err(failed_read(offset))?;
+        match copied {
+            Some(copied) if copied < u64::from(caplen) => {
+                // Reject: the stream ends inside the frame (libpcap gets it too, and agrees).
+                return Err(PumpStop::Fault(corrupt(
+                    offset,
+                    format!(
+                        "file ends in the middle of a packet record: {copied} of {caplen} bytes"
+                    ),
+                )));
+            }
+            Some(_) => {}
+            None => return Err(PumpStop::Closed),
+        }
+        offset += want as u64 + u64::from(caplen);
+    }
+}
+
+/// Copies up to `n` bytes from `src` to `dst`: the number copied (< n: end of input), None if
+/// `dst` is closed.
+fn forward(
+    src: &mut BufReader<impl Read>,
+    dst: &mut impl Write,
+    n: u64,
+) -> io::Result<Option<u64>> {
+    use io::BufRead;
+    let mut left = n;
+    while left > 0 {
+        let chunk = match src.fill_buf() {
+            Ok(chunk) => chunk,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if chunk.is_empty() {
+            break;
+        }
+        let take = chunk.len().min(usize::try_from(left).unwrap_or(usize::MAX));
+        if dst.write_all(&chunk[..take]).is_err() {
+            return Ok(None);
+        }
+        src.consume(take);
+        left -= take as u64;
+    }
+    Ok(Some(n - left))
 }
 
 /// Timestamp of a frame from libpcap, ns (the capture was opened with nanosecond precision, so
@@ -2784,7 +2899,7 @@ mod tests {
     }
 
     #[test]
-    fn stream_pcap_truncated() {
+    fn stream_pcap_truncated_packet_data() {
         let mut bytes = pcap_file(65535, 1, &[(1, 0, &eth_tcp(443)), (2, 0, &eth_tcp(80))]);
         bytes.truncate(bytes.len() - 10);
         let mut reader = stream(&bytes, None).expect("open");
@@ -2794,8 +2909,51 @@ mod tests {
         assert_eq!(offset, 24 + 16 + 54);
         assert_eq!(
             what,
-            "file ends in the middle of a packet record (libpcap: truncated dump file; tried to \
-             read 54 captured bytes, only got 44)"
+            "file ends in the middle of a packet record: 44 of 54 bytes (libpcap: truncated dump \
+             file; tried to read 54 captured bytes, only got 44)"
+        );
+    }
+
+    #[test]
+    fn stream_pcap_truncated_record_header() {
+        let mut bytes = PCAP_US_LE.to_vec();
+        bytes.extend([0x02, 0xe1, 0xf5]);
+        let mut reader = stream(&bytes, None).expect("open");
+        let (frames, error) = drain(&mut reader);
+        assert_eq!(frames.len(), 2);
+        let (offset, what) = expect_corrupt(error);
+        assert_eq!(offset, 62);
+        assert_eq!(
+            what,
+            "file ends in the middle of a record header: 3 of 16 bytes (libpcap: truncated dump \
+             file; tried to read 16 header bytes, only got 3)"
+        );
+    }
+
+    #[test]
+    fn stream_pcap_caplen_larger_than_snaplen() {
+        // libpcap alone would cut the 100-byte record to 64 bytes and go on.
+        let long = [0x11; 100];
+        let bytes = pcap_file(64, 1, &[(1, 0, &[1, 2]), (2, 0, &long), (3, 0, &[3])]);
+        let mut reader = stream(&bytes, None).expect("open");
+        let (frames, error) = drain(&mut reader);
+        assert_eq!(frames.len(), 1);
+        let (offset, what) = expect_corrupt(error);
+        assert_eq!(offset, 42);
+        assert_eq!(
+            what,
+            "record header says 100 captured bytes, more than the 64-byte snaplen"
+        );
+    }
+
+    #[test]
+    fn stream_pcap_truncated_file_header() {
+        let error = stream(&PCAP_US_LE[..10], None).err();
+        let (offset, what) = expect_corrupt(error);
+        assert_eq!(offset, 0);
+        assert!(
+            what.starts_with("libpcap cannot read the file header: "),
+            "{what}"
         );
     }
 

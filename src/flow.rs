@@ -347,6 +347,9 @@ struct Flow {
     key: FlowKey,
     /// Side 0 (first sender) is the key's lower endpoint.
     side0_lo: bool,
+    /// Side that sent the earliest packet by timestamp (differs from side 0 only when the
+    /// capture is out of time order).
+    earliest_side: u8,
     first_ns: i64,
     last_ns: i64,
     sides: [Side; 2],
@@ -364,13 +367,20 @@ struct Flow {
     /// History letters in order: ASCII upper case, with 0x80 set when side 1 sent it.
     history: [u8; HISTORY_CAP],
     history_len: u8,
+    /// Packet times of the last `RECENT` history letters (the last one last), so that a packet
+    /// captured a little out of time order puts its letter back in time order.
+    recent_ts: [i64; RECENT],
 }
+
+/// How many of the latest history letters an out-of-order packet's letter can move before.
+const RECENT: usize = 4;
 
 impl Flow {
     fn new(key: FlowKey, side0_lo: bool, ts: i64) -> Flow {
         Flow {
             key,
             side0_lo,
+            earliest_side: 0,
             first_ns: ts,
             last_ns: ts,
             sides: [Side::default(); 2],
@@ -383,6 +393,7 @@ impl Flow {
             icmp: None,
             history: [0; HISTORY_CAP],
             history_len: 0,
+            recent_ts: [NONE; RECENT],
         }
     }
 
@@ -399,20 +410,37 @@ impl Flow {
             || b == TcpState::Reset
     }
 
-    fn add_history(&mut self, side: usize, letter: u8) {
-        if (self.history_len as usize) < HISTORY_CAP {
-            self.history[self.history_len as usize] = letter | if side == 1 { 0x80 } else { 0 };
-            self.history_len += 1;
+    /// Appends a history letter for a packet from `side` at `ts`; a packet earlier than the
+    /// latest letters' packets (out of time order) goes before them.
+    fn add_history(&mut self, side: usize, letter: u8, ts: i64) {
+        let len = self.history_len as usize;
+        if len >= HISTORY_CAP {
+            return;
         }
+        let later = (0..RECENT.min(len))
+            .take_while(|&k| self.recent_ts[RECENT - 1 - k] > ts)
+            .count();
+        let pos = len - later;
+        self.history.copy_within(pos..len, pos + 1);
+        self.history[pos] = letter | if side == 1 { 0x80 } else { 0 };
+        self.history_len += 1;
+        // The window of recent times slides by one, with `ts` at its place among them.
+        let old = self.recent_ts;
+        let mut w = [NONE; RECENT];
+        let split = RECENT - later;
+        w[..split - 1].copy_from_slice(&old[1..split]);
+        w[split - 1] = ts;
+        w[split..].copy_from_slice(&old[split..]);
+        self.recent_ts = w;
     }
 
     /// Zeek's CheckHistory: records `letter` the first time `bit` is seen from `side`; returns
     /// whether it had been seen before.
-    fn check_history(&mut self, side: usize, bit: u8, letter: u8) -> bool {
+    fn check_history(&mut self, side: usize, bit: u8, letter: u8, ts: i64) -> bool {
         let seen = self.sides[side].tcp.hist_bits & bit != 0;
         if !seen {
             self.sides[side].tcp.hist_bits |= bit;
-            self.add_history(side, letter);
+            self.add_history(side, letter, ts);
         }
         seen
     }
@@ -433,7 +461,10 @@ impl Flow {
             s.first_after_peer_ns = ts;
         }
         // Packets out of time order widen the flow's span instead of breaking it.
-        self.first_ns = self.first_ns.min(ts);
+        if ts < self.first_ns {
+            self.first_ns = ts;
+            self.earliest_side = side as u8;
+        }
         self.last_ns = self.last_ns.max(ts);
     }
 }
@@ -672,7 +703,7 @@ impl FlowTable {
                 let side = if src_lo == f.side0_lo { 0 } else { 1 };
                 f.count(side, ts_ns, p.ip_len, u.payload_len);
                 // Zeek's UDP history: D/d once per direction.
-                f.check_history(side, hist::DATA, b'D');
+                f.check_history(side, hist::DATA, b'D', ts_ns);
             }
             Transport::Icmp(i) => {
                 let Some(q) = i.quoted else { return };
@@ -882,9 +913,9 @@ fn tcp_packet(f: &mut Flow, side: usize, ts: i64, ip_len: u32, t: &crate::decode
     let bits = syn as u8 + fin as u8 + rst as u8;
     if bits > 1 {
         if fin && rst {
-            f.check_history(side, hist::FIN_RST, b'I');
+            f.check_history(side, hist::FIN_RST, b'I', ts);
         } else {
-            f.check_history(side, hist::MULTI, b'Q');
+            f.check_history(side, hist::MULTI, b'Q', ts);
         }
     } else if bits == 1 {
         if syn {
@@ -893,28 +924,31 @@ fn tcp_packet(f: &mut Flow, side: usize, ts: i64, ip_len: u32, t: &crate::decode
             } else {
                 (hist::SYN, b'S')
             };
-            if f.check_history(side, bit, letter) && t.seq != f.sides[side].tcp.last_syn_seq {
-                f.add_history(side, letter);
+            if f.check_history(side, bit, letter, ts) && t.seq != f.sides[side].tcp.last_syn_seq {
+                f.add_history(side, letter, ts);
             }
             f.sides[side].tcp.last_syn_seq = t.seq;
         }
         if fin {
             let fin_seq = t.seq.wrapping_add(len);
-            if f.check_history(side, hist::FIN, b'F') && fin_seq != f.sides[side].tcp.last_fin_seq {
-                f.add_history(side, b'F');
+            if f.check_history(side, hist::FIN, b'F', ts)
+                && fin_seq != f.sides[side].tcp.last_fin_seq
+            {
+                f.add_history(side, b'F', ts);
             }
             f.sides[side].tcp.last_fin_seq = fin_seq;
         }
         if rst {
-            if f.check_history(side, hist::RST, b'R') && t.seq != f.sides[side].tcp.last_rst_seq {
-                f.add_history(side, b'R');
+            if f.check_history(side, hist::RST, b'R', ts) && t.seq != f.sides[side].tcp.last_rst_seq
+            {
+                f.add_history(side, b'R', ts);
             }
             f.sides[side].tcp.last_rst_seq = t.seq;
         }
     } else if len > 0 {
-        f.check_history(side, hist::DATA, b'D');
+        f.check_history(side, hist::DATA, b'D', ts);
     } else if ack {
-        f.check_history(side, hist::ACK, b'A');
+        f.check_history(side, hist::ACK, b'A', ts);
     }
 
     // Zero window (Zeek's update_window): not with or after a RST, nor after the peer's FIN.
@@ -926,7 +960,7 @@ fn tcp_packet(f: &mut Flow, side: usize, ts: i64, ip_len: u32, t: &crate::decode
         let e = &mut f.sides[side].tcp;
         e.win0 = e.win0.saturating_add(1);
         if is_power_of_ten(e.win0) {
-            f.add_history(side, b'W');
+            f.add_history(side, b'W', ts);
         }
     }
 
@@ -950,7 +984,7 @@ fn tcp_packet(f: &mut Flow, side: usize, ts: i64, ip_len: u32, t: &crate::decode
         if rxmit {
             e.rxmit = e.rxmit.saturating_add(1);
             if is_power_of_ten(e.rxmit) {
-                f.add_history(side, b'T');
+                f.add_history(side, b'T', ts);
             }
         }
     }
@@ -992,7 +1026,11 @@ fn update_state(
     match e.state {
         Inactive => {
             if syn {
-                if is_orig {
+                if is_orig && !ack && p.state == Established && p.hist_bits & hist::SYNACK != 0 {
+                    // The client's SYN captured after the server's SYN/ACK (out of time order):
+                    // the handshake is complete, not a new attempt.
+                    e.set_state(Established);
+                } else if is_orig {
                     e.set_state(if ack { SynAckSent } else { SynSent });
                 } else {
                     // A SYN/ACK answering the client's SYN (or a reversed or simultaneous open):
@@ -1086,8 +1124,9 @@ fn record(f: &Flow, servers: &dyn ServerPorts, dup: u32) -> FlowRecord {
     let (c, s) = (&f.sides[client], &f.sides[server]);
 
     let mut history = String::with_capacity(f.history_len as usize + 1);
-    // Zeek marks a flow whose originator is not the first packet's sender with '^'.
-    if client != 0 {
+    // Zeek marks a flow whose originator is not the first packet's sender with '^' (the first
+    // by time: a capture out of order does not flip a flow).
+    if client != f.earliest_side as usize {
         history.push('^');
     }
     for &h in &f.history[..f.history_len as usize] {
@@ -1453,6 +1492,8 @@ mod tests {
         assert_eq!(f.syn_synack_ns, Some(20_000));
         assert_eq!(f.synack_ack_ns, Some(20_000));
         assert_eq!(f.duration_ns, 40_000);
+        // Letters in time order, and no flip: the client sent the earliest packet.
+        assert_eq!(f.history, "ShA");
     }
 
     #[test]
