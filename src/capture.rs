@@ -9,13 +9,13 @@
 //!   timestamps come back in ns whatever the file stores. The byte offset of every record is
 //!   tracked here (24-byte file header, then record header plus captured bytes per record), so that
 //!   an error names the record that is damaged.
-//! * **pcapng** is read by [`PcapngReader`] in this module, because libpcap cannot read a pcapng
+//! * **pcapng** is read by `PcapngReader` in this module, because libpcap cannot read a pcapng
 //!   file whose interfaces have different link types. With libpcap 1.10, a file made by
 //!   `mergecap -F pcapng` from an Ethernet capture and a raw-IP capture opens, but reading stops at
 //!   the first packet of the second interface with `an interface has a type 101 different from the
 //!   type of the first interface` (the test `libpcap_refuses_mixed_link_type_pcapng` keeps that
 //!   claim checked).
-//! * **standard input** (`-`): the first four bytes decide. pcapng is read by [`PcapngReader`] from
+//! * **standard input** (`-`): the first four bytes decide. pcapng is read by `PcapngReader` from
 //!   the stream; pcap is handed to libpcap through an OS pipe that a thread fills with the peeked
 //!   bytes followed by the rest of standard input, so `tcpdump -w - | flowaudit flows -` works.
 //!
@@ -1011,7 +1011,7 @@ impl PcapSource {
             what: format!("libpcap cannot read the file header: {}", pcap_message(&e)),
         })?;
         let shadow = File::open(path).ok().map(BufReader::new);
-        Self::new(
+        Ok(Self::new(
             capture,
             filter,
             PcapPlace {
@@ -1022,8 +1022,7 @@ impl PcapSource {
                 shadow_pos: 0,
             },
             None,
-        )
-        .map_err(|f| f.into_error(shown))
+        ))
     }
 
     /// libpcap reads the stream through a pipe that a thread fills with `head`, then `rest`
@@ -1063,7 +1062,7 @@ impl PcapSource {
                     what: format!("libpcap cannot read the file header: {}", pcap_message(&e)),
                 }
             })?;
-        Self::new(
+        Ok(Self::new(
             capture,
             filter,
             PcapPlace {
@@ -1074,8 +1073,7 @@ impl PcapSource {
                 shadow_pos: 0,
             },
             Some(verdict),
-        )
-        .map_err(|f| f.into_error(shown))
+        ))
     }
 
     fn new(
@@ -1083,13 +1081,13 @@ impl PcapSource {
         filter: Option<&str>,
         place: PcapPlace,
         verdict: Option<Verdict>,
-    ) -> Result<Self, Fault> {
+    ) -> Self {
         let linktype = u32::try_from(capture.get_datalink().0).unwrap_or_default();
         // Compiled against the capture itself: its link type and snaplen.
         let filter = PacketFilter::new(filter, |expr| {
             capture.compile(expr, true).map_err(|e| pcap_message(&e))
         });
-        Ok(PcapSource {
+        PcapSource {
             capture,
             filter,
             linktype,
@@ -1097,7 +1095,7 @@ impl PcapSource {
             copy: Vec::new(),
             verdict,
             link_types: Vec::new(),
-        })
+        }
     }
 
     fn next(&mut self) -> Result<Option<RawPacket<'_>>, Fault> {
@@ -1793,7 +1791,7 @@ mod tests {
     use std::sync::atomic::{AtomicU32, Ordering};
 
     // -----------------------------------------------------------------------------------------
-    // helpers
+    // fixtures: temp files, frames and file builders
 
     /// A file or directory under the temp dir, removed when dropped.
     struct Temp(PathBuf);
