@@ -89,7 +89,7 @@ pub fn read(inputs: &[Input], opts: &Options, progress: &mut dyn FnMut(u64)) -> 
                         }
                         Err(skip) => stats.skipped(skip),
                     }
-                    if sum.packets % PROGRESS_EVERY == 0 {
+                    if sum.packets.is_multiple_of(PROGRESS_EVERY) {
                         let off = reader.offset();
                         progress(off - reported);
                         reported = off;

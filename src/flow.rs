@@ -877,7 +877,7 @@ fn tcp_packet(f: &mut Flow, side: usize, ts: i64, ip_len: u32, t: &crate::decode
     }
 
     // Sequence bookkeeping (Zeek's init_endpoint).
-    let seg_len = (len as u32)
+    let seg_len = len
         .wrapping_add(syn as u32)
         .wrapping_add(fin as u32)
         .wrapping_sub(if rst { len } else { 0 });
@@ -896,14 +896,15 @@ fn tcp_packet(f: &mut Flow, side: usize, ts: i64, ip_len: u32, t: &crate::decode
                     e.last_seq = t.seq;
                 }
             }
+            // A SYN with a new sequence number restarts the numbering.
             TcpState::SynSent
             | TcpState::SynAckSent
             | TcpState::Established
-            | TcpState::Partial => {
-                if syn && t.seq != e.start_seq {
-                    e.start_seq = t.seq;
-                    e.last_seq = seq_end;
-                }
+            | TcpState::Partial
+                if syn && t.seq != e.start_seq =>
+            {
+                e.start_seq = t.seq;
+                e.last_seq = seq_end;
             }
             _ => {}
         }
