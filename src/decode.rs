@@ -532,6 +532,19 @@ impl<'a> Frame<'a> {
 }
 
 /// Decodes one frame of link type `linktype` (`wire_len`: its length on the wire).
+///
+/// ```
+/// use flowaudit::decode::{decode, linktype, Layer, Skip, Transport};
+/// // Raw IPv4: 10.0.0.1:40000 -> 10.0.0.2:80, a SYN with no payload.
+/// let frame = [
+///     0x45, 0, 0, 40, 0, 1, 0x40, 0, 64, 6, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2, // IPv4
+///     0x9c, 0x40, 0, 80, 0, 0, 0, 1, 0, 0, 0, 0, 0x50, 0x02, 0xfa, 0xf0, 0, 0, 0, 0, // TCP
+/// ];
+/// let p = decode(linktype::RAW, &frame, 40).unwrap();
+/// assert!(matches!(p.transport, Transport::Tcp(t) if t.dst_port == 80 && t.payload_len == 0));
+/// // The same frame cut by a 30-byte snaplen inside the TCP header.
+/// assert_eq!(decode(linktype::RAW, &frame[..30], 40).unwrap_err(), Skip::Truncated(Layer::Tcp));
+/// ```
 pub fn decode(linktype: u32, data: &[u8], wire_len: u32) -> Result<Packet, Skip> {
     let frame = Frame {
         data,

@@ -1224,6 +1224,14 @@ fn infer_client(proto: Proto, p0: u16, p1: u16, servers: &dyn ServerPorts) -> us
 
 /// Community ID v1 (seed 0) of a flow: base64 of the SHA-1 of seed, ordered addresses,
 /// protocol, a zero pad byte and ordered ports (https://github.com/corelight/community-id-spec).
+///
+/// ```
+/// use flowaudit::decode::Addr;
+/// use flowaudit::flow::community_id;
+/// // The specification's example: TCP 128.232.110.120:34855 -> 66.35.250.204:80.
+/// let (a, b) = (Addr::v4(&[128, 232, 110, 120]), Addr::v4(&[66, 35, 250, 204]));
+/// assert_eq!(community_id(6, false, &a, 34855, &b, 80), "1:LQU9qZlK+B5F3KDmev6m5PMibrg=");
+/// ```
 pub fn community_id(proto: u8, v6: bool, a: &Addr, ap: u16, b: &Addr, bp: u16) -> String {
     let (aw, bw) = (a.wire(v6), b.wire(v6));
     // The spec orders the endpoints by address, then port.
