@@ -1,9 +1,15 @@
 //! Wires capture -> decode -> flow for a set of inputs, collecting statistics and errors.
+//!
+//! Two threads: this one reads and decodes frames (libpcap, header parsing, statistics), a
+//! second one runs the flow table. Decoded packets cross between them in batches whose buffers
+//! are sent back and reused, so the steady state allocates nothing per packet. The flow thread
+//! sees packets in capture order, so results are the same as with one thread.
 
 use std::path::PathBuf;
+use std::sync::mpsc;
 
 use crate::capture::{CaptureError, Input, Reader};
-use crate::decode;
+use crate::decode::{self, Packet};
 use crate::flow::{FlowConfig, FlowTable};
 use crate::stats::Stats;
 
@@ -28,6 +34,8 @@ pub struct InputSummary {
     pub last_ts_ns: Option<i64>,
     /// Link types seen.
     pub link_types: Vec<u32>,
+    /// What this input's frames were (flow packets, or why not).
+    pub stats: Stats,
     /// True when reading stopped at damage (the error is in [`Outcome::errors`]).
     pub damaged: bool,
 }
@@ -35,86 +43,157 @@ pub struct InputSummary {
 /// Everything read.
 pub struct Outcome {
     pub table: FlowTable,
+    /// All inputs' statistics together.
     pub stats: Stats,
     pub inputs: Vec<InputSummary>,
     pub errors: Vec<CaptureError>,
 }
 
+impl Outcome {
+    /// Time of the earliest packet of all inputs.
+    pub fn first_ts_ns(&self) -> Option<i64> {
+        self.inputs.iter().filter_map(|i| i.first_ts_ns).min()
+    }
+    /// Time of the latest packet of all inputs.
+    pub fn last_ts_ns(&self) -> Option<i64> {
+        self.inputs.iter().filter_map(|i| i.last_ts_ns).max()
+    }
+}
+
 /// How often (in packets) progress is reported.
 const PROGRESS_EVERY: u64 = 1 << 14;
+/// Packets per batch handed to the flow thread.
+const BATCH: usize = 4096;
+/// Batches in flight between the threads.
+const IN_FLIGHT: usize = 4;
+
+type Batch = Vec<(i64, Packet)>;
 
 /// Reads `inputs` in order as one capture: one flow table across files, so a connection that
 /// spans two files is one flow. An input that fails is reported in `errors`; what it yielded
 /// before the damage is kept, and the other inputs are read. `progress` is called now and then
 /// with the number of input bytes consumed since its last call.
 pub fn read(inputs: &[Input], opts: &Options, progress: &mut dyn FnMut(u64)) -> Outcome {
-    let mut table = FlowTable::new(opts.flow);
-    let mut stats = Stats::default();
-    let mut summaries = Vec::with_capacity(inputs.len());
-    let mut errors = Vec::new();
-    for input in inputs {
-        let mut sum = InputSummary {
-            path: input.path.clone(),
-            size: input.size,
-            packets: 0,
-            bytes: 0,
-            first_ts_ns: None,
-            last_ts_ns: None,
-            link_types: Vec::new(),
-            damaged: false,
+    let (to_flows, from_reader) = mpsc::sync_channel::<Batch>(IN_FLIGHT);
+    let (recycle, recycled) = mpsc::channel::<Batch>();
+    let cfg = opts.flow;
+    std::thread::scope(|scope| {
+        let flows = scope.spawn(move || {
+            let mut table = FlowTable::new(cfg);
+            for mut batch in from_reader {
+                for (ts, p) in &batch {
+                    table.packet(*ts, p);
+                }
+                batch.clear();
+                // The reader may be gone already; the buffer is then simply dropped.
+                let _ = recycle.send(batch);
+            }
+            table
+        });
+        let mut batch: Batch = Vec::with_capacity(BATCH);
+        let send = |batch: &mut Batch| {
+            let next = recycled
+                .try_recv()
+                .unwrap_or_else(|_| Vec::with_capacity(BATCH));
+            let full = std::mem::replace(batch, next);
+            // The flow thread only stops when this sender is dropped.
+            to_flows.send(full).expect("flow thread alive");
         };
-        let mut reader = match Reader::open(input, opts.filter.as_deref()) {
-            Ok(r) => r,
+        let mut summaries = Vec::with_capacity(inputs.len());
+        let mut errors = Vec::new();
+        for input in inputs {
+            let (sum, err) = read_input(input, opts, progress, &mut |ts, p| {
+                batch.push((ts, p));
+                if batch.len() == BATCH {
+                    send(&mut batch);
+                }
+            });
+            summaries.push(sum);
+            errors.extend(err);
+        }
+        if !batch.is_empty() {
+            send(&mut batch);
+        }
+        drop(to_flows);
+        let table = match flows.join() {
+            Ok(t) => t,
+            Err(panic) => std::panic::resume_unwind(panic),
+        };
+        let mut stats = Stats::default();
+        for s in &summaries {
+            stats.merge(&s.stats);
+        }
+        Outcome {
+            table,
+            stats,
+            inputs: summaries,
+            errors,
+        }
+    })
+}
+
+/// Reads one input, handing each decoded packet to `sink`.
+fn read_input(
+    input: &Input,
+    opts: &Options,
+    progress: &mut dyn FnMut(u64),
+    sink: &mut dyn FnMut(i64, Packet),
+) -> (InputSummary, Option<CaptureError>) {
+    let mut sum = InputSummary {
+        path: input.path.clone(),
+        size: input.size,
+        packets: 0,
+        bytes: 0,
+        first_ts_ns: None,
+        last_ts_ns: None,
+        link_types: Vec::new(),
+        stats: Stats::default(),
+        damaged: false,
+    };
+    let mut reader = match Reader::open(input, opts.filter.as_deref()) {
+        Ok(r) => r,
+        Err(e) => {
+            sum.damaged = true;
+            return (sum, Some(e));
+        }
+    };
+    let (mut first, mut last) = (i64::MAX, i64::MIN);
+    let mut reported = 0u64;
+    let mut error = None;
+    loop {
+        match reader.next_packet() {
+            Ok(Some(p)) => {
+                sum.stats.frame(p.wire_len);
+                first = first.min(p.ts_ns);
+                last = last.max(p.ts_ns);
+                match decode::decode(p.linktype, p.data, p.wire_len) {
+                    Ok(pkt) => {
+                        sum.stats.decoded(&pkt);
+                        sink(p.ts_ns, pkt);
+                    }
+                    Err(skip) => sum.stats.skipped(skip),
+                }
+                if sum.stats.packets.is_multiple_of(PROGRESS_EVERY) {
+                    let off = reader.offset();
+                    progress(off.saturating_sub(reported));
+                    reported = off;
+                }
+            }
+            Ok(None) => break,
             Err(e) => {
                 sum.damaged = true;
-                errors.push(e);
-                summaries.push(sum);
-                continue;
-            }
-        };
-        let (mut first, mut last) = (i64::MAX, i64::MIN);
-        let mut reported = 0u64;
-        loop {
-            match reader.next_packet() {
-                Ok(Some(p)) => {
-                    stats.frame(p.wire_len);
-                    sum.packets += 1;
-                    sum.bytes += p.wire_len as u64;
-                    first = first.min(p.ts_ns);
-                    last = last.max(p.ts_ns);
-                    match decode::decode(p.linktype, p.data, p.wire_len) {
-                        Ok(pkt) => {
-                            stats.decoded(&pkt);
-                            table.packet(p.ts_ns, &pkt);
-                        }
-                        Err(skip) => stats.skipped(skip),
-                    }
-                    if sum.packets.is_multiple_of(PROGRESS_EVERY) {
-                        let off = reader.offset();
-                        progress(off - reported);
-                        reported = off;
-                    }
-                }
-                Ok(None) => break,
-                Err(e) => {
-                    sum.damaged = true;
-                    errors.push(e);
-                    break;
-                }
+                error = Some(e);
+                break;
             }
         }
-        progress(reader.offset().saturating_sub(reported));
-        if sum.packets > 0 {
-            sum.first_ts_ns = Some(first);
-            sum.last_ts_ns = Some(last);
-        }
-        sum.link_types = reader.link_types().to_vec();
-        summaries.push(sum);
     }
-    Outcome {
-        table,
-        stats,
-        inputs: summaries,
-        errors,
+    progress(reader.offset().saturating_sub(reported));
+    sum.packets = sum.stats.packets;
+    sum.bytes = sum.stats.wire_bytes;
+    if sum.packets > 0 {
+        sum.first_ts_ns = Some(first);
+        sum.last_ts_ns = Some(last);
     }
+    sum.link_types = reader.link_types().to_vec();
+    (sum, error)
 }

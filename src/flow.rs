@@ -65,15 +65,17 @@ impl Proto {
 /// Tells direction inference which ports are server ports (the rules' ports, when there are
 /// rules). A port named here wins over the well-known-port and first-sender heuristics.
 pub trait ServerPorts {
-    fn is_server_port(&self, proto: Proto, port: u16) -> bool;
+    /// None when `port` is not a server port; otherwise how specific the naming is (lower is
+    /// stronger: 1 for a port named alone, the range's size for a port inside a range).
+    fn server_port_rank(&self, proto: Proto, port: u16) -> Option<u32>;
 }
 
 /// No server ports known: only the built-in heuristics apply.
 pub struct NoServerPorts;
 
 impl ServerPorts for NoServerPorts {
-    fn is_server_port(&self, _: Proto, _: u16) -> bool {
-        false
+    fn server_port_rank(&self, _: Proto, _: u16) -> Option<u32> {
+        None
     }
 }
 
@@ -1204,16 +1206,19 @@ fn record(f: &Flow, servers: &dyn ServerPorts, dup: u32) -> FlowRecord {
     }
 }
 
-/// The client side when no handshake says: a server port of the rules on exactly one side is
-/// the server; else a well-known port (< 1024) on exactly one side is; else the first sender
-/// (side 0) is the client, as in Zeek.
+/// The client side when no handshake says: a server port of the rules on one side wins (the
+/// more specific one when both are); else a well-known port (< 1024) on exactly one side is the
+/// server; else the first sender (side 0) is the client, as in Zeek.
 fn infer_client(proto: Proto, p0: u16, p1: u16, servers: &dyn ServerPorts) -> usize {
-    let (r0, r1) = (
-        servers.is_server_port(proto, p0),
-        servers.is_server_port(proto, p1),
-    );
-    if r0 != r1 {
-        return if r0 { 1 } else { 0 };
+    match (
+        servers.server_port_rank(proto, p0),
+        servers.server_port_rank(proto, p1),
+    ) {
+        (Some(_), None) => return 1,
+        (None, Some(_)) => return 0,
+        (Some(a), Some(b)) if a < b => return 1,
+        (Some(a), Some(b)) if b < a => return 0,
+        _ => {}
     }
     let (w0, w1) = (p0 < 1024, p1 < 1024);
     if w0 != w1 {

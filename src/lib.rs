@@ -9,4 +9,5 @@ pub mod decode;
 pub mod engine;
 pub mod flow;
 pub mod report;
+pub mod rules;
 pub mod stats;

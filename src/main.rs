@@ -167,8 +167,7 @@ fn flows(args: FlowsArgs) -> anyhow::Result<u8> {
     }
 
     let icmp = outcome.table.icmp;
-    let first = outcome.inputs.iter().filter_map(|i| i.first_ts_ns).min();
-    let last = outcome.inputs.iter().filter_map(|i| i.last_ts_ns).max();
+    let (first, last) = (outcome.first_ts_ns(), outcome.last_ts_ns());
     let format = match args.format {
         Format::Json => report::FlowFormat::Json,
         Format::Zeek => report::FlowFormat::Zeek,

@@ -336,9 +336,10 @@ pub fn write_stats(
             writeln!(w, "  {label}: {}", items.join(", "))
         }
     };
-    let mut non_ip: Vec<String> = (0..65536usize)
-        .filter(|&e| stats.not_ip[e] > 0)
-        .map(|e| format!("{} {}", ethertype_name(e as u16), stats.not_ip[e]))
+    let mut non_ip: Vec<String> = stats
+        .not_ip
+        .iter()
+        .map(|(e, c)| format!("{} {c}", ethertype_name(*e)))
         .collect();
     non_ip.extend(
         stats

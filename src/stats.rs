@@ -7,7 +7,7 @@ const REASONS: usize = Reason::ALL.len();
 
 /// Counters over everything read. Fixed-size tables: counting allocates nothing per packet
 /// (the small lists of odd values grow only when a new value appears).
-#[derive(Clone)]
+#[derive(Debug, Clone)]
 pub struct Stats {
     /// Frames read (after the BPF filter).
     pub packets: u64,
@@ -18,7 +18,7 @@ pub struct Stats {
     pub icmp_packets: u64,
     pub icmpv6_packets: u64,
     /// Non-IP frames by the EtherType where decoding stopped (below 0x0600: 802.3/LLC).
-    pub not_ip: Box<[u64; 65536]>,
+    pub not_ip: Vec<(u16, u64)>,
     /// PPPoE session frames whose PPP protocol is not IP, by PPP protocol.
     pub not_ip_ppp: Vec<(u16, u64)>,
     /// Loopback frames of a non-IP address family, by family.
@@ -44,10 +44,7 @@ impl Default for Stats {
             udp_packets: 0,
             icmp_packets: 0,
             icmpv6_packets: 0,
-            not_ip: vec![0u64; 65536]
-                .into_boxed_slice()
-                .try_into()
-                .expect("65536 counters"),
+            not_ip: Vec::new(),
             not_ip_ppp: Vec::new(),
             not_ip_family: Vec::new(),
             ip_proto: [0; 256],
@@ -60,10 +57,15 @@ impl Default for Stats {
 }
 
 fn bump<K: PartialEq + Ord + Copy>(list: &mut Vec<(K, u64)>, k: K) {
+    add(list, k, 1);
+}
+
+/// Adds `n` to `k`'s count in a small sorted list of (value, count).
+fn add<K: PartialEq + Ord + Copy>(list: &mut Vec<(K, u64)>, k: K, n: u64) {
     match list.iter_mut().find(|(key, _)| *key == k) {
-        Some((_, n)) => *n += 1,
+        Some((_, c)) => *c += n,
         None => {
-            list.push((k, 1));
+            list.push((k, n));
             list.sort_unstable();
         }
     }
@@ -100,13 +102,47 @@ impl Stats {
     pub fn skipped(&mut self, s: Skip) {
         match s {
             Skip::UnsupportedLinkType(lt) => bump(&mut self.unsupported_link, lt),
-            Skip::NotIp(et) => self.not_ip[et as usize] += 1,
+            Skip::NotIp(et) => bump(&mut self.not_ip, et),
             Skip::NotIpPpp(p) => bump(&mut self.not_ip_ppp, p),
             Skip::NotIpFamily(f) => bump(&mut self.not_ip_family, f),
             Skip::IpProto(p) => self.ip_proto[p as usize] += 1,
             Skip::Fragment => self.fragments += 1,
             Skip::Truncated(l) => self.truncated[layer_index(l)] += 1,
             Skip::Malformed(l, r) => self.malformed[layer_index(l)][reason_index(r)] += 1,
+        }
+    }
+
+    /// Adds another set of counters to this one.
+    pub fn merge(&mut self, o: &Stats) {
+        self.packets += o.packets;
+        self.wire_bytes += o.wire_bytes;
+        self.tcp_packets += o.tcp_packets;
+        self.udp_packets += o.udp_packets;
+        self.icmp_packets += o.icmp_packets;
+        self.icmpv6_packets += o.icmpv6_packets;
+        for &(k, n) in &o.not_ip {
+            add(&mut self.not_ip, k, n);
+        }
+        for &(k, n) in &o.not_ip_ppp {
+            add(&mut self.not_ip_ppp, k, n);
+        }
+        for &(k, n) in &o.not_ip_family {
+            add(&mut self.not_ip_family, k, n);
+        }
+        for &(k, n) in &o.unsupported_link {
+            add(&mut self.unsupported_link, k, n);
+        }
+        for (a, b) in self.ip_proto.iter_mut().zip(o.ip_proto.iter()) {
+            *a += b;
+        }
+        self.fragments += o.fragments;
+        for (a, b) in self.truncated.iter_mut().zip(o.truncated.iter()) {
+            *a += b;
+        }
+        for (ra, rb) in self.malformed.iter_mut().zip(o.malformed.iter()) {
+            for (a, b) in ra.iter_mut().zip(rb.iter()) {
+                *a += b;
+            }
         }
     }
 

@@ -1,0 +1,895 @@
+//! Rules stage: the allowed-flow matrix (`rules/*.toml`) and the inventory that fills its roles,
+//! parsed once, with every mistake located at its file, line and column.
+//!
+//! The format is documented in the README. Parsing uses the `toml` crate with spans: every
+//! value keeps its byte range, so an error points at the exact value that is wrong.
+
+// A located error with its snippet is a few hundred bytes; it is built at most once per run,
+// while parsing, so its size on the error path does not matter.
+#![allow(clippy::result_large_err)]
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::net::IpAddr;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use ipnet::IpNet;
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use toml::Spanned;
+
+use crate::flow::{Proto, ServerPorts};
+
+/// A mistake in a rules or inventory file, with where it is and what to do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RulesError {
+    /// The file as the user named it.
+    pub file: String,
+    /// 1-based line and column of the offending text (0 when the file could not be read).
+    pub line: usize,
+    pub column: usize,
+    pub message: String,
+    /// What to do about it.
+    pub hint: Option<String>,
+    /// The offending line and the width of the mark under it, for display.
+    snippet: Option<(String, usize, usize)>,
+}
+
+impl std::error::Error for RulesError {}
+
+impl fmt::Display for RulesError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.line == 0 {
+            write!(f, "{}: {}", self.file, self.message)?;
+        } else {
+            write!(
+                f,
+                "{}:{}:{}: {}",
+                self.file, self.line, self.column, self.message
+            )?;
+        }
+        if let Some((text, col, width)) = &self.snippet {
+            let n = self.line.to_string();
+            let pad = " ".repeat(n.len());
+            write!(
+                f,
+                "\n{pad} |\n{n} | {text}\n{pad} | {}{}",
+                " ".repeat(col.saturating_sub(1)),
+                "^".repeat((*width).max(1))
+            )?;
+        }
+        if let Some(h) = &self.hint {
+            write!(f, "\n  hint: {h}")?;
+        }
+        Ok(())
+    }
+}
+
+/// A file's text, to turn byte offsets into lines and columns.
+struct Source<'a> {
+    name: String,
+    text: &'a str,
+}
+
+impl Source<'_> {
+    fn error(
+        &self,
+        span: Option<Range<usize>>,
+        message: impl Into<String>,
+        hint: Option<String>,
+    ) -> RulesError {
+        let Some(span) = span else {
+            return RulesError {
+                file: self.name.clone(),
+                line: 1,
+                column: 1,
+                message: message.into(),
+                hint,
+                snippet: None,
+            };
+        };
+        let start = span.start.min(self.text.len());
+        let line_start = self.text[..start].rfind('\n').map_or(0, |i| i + 1);
+        let line_end = self.text[start..]
+            .find('\n')
+            .map_or(self.text.len(), |i| start + i);
+        let line = self.text[..start].matches('\n').count() + 1;
+        let column = self.text[line_start..start].chars().count() + 1;
+        let text = self.text[line_start..line_end].trim_end_matches('\r');
+        let width = self.text[start..span.end.clamp(start, line_end)]
+            .chars()
+            .count();
+        RulesError {
+            file: self.name.clone(),
+            line,
+            column,
+            message: message.into(),
+            hint,
+            snippet: Some((escape(text), column, width)),
+        }
+    }
+
+    fn toml_error(&self, e: toml::de::Error) -> RulesError {
+        let msg = e.message().trim().to_string();
+        let hint = if msg.contains("unknown field") {
+            Some("check the key's spelling against the format in the README".to_string())
+        } else if msg.contains("missing field") {
+            Some("add the missing key".to_string())
+        } else {
+            None
+        };
+        self.error(e.span(), msg, hint)
+    }
+}
+
+/// Control characters from a file never reach the terminal as such.
+fn escape(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if c.is_control() && c != '\t' {
+                format!("\\u{{{:x}}}", c as u32)
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
+/// What a rule says of the flows it matches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    Allowed,
+    Discouraged,
+    Denied,
+}
+
+impl Verdict {
+    pub fn name(self) -> &'static str {
+        match self {
+            Verdict::Allowed => "allowed",
+            Verdict::Discouraged => "discouraged",
+            Verdict::Denied => "denied",
+        }
+    }
+}
+
+/// Whether the matrix requires a rule's flows to be seen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Expect {
+    Optional,
+    Required,
+}
+
+/// Which pairs of hosts a rule covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Between {
+    /// Any client and server in the roles.
+    Any,
+    /// Distinct hosts only.
+    Peers,
+    /// The same host only: the same address on both ends, or loopback.
+    SameHost,
+}
+
+impl Between {
+    pub fn name(self) -> &'static str {
+        match self {
+            Between::Any => "any",
+            Between::Peers => "peers",
+            Between::SameHost => "same-host",
+        }
+    }
+}
+
+/// How serious a finding is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Error,
+    Warning,
+}
+
+impl Severity {
+    pub fn name(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum RawProto {
+    Tcp,
+    Udp,
+}
+
+/// One entry of a role's hosts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Host {
+    /// Every address.
+    Any,
+    /// An address (a /32 or /128) or a network.
+    Net(IpNet),
+}
+
+impl Host {
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        match self {
+            Host::Any => true,
+            Host::Net(n) => n.contains(&ip),
+        }
+    }
+    /// The single address this entry names, if it names one.
+    pub fn single(&self) -> Option<IpAddr> {
+        match self {
+            Host::Net(n) if n.prefix_len() == n.max_prefix_len() => Some(n.addr()),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Host {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Host::Any => f.write_str("any"),
+            Host::Net(n) => match self.single() {
+                Some(ip) => write!(f, "{ip}"),
+                None => write!(f, "{n}"),
+            },
+        }
+    }
+}
+
+/// A named set of hosts.
+#[derive(Debug, Clone)]
+pub struct Role {
+    pub name: String,
+    pub hosts: Vec<Host>,
+    /// True when the inventory gave the hosts.
+    pub from_inventory: bool,
+    pub description: Option<String>,
+    /// Where the role is defined in the rules file.
+    span: Range<usize>,
+}
+
+impl Role {
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        self.hosts.iter().any(|h| h.contains(ip))
+    }
+    /// True when the role names this address or network explicitly (not through "any").
+    pub fn names(&self, ip: IpAddr) -> bool {
+        self.hosts
+            .iter()
+            .any(|h| matches!(h, Host::Net(n) if n.contains(&ip)))
+    }
+    pub fn is_any(&self) -> bool {
+        self.hosts.contains(&Host::Any)
+    }
+}
+
+/// One allowed-flow rule.
+#[derive(Debug, Clone)]
+pub struct Rule {
+    pub name: String,
+    /// Index of the client's role in [`Rules::roles`].
+    pub from: usize,
+    /// Index of the server's role.
+    pub to: usize,
+    pub proto: Proto,
+    /// Server ports, as inclusive ranges.
+    pub ports: Vec<(u16, u16)>,
+    /// Budget on the flow's rtt (ms), from the rule or the defaults.
+    pub latency_ms: Option<f64>,
+    /// Average bandwidth budget per client host (kbit/s).
+    pub avg_kbps: Option<f64>,
+    /// Peak bandwidth budget per client host over 1 s (kbit/s).
+    pub peak_kbps: Option<f64>,
+    pub verdict: Verdict,
+    pub expect: Expect,
+    pub between: Between,
+    /// Overrides the default severity of this rule's findings.
+    pub severity: Option<Severity>,
+    pub note: Option<String>,
+    /// Line of the rule's `name` in the rules file.
+    pub line: usize,
+}
+
+impl Rule {
+    pub fn has_port(&self, port: u16) -> bool {
+        self.ports.iter().any(|&(a, b)| a <= port && port <= b)
+    }
+
+    /// The ports as written: `443`, `49152-65535`.
+    pub fn ports_text(&self) -> String {
+        self.ports
+            .iter()
+            .map(|&(a, b)| {
+                if a == b {
+                    a.to_string()
+                } else {
+                    format!("{a}-{b}")
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+}
+
+/// A file that the evidence names: path and SHA-256.
+#[derive(Debug, Clone)]
+pub struct FileInfo {
+    pub path: PathBuf,
+    pub sha256: String,
+}
+
+/// The matrix: roles and rules, with the inventory applied.
+#[derive(Debug, Clone)]
+pub struct Rules {
+    pub name: String,
+    pub file: FileInfo,
+    pub inventory: Option<FileInfo>,
+    /// Roles in the order the rules file defines them.
+    pub roles: Vec<Role>,
+    /// Rules in file order: the first that matches judges a flow.
+    pub rules: Vec<Rule>,
+    /// The rules file's text, for locating later errors.
+    text: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRules {
+    name: Spanned<String>,
+    #[serde(default)]
+    defaults: Option<RawDefaults>,
+    roles: Spanned<BTreeMap<Spanned<String>, Spanned<RawRole>>>,
+    #[serde(default)]
+    flows: Vec<Spanned<RawFlow>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDefaults {
+    latency_ms: Option<Spanned<f64>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRole {
+    hosts: Spanned<Vec<Spanned<String>>>,
+    description: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFlow {
+    name: Spanned<String>,
+    from: Spanned<String>,
+    to: Spanned<String>,
+    proto: RawProto,
+    ports: Spanned<Vec<Spanned<toml::Value>>>,
+    latency_ms: Option<Spanned<f64>>,
+    avg_kbps: Option<Spanned<f64>>,
+    peak_kbps: Option<Spanned<f64>>,
+    verdict: Option<Verdict>,
+    expect: Option<Expect>,
+    between: Option<Between>,
+    severity: Option<Severity>,
+    note: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawInventory {
+    roles: BTreeMap<Spanned<String>, Spanned<Vec<Spanned<String>>>>,
+}
+
+fn read_file(path: &Path) -> Result<(String, String), RulesError> {
+    let name = path.display().to_string();
+    let bytes = std::fs::read(path).map_err(|e| RulesError {
+        file: name.clone(),
+        line: 0,
+        column: 0,
+        message: format!("cannot read: {e}"),
+        hint: None,
+        snippet: None,
+    })?;
+    let sha = hex(&Sha256::digest(&bytes));
+    let text = String::from_utf8(bytes).map_err(|e| RulesError {
+        file: name.clone(),
+        line: 0,
+        column: 0,
+        message: format!(
+            "not UTF-8 text (invalid byte at offset {})",
+            e.utf8_error().valid_up_to()
+        ),
+        hint: Some("save the file as UTF-8".into()),
+        snippet: None,
+    })?;
+    Ok((text, sha))
+}
+
+/// Lower-case hexadecimal.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Parses one host entry: an address, a CIDR network, or "any".
+fn parse_host(src: &Source<'_>, s: &Spanned<String>) -> Result<Host, RulesError> {
+    let v = s.get_ref().trim();
+    if v.eq_ignore_ascii_case("any") {
+        return Ok(Host::Any);
+    }
+    if let Ok(ip) = v.parse::<IpAddr>() {
+        return Ok(Host::Net(IpNet::from(ip)));
+    }
+    match v.parse::<IpNet>() {
+        // Host bits set (10.0.0.5/24) mean the network.
+        Ok(n) => Ok(Host::Net(n.trunc())),
+        Err(_) => Err(src.error(
+            Some(s.span()),
+            format!("'{}' is not an IP address, a CIDR network or \"any\"", escape(v)),
+            Some("write an address (10.0.0.5, fd00::5), a network (10.0.1.0/24, fd00::/64) or \"any\"".into()),
+        )),
+    }
+}
+
+/// Parses one `ports` entry: a number or an "a-b" range.
+fn parse_port(src: &Source<'_>, v: &Spanned<toml::Value>) -> Result<(u16, u16), RulesError> {
+    let span = Some(v.span());
+    let one = |n: i64| -> Result<u16, RulesError> {
+        if (1..=65535).contains(&n) {
+            Ok(n as u16)
+        } else {
+            Err(src.error(
+                span.clone(),
+                format!("port {n} is out of range"),
+                Some("ports are 1 to 65535".into()),
+            ))
+        }
+    };
+    match v.get_ref() {
+        toml::Value::Integer(n) => {
+            let p = one(*n)?;
+            Ok((p, p))
+        }
+        toml::Value::String(s) => {
+            let parts: Vec<&str> = s.split('-').map(str::trim).collect();
+            let nums: Option<Vec<i64>> = parts.iter().map(|p| p.parse::<i64>().ok()).collect();
+            match (parts.len(), nums) {
+                (1, Some(n)) => {
+                    let p = one(n[0])?;
+                    Ok((p, p))
+                }
+                (2, Some(n)) => {
+                    let (a, b) = (one(n[0])?, one(n[1])?);
+                    if a > b {
+                        return Err(src.error(
+                            span,
+                            format!("reversed port range \"{s}\""),
+                            Some(format!("write the lower port first: \"{b}-{a}\"")),
+                        ));
+                    }
+                    Ok((a, b))
+                }
+                _ => Err(src.error(
+                    span,
+                    format!("'{}' is not a port or a port range", escape(s)),
+                    Some("write a number (443) or a range in quotes (\"49152-65535\")".into()),
+                )),
+            }
+        }
+        _ => Err(src.error(
+            span,
+            "a port must be a number or a range string",
+            Some("write a number (443) or a range in quotes (\"49152-65535\")".into()),
+        )),
+    }
+}
+
+fn check_budget(
+    src: &Source<'_>,
+    v: &Option<Spanned<f64>>,
+    what: &str,
+) -> Result<Option<f64>, RulesError> {
+    match v {
+        Some(s) if !(s.get_ref().is_finite() && *s.get_ref() > 0.0) => Err(src.error(
+            Some(s.span()),
+            format!("{what} must be a positive number"),
+            None,
+        )),
+        Some(s) => Ok(Some(*s.get_ref())),
+        None => Ok(None),
+    }
+}
+
+impl Rules {
+    /// Reads and checks a rules file, then applies the inventory, if any.
+    pub fn load(rules_path: &Path, inventory_path: Option<&Path>) -> Result<Rules, RulesError> {
+        let (text, sha256) = read_file(rules_path)?;
+        let src = Source {
+            name: rules_path.display().to_string(),
+            text: &text,
+        };
+        let raw: RawRules = toml::from_str(&text).map_err(|e| src.toml_error(e))?;
+
+        let default_latency = match &raw.defaults {
+            Some(d) => check_budget(&src, &d.latency_ms, "latency_ms")?,
+            None => None,
+        };
+
+        let mut role_list: Vec<(&Spanned<String>, &Spanned<RawRole>)> =
+            raw.roles.get_ref().iter().collect();
+        // File order, not name order.
+        role_list.sort_by_key(|(k, _)| k.span().start);
+        let mut roles = Vec::with_capacity(role_list.len());
+        for (name, role) in role_list {
+            let mut hosts = Vec::new();
+            for h in role.get_ref().hosts.get_ref() {
+                hosts.push(parse_host(&src, h)?);
+            }
+            roles.push(Role {
+                name: name.get_ref().clone(),
+                hosts,
+                from_inventory: false,
+                description: role.get_ref().description.clone(),
+                span: name.span(),
+            });
+        }
+        let role_names = || roles_hint(&roles);
+
+        let mut rules: Vec<Rule> = Vec::with_capacity(raw.flows.len());
+        for f in &raw.flows {
+            let f = f.get_ref();
+            let name = f.name.get_ref().trim().to_string();
+            if name.is_empty() {
+                return Err(src.error(Some(f.name.span()), "a rule's name cannot be empty", None));
+            }
+            if let Some(first) = rules.iter().find(|r| r.name == name) {
+                return Err(src.error(
+                    Some(f.name.span()),
+                    format!("duplicate rule name '{}'", escape(&name)),
+                    Some(format!(
+                        "the first rule of that name is at line {}; give each rule its own name",
+                        first.line
+                    )),
+                ));
+            }
+            let role_index = |r: &Spanned<String>| -> Result<usize, RulesError> {
+                roles
+                    .iter()
+                    .position(|x| x.name == *r.get_ref())
+                    .ok_or_else(|| {
+                        src.error(
+                            Some(r.span()),
+                            format!("unknown role '{}'", escape(r.get_ref())),
+                            Some(format!(
+                                "define it under [roles]; the roles are: {}",
+                                role_names()
+                            )),
+                        )
+                    })
+            };
+            let from = role_index(&f.from)?;
+            let to = role_index(&f.to)?;
+            if f.ports.get_ref().is_empty() {
+                return Err(src.error(
+                    Some(f.ports.span()),
+                    "ports is empty",
+                    Some("a rule needs at least one server port, e.g. ports = [443]".into()),
+                ));
+            }
+            let mut ports = Vec::new();
+            for p in f.ports.get_ref() {
+                ports.push(parse_port(&src, p)?);
+            }
+            let line = src.error(Some(f.name.span()), "", None).line;
+            rules.push(Rule {
+                name,
+                from,
+                to,
+                proto: match f.proto {
+                    RawProto::Tcp => Proto::Tcp,
+                    RawProto::Udp => Proto::Udp,
+                },
+                ports,
+                latency_ms: check_budget(&src, &f.latency_ms, "latency_ms")?.or(default_latency),
+                avg_kbps: check_budget(&src, &f.avg_kbps, "avg_kbps")?,
+                peak_kbps: check_budget(&src, &f.peak_kbps, "peak_kbps")?,
+                verdict: f.verdict.unwrap_or(Verdict::Allowed),
+                expect: f.expect.unwrap_or(Expect::Optional),
+                between: f.between.unwrap_or(Between::Any),
+                severity: f.severity,
+                note: f.note.clone(),
+                line,
+            });
+        }
+
+        let mut out = Rules {
+            name: raw.name.get_ref().clone(),
+            file: FileInfo {
+                path: rules_path.to_path_buf(),
+                sha256,
+            },
+            inventory: None,
+            roles,
+            rules,
+            text: text.clone(),
+        };
+        if let Some(inv) = inventory_path {
+            out.apply_inventory(inv)?;
+        }
+        Ok(out)
+    }
+
+    /// Fills or replaces roles' hosts from an inventory file.
+    fn apply_inventory(&mut self, path: &Path) -> Result<(), RulesError> {
+        let (text, sha256) = read_file(path)?;
+        let src = Source {
+            name: path.display().to_string(),
+            text: &text,
+        };
+        let raw: RawInventory = toml::from_str(&text).map_err(|e| src.toml_error(e))?;
+        for (name, hosts) in &raw.roles {
+            let Some(i) = self.roles.iter().position(|r| r.name == *name.get_ref()) else {
+                return Err(src.error(
+                    Some(name.span()),
+                    format!(
+                        "role '{}' is not defined in {}",
+                        escape(name.get_ref()),
+                        self.file.path.display()
+                    ),
+                    Some(format!("the roles are: {}", roles_hint(&self.roles))),
+                ));
+            };
+            let mut parsed = Vec::new();
+            for h in hosts.get_ref() {
+                parsed.push(parse_host(&src, h)?);
+            }
+            self.roles[i].hosts = parsed;
+            self.roles[i].from_inventory = true;
+        }
+        self.inventory = Some(FileInfo {
+            path: path.to_path_buf(),
+            sha256,
+        });
+        Ok(())
+    }
+
+    /// Checks that every role a rule uses has hosts (an audit cannot judge against an empty
+    /// role): the error points at the role's definition.
+    pub fn check_complete(&self) -> Result<(), RulesError> {
+        let src = Source {
+            name: self.file.path.display().to_string(),
+            text: &self.text,
+        };
+        for (i, role) in self.roles.iter().enumerate() {
+            let used = self.rules.iter().any(|r| r.from == i || r.to == i);
+            if used && role.hosts.is_empty() {
+                return Err(src.error(
+                    Some(role.span.clone()),
+                    format!("role '{}' has no hosts", escape(&role.name)),
+                    Some(format!(
+                        "list its hosts in the rules file, or give an --inventory file with {} = [\"10.0.0.5\", ...] under [roles]",
+                        role.name
+                    )),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Index of the first rule matching a flow from `client` to `server`:`port`.
+    pub fn first_match(
+        &self,
+        proto: Proto,
+        client: IpAddr,
+        server: IpAddr,
+        port: u16,
+    ) -> Option<usize> {
+        self.rules
+            .iter()
+            .position(|r| self.matches(r, proto, client, server, port))
+    }
+
+    /// Whether `rule` covers a flow from `client` to `server`:`port`.
+    pub fn matches(
+        &self,
+        r: &Rule,
+        proto: Proto,
+        client: IpAddr,
+        server: IpAddr,
+        port: u16,
+    ) -> bool {
+        if r.proto != proto || !r.has_port(port) {
+            return false;
+        }
+        match r.between {
+            // Loopback traffic never leaves its host: it is same-host whatever the roles say.
+            Between::SameHost if client.is_loopback() && server.is_loopback() => true,
+            Between::SameHost if client != server => false,
+            Between::Peers if client == server => false,
+            _ => self.roles[r.from].contains(client) && self.roles[r.to].contains(server),
+        }
+    }
+
+    /// The role to show beside an address: the first role naming it explicitly, else the first
+    /// "any" role, else none.
+    pub fn role_of(&self, ip: IpAddr) -> Option<&str> {
+        self.roles
+            .iter()
+            .find(|r| r.names(ip))
+            .map(|r| r.name.as_str())
+    }
+
+    /// Severity of a finding of `kind` on `rule`.
+    pub fn severity(&self, rule: Option<usize>, default: Severity) -> Severity {
+        rule.and_then(|i| self.rules[i].severity).unwrap_or(default)
+    }
+}
+
+fn roles_hint(roles: &[Role]) -> String {
+    roles
+        .iter()
+        .map(|r| r.name.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+impl ServerPorts for Rules {
+    /// A port is a server port when a rule of that protocol names it; the smaller the range
+    /// naming it, the stronger (443 beats 49152-65535).
+    fn server_port_rank(&self, proto: Proto, port: u16) -> Option<u32> {
+        self.rules
+            .iter()
+            .filter(|r| r.proto == proto)
+            .flat_map(|r| r.ports.iter())
+            .filter(|&&(a, b)| a <= port && port <= b)
+            .map(|&(a, b)| (b - a) as u32 + 1)
+            .min()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(name: &str, text: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("flowaudit-rules-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+
+    const GOOD: &str = r#"name = "t"
+[roles]
+web = { hosts = ["any"] }
+srv = { hosts = ["10.0.0.5", "10.0.1.0/24"] }
+[[flows]]
+name = "https"
+from = "web"
+to = "srv"
+proto = "tcp"
+ports = [443, "8000-8080"]
+"#;
+
+    #[test]
+    fn parses_and_matches() {
+        let r = Rules::load(&write("good.toml", GOOD), None).unwrap();
+        assert_eq!(r.rules.len(), 1);
+        assert_eq!(r.rules[0].ports, vec![(443, 443), (8000, 8080)]);
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        assert_eq!(
+            r.first_match(Proto::Tcp, ip("1.2.3.4"), ip("10.0.1.9"), 8080),
+            Some(0)
+        );
+        assert_eq!(
+            r.first_match(Proto::Tcp, ip("1.2.3.4"), ip("10.0.2.9"), 443),
+            None
+        );
+        assert_eq!(
+            r.first_match(Proto::Udp, ip("1.2.3.4"), ip("10.0.0.5"), 443),
+            None
+        );
+        assert_eq!(r.server_port_rank(Proto::Tcp, 443), Some(1));
+        assert_eq!(r.server_port_rank(Proto::Tcp, 8001), Some(81));
+        assert_eq!(r.server_port_rank(Proto::Tcp, 22), None);
+    }
+
+    fn err(text: &str) -> RulesError {
+        Rules::load(&write("bad.toml", text), None).unwrap_err()
+    }
+
+    #[test]
+    fn located_errors() {
+        let e = err(&GOOD.replace("to = \"srv\"", "to = \"svr\""));
+        assert_eq!((e.line, e.column), (8, 6));
+        assert_eq!(e.message, "unknown role 'svr'");
+        let e = err(&GOOD.replace("\"8000-8080\"", "\"8080-8000\""));
+        assert_eq!((e.line, e.column), (10, 15));
+        assert_eq!(
+            e.hint.as_deref(),
+            Some("write the lower port first: \"8000-8080\"")
+        );
+        let e = err(&GOOD.replace("443,", "70000,"));
+        assert_eq!(e.message, "port 70000 is out of range");
+        let e = err(&GOOD.replace("[443, \"8000-8080\"]", "[]"));
+        assert_eq!((e.line, e.message.as_str()), (10, "ports is empty"));
+        let e = err(&GOOD.replace("10.0.1.0/24", "10.0.1.0/33"));
+        assert_eq!((e.line, e.column), (4, 30));
+        let e = err(&GOOD.replace("proto = \"tcp\"", "proto = \"tcp\"\nprot = 1"));
+        assert_eq!(e.line, 10);
+        assert!(e.message.contains("unknown field"), "{}", e.message);
+        let e = err(&format!(
+            "{GOOD}{}",
+            &GOOD[GOOD.find("[[flows]]").unwrap()..]
+        ));
+        assert_eq!(e.message, "duplicate rule name 'https'");
+        assert_eq!(e.line, 12);
+        let e = err("name = \"x\"\n[roles\n");
+        assert_eq!(e.line, 2);
+    }
+
+    #[test]
+    fn inventory_fills_roles() {
+        let rules = write(
+            "inv-rules.toml",
+            &GOOD.replace("[\"10.0.0.5\", \"10.0.1.0/24\"]", "[]"),
+        );
+        let r = Rules::load(&rules, None).unwrap();
+        let e = r.check_complete().unwrap_err();
+        assert_eq!((e.line, e.message.as_str()), (4, "role 'srv' has no hosts"));
+        let inv = write("inv.toml", "[roles]\nsrv = [\"192.168.1.1\"]\n");
+        let r = Rules::load(&rules, Some(&inv)).unwrap();
+        r.check_complete().unwrap();
+        assert!(r.roles[1].from_inventory);
+        let bad = write("inv-bad.toml", "[roles]\nsrvv = [\"192.168.1.1\"]\n");
+        let e = Rules::load(&rules, Some(&bad)).unwrap_err();
+        assert_eq!((e.line, e.column), (2, 1));
+    }
+
+    #[test]
+    fn between_peers_and_same_host() {
+        let text = r#"name = "t"
+[roles]
+has = { hosts = ["10.0.0.1", "10.0.0.2"] }
+[[flows]]
+name = "local"
+from = "has"
+to = "has"
+proto = "tcp"
+ports = ["49152-65535"]
+between = "same-host"
+[[flows]]
+name = "cross"
+from = "has"
+to = "has"
+proto = "tcp"
+ports = ["49152-65535"]
+between = "peers"
+verdict = "denied"
+"#;
+        let r = Rules::load(&write("between.toml", text), None).unwrap();
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        assert_eq!(
+            r.first_match(Proto::Tcp, ip("10.0.0.1"), ip("10.0.0.1"), 50000),
+            Some(0)
+        );
+        assert_eq!(
+            r.first_match(Proto::Tcp, ip("127.0.0.1"), ip("127.0.0.1"), 50000),
+            Some(0)
+        );
+        assert_eq!(
+            r.first_match(Proto::Tcp, ip("10.0.0.1"), ip("10.0.0.2"), 50000),
+            Some(1)
+        );
+        assert_eq!(r.rules[1].verdict, Verdict::Denied);
+    }
+}
