@@ -4,6 +4,7 @@
 //! -> [`flow`] (bidirectional TCP/UDP flows with Zeek-style state) -> [`report`] (JSON lines,
 //! Zeek TSV, statistics). [`engine`] wires the stages together for the binary.
 
+pub mod audit;
 pub mod capture;
 pub mod decode;
 pub mod engine;

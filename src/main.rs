@@ -1,21 +1,28 @@
 //! The `flowaudit` command: arguments and wiring only; the work is in the library.
 
 use std::fs::File;
-use std::io::{self, BufWriter, IsTerminal, Write};
-use std::path::PathBuf;
+use std::io::{self, BufWriter, IsTerminal, Read, Write};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 
-use flowaudit::capture::{self, CaptureError};
-use flowaudit::engine;
-use flowaudit::flow::{FlowConfig, NS, NoServerPorts};
-use flowaudit::report;
+use flowaudit::audit::{self, Auditor};
+use flowaudit::capture::{self, CaptureError, Discovery};
+use flowaudit::engine::{self, Outcome};
+use flowaudit::flow::{
+    FlowConfig, FlowRecord, FlowTable, IcmpAttach, NS, NoServerPorts, Proto, ServerPorts,
+};
+use flowaudit::report::audit::{AuditDoc, CaptureEvidence};
+use flowaudit::report::{self, Verdicted};
+use flowaudit::rules::{Rules, RulesError, Severity};
 
-/// Exit status: success.
+/// Exit status: success (audit: no finding reaches --fail-on).
 const EXIT_OK: u8 = 0;
-/// Exit status: bad usage (arguments, filter expression, output file).
+/// Exit status: the audit has a finding at or above --fail-on.
+const EXIT_FINDINGS: u8 = 1;
+/// Exit status: bad usage (arguments, filter expression, rules or inventory file, output file).
 const EXIT_USAGE: u8 = 2;
 /// Exit status: an unreadable or corrupt capture (what was read before the damage is reported).
 const EXIT_CAPTURE: u8 = 3;
@@ -24,8 +31,7 @@ const EXIT_CAPTURE: u8 = 3;
 #[command(
     name = "flowaudit",
     version,
-    about = "Passive packet-capture flow auditor: rebuilds every TCP/UDP flow from captures",
-    long_about = None
+    about = "Passive packet-capture flow auditor: rebuilds every TCP/UDP flow from captures and checks them against an allowed-flow matrix"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -36,29 +42,20 @@ struct Cli {
 enum Command {
     /// Rebuild every TCP/UDP flow and print one record per flow, sorted by first packet time.
     Flows(FlowsArgs),
+    /// Judge every flow against an allowed-flow matrix and report what does not conform.
+    Audit(AuditArgs),
+    /// Validate a rules file (and inventory) and print the matrix.
+    CheckRules(CheckRulesArgs),
 }
 
-#[derive(Clone, Copy, ValueEnum)]
-enum Format {
-    /// One JSON object per line per flow, with Zeek conn.log field names.
-    Json,
-    /// A Zeek TSV conn.log (#fields/#types header), readable by zeek-cut.
-    Zeek,
-}
-
+/// What to read, shared by `flows` and `audit`.
 #[derive(clap::Args)]
-struct FlowsArgs {
+struct InputArgs {
     /// Capture files (pcap or pcapng), directories (every capture in them, found by content),
     /// or `-` for standard input. Several files are one capture, read in order of their first
     /// packet's time.
     #[arg(required = true, value_name = "FILE|DIR|-")]
     inputs: Vec<PathBuf>,
-    /// Write the records to this file instead of standard output.
-    #[arg(short, long, value_name = "FILE")]
-    output: Option<PathBuf>,
-    /// Output format.
-    #[arg(long, value_enum, default_value = "json")]
-    format: Format,
     /// Keep only packets matching this BPF filter expression (tcpdump syntax, e.g.
     /// 'host 10.0.0.5 and tcp').
     #[arg(long, value_name = "BPF")]
@@ -73,6 +70,88 @@ struct FlowsArgs {
     /// Do not print capture statistics or progress on standard error.
     #[arg(short, long)]
     quiet: bool,
+}
+
+/// The matrix, shared by the commands that judge flows.
+#[derive(clap::Args)]
+struct RulesArgs {
+    /// An inventory file: `[roles]` with `role = ["10.0.0.5", "10.0.1.0/24"]`, filling or
+    /// replacing the hosts of the rules' roles.
+    #[arg(long, value_name = "FILE")]
+    inventory: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum FlowsFormat {
+    /// One JSON object per line per flow, with Zeek conn.log field names.
+    Json,
+    /// A Zeek TSV conn.log (#fields/#types header), readable by zeek-cut.
+    Zeek,
+}
+
+#[derive(clap::Args)]
+struct FlowsArgs {
+    #[command(flatten)]
+    input: InputArgs,
+    /// Write the records to this file instead of standard output.
+    #[arg(short, long, value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "json")]
+    format: FlowsFormat,
+    /// Judge each flow against this rules file: records gain `rule` and `verdict`, and the
+    /// rules' server ports take part in direction inference.
+    #[arg(long, value_name = "FILE")]
+    rules: Option<PathBuf>,
+    #[command(flatten)]
+    matrix: RulesArgs,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum AuditFormat {
+    /// A report for people: findings grouped by kind, most severe first.
+    Text,
+    /// One JSON document (see the README for its fields).
+    Json,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum FailOn {
+    /// Exit 1 when a finding of severity error is reported.
+    Error,
+    /// Exit 1 when any finding (error or warning) is reported.
+    Warning,
+    /// Never exit 1 for findings.
+    Never,
+}
+
+#[derive(clap::Args)]
+struct AuditArgs {
+    #[command(flatten)]
+    input: InputArgs,
+    /// The allowed-flow matrix (rules/*.toml).
+    #[arg(long, value_name = "FILE")]
+    rules: PathBuf,
+    #[command(flatten)]
+    matrix: RulesArgs,
+    /// Write the report to this file instead of standard output.
+    #[arg(short, long, value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Report format.
+    #[arg(long, value_enum, default_value = "text")]
+    format: AuditFormat,
+    /// The least severe finding that makes the exit status 1.
+    #[arg(long, value_enum, default_value = "error")]
+    fail_on: FailOn,
+}
+
+#[derive(clap::Args)]
+struct CheckRulesArgs {
+    /// The rules file to check.
+    #[arg(value_name = "RULES")]
+    rules: PathBuf,
+    #[command(flatten)]
+    matrix: RulesArgs,
 }
 
 fn parse_seconds(s: &str) -> Result<f64, String> {
@@ -103,6 +182,8 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> anyhow::Result<u8> {
     match cli.command {
         Command::Flows(args) => flows(args),
+        Command::Audit(args) => audit(args),
+        Command::CheckRules(args) => check_rules(args),
     }
 }
 
@@ -115,20 +196,48 @@ fn report_error(e: &CaptureError) -> u8 {
     }
 }
 
-fn flows(args: FlowsArgs) -> anyhow::Result<u8> {
-    if let Some(f) = &args.filter
-        && let Err(e) = capture::check_filter(f)
-    {
-        return Ok(report_error(&e));
+/// Prints a rules error (file:line:column, the line, a hint).
+fn rules_error(e: &RulesError) -> u8 {
+    eprintln!("flowaudit: {e}");
+    EXIT_USAGE
+}
+
+fn load_rules(path: &Path, m: &RulesArgs, complete: bool) -> Result<Rules, u8> {
+    let rules = Rules::load(path, m.inventory.as_deref()).map_err(|e| rules_error(&e))?;
+    if complete {
+        rules.check_complete().map_err(|e| rules_error(&e))?;
     }
-    let mut out: Box<dyn Write> = match &args.output {
+    Ok(rules)
+}
+
+/// Opens the output: a file, or standard output.
+fn output(path: &Option<PathBuf>) -> anyhow::Result<Box<dyn Write>> {
+    Ok(match path {
         Some(p) => Box::new(BufWriter::with_capacity(
             1 << 16,
             File::create(p).with_context(|| format!("cannot write {}", p.display()))?,
         )),
         None => Box::new(BufWriter::with_capacity(1 << 16, io::stdout().lock())),
-    };
+    })
+}
 
+/// What was read from the inputs besides the flows, with the exit status their errors call for.
+struct Inputs {
+    found: Discovery,
+    inputs: Vec<engine::InputSummary>,
+    stats: flowaudit::stats::Stats,
+    first_ts_ns: Option<i64>,
+    last_ts_ns: Option<i64>,
+    status: u8,
+}
+
+/// Finds and reads the inputs (capture -> decode -> flow), reporting input errors on stderr.
+fn read_inputs(args: &InputArgs) -> Result<(Inputs, FlowTable), u8> {
+    if let Some(f) = &args.filter
+        && let Err(e) = capture::check_filter(f)
+    {
+        return Err(report_error(&e));
+    }
     let found = capture::discover(&args.inputs);
     let mut status = EXIT_OK;
     for e in &found.errors {
@@ -145,7 +254,6 @@ fn flows(args: FlowsArgs) -> anyhow::Result<u8> {
         );
         status = EXIT_CAPTURE;
     }
-
     let opts = engine::Options {
         filter: args.filter.clone(),
         flow: FlowConfig {
@@ -165,36 +273,195 @@ fn flows(args: FlowsArgs) -> anyhow::Result<u8> {
     for e in &outcome.errors {
         status = status.max(report_error(e));
     }
+    let (first_ts_ns, last_ts_ns) = (outcome.first_ts_ns(), outcome.last_ts_ns());
+    let Outcome {
+        table,
+        stats,
+        inputs,
+        ..
+    } = outcome;
+    Ok((
+        Inputs {
+            found,
+            inputs,
+            stats,
+            first_ts_ns,
+            last_ts_ns,
+            status,
+        },
+        table,
+    ))
+}
 
-    let icmp = outcome.table.icmp;
-    let (first, last) = (outcome.first_ts_ns(), outcome.last_ts_ns());
-    let format = match args.format {
-        Format::Json => report::FlowFormat::Json,
-        Format::Zeek => report::FlowFormat::Zeek,
-    };
-    let records = outcome.table.finish(&NoServerPorts);
-    let counts = report::write_flows(&mut out, format, records, first, last)
-        .and_then(|c| out.flush().map(|_| c))
-        .or_else(|e| ignore_broken_pipe(e).map(|_| report::FlowCounts::default()))
-        .context("cannot write the flow records")?;
-
-    if !args.quiet {
-        for p in &found.skipped_non_captures {
-            eprintln!(
-                "flowaudit: skipped {}: not a pcap or pcapng capture",
-                p.display()
-            );
-        }
-        let stderr = io::stderr();
-        report::write_stats(
-            &mut stderr.lock(),
-            &outcome.inputs,
-            &outcome.stats,
-            &counts,
-            &icmp,
-        )?;
+/// Capture statistics on stderr, unless quiet.
+fn print_stats(
+    args: &InputArgs,
+    read: &Inputs,
+    counts: &report::FlowCounts,
+    icmp: &IcmpAttach,
+) -> anyhow::Result<()> {
+    if args.quiet {
+        return Ok(());
     }
-    Ok(status)
+    for p in &read.found.skipped_non_captures {
+        eprintln!(
+            "flowaudit: skipped {}: not a pcap or pcapng capture",
+            p.display()
+        );
+    }
+    let stderr = io::stderr();
+    report::write_stats(&mut stderr.lock(), &read.inputs, &read.stats, counts, icmp)?;
+    Ok(())
+}
+
+fn flows(args: FlowsArgs) -> anyhow::Result<u8> {
+    let rules = match &args.rules {
+        Some(p) => match load_rules(p, &args.matrix, true) {
+            Ok(r) => Some(r),
+            Err(code) => return Ok(code),
+        },
+        None if args.matrix.inventory.is_some() => {
+            eprintln!("flowaudit: --inventory needs --rules");
+            return Ok(EXIT_USAGE);
+        }
+        None => None,
+    };
+    let mut out = output(&args.output)?;
+    let (read, table) = match read_inputs(&args.input) {
+        Ok(r) => r,
+        Err(code) => return Ok(code),
+    };
+    let format = match args.format {
+        FlowsFormat::Json => report::FlowFormat::Json,
+        FlowsFormat::Zeek => report::FlowFormat::Zeek,
+    };
+    let icmp = table.icmp;
+    let servers: &dyn ServerPorts = match &rules {
+        Some(r) => r,
+        None => &NoServerPorts,
+    };
+    let records = table.finish(servers);
+    let mut judge = |r: &FlowRecord| -> Verdicted<'_> {
+        let Some(rules) = &rules else {
+            unreachable!("judge is only used with rules")
+        };
+        let j = audit::judge(rules, r);
+        Verdicted {
+            rule: j.rule.map(|i| rules.rules[i].name.as_str()),
+            verdict: j.verdict.name(),
+        }
+    };
+    let judge: Option<report::Judge<'_, '_>> = if rules.is_some() {
+        Some(&mut judge)
+    } else {
+        None
+    };
+    let counts = report::write_flows(
+        &mut out,
+        format,
+        records,
+        read.first_ts_ns,
+        read.last_ts_ns,
+        judge,
+    )
+    .and_then(|c| out.flush().map(|_| c))
+    .or_else(|e| ignore_broken_pipe(e).map(|_| report::FlowCounts::default()))
+    .context("cannot write the flow records")?;
+    print_stats(&args.input, &read, &counts, &icmp)?;
+    Ok(read.status)
+}
+
+fn audit(args: AuditArgs) -> anyhow::Result<u8> {
+    let rules = match load_rules(&args.rules, &args.matrix, true) {
+        Ok(r) => r,
+        Err(code) => return Ok(code),
+    };
+    let mut out = output(&args.output)?;
+    let (read, table) = match read_inputs(&args.input) {
+        Ok(r) => r,
+        Err(code) => return Ok(code),
+    };
+    let icmp = table.icmp;
+    let mut auditor = Auditor::new(&rules);
+    let mut counts = report::FlowCounts::default();
+    for r in table.finish(&rules) {
+        match r.proto {
+            Proto::Tcp => counts.tcp += 1,
+            Proto::Udp => counts.udp += 1,
+        }
+        auditor.add(&r);
+    }
+    let result = auditor.finish();
+
+    let mut captures = Vec::with_capacity(read.inputs.len());
+    for s in &read.inputs {
+        let sha256 =
+            if s.path.as_os_str() == "-" {
+                None
+            } else {
+                Some(sha256_file(&s.path).with_context(|| {
+                    format!("cannot read {} again to hash it", s.path.display())
+                })?)
+            };
+        captures.push(CaptureEvidence {
+            summary: s.clone(),
+            sha256,
+        });
+    }
+    let doc = AuditDoc {
+        rules: &rules,
+        result: &result,
+        captures: &captures,
+        stats: &read.stats,
+    };
+    let color = args.output.is_none() && io::stdout().is_terminal();
+    match args.format {
+        AuditFormat::Text => report::audit::write_audit_text(&mut out, &doc, color),
+        AuditFormat::Json => report::audit::write_audit_json(&mut out, &doc),
+    }
+    .and_then(|_| out.flush())
+    .or_else(ignore_broken_pipe)
+    .context("cannot write the report")?;
+    print_stats(&args.input, &read, &counts, &icmp)?;
+
+    if read.status != EXIT_OK {
+        return Ok(read.status);
+    }
+    let fails = match args.fail_on {
+        FailOn::Error => result.reaches(Severity::Error),
+        FailOn::Warning => result.reaches(Severity::Warning),
+        FailOn::Never => false,
+    };
+    Ok(if fails { EXIT_FINDINGS } else { EXIT_OK })
+}
+
+fn check_rules(args: CheckRulesArgs) -> anyhow::Result<u8> {
+    let rules = match load_rules(&args.rules, &args.matrix, false) {
+        Ok(r) => r,
+        Err(code) => return Ok(code),
+    };
+    let mut out = io::stdout().lock();
+    report::audit::write_matrix(&mut out, &rules)
+        .and_then(|_| out.flush())
+        .or_else(ignore_broken_pipe)
+        .context("cannot write the matrix")?;
+    Ok(EXIT_OK)
+}
+
+/// SHA-256 of a file, hex.
+fn sha256_file(path: &Path) -> io::Result<String> {
+    use sha2::{Digest, Sha256};
+    let mut f = File::open(path)?;
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = f.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    Ok(flowaudit::rules::hex(&h.finalize()))
 }
 
 /// A closed pipe (`flowaudit flows x.pcap | head`) is not an error.

@@ -113,12 +113,17 @@ impl Source<'_> {
     fn toml_error(&self, e: toml::de::Error) -> RulesError {
         let msg = e.message().trim().to_string();
         let hint = if msg.contains("unknown field") {
-            Some("check the key's spelling against the format in the README".to_string())
+            "check the key's spelling against the format in the README"
         } else if msg.contains("missing field") {
-            Some("add the missing key".to_string())
+            "add the missing key"
+        } else if msg.contains("unknown variant") {
+            "use one of the values listed"
+        } else if msg.contains("invalid type") {
+            "give the value the type the README's format shows (ports: a list such as [443, \"8000-8080\"])"
         } else {
-            None
+            "fix the TOML syntax at the mark"
         };
+        let hint = Some(hint.to_string());
         self.error(e.span(), msg, hint)
     }
 }

@@ -54,27 +54,42 @@ pub struct FlowCounts {
     pub udp: u64,
 }
 
+/// A flow's verdict under the rules, for `flows --rules`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Verdicted<'a> {
+    /// The rule that judged the flow, if any.
+    pub rule: Option<&'a str>,
+    /// allowed, discouraged, denied, reversed or unexpected.
+    pub verdict: &'static str,
+}
+
+/// Judges each record as it is written (`flows --rules`).
+pub type Judge<'a, 'r> = &'a mut dyn FnMut(&FlowRecord) -> Verdicted<'r>;
+
 /// Writes flow records as they come (sorted by the flow stage) in `format`; `first_ts_ns` and
-/// `last_ts_ns` are the capture's span, for the Zeek header and footer.
+/// `last_ts_ns` are the capture's span, for the Zeek header and footer. With `judge`, each
+/// record gains `rule` and `verdict`.
 pub fn write_flows(
     w: &mut dyn Write,
     format: FlowFormat,
     records: impl Iterator<Item = FlowRecord>,
     first_ts_ns: Option<i64>,
     last_ts_ns: Option<i64>,
+    mut judge: Option<Judge<'_, '_>>,
 ) -> io::Result<FlowCounts> {
     let mut counts = FlowCounts::default();
     if format == FlowFormat::Zeek {
-        write_zeek_header(w, first_ts_ns)?;
+        write_zeek_header(w, first_ts_ns, judge.is_some())?;
     }
     for r in records {
         match r.proto {
             crate::flow::Proto::Tcp => counts.tcp += 1,
             crate::flow::Proto::Udp => counts.udp += 1,
         }
+        let v = judge.as_mut().map(|j| j(&r));
         match format {
-            FlowFormat::Json => write_json_line(w, &r)?,
-            FlowFormat::Zeek => write_zeek_row(w, &r)?,
+            FlowFormat::Json => write_json_line(w, &r, v)?,
+            FlowFormat::Zeek => write_zeek_row(w, &r, v)?,
         }
     }
     if format == FlowFormat::Zeek {
@@ -84,7 +99,11 @@ pub fn write_flows(
 }
 
 /// Writes one flow as a JSON object on one line, with conn.log's field names.
-pub fn write_json_line(w: &mut dyn Write, r: &FlowRecord) -> io::Result<()> {
+pub fn write_json_line(
+    w: &mut dyn Write,
+    r: &FlowRecord,
+    v: Option<Verdicted<'_>>,
+) -> io::Result<()> {
     {
         write!(
             w,
@@ -122,13 +141,20 @@ pub fn write_json_line(w: &mut dyn Write, r: &FlowRecord) -> io::Result<()> {
             OptSecs(r.rtt_ns),
         )?;
         match r.icmp_errors {
-            Some(e) => writeln!(
+            Some(e) => write!(
                 w,
-                "{{\"count\":{},\"last_type\":{},\"last_code\":{}}}}}",
+                "{{\"count\":{},\"last_type\":{},\"last_code\":{}}}",
                 e.count, e.last_type, e.last_code
             )?,
-            None => w.write_all(b"null}\n")?,
+            None => w.write_all(b"null")?,
         }
+        if let Some(v) = v {
+            let rule = v.rule.map_or("null".to_string(), |n| {
+                serde_json::to_string(n).unwrap_or_else(|_| "null".into())
+            });
+            write!(w, ",\"rule\":{rule},\"verdict\":\"{}\"", v.verdict)?;
+        }
+        w.write_all(b"}\n")?;
     }
     Ok(())
 }
@@ -170,21 +196,29 @@ const ZEEK_FIELDS: [(&str, &str); 30] = [
 /// Writes the header of a Zeek TSV conn.log (the format `zeek-cut` reads). `#open` and
 /// `#close` carry the first and last packet times, not the wall clock, so the output is
 /// reproducible.
-fn write_zeek_header(w: &mut dyn Write, first_ts_ns: Option<i64>) -> io::Result<()> {
+fn write_zeek_header(
+    w: &mut dyn Write,
+    first_ts_ns: Option<i64>,
+    verdicts: bool,
+) -> io::Result<()> {
     writeln!(w, "#separator \\x09")?;
     writeln!(w, "#set_separator\t,")?;
     writeln!(w, "#empty_field\t(empty)")?;
     writeln!(w, "#unset_field\t-")?;
     writeln!(w, "#path\tconn")?;
     writeln!(w, "#open\t{}", zeek_date(first_ts_ns.unwrap_or(0)))?;
-    let names: Vec<&str> = ZEEK_FIELDS.iter().map(|f| f.0).collect();
-    let types: Vec<&str> = ZEEK_FIELDS.iter().map(|f| f.1).collect();
+    let mut names: Vec<&str> = ZEEK_FIELDS.iter().map(|f| f.0).collect();
+    let mut types: Vec<&str> = ZEEK_FIELDS.iter().map(|f| f.1).collect();
+    if verdicts {
+        names.extend(["rule", "verdict"]);
+        types.extend(["string", "string"]);
+    }
     writeln!(w, "#fields\t{}", names.join("\t"))?;
     writeln!(w, "#types\t{}", types.join("\t"))
 }
 
 /// Writes one flow as a Zeek TSV row.
-fn write_zeek_row(w: &mut dyn Write, r: &FlowRecord) -> io::Result<()> {
+fn write_zeek_row(w: &mut dyn Write, r: &FlowRecord, v: Option<Verdicted<'_>>) -> io::Result<()> {
     let opt = |v: Option<i64>| v.map_or("-".to_string(), |ns| Secs(ns).to_string());
     {
         let vlan = if r.vlan.is_empty() {
@@ -209,7 +243,7 @@ fn write_zeek_row(w: &mut dyn Write, r: &FlowRecord) -> io::Result<()> {
             ),
             None => ("0".to_string(), "-".to_string(), "-".to_string()),
         };
-        writeln!(
+        write!(
             w,
             "{}\t{}\t{}\t{}\t{}\t{}\t{}\t-\t{}\t{}\t{}\t{}\t-\t-\t-\t{}\t{}\t{}\t{}\t{}\t-\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
             Secs(r.ts_ns),
@@ -238,6 +272,22 @@ fn write_zeek_row(w: &mut dyn Write, r: &FlowRecord) -> io::Result<()> {
             icmp_t,
             icmp_c,
         )?;
+        if let Some(v) = v {
+            // Zeek TSV escapes separators and control characters as \xNN.
+            let rule: String = v.rule.map_or("-".to_string(), |n| {
+                n.chars()
+                    .map(|c| {
+                        if c.is_control() {
+                            format!("\\x{:02x}", c as u32)
+                        } else {
+                            c.to_string()
+                        }
+                    })
+                    .collect()
+            });
+            write!(w, "\t{rule}\t{}", v.verdict)?;
+        }
+        writeln!(w)?;
     }
     Ok(())
 }
@@ -431,3 +481,5 @@ mod tests {
         );
     }
 }
+
+pub mod audit;
