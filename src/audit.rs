@@ -534,15 +534,27 @@ impl<'a> Auditor<'a> {
                 }
                 Kind::Missing | Kind::OverBandwidth => continue,
             };
+            // Roles as the rule names them; for unexpected flows, the roles that list the hosts.
+            let (src_role, dst_role) = match (k.kind, k.rule) {
+                (Kind::Reversed, Some(i)) => (
+                    Some(rules.roles[rules.rules[i].to].name.clone()),
+                    Some(rules.roles[rules.rules[i].from].name.clone()),
+                ),
+                (_, Some(i)) => (
+                    Some(rules.roles[rules.rules[i].from].name.clone()),
+                    Some(rules.roles[rules.rules[i].to].name.clone()),
+                ),
+                (_, None) => (role(k.client), role(k.server)),
+            };
             findings.push(Finding {
                 kind: k.kind,
                 severity: rules.severity(k.rule, k.kind.default_severity()),
                 rule: k.rule,
                 proto: k.proto,
                 src: k.client.to_string(),
-                src_role: role(k.client),
+                src_role,
                 dst: Some(k.server.to_string()),
-                dst_role: role(k.server),
+                dst_role,
                 dst_port: Some(k.port),
                 flows,
                 first_ns: Some(first),
@@ -588,7 +600,7 @@ impl<'a> Auditor<'a> {
                 rule: Some(*i),
                 proto: rule.proto,
                 src: client.to_string(),
-                src_role: role(*client),
+                src_role: Some(rules.roles[rule.from].name.clone()),
                 dst: None,
                 dst_role: Some(rules.roles[rule.to].name.clone()),
                 dst_port: None,
@@ -769,6 +781,132 @@ fn bytes_text(b: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use crate::flow::FlowRecord;
+
+    fn rules(text: &str) -> Rules {
+        let dir = std::env::temp_dir().join(format!("flowaudit-audit-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join(format!("r{}.toml", text.len()));
+        std::fs::write(&p, text).unwrap();
+        Rules::load(&p, None).unwrap()
+    }
+
+    const HAS: &str = r#"name = "t"
+[roles]
+has = { hosts = ["10.0.0.1", "10.0.0.2"] }
+sql = { hosts = ["10.0.0.9"] }
+[[flows]]
+name = "cluster"
+from = "has"
+to = "has"
+proto = "tcp"
+ports = [30100]
+between = "peers"
+expect = "required"
+[[flows]]
+name = "sql"
+from = "has"
+to = "sql"
+proto = "tcp"
+ports = [1433]
+expect = "required"
+"#;
+
+    fn flow(
+        client: &str,
+        server: &str,
+        port: u16,
+        state: &'static str,
+        inferred: bool,
+    ) -> FlowRecord {
+        FlowRecord {
+            ts_ns: 0,
+            uid: format!("C{client}{server}{port}"),
+            orig_h: client.parse().unwrap(),
+            orig_p: 40000,
+            resp_h: server.parse().unwrap(),
+            resp_p: port,
+            proto: Proto::Tcp,
+            duration_ns: 0,
+            orig_bytes: 0,
+            resp_bytes: 0,
+            conn_state: state,
+            history: String::new(),
+            orig_pkts: 1,
+            orig_ip_bytes: 60,
+            resp_pkts: u64::from(state != "S0"),
+            resp_ip_bytes: 0,
+            vlan: vec![],
+            community_id: String::new(),
+            direction_inferred: inferred,
+            syn_synack_ns: None,
+            synack_ack_ns: None,
+            rtt_ns: None,
+            icmp_errors: None,
+        }
+    }
+
+    #[test]
+    fn reversed_only_when_the_direction_was_seen() {
+        let r = rules(HAS);
+        let seen = judge(&r, &flow("10.0.0.9", "10.0.0.1", 1433, "SF", false));
+        assert_eq!((seen.verdict, seen.rule), (FlowVerdict::Reversed, Some(1)));
+        let inferred = judge(&r, &flow("10.0.0.9", "10.0.0.1", 1433, "OTH", true));
+        assert_eq!(inferred.verdict, FlowVerdict::Unexpected);
+    }
+
+    #[test]
+    fn missing_pairs_follow_between_and_failures() {
+        let r = rules(HAS);
+        let mut a = Auditor::new(&r);
+        // 1 -> 2 on the cluster port works; 2 -> 1 only fails; nobody reaches SQL but node 1,
+        // whose attempt is rejected.
+        a.add(&flow("10.0.0.1", "10.0.0.2", 30100, "SF", false));
+        a.add(&flow("10.0.0.2", "10.0.0.1", 30100, "S0", false));
+        a.add(&flow("10.0.0.1", "10.0.0.9", 1433, "REJ", false));
+        let res = a.finish();
+        let missing: Vec<(String, Option<String>, u64)> = res
+            .findings
+            .iter()
+            .filter(|f| f.kind == Kind::Missing)
+            .map(|f| (f.src.clone(), f.dst.clone(), f.flows))
+            .collect();
+        assert_eq!(
+            missing,
+            vec![
+                ("10.0.0.2".to_string(), Some("10.0.0.1".to_string()), 1),
+                ("10.0.0.1".to_string(), Some("10.0.0.9".to_string()), 1),
+                ("10.0.0.2".to_string(), Some("10.0.0.9".to_string()), 0),
+            ]
+        );
+        let failed = res
+            .findings
+            .iter()
+            .filter(|f| f.kind == Kind::Failed)
+            .count();
+        assert_eq!(failed, 2);
+        assert!(res.reaches(Severity::Error));
+    }
+
+    #[test]
+    fn established_states() {
+        for (s, ok) in [
+            ("SF", true),
+            ("S1", true),
+            ("RSTR", true),
+            ("S0", false),
+            ("REJ", false),
+            ("RSTOS0", false),
+            ("SH", false),
+        ] {
+            assert_eq!(
+                established(&flow("10.0.0.1", "10.0.0.9", 1433, s, false)),
+                ok,
+                "{s}"
+            );
+        }
+    }
 
     #[test]
     fn percentiles_nearest_rank() {

@@ -536,3 +536,537 @@ fn uids_are_deterministic_and_unique() {
     uids.dedup();
     assert_eq!(uids.len(), n);
 }
+
+// ---- audit, check-rules, flows --rules -------------------------------------------------------
+
+const HAS: [&str; 5] = [
+    "--rules",
+    "rules/hopex.toml",
+    "--inventory",
+    "fixtures/has/inventory.toml",
+    "fixtures/has/has.pcap",
+];
+
+fn audit_json(extra: &[&str]) -> (Output, serde_json::Value) {
+    let mut args = vec!["audit", "-q", "--format", "json"];
+    args.extend_from_slice(extra);
+    let o = run(&args);
+    let v = serde_json::from_str(&stdout(&o)).expect("audit JSON");
+    (o, v)
+}
+
+#[test]
+fn check_rules_prints_the_full_hopex_matrix() {
+    let o = run(&["check-rules", "rules/hopex.toml"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_lines(
+        &stdout(&o),
+        &read("fixtures/rules/hopex.check-rules.txt"),
+        "check-rules",
+    );
+}
+
+/// Every kind of mistake in a rules or inventory file: exit 2 and the located message.
+#[test]
+fn malformed_rules_are_located_exit_2() {
+    let cases: &[(&[&str], &str)] = &[
+        (
+            &["check-rules", "fixtures/rules/syntax.toml"],
+            "fixtures/rules/syntax.toml:3:7: unclosed table, expected `]`\n  |\n3 | [roles\n  |       ^\n  hint: fix the TOML syntax at the mark",
+        ),
+        (
+            &["check-rules", "fixtures/rules/wrong-type.toml"],
+            "fixtures/rules/wrong-type.toml:12:9: invalid type: integer `443`, expected a sequence\n   |\n12 | ports = 443\n   |         ^^^\n  hint: give the value the type the README's format shows (ports: a list such as [443, \"8000-8080\"])",
+        ),
+        (
+            &["check-rules", "fixtures/rules/unknown-key.toml"],
+            "fixtures/rules/unknown-key.toml:12:1: unknown field `prot`, expected one of `name`, `from`, `to`, `proto`, `ports`, `latency_ms`, `avg_kbps`, `peak_kbps`, `verdict`, `expect`, `between`, `severity`, `note`\n   |\n12 | prot = \"udp\"\n   | ^^^^\n  hint: check the key's spelling against the format in the README",
+        ),
+        (
+            &["check-rules", "fixtures/rules/missing-key.toml"],
+            "fixtures/rules/missing-key.toml:7:1: missing field `from`\n  |\n7 | [[flows]]\n  | ^^^^^^^^^\n  hint: add the missing key",
+        ),
+        (
+            &["check-rules", "fixtures/rules/unknown-role.toml"],
+            "fixtures/rules/unknown-role.toml:10:6: unknown role 'ap'\n   |\n10 | to = \"ap\"\n   |      ^^^^\n  hint: define it under [roles]; the roles are: web, app",
+        ),
+        (
+            &["check-rules", "fixtures/rules/bad-cidr.toml"],
+            "fixtures/rules/bad-cidr.toml:5:30: '10.0.1.0/33' is not an IP address, a CIDR network or \"any\"\n  |\n5 | app = { hosts = [\"10.0.0.5\", \"10.0.1.0/33\"] }\n  |                              ^^^^^^^^^^^^^\n  hint: write an address (10.0.0.5, fd00::5), a network (10.0.1.0/24, fd00::/64) or \"any\"",
+        ),
+        (
+            &["check-rules", "fixtures/rules/reversed-range.toml"],
+            "fixtures/rules/reversed-range.toml:12:15: reversed port range \"8080-8000\"\n   |\n12 | ports = [443, \"8080-8000\"]\n   |               ^^^^^^^^^^^\n  hint: write the lower port first: \"8000-8080\"",
+        ),
+        (
+            &["check-rules", "fixtures/rules/port-out-of-range.toml"],
+            "fixtures/rules/port-out-of-range.toml:12:10: port 70000 is out of range\n   |\n12 | ports = [70000, \"8000-8080\"]\n   |          ^^^^^\n  hint: ports are 1 to 65535",
+        ),
+        (
+            &["check-rules", "fixtures/rules/empty-ports.toml"],
+            "fixtures/rules/empty-ports.toml:12:9: ports is empty\n   |\n12 | ports = []\n   |         ^^\n  hint: a rule needs at least one server port, e.g. ports = [443]",
+        ),
+        (
+            &["check-rules", "fixtures/rules/duplicate-name.toml"],
+            "fixtures/rules/duplicate-name.toml:15:8: duplicate rule name 'web-app'\n   |\n15 | name = \"web-app\"\n   |        ^^^^^^^^^\n  hint: the first rule of that name is at line 8; give each rule its own name",
+        ),
+        (
+            &["check-rules", "fixtures/rules/bad-verdict.toml"],
+            "fixtures/rules/bad-verdict.toml:13:11: unknown variant `maybe`, expected one of `allowed`, `discouraged`, `denied`\n   |\n13 | verdict = \"maybe\"\n   |           ^^^^^^^\n  hint: use one of the values listed",
+        ),
+        (
+            &["check-rules", "fixtures/rules/bad-proto.toml"],
+            "fixtures/rules/bad-proto.toml:11:9: unknown variant `icmp`, expected `tcp` or `udp`\n   |\n11 | proto = \"icmp\"\n   |         ^^^^^^\n  hint: use one of the values listed",
+        ),
+        (
+            // A role left empty: fine to print, but an audit cannot judge against it.
+            &[
+                "audit",
+                "--rules",
+                "fixtures/rules/undefined-role.toml",
+                "fixtures/synthetic/eth.pcap",
+            ],
+            "fixtures/rules/undefined-role.toml:5:1: role 'app' has no hosts\n  |\n5 | app = { hosts = [] }\n  | ^^^\n  hint: list its hosts in the rules file, or give an --inventory file with app = [\"10.0.0.5\", ...] under [roles]",
+        ),
+        (
+            &[
+                "audit",
+                "--rules",
+                "fixtures/rules/good.toml",
+                "--inventory",
+                "fixtures/rules/inventory-unknown-role.toml",
+                "fixtures/synthetic/eth.pcap",
+            ],
+            "fixtures/rules/inventory-unknown-role.toml:4:1: role 'apps' is not defined in fixtures/rules/good.toml\n  |\n4 | apps = [\"10.0.0.6\"]\n  | ^^^^\n  hint: the roles are: web, app",
+        ),
+        (
+            &[
+                "flows",
+                "--rules",
+                "fixtures/rules/good.toml",
+                "--inventory",
+                "fixtures/rules/inventory-bad-host.toml",
+                "fixtures/synthetic/eth.pcap",
+            ],
+            "fixtures/rules/inventory-bad-host.toml:2:8: '10.0.0.500' is not an IP address, a CIDR network or \"any\"\n  |\n2 | app = [\"10.0.0.500\"]\n  |        ^^^^^^^^^^^^\n  hint: write an address (10.0.0.5, fd00::5), a network (10.0.1.0/24, fd00::/64) or \"any\"",
+        ),
+    ];
+    for (args, want) in cases {
+        let o = run(args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        assert_eq!(stderr(&o), format!("flowaudit: {want}\n"), "{args:?}");
+        assert_eq!(stdout(&o), "", "{args:?}");
+    }
+    // The good file with its inventory passes.
+    let o = run(&[
+        "check-rules",
+        "fixtures/rules/good.toml",
+        "--inventory",
+        "fixtures/rules/inventory.toml",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stdout(&o).contains("app   10.0.0.5, fd00::/64 (inventory)"));
+}
+
+/// The findings the HAS lab was built to produce (fixtures/has/expected.tsv and README.md:
+/// one per intended misbehaviour), as (kind, severity, rule, client, server, port, flows).
+#[test]
+fn has_sample_gives_every_kind_of_finding() {
+    let (o, v) = audit_json(&HAS);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let got: Vec<(String, String, String, String, String, String, u64)> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            let s = |k: &str| match &f[k] {
+                serde_json::Value::Null => "-".to_string(),
+                serde_json::Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            (
+                s("kind"),
+                s("severity"),
+                s("rule"),
+                s("src_ip"),
+                s("dst_ip"),
+                s("dst_port"),
+                f["flows"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    let want = [
+        (
+            "unexpected",
+            "error",
+            "-",
+            "10.20.0.66",
+            "10.20.0.10",
+            "22",
+            1,
+        ),
+        (
+            "unexpected",
+            "error",
+            "-",
+            "10.20.0.66",
+            "10.20.0.21",
+            "5000",
+            1,
+        ),
+        (
+            "unexpected",
+            "error",
+            "-",
+            "10.20.0.66",
+            "10.20.0.30",
+            "1433",
+            1,
+        ),
+        (
+            "denied",
+            "error",
+            "has-dynamic-cross-server",
+            "10.20.0.22",
+            "10.20.0.21",
+            "50000",
+            1,
+        ),
+        (
+            "reversed",
+            "error",
+            "has-sqlserver-tcp",
+            "10.20.0.30",
+            "10.20.0.21",
+            "1433",
+            1,
+        ),
+        (
+            "missing",
+            "error",
+            "has-fileserver",
+            "10.20.0.22",
+            "10.20.0.40",
+            "-",
+            1,
+        ),
+        (
+            "failed",
+            "error",
+            "has-fileserver",
+            "10.20.0.22",
+            "10.20.0.40",
+            "445",
+            1,
+        ),
+        (
+            "failed",
+            "error",
+            "has-smtp-alternative-ports",
+            "10.20.0.21",
+            "10.20.0.50",
+            "587",
+            1,
+        ),
+        (
+            "discouraged",
+            "warning",
+            "browser-iis-http",
+            "10.20.0.102",
+            "10.20.0.10",
+            "80",
+            1,
+        ),
+        (
+            "over_latency",
+            "warning",
+            "browser-iis-https",
+            "10.20.1.100",
+            "10.20.0.10",
+            "443",
+            3,
+        ),
+        (
+            "over_bandwidth",
+            "warning",
+            "browser-iis-https",
+            "10.20.0.101",
+            "-",
+            "-",
+            4,
+        ),
+    ];
+    let want: Vec<_> = want
+        .iter()
+        .map(|w| {
+            (
+                w.0.to_string(),
+                w.1.to_string(),
+                w.2.to_string(),
+                w.3.to_string(),
+                w.4.to_string(),
+                w.5.to_string(),
+                w.6,
+            )
+        })
+        .collect();
+    assert_eq!(got, want);
+    let f = &v["findings"];
+    // The remote browser's three handshakes: tshark's tcp.analysis.initial_rtt gives 122.417,
+    // 120.526 and 120.525 ms for them.
+    assert_eq!(f[9]["p50_ms"], 120.526);
+    assert_eq!(f[9]["max_ms"], 122.417);
+    assert_eq!(f[9]["budget_ms"], 100.0);
+    assert_eq!(f[6]["outcomes"]["S0"], 1);
+    assert_eq!(f[7]["outcomes"]["REJ"], 1);
+    assert_eq!(f[5]["failed_attempts"], 1);
+    // The 3 MB download peaks far above the 512 kbit/s budget.
+    assert!(f[10]["peak_kbps"].as_f64().unwrap() > 10_000.0);
+}
+
+#[test]
+fn has_sample_json_has_the_documented_names_and_evidence() {
+    let (_, v) = audit_json(&HAS);
+    let keys =
+        |x: &serde_json::Value| -> Vec<String> { x.as_object().unwrap().keys().cloned().collect() };
+    assert_eq!(
+        keys(&v),
+        [
+            "version",
+            "flowaudit",
+            "rules",
+            "inventory",
+            "captures",
+            "summary",
+            "rule_usage",
+            "findings"
+        ]
+    );
+    assert_eq!(v["version"], 1);
+    assert_eq!(keys(&v["rules"]), ["name", "file", "sha256"]);
+    let cap = &v["captures"][0];
+    for k in [
+        "path",
+        "sha256",
+        "packets",
+        "bytes",
+        "first_ts",
+        "last_ts",
+        "link_types",
+        "skipped",
+    ] {
+        assert!(cap.get(k).is_some(), "captures[0].{k}");
+    }
+    for k in ["flows", "by_verdict", "findings_by_kind"] {
+        assert!(v["summary"].get(k).is_some(), "summary.{k}");
+    }
+    for f in v["findings"].as_array().unwrap() {
+        for k in [
+            "kind",
+            "severity",
+            "rule",
+            "proto",
+            "src_role",
+            "src_ip",
+            "dst_role",
+            "dst_ip",
+            "dst_port",
+            "flows",
+            "first_seen",
+            "last_seen",
+            "uids",
+            "message",
+        ] {
+            assert!(f.get(k).is_some(), "finding.{k} in {f}");
+        }
+    }
+    // The evidence hashes are the files' SHA-256 (computed here independently).
+    use sha2::{Digest, Sha256};
+    let hex = |p: &str| -> String {
+        Sha256::digest(std::fs::read(root().join(p)).unwrap())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    };
+    assert_eq!(cap["sha256"], hex("fixtures/has/has.pcap"));
+    assert_eq!(v["rules"]["sha256"], hex("rules/hopex.toml"));
+    assert_eq!(v["inventory"]["sha256"], hex("fixtures/has/inventory.toml"));
+    assert_eq!(cap["packets"], 3293);
+    assert_eq!(v["summary"]["flows"], 37);
+    // Every finding traces to flows of the flow list: its uids are there.
+    let flows = stdout(&run(&["flows", "-q", "fixtures/has/has.pcap"]));
+    for f in v["findings"].as_array().unwrap() {
+        for u in f["uids"].as_array().unwrap() {
+            assert!(flows.contains(u.as_str().unwrap()), "{u}");
+        }
+    }
+}
+
+#[test]
+fn has_sample_reports_exactly() {
+    let o = run(&["audit", "-q", HAS[0], HAS[1], HAS[2], HAS[3], HAS[4]]);
+    assert_eq!(o.status.code(), Some(1));
+    assert_lines(
+        &stdout(&o),
+        &read("fixtures/has/expected-report.txt"),
+        "text report",
+    );
+    let (_, v) = audit_json(&HAS);
+    let want: serde_json::Value =
+        serde_json::from_str(&read("fixtures/has/expected-report.json")).unwrap();
+    assert_eq!(v, want);
+}
+
+#[test]
+fn fail_on_sets_the_exit_status() {
+    // eth.toml allows the one flow of eth.pcap but gives it a 5 ms budget: one warning.
+    let base = [
+        "--rules",
+        "fixtures/rules/eth.toml",
+        "fixtures/synthetic/eth.pcap",
+    ];
+    let code = |fail_on: &str| {
+        let mut a = vec!["audit", "-q", "--fail-on", fail_on];
+        a.extend_from_slice(&base);
+        run(&a).status.code()
+    };
+    assert_eq!(code("error"), Some(0));
+    assert_eq!(code("warning"), Some(1));
+    assert_eq!(code("never"), Some(0));
+    let (_, v) = audit_json(&base);
+    assert_eq!(v["summary"]["findings_by_kind"]["over_latency"], 1);
+    assert_eq!(v["findings"][0]["src_role"], "clients");
+    assert_eq!(v["findings"][0]["dst_role"], "web");
+    // The HAS sample has errors: 1 unless told never.
+    let mut a = vec!["audit", "-q", "--fail-on", "never"];
+    a.extend_from_slice(&HAS);
+    assert_eq!(run(&a).status.code(), Some(0));
+}
+
+#[test]
+fn audit_of_a_damaged_capture_is_exit_3_with_its_report() {
+    let (o, v) = audit_json(&[
+        "--rules",
+        "fixtures/rules/eth.toml",
+        "fixtures/synthetic/truncated.pcap",
+    ]);
+    assert_eq!(o.status.code(), Some(3));
+    assert!(stderr(&o).contains("at byte 412"), "{}", stderr(&o));
+    assert_eq!(v["captures"][0]["damaged"], true);
+    assert_eq!(v["summary"]["flows"], 1);
+}
+
+#[test]
+fn audit_writes_to_a_file() {
+    let dir = std::env::temp_dir().join(format!("flowaudit-audit-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let out = dir.join("report.json");
+    let mut a = vec![
+        "audit",
+        "-q",
+        "--format",
+        "json",
+        "-o",
+        out.to_str().unwrap(),
+    ];
+    a.extend_from_slice(&HAS);
+    let o = run(&a);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(stdout(&o), "");
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    assert_eq!(v["summary"]["findings"], 11);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn flows_with_rules_adds_rule_and_verdict() {
+    let o = run(&["flows", "-q", HAS[0], HAS[1], HAS[2], HAS[3], HAS[4]]);
+    assert_eq!(o.status.code(), Some(0));
+    let out = stdout(&o);
+    let verdicts: Vec<(String, String)> = out
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            (
+                v["rule"].to_string(),
+                v["verdict"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let count = |verdict: &str| verdicts.iter().filter(|v| v.1 == verdict).count();
+    assert_eq!(
+        (
+            count("allowed"),
+            count("discouraged"),
+            count("denied"),
+            count("reversed"),
+            count("unexpected")
+        ),
+        (31, 1, 1, 1, 3)
+    );
+    assert!(verdicts.contains(&("\"has-dynamic-cross-server\"".into(), "denied".into())));
+    assert!(verdicts.contains(&("null".into(), "unexpected".into())));
+    // Zeek TSV gains the two columns.
+    let o = run(&[
+        "flows", "-q", "--format", "zeek", HAS[0], HAS[1], HAS[2], HAS[3], HAS[4],
+    ]);
+    let z = stdout(&o);
+    assert!(
+        z.lines()
+            .nth(6)
+            .unwrap()
+            .ends_with("\ticmp_last_code\trule\tverdict")
+    );
+    assert!(z.contains("\thas-fileserver\tallowed\n"));
+}
+
+#[test]
+fn rule_server_ports_steer_direction_inference() {
+    // midstream.pcap (b): 10.0.0.1:40010 <-> 10.0.0.2:8080, no handshake, 40010 sends first:
+    // without rules the first sender is the client; a rule naming 40010 as a server port
+    // makes 10.0.0.1 the server.
+    let line = |args: &[&str]| -> serde_json::Value {
+        let o = run(args);
+        let out = stdout(&o);
+        let l = out
+            .lines()
+            .find(|l| l.contains("40010"))
+            .expect("the 40010 flow")
+            .to_string();
+        serde_json::from_str(&l).unwrap()
+    };
+    let plain = line(&["flows", "-q", "fixtures/synthetic/midstream.pcap"]);
+    assert_eq!(
+        (plain["id.orig_p"].as_u64(), plain["id.resp_p"].as_u64()),
+        (Some(40010), Some(8080))
+    );
+    let ruled = line(&[
+        "flows",
+        "-q",
+        "--rules",
+        "fixtures/rules/server-40010.toml",
+        "fixtures/synthetic/midstream.pcap",
+    ]);
+    assert_eq!(
+        (ruled["id.orig_p"].as_u64(), ruled["id.resp_p"].as_u64()),
+        (Some(8080), Some(40010))
+    );
+    assert_eq!(ruled["direction_inferred"], true);
+    assert_eq!(ruled["verdict"], "allowed");
+    assert!(ruled["history"].as_str().unwrap().starts_with('^'));
+}
+
+#[test]
+fn text_report_escapes_control_characters() {
+    let o = run(&[
+        "audit",
+        "-q",
+        "--rules",
+        "fixtures/rules/escape.toml",
+        "fixtures/synthetic/eth.pcap",
+    ]);
+    let out = stdout(&o);
+    assert!(!out.contains('\x1b'), "{out}");
+    assert!(out.contains("evil\\u{1b}[31mname"), "{out}");
+}

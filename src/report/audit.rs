@@ -279,11 +279,12 @@ fn detail_text(f: &Finding) -> String {
             p95_ns,
             max_ns,
         } => format!(
-            "budget {} ms; p50 {} p95 {} max {} ms over {measured} flows",
+            "budget {} ms; p50 {} p95 {} max {} ms over {}",
             fmt_num(*budget_ms),
             ms(*p50_ns),
             ms(*p95_ns),
-            ms(*max_ns)
+            ms(*max_ns),
+            count(*measured, "flow")
         ),
         Detail::Bandwidth {
             avg_kbps,
@@ -305,8 +306,16 @@ fn detail_text(f: &Finding) -> String {
         Detail::Missing {
             ports,
             failed_attempts,
-        } => format!("ports {ports}; {failed_attempts} failed attempts"),
+        } => format!(
+            "ports {ports}; {}",
+            count(*failed_attempts, "failed attempt")
+        ),
     }
+}
+
+/// "1 flow", "2 flows".
+fn count(n: u64, word: &str) -> String {
+    format!("{n} {word}{}", if n == 1 { "" } else { "s" })
 }
 
 /// Writes rows with each column padded to its widest cell (the last column is not padded).
@@ -487,16 +496,16 @@ pub fn write_audit_text(w: &mut dyn Write, doc: &AuditDoc<'_>, color: bool) -> i
     writeln!(w)?;
     writeln!(
         w,
-        "summary: {} findings ({} errors, {} warnings){} in {} flows",
-        r.findings.len(),
-        errors,
-        warnings,
+        "summary: {} ({}, {}){} in {}",
+        count(r.findings.len() as u64, "finding"),
+        count(errors as u64, "error"),
+        count(warnings as u64, "warning"),
         if by_kind.is_empty() {
             String::new()
         } else {
             format!(": {}", by_kind.join(", "))
         },
-        r.flows
+        count(r.flows, "flow")
     )?;
     Ok(())
 }
