@@ -44,7 +44,9 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::thread;
 
-use pcap::{BpfProgram, Capture, Linktype, Offline, Precision};
+use std::ptr::NonNull;
+
+use pcap::{BpfProgram, Capture, Linktype};
 
 /// One frame as stored in a capture.
 #[derive(Debug, Clone, Copy)]
@@ -953,9 +955,154 @@ impl PcapPlace {
     }
 }
 
+/// A libpcap offline handle reading through a stdio stream with a large buffer.
+///
+/// libpcap reads pcap files with `fread` on a `FILE` whose buffer is, by default, the file
+/// system's block size (4 KiB): one `read` system call per 4 KiB, 670,000 of them for a 2.7 GB
+/// capture, which costs more than decoding. The pcap crate opens files without a way to change
+/// that, so this handle opens the `FILE` itself, gives it a 1 MiB buffer with `setvbuf`, and
+/// hands it to `pcap_fopen_offline_with_tstamp_precision`. Packets are read with
+/// `pcap_next_ex`, exactly as the crate does.
+struct Libpcap {
+    handle: NonNull<ffi::PcapT>,
+    /// The stdio buffer; must outlive the `FILE`, which `pcap_close` closes.
+    _buffer: Box<[u8]>,
+}
+
+// SAFETY: the handle is used by one thread at a time (it is owned and moved, never shared).
+unsafe impl Send for Libpcap {}
+
+mod ffi {
+    use std::ffi::{c_char, c_int, c_uint};
+
+    /// libpcap's `pcap_t` (opaque).
+    #[repr(C)]
+    pub struct PcapT {
+        _opaque: [u8; 0],
+    }
+    /// C's `FILE` (opaque).
+    #[repr(C)]
+    pub struct File {
+        _opaque: [u8; 0],
+    }
+    /// `PCAP_TSTAMP_PRECISION_NANO`.
+    pub const PRECISION_NANO: c_uint = 1;
+    /// `_IOFBF`: full buffering.
+    pub const IOFBF: c_int = 0;
+    /// `PCAP_ERRBUF_SIZE`.
+    pub const ERRBUF_SIZE: usize = 256;
+
+    unsafe extern "C" {
+        pub fn fdopen(fd: c_int, mode: *const c_char) -> *mut File;
+        pub fn setvbuf(stream: *mut File, buf: *mut c_char, mode: c_int, size: usize) -> c_int;
+        pub fn fclose(stream: *mut File) -> c_int;
+        pub fn pcap_fopen_offline_with_tstamp_precision(
+            fp: *mut File,
+            precision: c_uint,
+            errbuf: *mut c_char,
+        ) -> *mut PcapT;
+        /// `header` is a `struct pcap_pkthdr`, laid out as the pcap crate's `PacketHeader`.
+        pub fn pcap_next_ex(
+            p: *mut PcapT,
+            header: *mut *mut pcap::PacketHeader,
+            data: *mut *const u8,
+        ) -> c_int;
+        pub fn pcap_geterr(p: *mut PcapT) -> *mut c_char;
+        pub fn pcap_datalink(p: *mut PcapT) -> c_int;
+        pub fn pcap_close(p: *mut PcapT);
+    }
+}
+
+/// The stdio buffer given to libpcap's `FILE`.
+const LIBPCAP_BUFFER: usize = 1 << 20;
+
+impl Libpcap {
+    /// Takes over `fd` (closed with the handle, or on error).
+    fn from_fd(fd: std::os::fd::OwnedFd) -> Result<Libpcap, String> {
+        use std::os::fd::IntoRawFd;
+        let raw = fd.into_raw_fd();
+        // SAFETY: `raw` is an open descriptor we own; fdopen takes it over on success.
+        let fp = unsafe { ffi::fdopen(raw, c"rb".as_ptr()) };
+        if fp.is_null() {
+            let e = io::Error::last_os_error();
+            // SAFETY: fdopen failed, so `raw` is still ours to close.
+            drop(unsafe { <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(raw) });
+            return Err(format!("cannot open the stream: {e}"));
+        }
+        let mut buffer = vec![0u8; LIBPCAP_BUFFER].into_boxed_slice();
+        // SAFETY: `fp` is a fresh stream with no I/O done yet; `buffer` lives as long as the
+        // handle, which closes the stream before dropping it. A failure leaves the default
+        // buffer, which is only slower.
+        unsafe {
+            ffi::setvbuf(fp, buffer.as_mut_ptr().cast(), ffi::IOFBF, buffer.len());
+        }
+        let mut errbuf = [0 as std::ffi::c_char; ffi::ERRBUF_SIZE];
+        // SAFETY: `fp` is valid; `errbuf` has PCAP_ERRBUF_SIZE bytes.
+        let p = unsafe {
+            ffi::pcap_fopen_offline_with_tstamp_precision(
+                fp,
+                ffi::PRECISION_NANO,
+                errbuf.as_mut_ptr(),
+            )
+        };
+        match NonNull::new(p) {
+            Some(handle) => Ok(Libpcap {
+                handle,
+                _buffer: buffer,
+            }),
+            None => {
+                // SAFETY: libpcap did not take the stream over; it is ours to close.
+                unsafe { ffi::fclose(fp) };
+                // SAFETY: libpcap wrote a NUL-terminated message into errbuf.
+                let msg = unsafe { std::ffi::CStr::from_ptr(errbuf.as_ptr()) };
+                Err(msg.to_string_lossy().into_owned())
+            }
+        }
+    }
+
+    /// The link type (a DLT_* number).
+    fn datalink(&self) -> i32 {
+        // SAFETY: the handle is open.
+        unsafe { ffi::pcap_datalink(self.handle.as_ptr()) }
+    }
+
+    /// The next record, borrowed until the next call; errors as the pcap crate reports them.
+    fn next_packet(&mut self) -> Result<(&pcap::PacketHeader, &[u8]), pcap::Error> {
+        let mut header: *mut pcap::PacketHeader = std::ptr::null_mut();
+        let mut data: *const u8 = std::ptr::null();
+        // SAFETY: the handle is open; libpcap sets both pointers when it returns 1.
+        let r = unsafe { ffi::pcap_next_ex(self.handle.as_ptr(), &mut header, &mut data) };
+        match r {
+            1 if !header.is_null() && !data.is_null() => {
+                // SAFETY: on success the header and `caplen` bytes of data stay valid until
+                // the next call on this handle, which needs `&mut self`.
+                let h = unsafe { &*header };
+                let d = unsafe { std::slice::from_raw_parts(data, h.caplen as usize) };
+                Ok((h, d))
+            }
+            // PCAP_ERROR_BREAK: no more packets in an offline capture.
+            -2 => Err(pcap::Error::NoMorePackets),
+            _ => {
+                // SAFETY: pcap_geterr returns the handle's NUL-terminated message buffer.
+                let msg =
+                    unsafe { std::ffi::CStr::from_ptr(ffi::pcap_geterr(self.handle.as_ptr())) };
+                Err(pcap::Error::PcapError(msg.to_string_lossy().into_owned()))
+            }
+        }
+    }
+}
+
+impl Drop for Libpcap {
+    fn drop(&mut self) {
+        // SAFETY: the handle is open and not used after this; pcap_close closes the FILE
+        // before `_buffer` is dropped.
+        unsafe { ffi::pcap_close(self.handle.as_ptr()) }
+    }
+}
+
 /// A pcap input read by libpcap.
 struct PcapSource {
-    capture: Capture<Offline>,
+    capture: Libpcap,
     filter: PacketFilter,
     /// libpcap's link type for the file (a DLT_* number).
     linktype: u32,
@@ -994,21 +1141,12 @@ impl PcapSource {
             });
         }
         let snaplen = magic.endian.u32(&header, field::pcap::SNAPLEN);
-        let capture = match path.to_str() {
-            Some(utf8) => Capture::from_file_with_precision(utf8, Precision::Nano),
-            None => {
-                // The pcap crate cannot pass a non-UTF-8 path to libpcap; hand it the file.
-                use std::os::fd::IntoRawFd;
-                let fd = File::open(path).map_err(open_error)?.into_raw_fd();
-                // SAFETY: `fd` is a file descriptor this function opened and gave up with
-                // into_raw_fd; libpcap takes it over and closes it with the capture.
-                unsafe { Capture::from_raw_fd_with_precision(fd, Precision::Nano) }
-            }
-        }
-        .map_err(|e| CaptureError::Corrupt {
+        // libpcap reads the file from its start through a descriptor of its own.
+        let fd = std::os::fd::OwnedFd::from(File::open(path).map_err(open_error)?);
+        let capture = Libpcap::from_fd(fd).map_err(|e| CaptureError::Corrupt {
             path: shown.to_string(),
             offset: 0,
-            what: format!("libpcap cannot read the file header: {}", pcap_message(&e)),
+            what: format!("libpcap cannot read the file header: {e}"),
         })?;
         let shadow = File::open(path).ok().map(BufReader::new);
         Ok(Self::new(
@@ -1033,7 +1171,6 @@ impl PcapSource {
         rest: Box<dyn Read + Send>,
         filter: Option<&str>,
     ) -> Result<Self, CaptureError> {
-        use std::os::fd::IntoRawFd;
         let Some(magic) = PcapMagic::sniff(&head) else {
             return Err(CaptureError::NotACapture {
                 path: shown.to_string(),
@@ -1051,17 +1188,13 @@ impl PcapSource {
             .name("flowaudit-stdin".to_string())
             .spawn(move || pump(head, rest, pipe_in, &found))
             .map_err(io_error)?;
-        let fd = pipe_out.into_raw_fd();
-        // SAFETY: `fd` is the read end of a pipe created above and given up with into_raw_fd;
-        // libpcap takes it over and closes it with the capture.
-        let capture =
-            unsafe { Capture::from_raw_fd_with_precision(fd, Precision::Nano) }.map_err(|e| {
-                CaptureError::Corrupt {
-                    path: shown.to_string(),
-                    offset: 0,
-                    what: format!("libpcap cannot read the file header: {}", pcap_message(&e)),
-                }
-            })?;
+        let capture = Libpcap::from_fd(std::os::fd::OwnedFd::from(pipe_out)).map_err(|e| {
+            CaptureError::Corrupt {
+                path: shown.to_string(),
+                offset: 0,
+                what: format!("libpcap cannot read the file header: {e}"),
+            }
+        })?;
         Ok(Self::new(
             capture,
             filter,
@@ -1077,16 +1210,14 @@ impl PcapSource {
     }
 
     fn new(
-        capture: Capture<Offline>,
+        capture: Libpcap,
         filter: Option<&str>,
         place: PcapPlace,
         verdict: Option<Verdict>,
     ) -> Self {
-        let linktype = u32::try_from(capture.get_datalink().0).unwrap_or_default();
-        // Compiled against the capture itself: its link type and snaplen.
-        let filter = PacketFilter::new(filter, |expr| {
-            capture.compile(expr, true).map_err(|e| pcap_message(&e))
-        });
+        let linktype = u32::try_from(capture.datalink()).unwrap_or_default();
+        // Compiled for the capture's link type.
+        let filter = PacketFilter::new(filter, |expr| compile(expr, linktype as i32));
         PcapSource {
             capture,
             filter,
@@ -1112,13 +1243,13 @@ impl PcapSource {
         if let PacketFilter::All = filter {
             // No filter: hand out libpcap's buffer as it is.
             return match capture.next_packet() {
-                Ok(packet) => {
-                    place.record(packet.header.caplen)?;
+                Ok((header, data)) => {
+                    place.record(header.caplen)?;
                     note_linktype(link_types, linktype);
                     Ok(Some(RawPacket {
-                        ts_ns: pcap_ts_ns(packet.header),
-                        data: packet.data,
-                        wire_len: packet.header.len,
+                        ts_ns: pcap_ts_ns(header),
+                        data,
+                        wire_len: header.len,
                         linktype,
                     }))
                 }
@@ -1129,13 +1260,13 @@ impl PcapSource {
         // cannot be returned from inside that loop, so the accepted one is copied out.
         let (ts_ns, wire_len) = loop {
             match capture.next_packet() {
-                Ok(packet) => {
-                    place.record(packet.header.caplen)?;
+                Ok((header, data)) => {
+                    place.record(header.caplen)?;
                     note_linktype(link_types, linktype);
-                    if filter.matches(packet.data) {
+                    if filter.matches(data) {
                         copy.clear();
-                        copy.extend_from_slice(packet.data);
-                        break (pcap_ts_ns(packet.header), packet.header.len);
+                        copy.extend_from_slice(data);
+                        break (pcap_ts_ns(header), header.len);
                     }
                 }
                 Err(e) => return Self::end(e, place, verdict.as_ref()),
