@@ -91,10 +91,19 @@ pub fn read(inputs: &[Input], opts: &Options, progress: &mut dyn FnMut(u64)) -> 
             table
         });
         let mut batch: Batch = Vec::with_capacity(BATCH);
-        let send = |batch: &mut Batch| {
-            let next = recycled
-                .try_recv()
-                .unwrap_or_else(|_| Vec::with_capacity(BATCH));
+        // Buffers in existence: one being filled, IN_FLIGHT queued, one being consumed, one
+        // on its way back. Past that, the reader waits for a buffer to come back instead of
+        // allocating: the number of allocations does not grow with the number of packets.
+        let mut buffers = 1;
+        let mut send = |batch: &mut Batch| {
+            let next = match recycled.try_recv() {
+                Ok(b) => b,
+                Err(_) if buffers < IN_FLIGHT + 3 => {
+                    buffers += 1;
+                    Vec::with_capacity(BATCH)
+                }
+                Err(_) => recycled.recv().expect("flow thread alive"),
+            };
             let full = std::mem::replace(batch, next);
             // The flow thread only stops when this sender is dropped.
             to_flows.send(full).expect("flow thread alive");

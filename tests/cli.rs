@@ -1070,3 +1070,15 @@ fn text_report_escapes_control_characters() {
     assert!(!out.contains('\x1b'), "{out}");
     assert!(out.contains("evil\\u{1b}[31mname"), "{out}");
 }
+
+#[test]
+fn rule_severity_overrides_the_default() {
+    let (o, v) = audit_json(&[
+        "--rules",
+        "fixtures/rules/eth-severity.toml",
+        "fixtures/synthetic/eth.pcap",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(v["findings"][0]["kind"], "over_latency");
+    assert_eq!(v["findings"][0]["severity"], "error");
+}

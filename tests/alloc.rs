@@ -1,0 +1,143 @@
+//! The hot path allocates nothing per packet: reading a capture with twice the packets of the
+//! same flows makes no more allocations.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use flowaudit::capture;
+use flowaudit::engine::{self, Options};
+
+/// Counts every allocation of the test process.
+struct Counting;
+
+static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
+
+// SAFETY: defers to the system allocator; only counts.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: same contract as the caller's.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: same contract as the caller's.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: same contract as the caller's.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// A pcap (microsecond, little-endian, Ethernet) with `n` TCP data segments in each direction
+/// of 4 connections (10.0.0.1:4000x -> 10.0.0.2:80), after their handshakes, plus one UDP flow
+/// and one ICMP echo every 100 packets.
+fn capture(n: usize) -> Vec<u8> {
+    let mut out = Vec::new();
+    // File header: magic, version 2.4, thiszone, sigfigs, snaplen 65535, Ethernet.
+    out.extend(0xa1b2c3d4u32.to_le_bytes());
+    out.extend(2u16.to_le_bytes());
+    out.extend(4u16.to_le_bytes());
+    out.extend([0u8; 8]);
+    out.extend(65535u32.to_le_bytes());
+    out.extend(1u32.to_le_bytes());
+    let mut t = 1_700_000_000_000_000u64; // microseconds
+    let mut record = |out: &mut Vec<u8>, frame: &[u8]| {
+        t += 10;
+        out.extend(((t / 1_000_000) as u32).to_le_bytes());
+        out.extend(((t % 1_000_000) as u32).to_le_bytes());
+        out.extend((frame.len() as u32).to_le_bytes());
+        out.extend((frame.len() as u32).to_le_bytes());
+        out.extend(frame);
+    };
+    let frame = |src: u8, dst: u8, proto: u8, l4: &[u8]| -> Vec<u8> {
+        let mut f = vec![2, 0, 0, 0, 0, dst, 2, 0, 0, 0, 0, src, 0x08, 0x00];
+        let total = (20 + l4.len()) as u16;
+        f.extend([
+            0x45,
+            0,
+            (total >> 8) as u8,
+            total as u8,
+            0,
+            1,
+            0x40,
+            0,
+            64,
+            proto,
+            0,
+            0,
+        ]);
+        f.extend([10, 0, 0, src, 10, 0, 0, dst]);
+        f.extend(l4);
+        f
+    };
+    let tcp = |sport: u16, dport: u16, seq: u32, flags: u8, payload: usize| -> Vec<u8> {
+        let mut h = Vec::new();
+        h.extend(sport.to_be_bytes());
+        h.extend(dport.to_be_bytes());
+        h.extend(seq.to_be_bytes());
+        h.extend(1u32.to_be_bytes());
+        h.extend([0x50, flags, 0xfa, 0xf0, 0, 0, 0, 0]);
+        h.extend(std::iter::repeat_n(0x61, payload));
+        h
+    };
+    for c in 0..4u16 {
+        let p = 40000 + c;
+        record(&mut out, &frame(1, 2, 6, &tcp(p, 80, 100, 0x02, 0)));
+        record(&mut out, &frame(2, 1, 6, &tcp(80, p, 500, 0x12, 0)));
+        record(&mut out, &frame(1, 2, 6, &tcp(p, 80, 101, 0x10, 0)));
+    }
+    let (mut cseq, mut sseq) = ([101u32; 4], [501u32; 4]);
+    for i in 0..n {
+        let c = i % 4;
+        let p = 40000 + c as u16;
+        record(&mut out, &frame(1, 2, 6, &tcp(p, 80, cseq[c], 0x18, 100)));
+        cseq[c] += 100;
+        record(&mut out, &frame(2, 1, 6, &tcp(80, p, sseq[c], 0x18, 200)));
+        sseq[c] += 200;
+        if i % 100 == 0 {
+            record(
+                &mut out,
+                &frame(1, 2, 17, &[0xd0, 0x00, 0x00, 0x35, 0, 12, 0, 0, 1, 2, 3, 4]),
+            );
+            record(&mut out, &frame(1, 2, 1, &[8, 0, 0, 0, 0, 1, 0, 1]));
+        }
+    }
+    out
+}
+
+/// Allocations made while reading a capture of `n` segment pairs (discovery excluded).
+fn allocations_reading(n: usize) -> usize {
+    let dir = std::env::temp_dir().join(format!("flowaudit-alloc-{}-{n}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("c.pcap");
+    std::fs::write(&path, capture(n)).unwrap();
+    let found = capture::discover(&[path]);
+    assert!(found.errors.is_empty());
+    let before = ALLOCATIONS.load(Ordering::Relaxed);
+    let outcome = engine::read(&found.inputs, &Options::default(), &mut |_| {});
+    let after = ALLOCATIONS.load(Ordering::Relaxed);
+    assert_eq!(outcome.table.len(), 5, "4 TCP flows and 1 UDP flow");
+    assert_eq!(outcome.stats.tcp_packets as usize, 12 + 2 * n);
+    std::fs::remove_dir_all(&dir).ok();
+    after - before
+}
+
+#[test]
+fn reading_allocates_nothing_per_packet() {
+    // Warm up once (thread-local and lazy statics of the runtime and libpcap).
+    allocations_reading(1_000);
+    let small = allocations_reading(50_000);
+    let large = allocations_reading(100_000);
+    // 100,000 more packets and at most a few more allocations: the batch buffers that carry
+    // packets between the two threads are allocated on demand up to a fixed cap (7), so a
+    // longer run may allocate the remaining few; nothing else depends on the packet count.
+    assert!(
+        large <= small + 7,
+        "{small} allocations for 100k packets, {large} for 200k"
+    );
+}
