@@ -432,12 +432,8 @@ impl<'a> Auditor<'a> {
         let mut findings = Vec::new();
         for (k, g) in &self.groups {
             let rule_name = k.rule.map(|i| rules.rules[i].name.as_str()).unwrap_or("");
-            let (flows, first, last, uids, message, detail) = match k.kind {
+            let (message, detail) = match k.kind {
                 Kind::Unexpected => (
-                    g.flows,
-                    g.first_ns,
-                    g.last_ns,
-                    g.uids.clone(),
                     format!(
                         "no rule allows {} {} -> {}:{}",
                         k.proto.name(),
@@ -448,18 +444,10 @@ impl<'a> Auditor<'a> {
                     Detail::None,
                 ),
                 Kind::Denied => (
-                    g.flows,
-                    g.first_ns,
-                    g.last_ns,
-                    g.uids.clone(),
                     format!("denied by rule '{rule_name}'{}", note(rules, k.rule)),
                     Detail::None,
                 ),
                 Kind::Reversed => (
-                    g.flows,
-                    g.first_ns,
-                    g.last_ns,
-                    g.uids.clone(),
                     format!(
                         "{} started the connection; rule '{rule_name}' allows {} -> {}:{} the other way",
                         k.client, k.server, k.client, k.port
@@ -467,10 +455,6 @@ impl<'a> Auditor<'a> {
                     Detail::None,
                 ),
                 Kind::Discouraged => (
-                    g.flows,
-                    g.first_ns,
-                    g.last_ns,
-                    g.uids.clone(),
                     format!("discouraged by rule '{rule_name}'{}", note(rules, k.rule)),
                     Detail::None,
                 ),
@@ -483,10 +467,6 @@ impl<'a> Auditor<'a> {
                         .collect::<Vec<_>>()
                         .join(", ");
                     (
-                        g.flows,
-                        g.first_ns,
-                        g.last_ns,
-                        g.uids.clone(),
                         format!(
                             "{} {} never established ({how})",
                             g.flows,
@@ -496,12 +476,12 @@ impl<'a> Auditor<'a> {
                     )
                 }
                 Kind::OverLatency => {
-                    if g.over == 0 {
-                        continue;
-                    }
                     let Some(budget_ms) = k.rule.and_then(|i| rules.rules[i].latency_ms) else {
                         continue;
                     };
+                    if g.over == 0 {
+                        continue;
+                    }
                     let mut rtts = g.rtts.clone();
                     rtts.sort_unstable();
                     let (p50, p95, max) = (
@@ -510,10 +490,6 @@ impl<'a> Auditor<'a> {
                         rtts[rtts.len() - 1],
                     );
                     (
-                        g.over,
-                        g.over_first_ns,
-                        g.over_last_ns,
-                        g.over_uids.clone(),
                         format!(
                             "rtt over the {} ms budget in {} of {} flows: p50 {} ms, p95 {} ms, max {} ms",
                             fmt_num(budget_ms),
@@ -533,6 +509,13 @@ impl<'a> Auditor<'a> {
                     )
                 }
                 Kind::Missing | Kind::OverBandwidth => continue,
+            };
+            // An over_latency finding is about the flows over the budget; the others about
+            // every flow of the group.
+            let (flows, first, last, uids) = if k.kind == Kind::OverLatency {
+                (g.over, g.over_first_ns, g.over_last_ns, g.over_uids.clone())
+            } else {
+                (g.flows, g.first_ns, g.last_ns, g.uids.clone())
             };
             // Roles as the rule names them; for unexpected flows, the roles that list the hosts.
             let (src_role, dst_role) = match (k.kind, k.rule) {
@@ -787,7 +770,10 @@ mod tests {
     fn rules(text: &str) -> Rules {
         let dir = std::env::temp_dir().join(format!("flowaudit-audit-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        let p = dir.join(format!("r{}.toml", text.len()));
+        // One file per call: tests run in parallel.
+        static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let p = dir.join(format!("r{n}.toml"));
         std::fs::write(&p, text).unwrap();
         Rules::load(&p, None).unwrap()
     }

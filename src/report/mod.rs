@@ -104,58 +104,56 @@ pub fn write_json_line(
     r: &FlowRecord,
     v: Option<Verdicted<'_>>,
 ) -> io::Result<()> {
-    {
-        write!(
-            w,
-            "{{\"ts\":{},\"uid\":\"{}\",\"id.orig_h\":\"{}\",\"id.orig_p\":{},\"id.resp_h\":\"{}\",\"id.resp_p\":{},\"proto\":\"{}\",\"duration\":{},\"orig_bytes\":{},\"resp_bytes\":{},\"conn_state\":\"{}\",\"history\":\"{}\",\"orig_pkts\":{},\"orig_ip_bytes\":{},\"resp_pkts\":{},\"resp_ip_bytes\":{},\"vlan\":[",
-            Secs(r.ts_ns),
-            r.uid,
-            r.orig_h,
-            r.orig_p,
-            r.resp_h,
-            r.resp_p,
-            r.proto.name(),
-            Secs(r.duration_ns),
-            r.orig_bytes,
-            r.resp_bytes,
-            r.conn_state,
-            r.history,
-            r.orig_pkts,
-            r.orig_ip_bytes,
-            r.resp_pkts,
-            r.resp_ip_bytes,
-        )?;
-        for (i, v) in r.vlan.iter().enumerate() {
-            if i > 0 {
-                w.write_all(b",")?;
-            }
-            write!(w, "{v}")?;
+    write!(
+        w,
+        "{{\"ts\":{},\"uid\":\"{}\",\"id.orig_h\":\"{}\",\"id.orig_p\":{},\"id.resp_h\":\"{}\",\"id.resp_p\":{},\"proto\":\"{}\",\"duration\":{},\"orig_bytes\":{},\"resp_bytes\":{},\"conn_state\":\"{}\",\"history\":\"{}\",\"orig_pkts\":{},\"orig_ip_bytes\":{},\"resp_pkts\":{},\"resp_ip_bytes\":{},\"vlan\":[",
+        Secs(r.ts_ns),
+        r.uid,
+        r.orig_h,
+        r.orig_p,
+        r.resp_h,
+        r.resp_p,
+        r.proto.name(),
+        Secs(r.duration_ns),
+        r.orig_bytes,
+        r.resp_bytes,
+        r.conn_state,
+        r.history,
+        r.orig_pkts,
+        r.orig_ip_bytes,
+        r.resp_pkts,
+        r.resp_ip_bytes,
+    )?;
+    for (i, v) in r.vlan.iter().enumerate() {
+        if i > 0 {
+            w.write_all(b",")?;
         }
-        write!(
-            w,
-            "],\"community_id\":\"{}\",\"direction_inferred\":{},\"syn_synack\":{},\"synack_ack\":{},\"rtt\":{},\"icmp_errors\":",
-            r.community_id,
-            r.direction_inferred,
-            OptSecs(r.syn_synack_ns),
-            OptSecs(r.synack_ack_ns),
-            OptSecs(r.rtt_ns),
-        )?;
-        match r.icmp_errors {
-            Some(e) => write!(
-                w,
-                "{{\"count\":{},\"last_type\":{},\"last_code\":{}}}",
-                e.count, e.last_type, e.last_code
-            )?,
-            None => w.write_all(b"null")?,
-        }
-        if let Some(v) = v {
-            let rule = v.rule.map_or("null".to_string(), |n| {
-                serde_json::to_string(n).unwrap_or_else(|_| "null".into())
-            });
-            write!(w, ",\"rule\":{rule},\"verdict\":\"{}\"", v.verdict)?;
-        }
-        w.write_all(b"}\n")?;
+        write!(w, "{v}")?;
     }
+    write!(
+        w,
+        "],\"community_id\":\"{}\",\"direction_inferred\":{},\"syn_synack\":{},\"synack_ack\":{},\"rtt\":{},\"icmp_errors\":",
+        r.community_id,
+        r.direction_inferred,
+        OptSecs(r.syn_synack_ns),
+        OptSecs(r.synack_ack_ns),
+        OptSecs(r.rtt_ns),
+    )?;
+    match r.icmp_errors {
+        Some(e) => write!(
+            w,
+            "{{\"count\":{},\"last_type\":{},\"last_code\":{}}}",
+            e.count, e.last_type, e.last_code
+        )?,
+        None => w.write_all(b"null")?,
+    }
+    if let Some(v) = v {
+        let rule = v.rule.map_or("null".to_string(), |n| {
+            serde_json::to_string(n).unwrap_or_else(|_| "null".into())
+        });
+        write!(w, ",\"rule\":{rule},\"verdict\":\"{}\"", v.verdict)?;
+    }
+    w.write_all(b"}\n")?;
     Ok(())
 }
 
@@ -220,75 +218,73 @@ fn write_zeek_header(
 /// Writes one flow as a Zeek TSV row.
 fn write_zeek_row(w: &mut dyn Write, r: &FlowRecord, v: Option<Verdicted<'_>>) -> io::Result<()> {
     let opt = |v: Option<i64>| v.map_or("-".to_string(), |ns| Secs(ns).to_string());
-    {
-        let vlan = if r.vlan.is_empty() {
-            "(empty)".to_string()
-        } else {
-            r.vlan
-                .iter()
-                .map(|v| v.to_string())
-                .collect::<Vec<_>>()
-                .join(",")
-        };
-        let history = if r.history.is_empty() {
-            "-"
-        } else {
-            &r.history
-        };
-        let (icmp_n, icmp_t, icmp_c) = match r.icmp_errors {
-            Some(e) => (
-                e.count.to_string(),
-                e.last_type.to_string(),
-                e.last_code.to_string(),
-            ),
-            None => ("0".to_string(), "-".to_string(), "-".to_string()),
-        };
-        write!(
-            w,
-            "{}\t{}\t{}\t{}\t{}\t{}\t{}\t-\t{}\t{}\t{}\t{}\t-\t-\t-\t{}\t{}\t{}\t{}\t{}\t-\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
-            Secs(r.ts_ns),
-            r.uid,
-            r.orig_h,
-            r.orig_p,
-            r.resp_h,
-            r.resp_p,
-            r.proto.name(),
-            Secs(r.duration_ns),
-            r.orig_bytes,
-            r.resp_bytes,
-            r.conn_state,
-            history,
-            r.orig_pkts,
-            r.orig_ip_bytes,
-            r.resp_pkts,
-            r.resp_ip_bytes,
-            vlan,
-            r.community_id,
-            if r.direction_inferred { "T" } else { "F" },
-            opt(r.syn_synack_ns),
-            opt(r.synack_ack_ns),
-            opt(r.rtt_ns),
-            icmp_n,
-            icmp_t,
-            icmp_c,
-        )?;
-        if let Some(v) = v {
-            // Zeek TSV escapes separators and control characters as \xNN.
-            let rule: String = v.rule.map_or("-".to_string(), |n| {
-                n.chars()
-                    .map(|c| {
-                        if c.is_control() {
-                            format!("\\x{:02x}", c as u32)
-                        } else {
-                            c.to_string()
-                        }
-                    })
-                    .collect()
-            });
-            write!(w, "\t{rule}\t{}", v.verdict)?;
-        }
-        writeln!(w)?;
+    let vlan = if r.vlan.is_empty() {
+        "(empty)".to_string()
+    } else {
+        r.vlan
+            .iter()
+            .map(|v| v.to_string())
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    let history = if r.history.is_empty() {
+        "-"
+    } else {
+        &r.history
+    };
+    let (icmp_n, icmp_t, icmp_c) = match r.icmp_errors {
+        Some(e) => (
+            e.count.to_string(),
+            e.last_type.to_string(),
+            e.last_code.to_string(),
+        ),
+        None => ("0".to_string(), "-".to_string(), "-".to_string()),
+    };
+    write!(
+        w,
+        "{}\t{}\t{}\t{}\t{}\t{}\t{}\t-\t{}\t{}\t{}\t{}\t-\t-\t-\t{}\t{}\t{}\t{}\t{}\t-\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
+        Secs(r.ts_ns),
+        r.uid,
+        r.orig_h,
+        r.orig_p,
+        r.resp_h,
+        r.resp_p,
+        r.proto.name(),
+        Secs(r.duration_ns),
+        r.orig_bytes,
+        r.resp_bytes,
+        r.conn_state,
+        history,
+        r.orig_pkts,
+        r.orig_ip_bytes,
+        r.resp_pkts,
+        r.resp_ip_bytes,
+        vlan,
+        r.community_id,
+        if r.direction_inferred { "T" } else { "F" },
+        opt(r.syn_synack_ns),
+        opt(r.synack_ack_ns),
+        opt(r.rtt_ns),
+        icmp_n,
+        icmp_t,
+        icmp_c,
+    )?;
+    if let Some(v) = v {
+        // Zeek TSV escapes separators and control characters as \xNN.
+        let rule: String = v.rule.map_or("-".to_string(), |n| {
+            n.chars()
+                .map(|c| {
+                    if c.is_control() {
+                        format!("\\x{:02x}", c as u32)
+                    } else {
+                        c.to_string()
+                    }
+                })
+                .collect()
+        });
+        write!(w, "\t{rule}\t{}", v.verdict)?;
     }
+    writeln!(w)?;
     Ok(())
 }
 
