@@ -214,7 +214,7 @@ struct Group {
 }
 
 fn note_flow(first: &mut i64, last: &mut i64, uids: &mut Vec<String>, n: u64, r: &FlowRecord) {
-    let end = r.ts_ns + r.duration_ns;
+    let end = r.ts_ns.saturating_add(r.duration_ns);
     if n == 0 {
         *first = r.ts_ns;
         *last = end;
@@ -259,7 +259,7 @@ struct Usage {
     uids: Vec<String>,
     ip_bytes: u64,
     /// IP bytes per 1-second bin (seconds since the epoch).
-    bins: BTreeMap<i64, f64>,
+    bins: Bins,
 }
 
 /// The audit's result.
@@ -421,7 +421,7 @@ impl<'a> Auditor<'a> {
             u.flows += 1;
             let bytes = r.orig_ip_bytes + r.resp_ip_bytes;
             u.ip_bytes += bytes;
-            spread(&mut u.bins, r.ts_ns, r.duration_ns, bytes as f64);
+            u.bins.spread(r.ts_ns, r.duration_ns, bytes as f64);
         }
     }
 
@@ -551,12 +551,12 @@ impl<'a> Auditor<'a> {
         // Bandwidth: per client host and rule, from 1-second bins.
         for ((i, client), u) in &self.usage {
             let rule = &rules.rules[*i];
-            let active = u.bins.values().filter(|b| **b > 0.0).count() as u64;
+            let (active, peak_bytes) = u.bins.active_and_peak();
             if active == 0 {
                 continue;
             }
             let avg = u.ip_bytes as f64 * 8.0 / 1000.0 / active as f64;
-            let peak = u.bins.values().fold(0.0f64, |m, b| m.max(*b)) * 8.0 / 1000.0;
+            let peak = peak_bytes * 8.0 / 1000.0;
             let over_avg = rule.avg_kbps.is_some_and(|b| avg > b);
             let over_peak = rule.peak_kbps.is_some_and(|b| peak > b);
             if !(over_avg || over_peak) {
@@ -722,20 +722,71 @@ pub fn percentile(sorted: &[i64], p: usize) -> i64 {
     sorted[rank.min(n) - 1]
 }
 
-/// Spreads `bytes` evenly over [ts, ts + duration) in 1-second bins.
-fn spread(bins: &mut BTreeMap<i64, f64>, ts: i64, duration: i64, bytes: f64) {
-    let start_bin = ts.div_euclid(NS);
-    if duration <= 0 {
-        *bins.entry(start_bin).or_default() += bytes;
-        return;
+/// Bytes per 1-second bin, with each flow's bytes spread evenly over its duration. Kept as
+/// point amounts (partial first and last seconds, instant flows) plus a per-second rate over
+/// whole seconds, so a flow costs O(1) whatever its duration: a capture with a bogus timestamp
+/// years away cannot make the audit walk every second in between.
+#[derive(Debug, Default)]
+struct Bins {
+    /// Bytes attributed to one bin.
+    points: BTreeMap<i64, f64>,
+    /// Changes of the per-second rate of the whole seconds, at the bin where they take effect.
+    rate: BTreeMap<i64, f64>,
+}
+
+/// Amounts below this are rounding residue, not traffic (bytes).
+const EPSILON: f64 = 1e-6;
+
+impl Bins {
+    /// Spreads `bytes` evenly over [ts, ts + duration).
+    fn spread(&mut self, ts: i64, duration: i64, bytes: f64) {
+        let first = ts.div_euclid(NS);
+        let end = ts.saturating_add(duration.max(0));
+        let last = (end - 1).div_euclid(NS);
+        if duration <= 0 || last <= first {
+            *self.points.entry(first).or_default() += bytes;
+            return;
+        }
+        let d = duration as f64;
+        let head = ((first + 1) as f64 * NS as f64 - ts as f64) / d;
+        let tail = (end as f64 - last as f64 * NS as f64) / d;
+        *self.points.entry(first).or_default() += bytes * head;
+        *self.points.entry(last).or_default() += bytes * tail;
+        if last > first + 1 {
+            let per_second = bytes * NS as f64 / d;
+            *self.rate.entry(first + 1).or_default() += per_second;
+            *self.rate.entry(last).or_default() -= per_second;
+        }
     }
-    let end = ts + duration;
-    let mut t = ts;
-    while t < end {
-        let bin = t.div_euclid(NS);
-        let bin_end = ((bin + 1) * NS).min(end);
-        *bins.entry(bin).or_default() += bytes * (bin_end - t) as f64 / duration as f64;
-        t = bin_end;
+
+    /// The number of seconds with traffic and the busiest second's bytes.
+    fn active_and_peak(&self) -> (u64, f64) {
+        let mut keys: Vec<i64> = self
+            .points
+            .keys()
+            .chain(self.rate.keys())
+            .copied()
+            .collect();
+        keys.sort_unstable();
+        keys.dedup();
+        let (mut active, mut peak, mut rate) = (0u64, 0.0f64, 0.0f64);
+        for (i, &k) in keys.iter().enumerate() {
+            rate += self.rate.get(&k).copied().unwrap_or(0.0);
+            let here = rate + self.points.get(&k).copied().unwrap_or(0.0);
+            if here > EPSILON {
+                active += 1;
+                peak = peak.max(here);
+            }
+            // The seconds up to the next change carry the rate alone.
+            if let Some(&next) = keys.get(i + 1)
+                && next > k + 1
+                && rate > EPSILON
+            {
+                active += (next - k - 1) as u64;
+                peak = peak.max(rate);
+            }
+        }
+        (active, peak)
     }
 }
 
@@ -903,14 +954,23 @@ expect = "required"
     }
 
     #[test]
-    fn spread_over_bins() {
-        let mut b = BTreeMap::new();
-        // 1000 bytes over 2 s starting half way into second 10.
-        spread(&mut b, 10 * NS + NS / 2, 2 * NS, 1000.0);
-        assert_eq!(b.get(&10), Some(&250.0));
-        assert_eq!(b.get(&11), Some(&500.0));
-        assert_eq!(b.get(&12), Some(&250.0));
-        spread(&mut b, 20 * NS, 0, 5.0);
-        assert_eq!(b.get(&20), Some(&5.0));
+    fn bins_spread_flows_evenly() {
+        let mut b = Bins::default();
+        // 1000 bytes over 2 s starting half way into second 10: 250, 500, 250.
+        b.spread(10 * NS + NS / 2, 2 * NS, 1000.0);
+        assert_eq!(b.active_and_peak(), (3, 500.0));
+        // An instant flow in second 20 adds one busy second.
+        b.spread(20 * NS, 0, 5.0);
+        assert_eq!(b.active_and_peak(), (4, 500.0));
+        // Overlapping second 11 raises the peak there.
+        b.spread(11 * NS, NS / 2, 100.0);
+        assert_eq!(b.active_and_peak(), (4, 600.0));
+        // A flow spanning 10 years is O(1): 10 years of busy seconds at its rate.
+        let mut y = Bins::default();
+        let ten_years = 10 * 365 * 86_400;
+        y.spread(0, ten_years * NS, ten_years as f64);
+        let (active, peak) = y.active_and_peak();
+        assert_eq!(active, ten_years as u64);
+        assert!((peak - 1.0).abs() < 1e-9, "{peak}");
     }
 }

@@ -426,14 +426,17 @@ impl Flow {
         self.history.copy_within(pos..len, pos + 1);
         self.history[pos] = letter | if side == 1 { 0x80 } else { 0 };
         self.history_len += 1;
-        // The window of recent times slides by one, with `ts` at its place among them.
-        let old = self.recent_ts;
-        let mut w = [NONE; RECENT];
-        let split = RECENT - later;
-        w[..split - 1].copy_from_slice(&old[1..split]);
-        w[split - 1] = ts;
-        w[split..].copy_from_slice(&old[split..]);
-        self.recent_ts = w;
+        // The window of recent times slides by one, with `ts` at its place among them; a
+        // letter put before all of them leaves the window as it was.
+        if later < RECENT {
+            let old = self.recent_ts;
+            let mut w = [NONE; RECENT];
+            let split = RECENT - later;
+            w[..split - 1].copy_from_slice(&old[1..split]);
+            w[split - 1] = ts;
+            w[split..].copy_from_slice(&old[split..]);
+            self.recent_ts = w;
+        }
     }
 
     /// Zeek's CheckHistory: records `letter` the first time `bit` is seen from `side`; returns
@@ -655,13 +658,15 @@ impl FlowTable {
 
     /// Takes one decoded packet captured at `ts_ns`.
     pub fn packet(&mut self, ts_ns: i64, p: &Packet) {
+        // i64::MIN marks "no time" inside a flow; no capture format can produce it.
+        let ts_ns = ts_ns.max(NONE + 1);
         if ts_ns > self.now_ns {
             self.now_ns = ts_ns;
             if self.next_sweep_ns == NONE {
-                self.next_sweep_ns = ts_ns + SWEEP_EVERY_NS;
+                self.next_sweep_ns = ts_ns.saturating_add(SWEEP_EVERY_NS);
             } else if ts_ns >= self.next_sweep_ns {
                 self.sweep();
-                self.next_sweep_ns = ts_ns + SWEEP_EVERY_NS;
+                self.next_sweep_ns = ts_ns.saturating_add(SWEEP_EVERY_NS);
             }
         }
         match p.transport {
@@ -747,7 +752,7 @@ impl FlowTable {
             let idx = self.index.slots[pos].flow as usize;
             let f = self.store.get(idx);
             let side = if src_lo == f.side0_lo { 0 } else { 1 };
-            if ts - f.last_ns <= idle && !starts_new(f, side) {
+            if ts.saturating_sub(f.last_ns) <= idle && !starts_new(f, side) {
                 return idx;
             }
             // The key's flow ended: the index points to the new one from now on.
@@ -773,7 +778,7 @@ impl FlowTable {
             } else {
                 udp
             };
-            now - f.last_ns <= idle
+            now.saturating_sub(f.last_ns) <= idle
         });
     }
 
@@ -1147,19 +1152,19 @@ fn record(f: &Flow, servers: &dyn ServerPorts, dup: u32) -> FlowRecord {
             let st = conn_state(c.tcp.state, s.tcp.state, c.payload, s.payload, &history);
             let syn_synack =
                 (f.syn_ns != NONE && f.synack_first_ns != NONE && f.syn_ns <= f.synack_first_ns)
-                    .then(|| f.synack_first_ns - f.syn_ns);
+                    .then(|| f.synack_first_ns.saturating_sub(f.syn_ns));
             let synack_ack = if f.ack_ns != NONE && f.synack_first_ns != NONE {
                 let from = if f.synack_last_ns != NONE && f.synack_last_ns <= f.ack_ns {
                     f.synack_last_ns
                 } else {
                     f.synack_first_ns
                 };
-                Some(f.ack_ns - from)
+                Some(f.ack_ns.saturating_sub(from))
             } else {
                 None
             };
             let rtt = match (syn_synack, synack_ack) {
-                (Some(a), Some(b)) => Some(a + b),
+                (Some(a), Some(b)) => Some(a.saturating_add(b)),
                 _ => None,
             };
             (st, syn_synack, synack_ack, rtt)
@@ -1172,7 +1177,8 @@ fn record(f: &Flow, servers: &dyn ServerPorts, dup: u32) -> FlowRecord {
             } else {
                 s.first_after_peer_ns
             };
-            let rtt = (reply != NONE && c.first_ns != NONE).then(|| reply - c.first_ns);
+            let rtt =
+                (reply != NONE && c.first_ns != NONE).then(|| reply.saturating_sub(c.first_ns));
             (st, None, None, rtt)
         }
     };
@@ -1187,7 +1193,7 @@ fn record(f: &Flow, servers: &dyn ServerPorts, dup: u32) -> FlowRecord {
         resp_h: sa.to_ip(v6),
         resp_p: sp,
         proto,
-        duration_ns: f.last_ns - f.first_ns,
+        duration_ns: f.last_ns.saturating_sub(f.first_ns),
         orig_bytes: c.payload,
         resp_bytes: s.payload,
         conn_state,
@@ -1562,6 +1568,22 @@ mod tests {
         let r = run(&pkts);
         // The first data segment is new; the next 11 are retransmissions: T at the 1st and 10th.
         assert_eq!(r[0].history, "ShADTT");
+    }
+
+    #[test]
+    fn packet_earlier_than_the_last_four_letters() {
+        // Regression: a data packet older than the packets of the last four history letters
+        // used to underflow the window of recent letter times.
+        let r = run(&[
+            (10 * MS, c(SYN, 100, 0)),
+            (11 * MS, s(SYN | ACK, 500, 0)),
+            (12 * MS, c(ACK, 101, 0)),
+            (13 * MS, s(FIN | ACK, 501, 0)),
+            (MS, c(ACK | PSH, 101, 10)),
+        ]);
+        assert_eq!(r.len(), 1);
+        assert_eq!(r[0].history, "DShAf");
+        assert_eq!(r[0].ts_ns, MS);
     }
 
     #[test]

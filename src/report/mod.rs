@@ -17,9 +17,9 @@ impl std::fmt::Display for Secs {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // Round half away from zero to whole microseconds, then split.
         let us = if self.0 >= 0 {
-            (self.0 + 500) / 1000
+            self.0.saturating_add(500) / 1000
         } else {
-            (self.0 - 500) / 1000
+            self.0.saturating_sub(500) / 1000
         };
         let sign = if us < 0 { "-" } else { "" };
         let us = us.unsigned_abs();
