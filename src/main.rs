@@ -228,11 +228,15 @@ struct Inputs {
     stats: flowaudit::stats::Stats,
     first_ts_ns: Option<i64>,
     last_ts_ns: Option<i64>,
+    /// SHA-256 of each input, in `inputs` order, when asked for (None: standard input).
+    sha256: Vec<Option<String>>,
     status: u8,
 }
 
 /// Finds and reads the inputs (capture -> decode -> flow), reporting input errors on stderr.
-fn read_inputs(args: &InputArgs) -> Result<(Inputs, FlowTable), u8> {
+/// With `hash`, each input file's SHA-256 is computed on a thread of its own while the
+/// captures are read.
+fn read_inputs(args: &InputArgs, hash: bool) -> Result<(Inputs, FlowTable), u8> {
     if let Some(f) = &args.filter
         && let Err(e) = capture::check_filter(f)
     {
@@ -262,10 +266,39 @@ fn read_inputs(args: &InputArgs) -> Result<(Inputs, FlowTable), u8> {
         },
     };
     let bar = progress_bar(&found.inputs, args.quiet);
-    let outcome = engine::read(&found.inputs, &opts, &mut |n| {
-        if let Some(b) = &bar {
-            b.inc(n)
-        }
+    let (outcome, sha256) = std::thread::scope(|scope| {
+        let hashing = hash.then(|| {
+            scope.spawn(|| {
+                found
+                    .inputs
+                    .iter()
+                    .map(|i| {
+                        if i.path.as_os_str() == "-" {
+                            return None;
+                        }
+                        sha256_file(&i.path)
+                            .map_err(|e| {
+                                eprintln!(
+                                    "flowaudit: {}: cannot read it again to hash it: {e}",
+                                    i.path.display()
+                                )
+                            })
+                            .ok()
+                    })
+                    .collect::<Vec<_>>()
+            })
+        });
+        let outcome = engine::read(&found.inputs, &opts, &mut |n| {
+            if let Some(b) = &bar {
+                b.inc(n)
+            }
+        });
+        let sha256 = match hashing.map(|h| h.join()) {
+            Some(Ok(v)) => v,
+            Some(Err(panic)) => std::panic::resume_unwind(panic),
+            None => Vec::new(),
+        };
+        (outcome, sha256)
     });
     if let Some(b) = bar {
         b.finish_and_clear();
@@ -287,6 +320,7 @@ fn read_inputs(args: &InputArgs) -> Result<(Inputs, FlowTable), u8> {
             stats,
             first_ts_ns,
             last_ts_ns,
+            sha256,
             status,
         },
         table,
@@ -327,7 +361,7 @@ fn flows(args: FlowsArgs) -> anyhow::Result<u8> {
         None => None,
     };
     let mut out = output(&args.output)?;
-    let (read, table) = match read_inputs(&args.input) {
+    let (read, table) = match read_inputs(&args.input, false) {
         Ok(r) => r,
         Err(code) => return Ok(code),
     };
@@ -377,7 +411,7 @@ fn audit(args: AuditArgs) -> anyhow::Result<u8> {
         Err(code) => return Ok(code),
     };
     let mut out = output(&args.output)?;
-    let (read, table) = match read_inputs(&args.input) {
+    let (read, table) = match read_inputs(&args.input, true) {
         Ok(r) => r,
         Err(code) => return Ok(code),
     };
@@ -393,21 +427,15 @@ fn audit(args: AuditArgs) -> anyhow::Result<u8> {
     }
     let result = auditor.finish();
 
-    let mut captures = Vec::with_capacity(read.inputs.len());
-    for s in &read.inputs {
-        let sha256 =
-            if s.path.as_os_str() == "-" {
-                None
-            } else {
-                Some(sha256_file(&s.path).with_context(|| {
-                    format!("cannot read {} again to hash it", s.path.display())
-                })?)
-            };
-        captures.push(CaptureEvidence {
+    let captures: Vec<CaptureEvidence> = read
+        .inputs
+        .iter()
+        .enumerate()
+        .map(|(i, s)| CaptureEvidence {
             summary: s.clone(),
-            sha256,
-        });
-    }
+            sha256: read.sha256.get(i).cloned().flatten(),
+        })
+        .collect();
     let doc = AuditDoc {
         rules: &rules,
         result: &result,
