@@ -88,7 +88,9 @@ pub enum CaptureError {
         "{path}: not a pcap or pcapng capture ({found}); give flowaudit .pcap or .pcapng files"
     )]
     NotACapture { path: String, found: String },
-    #[error("{path}: at byte {offset}: {what}")]
+    #[error(
+        "{path}: at byte {offset}: {what}; the capture is read up to there (`head -c {offset}` keeps its undamaged part)"
+    )]
     Corrupt {
         path: String,
         offset: u64,
