@@ -54,12 +54,6 @@ impl Proto {
             Proto::Udp => "udp",
         }
     }
-    pub fn number(self) -> u8 {
-        match self {
-            Proto::Tcp => ipproto::TCP,
-            Proto::Udp => ipproto::UDP,
-        }
-    }
 }
 
 /// Tells direction inference which ports are server ports (the rules' ports, when there are

@@ -12,7 +12,7 @@ use flowaudit::audit::{self, Auditor};
 use flowaudit::capture::{self, CaptureError, Discovery};
 use flowaudit::engine::{self, Outcome};
 use flowaudit::flow::{
-    FlowConfig, FlowRecord, FlowTable, IcmpAttach, NS, NoServerPorts, Proto, ServerPorts,
+    FlowConfig, FlowRecord, FlowTable, IcmpAttach, NS, NoServerPorts, ServerPorts,
 };
 use flowaudit::report::audit::{AuditDoc, CaptureEvidence};
 use flowaudit::report::{self, Verdicted};
@@ -419,10 +419,7 @@ fn audit(args: AuditArgs) -> anyhow::Result<u8> {
     let mut auditor = Auditor::new(&rules);
     let mut counts = report::FlowCounts::default();
     for r in table.finish(&rules) {
-        match r.proto {
-            Proto::Tcp => counts.tcp += 1,
-            Proto::Udp => counts.udp += 1,
-        }
+        counts.add(r.proto);
         auditor.add(&r);
     }
     let result = auditor.finish();
@@ -440,7 +437,6 @@ fn audit(args: AuditArgs) -> anyhow::Result<u8> {
         rules: &rules,
         result: &result,
         captures: &captures,
-        stats: &read.stats,
     };
     let color = args.output.is_none() && io::stdout().is_terminal();
     match args.format {

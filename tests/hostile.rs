@@ -133,8 +133,7 @@ proptest! {
             auditor.add(r);
         }
         let result = auditor.finish();
-        let stats = flowaudit::stats::Stats::default();
-        let doc = AuditDoc { rules: &rules, result: &result, captures: &[], stats: &stats };
+        let doc = AuditDoc { rules: &rules, result: &result, captures: &[] };
         let mut sink = Vec::new();
         write_audit_json(&mut sink, &doc).unwrap();
         write_audit_text(&mut sink, &doc, false).unwrap();

@@ -27,7 +27,6 @@ pub struct AuditDoc<'a> {
     pub rules: &'a Rules,
     pub result: &'a AuditResult,
     pub captures: &'a [CaptureEvidence],
-    pub stats: &'a Stats,
 }
 
 /// Control characters from files or packets never reach the terminal or a report as such.

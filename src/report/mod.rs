@@ -54,6 +54,16 @@ pub struct FlowCounts {
     pub udp: u64,
 }
 
+impl FlowCounts {
+    /// Counts one flow.
+    pub fn add(&mut self, proto: crate::flow::Proto) {
+        match proto {
+            crate::flow::Proto::Tcp => self.tcp += 1,
+            crate::flow::Proto::Udp => self.udp += 1,
+        }
+    }
+}
+
 /// A flow's verdict under the rules, for `flows --rules`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Verdicted<'a> {
@@ -82,10 +92,7 @@ pub fn write_flows(
         write_zeek_header(w, first_ts_ns, judge.is_some())?;
     }
     for r in records {
-        match r.proto {
-            crate::flow::Proto::Tcp => counts.tcp += 1,
-            crate::flow::Proto::Udp => counts.udp += 1,
-        }
+        counts.add(r.proto);
         let v = judge.as_mut().map(|j| j(&r));
         match format {
             FlowFormat::Json => write_json_line(w, &r, v)?,
