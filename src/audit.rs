@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
-use crate::flow::{FlowRecord, NS, Proto};
+use crate::flow::{ConnState, FlowRecord, NS, Proto};
 use crate::rules::{Between, Expect, Host, Rules, Severity, Verdict};
 
 /// A flow's verdict.
@@ -305,8 +305,13 @@ pub struct Auditor<'a> {
 pub fn established(r: &FlowRecord) -> bool {
     match r.proto {
         Proto::Tcp => match r.conn_state {
-            "S1" | "SF" | "S2" | "S3" | "RSTO" | "RSTR" => true,
-            "OTH" => r.orig_pkts > 0 && r.resp_pkts > 0,
+            ConnState::S1
+            | ConnState::SF
+            | ConnState::S2
+            | ConnState::S3
+            | ConnState::RSTO
+            | ConnState::RSTR => true,
+            ConnState::OTH => r.orig_pkts > 0 && r.resp_pkts > 0,
             _ => false,
         },
         Proto::Udp => r.resp_pkts > 0 && !unreachable(r),
@@ -854,9 +859,13 @@ expect = "required"
         client: &str,
         server: &str,
         port: u16,
-        state: &'static str,
+        state: &str,
         inferred: bool,
     ) -> FlowRecord {
+        let state = ConnState::ALL
+            .into_iter()
+            .find(|c| c.name() == state)
+            .unwrap();
         FlowRecord {
             ts_ns: 0,
             uid: format!("C{client}{server}{port}"),
@@ -872,7 +881,7 @@ expect = "required"
             history: String::new(),
             orig_pkts: 1,
             orig_ip_bytes: 60,
-            resp_pkts: u64::from(state != "S0"),
+            resp_pkts: u64::from(state != ConnState::S0),
             resp_ip_bytes: 0,
             vlan: vec![],
             community_id: String::new(),
@@ -881,6 +890,7 @@ expect = "required"
             synack_ack_ns: None,
             rtt_ns: None,
             icmp_errors: None,
+            evicted: false,
         }
     }
 

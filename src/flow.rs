@@ -99,7 +99,7 @@ pub struct FlowRecord {
     pub orig_bytes: u64,
     pub resp_bytes: u64,
     /// Zeek's conn_state code.
-    pub conn_state: &'static str,
+    pub conn_state: ConnState,
     /// Zeek's history letters, upper case for the client.
     pub history: String,
     pub orig_pkts: u64,
@@ -120,6 +120,35 @@ pub struct FlowRecord {
     /// TCP: syn_synack + synack_ack; UDP: first reply minus first request, ns.
     pub rtt_ns: Option<i64>,
     pub icmp_errors: Option<IcmpErrors>,
+    /// True when the flow was ended early because the flow table was full (`--max-flows`):
+    /// a later packet of the same connection starts a new record.
+    pub evicted: bool,
+}
+
+/// The IP bytes (both directions) one flow carried in one second of packet time, handed to the
+/// sinks once that second is over (or the flow ends). With the flow's endpoints as known at
+/// that moment, so that a per-second bandwidth can be charged to a client and a rule while the
+/// flow is still open. A flow's seconds add up to its `orig_ip_bytes + resp_ip_bytes`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SecondBytes {
+    pub proto: Proto,
+    pub orig_h: IpAddr,
+    pub orig_p: u16,
+    pub resp_h: IpAddr,
+    pub resp_p: u16,
+    /// As in [`FlowRecord::direction_inferred`], at the time of this second.
+    pub direction_inferred: bool,
+    /// Whole seconds since the epoch (packet time).
+    pub sec: i64,
+    pub ip_bytes: u64,
+}
+
+/// Where ended flows go: the record writer, the auditor, `--flows-out`.
+pub trait FlowSink {
+    /// A flow ended: its record.
+    fn flow(&mut self, r: &FlowRecord);
+    /// A second of one flow's traffic is over (only when [`FlowConfig::seconds`] is on).
+    fn second(&mut self, _b: &SecondBytes) {}
 }
 
 /// Zeek's TCP endpoint states.
@@ -141,6 +170,80 @@ impl TcpState {
     }
 }
 
+/// Zeek's conn_state codes (`conn/main.zeek`), one meaning each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ConnState {
+    /// Connection attempt seen, no reply.
+    S0,
+    /// Connection established, not terminated.
+    S1,
+    /// Normal establishment and termination.
+    SF,
+    /// Connection attempt rejected.
+    REJ,
+    /// Established, the originator attempted to close, no reply from the responder.
+    S2,
+    /// Established, the responder attempted to close, no reply from the originator.
+    S3,
+    /// Established, the originator aborted (sent a RST).
+    RSTO,
+    /// Established, the responder aborted.
+    RSTR,
+    /// The originator sent a SYN followed by a RST; no SYN/ACK from the responder.
+    RSTOS0,
+    /// The responder sent a SYN/ACK followed by a RST; no SYN from the (purported) originator.
+    RSTRH,
+    /// The originator sent a SYN followed by a FIN; no SYN/ACK from the responder.
+    SH,
+    /// The responder sent a SYN/ACK followed by a FIN; no SYN from the originator.
+    SHR,
+    /// No SYN seen, just midstream traffic (or another pattern Zeek does not name).
+    OTH,
+}
+
+impl ConnState {
+    /// Every state, in declaration order.
+    pub const ALL: [ConnState; 13] = [
+        ConnState::S0,
+        ConnState::S1,
+        ConnState::SF,
+        ConnState::REJ,
+        ConnState::S2,
+        ConnState::S3,
+        ConnState::RSTO,
+        ConnState::RSTR,
+        ConnState::RSTOS0,
+        ConnState::RSTRH,
+        ConnState::SH,
+        ConnState::SHR,
+        ConnState::OTH,
+    ];
+    /// The code as conn.log writes it.
+    pub fn name(self) -> &'static str {
+        match self {
+            ConnState::S0 => "S0",
+            ConnState::S1 => "S1",
+            ConnState::SF => "SF",
+            ConnState::REJ => "REJ",
+            ConnState::S2 => "S2",
+            ConnState::S3 => "S3",
+            ConnState::RSTO => "RSTO",
+            ConnState::RSTR => "RSTR",
+            ConnState::RSTOS0 => "RSTOS0",
+            ConnState::RSTRH => "RSTRH",
+            ConnState::SH => "SH",
+            ConnState::SHR => "SHR",
+            ConnState::OTH => "OTH",
+        }
+    }
+}
+
+impl std::fmt::Display for ConnState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// Zeek's `conn_state` for TCP, from the two endpoint states, the payload sizes and the history.
 pub fn conn_state(
     os: TcpState,
@@ -148,38 +251,38 @@ pub fn conn_state(
     orig_size: u64,
     resp_size: u64,
     history: &str,
-) -> &'static str {
+) -> ConnState {
     use TcpState::*;
     if rs == Reset {
         if os == SynSent || os == SynAckSent || (os == Reset && orig_size == 0 && resp_size == 0) {
-            "REJ"
+            ConnState::REJ
         } else if os.inactive() {
-            "RSTRH"
+            ConnState::RSTRH
         } else {
-            "RSTR"
+            ConnState::RSTR
         }
     } else if os == Reset {
         if rs.inactive() {
             if syn_then_rst(history) {
-                "RSTOS0"
+                ConnState::RSTOS0
             } else {
-                "OTH"
+                ConnState::OTH
             }
         } else {
-            "RSTO"
+            ConnState::RSTO
         }
     } else if rs == Closed && os == Closed {
-        "SF"
+        ConnState::SF
     } else if os == Closed {
-        if rs.inactive() { "SH" } else { "S2" }
+        if rs.inactive() { ConnState::SH } else { ConnState::S2 }
     } else if rs == Closed {
-        if os.inactive() { "SHR" } else { "S3" }
+        if os.inactive() { ConnState::SHR } else { ConnState::S3 }
     } else if os == SynSent && rs == Inactive {
-        "S0"
+        ConnState::S0
     } else if os == Established && rs == Established {
-        "S1"
+        ConnState::S1
     } else {
-        "OTH"
+        ConnState::OTH
     }
 }
 
@@ -201,12 +304,12 @@ fn syn_then_rst(h: &str) -> bool {
 }
 
 /// Zeek's `conn_state` for UDP: who sent anything.
-pub fn udp_conn_state(orig_sent: bool, resp_sent: bool) -> &'static str {
+pub fn udp_conn_state(orig_sent: bool, resp_sent: bool) -> ConnState {
     match (orig_sent, resp_sent) {
-        (true, true) => "SF",
-        (true, false) => "S0",
-        (false, true) => "SHR",
-        (false, false) => "OTH",
+        (true, true) => ConnState::SF,
+        (true, false) => ConnState::S0,
+        (false, true) => ConnState::SHR,
+        (false, false) => ConnState::OTH,
     }
 }
 
@@ -1203,6 +1306,7 @@ fn record(f: &Flow, servers: &dyn ServerPorts, dup: u32) -> FlowRecord {
         synack_ack_ns: synack_ack,
         rtt_ns: rtt,
         icmp_errors: f.icmp,
+        evicted: false,
     }
 }
 
@@ -1375,7 +1479,7 @@ mod tests {
         ]);
         assert_eq!(r.len(), 1);
         let f = &r[0];
-        assert_eq!(f.conn_state, "SF");
+        assert_eq!(f.conn_state, ConnState::SF);
         assert_eq!(f.history, "ShADdFf");
         assert_eq!(
             (f.orig_pkts, f.resp_pkts, f.orig_bytes, f.resp_bytes),
@@ -1453,7 +1557,7 @@ mod tests {
             let r = run(&timed);
             assert_eq!(r.len(), 1, "{state}");
             assert_eq!(
-                (r[0].conn_state, r[0].history.as_str()),
+                (r[0].conn_state.name(), r[0].history.as_str()),
                 (state, history),
                 "{state}"
             );
@@ -1473,7 +1577,7 @@ mod tests {
             (NS + MS, s(RST | ACK, 0, 0)),
             (2 * NS, c(SYN, 9500, 0)),
         ]);
-        let states: Vec<_> = r.iter().map(|f| f.conn_state).collect();
+        let states: Vec<_> = r.iter().map(|f| f.conn_state.name()).collect();
         assert_eq!(states, ["SF", "REJ", "S0"]);
         assert_ne!(r[0].uid, r[1].uid);
     }
@@ -1531,8 +1635,8 @@ mod tests {
         ]);
         assert_eq!(r.len(), 2);
         assert_eq!(r[0].rtt_ns, Some(800_000));
-        assert_eq!(r[0].conn_state, "SF");
-        assert_eq!(r[1].conn_state, "S0");
+        assert_eq!(r[0].conn_state, ConnState::SF);
+        assert_eq!(r[1].conn_state, ConnState::S0);
         assert!(r[0].direction_inferred);
     }
 
@@ -1546,7 +1650,7 @@ mod tests {
         assert_eq!(r[0].orig_p, 50123);
         assert!(r[0].direction_inferred);
         assert_eq!(r[0].history, "^dA");
-        assert_eq!(r[0].conn_state, "OTH");
+        assert_eq!(r[0].conn_state, ConnState::OTH);
     }
 
     #[test]
