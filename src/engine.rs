@@ -1,16 +1,18 @@
-//! Wires capture -> decode -> flow for a set of inputs, collecting statistics and errors.
+//! Wires capture -> decode -> flow -> sinks for a set of inputs, collecting statistics and
+//! errors.
 //!
-//! Two threads: this one reads and decodes frames (libpcap, header parsing, statistics), a
-//! second one runs the flow table. Decoded packets cross between them in batches whose buffers
-//! are sent back and reused, so the steady state allocates nothing per packet. The flow thread
-//! sees packets in capture order, so results are the same as with one thread.
+//! Two threads: a reader thread reads and decodes frames (libpcap, header parsing, statistics);
+//! the calling thread runs the flow table and the sinks it hands ended flows to. Decoded packets
+//! cross between them in batches whose buffers are sent back and reused, so the steady state
+//! allocates nothing per packet. The flow table sees packets in capture order, so results are
+//! the same as with one thread.
 
 use std::path::PathBuf;
 use std::sync::mpsc;
 
 use crate::capture::{CaptureError, Input, Reader};
 use crate::decode::{self, Packet};
-use crate::flow::{FlowConfig, FlowTable};
+use crate::flow::{FlowConfig, FlowSink, FlowTable, IcmpAttach, ServerPorts, TableStats};
 use crate::stats::Stats;
 
 /// How to read the inputs.
@@ -42,7 +44,9 @@ pub struct InputSummary {
 
 /// Everything read.
 pub struct Outcome {
-    pub table: FlowTable,
+    /// What the flow table did (flows ended, evicted, the most open at once).
+    pub table: TableStats,
+    pub icmp: IcmpAttach,
     /// All inputs' statistics together.
     pub stats: Stats,
     pub inputs: Vec<InputSummary>,
@@ -70,62 +74,68 @@ const IN_FLIGHT: usize = 4;
 type Batch = Vec<(i64, Packet)>;
 
 /// Reads `inputs` in order as one capture: one flow table across files, so a connection that
-/// spans two files is one flow. An input that fails is reported in `errors`; what it yielded
-/// before the damage is kept, and the other inputs are read. `progress` is called now and then
-/// with the number of input bytes consumed since its last call.
-pub fn read(inputs: &[Input], opts: &Options, progress: &mut dyn FnMut(u64)) -> Outcome {
+/// spans two files is one flow. Each flow goes to `sink` when it ends; `servers` steers
+/// direction inference. An input that fails is reported in `errors`; what it yielded before the
+/// damage is kept, and the other inputs are read. `progress` is called now and then (on the
+/// reader thread) with the number of input bytes consumed since its last call.
+pub fn read(
+    inputs: &[Input],
+    opts: &Options,
+    servers: &dyn ServerPorts,
+    sink: &mut dyn FlowSink,
+    progress: &mut (dyn FnMut(u64) + Send),
+) -> Outcome {
     let (to_flows, from_reader) = mpsc::sync_channel::<Batch>(IN_FLIGHT);
     let (recycle, recycled) = mpsc::channel::<Batch>();
-    let cfg = opts.flow;
     std::thread::scope(|scope| {
-        let flows = scope.spawn(move || {
-            let mut table = FlowTable::new(cfg);
-            for mut batch in from_reader {
-                for (ts, p) in &batch {
-                    table.packet(*ts, p);
-                }
-                batch.clear();
-                // The reader may be gone already; the buffer is then simply dropped.
-                let _ = recycle.send(batch);
-            }
-            table
-        });
-        let mut batch: Batch = Vec::with_capacity(BATCH);
-        // Buffers in existence: one being filled, IN_FLIGHT queued, one being consumed, one
-        // on its way back. Past that, the reader waits for a buffer to come back instead of
-        // allocating: the number of allocations does not grow with the number of packets.
-        let mut buffers = 1;
-        let mut send = |batch: &mut Batch| {
-            let next = match recycled.try_recv() {
-                Ok(b) => b,
-                Err(_) if buffers < IN_FLIGHT + 3 => {
-                    buffers += 1;
-                    Vec::with_capacity(BATCH)
-                }
-                Err(_) => recycled.recv().expect("flow thread alive"),
+        let reader = scope.spawn(move || {
+            let mut batch: Batch = Vec::with_capacity(BATCH);
+            // Buffers in existence: one being filled, IN_FLIGHT queued, one being consumed, one
+            // on its way back. Past that, the reader waits for a buffer to come back instead of
+            // allocating: the number of allocations does not grow with the number of packets.
+            let mut buffers = 1;
+            let mut send = |batch: &mut Batch| {
+                let next = match recycled.try_recv() {
+                    Ok(b) => b,
+                    Err(_) if buffers < IN_FLIGHT + 3 => {
+                        buffers += 1;
+                        Vec::with_capacity(BATCH)
+                    }
+                    Err(_) => recycled.recv().unwrap_or_default(),
+                };
+                let full = std::mem::replace(batch, next);
+                // The flow side only goes away by panicking, which the scope reports.
+                let _ = to_flows.send(full);
             };
-            let full = std::mem::replace(batch, next);
-            // The flow thread only stops when this sender is dropped.
-            to_flows.send(full).expect("flow thread alive");
-        };
-        let mut summaries = Vec::with_capacity(inputs.len());
-        let mut errors = Vec::new();
-        for input in inputs {
-            let (sum, err) = read_input(input, opts, progress, &mut |ts, p| {
-                batch.push((ts, p));
-                if batch.len() == BATCH {
-                    send(&mut batch);
-                }
-            });
-            summaries.push(sum);
-            errors.extend(err);
+            let mut summaries = Vec::with_capacity(inputs.len());
+            let mut errors = Vec::new();
+            for input in inputs {
+                let (sum, err) = read_input(input, opts, progress, &mut |ts, p| {
+                    batch.push((ts, p));
+                    if batch.len() == BATCH {
+                        send(&mut batch);
+                    }
+                });
+                summaries.push(sum);
+                errors.extend(err);
+            }
+            if !batch.is_empty() {
+                send(&mut batch);
+            }
+            (summaries, errors)
+        });
+        let mut table = FlowTable::new(opts.flow, servers);
+        for mut batch in from_reader {
+            for (ts, p) in &batch {
+                table.packet(*ts, p, sink);
+            }
+            batch.clear();
+            // The reader may be done already; the buffer is then simply dropped.
+            let _ = recycle.send(batch);
         }
-        if !batch.is_empty() {
-            send(&mut batch);
-        }
-        drop(to_flows);
-        let table = match flows.join() {
-            Ok(t) => t,
+        let table_stats = table.finish(sink);
+        let (summaries, errors) = match reader.join() {
+            Ok(r) => r,
             Err(panic) => std::panic::resume_unwind(panic),
         };
         let mut stats = Stats::default();
@@ -133,7 +143,8 @@ pub fn read(inputs: &[Input], opts: &Options, progress: &mut dyn FnMut(u64)) -> 
             stats.merge(&s.stats);
         }
         Outcome {
-            table,
+            table: table_stats,
+            icmp: table.icmp,
             stats,
             inputs: summaries,
             errors,
@@ -145,7 +156,7 @@ pub fn read(inputs: &[Input], opts: &Options, progress: &mut dyn FnMut(u64)) -> 
 fn read_input(
     input: &Input,
     opts: &Options,
-    progress: &mut dyn FnMut(u64),
+    progress: &mut (dyn FnMut(u64) + Send),
     sink: &mut dyn FnMut(i64, Packet),
 ) -> (InputSummary, Option<CaptureError>) {
     let mut sum = InputSummary {

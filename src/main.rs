@@ -1,7 +1,7 @@
 //! The `flowaudit` command: arguments and wiring only; the work is in the library.
 
 use std::fs::File;
-use std::io::{self, BufWriter, IsTerminal, Read, Write};
+use std::io::{self, BufWriter, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -12,10 +12,11 @@ use flowaudit::audit::{self, Auditor};
 use flowaudit::capture::{self, CaptureError, Discovery};
 use flowaudit::engine::{self, Outcome};
 use flowaudit::flow::{
-    FlowConfig, FlowRecord, FlowTable, IcmpAttach, NS, NoServerPorts, ServerPorts,
+    DEFAULT_MAX_FLOWS, FlowConfig, FlowRecord, FlowSink, NS, NoServerPorts, ServerPorts,
 };
+use flowaudit::pipeline::{self, AuditSink};
 use flowaudit::report::audit::{AuditDoc, CaptureEvidence};
-use flowaudit::report::{self, Verdicted};
+use flowaudit::report::{self, RecordWriter, Verdicted, records};
 use flowaudit::rules::{Rules, RulesError, Severity};
 
 /// Exit status: success (audit: no finding reaches --fail-on).
@@ -40,7 +41,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Rebuild every TCP/UDP flow and print one record per flow, sorted by first packet time.
+    /// Rebuild every TCP/UDP flow and print one record per flow as each flow ends.
     Flows(FlowsArgs),
     /// Judge every flow against an allowed-flow matrix and report what does not conform.
     Audit(AuditArgs),
@@ -67,6 +68,15 @@ struct InputArgs {
     /// Same for UDP (seconds, Zeek's default 60).
     #[arg(long, value_name = "SECONDS", default_value_t = 60.0, value_parser = parse_seconds)]
     udp_idle: f64,
+    /// A TCP flow closed (FIN both ways, or a RST) ends this long after its last packet; until
+    /// then stray packets still count in it (seconds, Zeek's tcp_close_delay 5).
+    #[arg(long, value_name = "SECONDS", default_value_t = 5.0, value_parser = parse_seconds)]
+    linger: f64,
+    /// The most flows open at once. When the table is full, the flow idle the longest is ended
+    /// early, its record marked "evicted": true, and counted in the statistics. Each open flow
+    /// takes about 300 bytes; 0 means no limit.
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_FLOWS)]
+    max_flows: usize,
     /// Do not print capture statistics or progress on standard error.
     #[arg(short, long)]
     quiet: bool,
@@ -143,6 +153,11 @@ struct AuditArgs {
     /// The least severe finding that makes the exit status 1.
     #[arg(long, value_enum, default_value = "error")]
     fail_on: FailOn,
+    /// Also write every judged flow to this file (`-`: standard output) as a JSON line: its
+    /// record, rule, verdict and the kind of finding it counts in, so that every number of
+    /// the report can be traced to flows.
+    #[arg(long, value_name = "FILE|-")]
+    flows_out: Option<PathBuf>,
 }
 
 #[derive(clap::Args)]
@@ -210,33 +225,35 @@ fn load_rules(path: &Path, m: &RulesArgs, complete: bool) -> Result<Rules, u8> {
     Ok(rules)
 }
 
-/// Opens the output: a file, or standard output.
+/// Opens the output: a file, or standard output (none, or `-`).
 fn output(path: &Option<PathBuf>) -> anyhow::Result<Box<dyn Write>> {
     Ok(match path {
-        Some(p) => Box::new(BufWriter::with_capacity(
+        Some(p) if p.as_os_str() != "-" => Box::new(BufWriter::with_capacity(
             1 << 16,
             File::create(p).with_context(|| format!("cannot write {}", p.display()))?,
         )),
-        None => Box::new(BufWriter::with_capacity(1 << 16, io::stdout().lock())),
+        _ => Box::new(BufWriter::with_capacity(1 << 16, io::stdout().lock())),
     })
 }
 
 /// What was read from the inputs besides the flows, with the exit status their errors call for.
 struct Inputs {
     found: Discovery,
-    inputs: Vec<engine::InputSummary>,
-    stats: flowaudit::stats::Stats,
-    first_ts_ns: Option<i64>,
-    last_ts_ns: Option<i64>,
+    outcome: Outcome,
     /// SHA-256 of each input, in `inputs` order, when asked for (None: standard input).
     sha256: Vec<Option<String>>,
     status: u8,
 }
 
-/// Finds and reads the inputs (capture -> decode -> flow), reporting input errors on stderr.
-/// With `hash`, each input file's SHA-256 is computed on a thread of its own while the
-/// captures are read.
-fn read_inputs(args: &InputArgs, hash: bool) -> Result<(Inputs, FlowTable), u8> {
+/// Finds and reads the inputs (capture -> decode -> flow -> `sink`), reporting input errors on
+/// stderr. With `hash`, each input file's SHA-256 is computed while the captures are read.
+fn read_inputs(
+    args: &InputArgs,
+    servers: &dyn ServerPorts,
+    seconds: bool,
+    sink: &mut dyn FlowSink,
+    hash: bool,
+) -> Result<Inputs, u8> {
     if let Some(f) = &args.filter
         && let Err(e) = capture::check_filter(f)
     {
@@ -263,77 +280,51 @@ fn read_inputs(args: &InputArgs, hash: bool) -> Result<(Inputs, FlowTable), u8> 
         flow: FlowConfig {
             tcp_idle_ns: (args.tcp_idle * NS as f64) as i64,
             udp_idle_ns: (args.udp_idle * NS as f64) as i64,
+            linger_ns: (args.linger * NS as f64) as i64,
+            max_flows: args.max_flows,
+            seconds,
         },
     };
     let bar = progress_bar(&found.inputs, args.quiet);
-    let (outcome, sha256) = std::thread::scope(|scope| {
-        let hashing = hash.then(|| {
-            scope.spawn(|| {
-                found
-                    .inputs
-                    .iter()
-                    .map(|i| {
-                        if i.path.as_os_str() == "-" {
-                            return None;
-                        }
-                        sha256_file(&i.path)
-                            .map_err(|e| {
-                                eprintln!(
-                                    "flowaudit: {}: cannot read it again to hash it: {e}",
-                                    i.path.display()
-                                )
-                            })
-                            .ok()
-                    })
-                    .collect::<Vec<_>>()
-            })
-        });
-        let outcome = engine::read(&found.inputs, &opts, &mut |n| {
+    let (outcome, hashes) = pipeline::read(
+        &found.inputs,
+        &opts,
+        servers,
+        sink,
+        hash,
+        &mut |n| {
             if let Some(b) = &bar {
                 b.inc(n)
             }
-        });
-        let sha256 = match hashing.map(|h| h.join()) {
-            Some(Ok(v)) => v,
-            Some(Err(panic)) => std::panic::resume_unwind(panic),
-            None => Vec::new(),
-        };
-        (outcome, sha256)
-    });
+        },
+    );
     if let Some(b) = bar {
         b.finish_and_clear();
     }
     for e in &outcome.errors {
         status = status.max(report_error(e));
     }
-    let (first_ts_ns, last_ts_ns) = (outcome.first_ts_ns(), outcome.last_ts_ns());
-    let Outcome {
-        table,
-        stats,
-        inputs,
-        ..
-    } = outcome;
-    Ok((
-        Inputs {
-            found,
-            inputs,
-            stats,
-            first_ts_ns,
-            last_ts_ns,
-            sha256,
-            status,
-        },
-        table,
-    ))
+    let sha256 = hashes
+        .into_iter()
+        .map(|h| match h {
+            Some(Ok(s)) => Some(s),
+            Some(Err(e)) => {
+                eprintln!("flowaudit: {e}");
+                None
+            }
+            None => None,
+        })
+        .collect();
+    Ok(Inputs {
+        found,
+        outcome,
+        sha256,
+        status,
+    })
 }
 
 /// Capture statistics on stderr, unless quiet.
-fn print_stats(
-    args: &InputArgs,
-    read: &Inputs,
-    counts: &report::FlowCounts,
-    icmp: &IcmpAttach,
-) -> anyhow::Result<()> {
+fn print_stats(args: &InputArgs, read: &Inputs) -> anyhow::Result<()> {
     if args.quiet {
         return Ok(());
     }
@@ -343,8 +334,9 @@ fn print_stats(
             p.display()
         );
     }
+    let o = &read.outcome;
     let stderr = io::stderr();
-    report::write_stats(&mut stderr.lock(), &read.inputs, &read.stats, counts, icmp)?;
+    report::write_stats(&mut stderr.lock(), &o.inputs, &o.stats, &o.table, &o.icmp)?;
     Ok(())
 }
 
@@ -360,48 +352,36 @@ fn flows(args: FlowsArgs) -> anyhow::Result<u8> {
         }
         None => None,
     };
-    let mut out = output(&args.output)?;
-    let (read, table) = match read_inputs(&args.input, false) {
-        Ok(r) => r,
-        Err(code) => return Ok(code),
-    };
+    let out = output(&args.output)?;
     let format = match args.format {
         FlowsFormat::Json => report::FlowFormat::Json,
         FlowsFormat::Zeek => report::FlowFormat::Zeek,
     };
-    let icmp = table.icmp;
     let servers: &dyn ServerPorts = match &rules {
         Some(r) => r,
         None => &NoServerPorts,
     };
-    let records = table.finish(servers);
-    let mut judge = |r: &FlowRecord| -> Verdicted<'_> {
-        let Some(rules) = &rules else {
-            unreachable!("judge is only used with rules")
-        };
-        let j = audit::judge(rules, r);
-        Verdicted {
-            rule: j.rule.map(|i| rules.rules[i].name.as_str()),
-            verdict: j.verdict.name(),
-        }
+    let judge: Option<records::Judge<'_>> = rules.as_ref().map(|rules| {
+        Box::new(move |r: &FlowRecord| {
+            let j = audit::judge(rules, r);
+            Verdicted {
+                rule: j.rule.map(|i| rules.rules[i].name.as_str()),
+                verdict: j.verdict.name(),
+                finding: None,
+            }
+        }) as records::Judge<'_>
+    });
+    let mut writer = RecordWriter::new(out, format, judge);
+    let read = match read_inputs(&args.input, servers, false, &mut writer, false) {
+        Ok(r) => r,
+        Err(code) => return Ok(code),
     };
-    let judge: Option<report::Judge<'_, '_>> = if rules.is_some() {
-        Some(&mut judge)
-    } else {
-        None
-    };
-    let counts = report::write_flows(
-        &mut out,
-        format,
-        records,
-        read.first_ts_ns,
-        read.last_ts_ns,
-        judge,
-    )
-    .and_then(|c| out.flush().map(|_| c))
-    .or_else(|e| ignore_broken_pipe(e).map(|_| report::FlowCounts::default()))
-    .context("cannot write the flow records")?;
-    print_stats(&args.input, &read, &counts, &icmp)?;
+    writer
+        .finish(read.outcome.last_ts_ns())
+        .map(drop)
+        .or_else(ignore_broken_pipe)
+        .context("cannot write the flow records")?;
+    print_stats(&args.input, &read)?;
     Ok(read.status)
 }
 
@@ -410,21 +390,30 @@ fn audit(args: AuditArgs) -> anyhow::Result<u8> {
         Ok(r) => r,
         Err(code) => return Ok(code),
     };
+    if args.output.is_none() && args.flows_out.as_ref().is_some_and(|p| p.as_os_str() == "-") {
+        eprintln!(
+            "flowaudit: --flows-out - and the report cannot both go to standard output: give the report a file with -o"
+        );
+        return Ok(EXIT_USAGE);
+    }
     let mut out = output(&args.output)?;
-    let (read, table) = match read_inputs(&args.input, true) {
+    let flows_out = match &args.flows_out {
+        Some(p) => Some(output(&Some(p.clone()))?),
+        None => None,
+    };
+    let mut sink = AuditSink::new(&rules, Auditor::new(&rules), flows_out);
+    let read = match read_inputs(&args.input, &rules, true, &mut sink, true) {
         Ok(r) => r,
         Err(code) => return Ok(code),
     };
-    let icmp = table.icmp;
-    let mut auditor = Auditor::new(&rules);
-    let mut counts = report::FlowCounts::default();
-    for r in table.finish(&rules) {
-        counts.add(r.proto);
-        auditor.add(&r);
-    }
+    let (auditor, flows_out) = sink.finish();
+    flows_out
+        .or_else(ignore_broken_pipe)
+        .context("cannot write the judged flows (--flows-out)")?;
     let result = auditor.finish();
 
     let captures: Vec<CaptureEvidence> = read
+        .outcome
         .inputs
         .iter()
         .enumerate()
@@ -446,7 +435,7 @@ fn audit(args: AuditArgs) -> anyhow::Result<u8> {
     .and_then(|_| out.flush())
     .or_else(ignore_broken_pipe)
     .context("cannot write the report")?;
-    print_stats(&args.input, &read, &counts, &icmp)?;
+    print_stats(&args.input, &read)?;
 
     if read.status != EXIT_OK {
         return Ok(read.status);
@@ -470,22 +459,6 @@ fn check_rules(args: CheckRulesArgs) -> anyhow::Result<u8> {
         .or_else(ignore_broken_pipe)
         .context("cannot write the matrix")?;
     Ok(EXIT_OK)
-}
-
-/// SHA-256 of a file, hex.
-fn sha256_file(path: &Path) -> io::Result<String> {
-    use sha2::{Digest, Sha256};
-    let mut f = File::open(path)?;
-    let mut h = Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = f.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        h.update(&buf[..n]);
-    }
-    Ok(flowaudit::rules::hex(&h.finalize()))
 }
 
 /// A closed pipe (`flowaudit flows x.pcap | head`) is not an error.

@@ -4,7 +4,8 @@
 
 use flowaudit::audit::Auditor;
 use flowaudit::decode::{Addr, Icmp, Packet, Quoted, Tcp, Transport, Udp, VlanStack};
-use flowaudit::flow::{FlowConfig, FlowTable, NoServerPorts};
+use flowaudit::flow::{FlowConfig, FlowRecord, FlowSink, FlowTable, NoServerPorts};
+use flowaudit::report::{FlowFormat, RecordWriter};
 use flowaudit::report::audit::{AuditDoc, write_audit_json, write_audit_text};
 use flowaudit::rules::Rules;
 use proptest::prelude::*;
@@ -116,15 +117,18 @@ proptest! {
              any::<u8>(), any::<u32>(), 0u32..3000, 0usize..TIMES.len(), 0u16..2),
             0..60),
     ) {
-        let mut table = FlowTable::new(FlowConfig::default());
+        // A small table, so that eviction is exercised too.
+        let cfg = FlowConfig { max_flows: 3, seconds: true, ..FlowConfig::default() };
+        let mut table = FlowTable::new(cfg, &NoServerPorts);
         let mut flow_packets = 0u64;
+        let mut records: Vec<FlowRecord> = Vec::new();
         for case in &pkts {
             if case.0 % 3 != 2 {
                 flow_packets += 1;
             }
-            table.packet(TIMES[case.8], &packet(case));
+            table.packet(TIMES[case.8], &packet(case), &mut records);
         }
-        let records: Vec<_> = table.finish(&NoServerPorts).collect();
+        table.finish(&mut records);
         let counted: u64 = records.iter().map(|r| r.orig_pkts + r.resp_pkts).sum();
         prop_assert_eq!(counted, flow_packets);
         let rules = rules();
@@ -137,8 +141,11 @@ proptest! {
         let mut sink = Vec::new();
         write_audit_json(&mut sink, &doc).unwrap();
         write_audit_text(&mut sink, &doc, false).unwrap();
-        let mut lines = Vec::new();
-        flowaudit::report::write_flows(&mut lines, flowaudit::report::FlowFormat::Zeek, records.into_iter(), None, None, None).unwrap();
+        let mut writer = RecordWriter::new(Vec::new(), FlowFormat::Zeek, None);
+        for r in &records {
+            writer.flow(r);
+        }
+        writer.finish(None).unwrap();
     }
 }
 
@@ -165,8 +172,8 @@ proptest! {
         let path = dir.join(name);
         std::fs::write(&path, &bytes).unwrap();
         let found = flowaudit::capture::discover(std::slice::from_ref(&path));
-        let outcome = flowaudit::engine::read(&found.inputs, &flowaudit::engine::Options::default(), &mut |_| {});
-        let records: Vec<_> = outcome.table.finish(&NoServerPorts).collect();
+        let mut records: Vec<FlowRecord> = Vec::new();
+        let outcome = flowaudit::engine::read(&found.inputs, &flowaudit::engine::Options::default(), &NoServerPorts, &mut records, &mut |_| {});
         let counted: u64 = records.iter().map(|r| r.orig_pkts + r.resp_pkts).sum();
         prop_assert_eq!(counted, outcome.stats.tcp_packets + outcome.stats.udp_packets);
     }

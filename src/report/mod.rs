@@ -1,13 +1,19 @@
-//! Report stage: writes flow records (JSON lines or Zeek TSV) and capture statistics.
+//! Report stage: writes flow records (JSON lines or Zeek TSV, [`records`]), capture statistics
+//! and audit reports ([`audit`]).
 //!
-//! Output is deterministic: records arrive sorted, times come from packets, and every value is
-//! formatted by hand so that a given capture always gives the same bytes.
+//! Output is deterministic: records arrive in the order flows end (itself a function of the
+//! input), times come from packets, and every value is formatted by hand so that a given
+//! capture always gives the same bytes.
+
+pub mod records;
+
+pub use records::{FlowFormat, RecordWriter, Verdicted};
 
 use std::io::{self, Write};
 
 use crate::decode::linktype;
 use crate::engine::InputSummary;
-use crate::flow::{FlowRecord, IcmpAttach};
+use crate::flow::{IcmpAttach, TableStats};
 use crate::stats::{Stats, ethertype_name, ip_proto_name};
 
 /// Seconds with exactly six decimals (rounded to the microsecond), as Zeek prints times.
@@ -25,274 +31,6 @@ impl std::fmt::Display for Secs {
         let us = us.unsigned_abs();
         write!(f, "{sign}{}.{:06}", us / 1_000_000, us % 1_000_000)
     }
-}
-
-struct OptSecs(Option<i64>);
-
-impl std::fmt::Display for OptSecs {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self.0 {
-            Some(ns) => Secs(ns).fmt(f),
-            None => f.write_str("null"),
-        }
-    }
-}
-
-/// Output format of flow records.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FlowFormat {
-    /// One JSON object per line per flow, with conn.log's field names.
-    Json,
-    /// A Zeek TSV conn.log.
-    Zeek,
-}
-
-/// How many flows of each protocol were written.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct FlowCounts {
-    pub tcp: u64,
-    pub udp: u64,
-}
-
-impl FlowCounts {
-    /// Counts one flow.
-    pub fn add(&mut self, proto: crate::flow::Proto) {
-        match proto {
-            crate::flow::Proto::Tcp => self.tcp += 1,
-            crate::flow::Proto::Udp => self.udp += 1,
-        }
-    }
-}
-
-/// A flow's verdict under the rules, for `flows --rules`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Verdicted<'a> {
-    /// The rule that judged the flow, if any.
-    pub rule: Option<&'a str>,
-    /// allowed, discouraged, denied, reversed or unexpected.
-    pub verdict: &'static str,
-}
-
-/// Judges each record as it is written (`flows --rules`).
-pub type Judge<'a, 'r> = &'a mut dyn FnMut(&FlowRecord) -> Verdicted<'r>;
-
-/// Writes flow records as they come (sorted by the flow stage) in `format`; `first_ts_ns` and
-/// `last_ts_ns` are the capture's span, for the Zeek header and footer. With `judge`, each
-/// record gains `rule` and `verdict`.
-pub fn write_flows(
-    w: &mut dyn Write,
-    format: FlowFormat,
-    records: impl Iterator<Item = FlowRecord>,
-    first_ts_ns: Option<i64>,
-    last_ts_ns: Option<i64>,
-    mut judge: Option<Judge<'_, '_>>,
-) -> io::Result<FlowCounts> {
-    let mut counts = FlowCounts::default();
-    if format == FlowFormat::Zeek {
-        write_zeek_header(w, first_ts_ns, judge.is_some())?;
-    }
-    for r in records {
-        counts.add(r.proto);
-        let v = judge.as_mut().map(|j| j(&r));
-        match format {
-            FlowFormat::Json => write_json_line(w, &r, v)?,
-            FlowFormat::Zeek => write_zeek_row(w, &r, v)?,
-        }
-    }
-    if format == FlowFormat::Zeek {
-        writeln!(w, "#close\t{}", zeek_date(last_ts_ns.unwrap_or(0)))?;
-    }
-    Ok(counts)
-}
-
-/// Writes one flow as a JSON object on one line, with conn.log's field names.
-pub fn write_json_line(
-    w: &mut dyn Write,
-    r: &FlowRecord,
-    v: Option<Verdicted<'_>>,
-) -> io::Result<()> {
-    write!(
-        w,
-        "{{\"ts\":{},\"uid\":\"{}\",\"id.orig_h\":\"{}\",\"id.orig_p\":{},\"id.resp_h\":\"{}\",\"id.resp_p\":{},\"proto\":\"{}\",\"duration\":{},\"orig_bytes\":{},\"resp_bytes\":{},\"conn_state\":\"{}\",\"history\":\"{}\",\"orig_pkts\":{},\"orig_ip_bytes\":{},\"resp_pkts\":{},\"resp_ip_bytes\":{},\"vlan\":[",
-        Secs(r.ts_ns),
-        r.uid,
-        r.orig_h,
-        r.orig_p,
-        r.resp_h,
-        r.resp_p,
-        r.proto.name(),
-        Secs(r.duration_ns),
-        r.orig_bytes,
-        r.resp_bytes,
-        r.conn_state,
-        r.history,
-        r.orig_pkts,
-        r.orig_ip_bytes,
-        r.resp_pkts,
-        r.resp_ip_bytes,
-    )?;
-    for (i, v) in r.vlan.iter().enumerate() {
-        if i > 0 {
-            w.write_all(b",")?;
-        }
-        write!(w, "{v}")?;
-    }
-    write!(
-        w,
-        "],\"community_id\":\"{}\",\"direction_inferred\":{},\"syn_synack\":{},\"synack_ack\":{},\"rtt\":{},\"icmp_errors\":",
-        r.community_id,
-        r.direction_inferred,
-        OptSecs(r.syn_synack_ns),
-        OptSecs(r.synack_ack_ns),
-        OptSecs(r.rtt_ns),
-    )?;
-    match r.icmp_errors {
-        Some(e) => write!(
-            w,
-            "{{\"count\":{},\"last_type\":{},\"last_code\":{}}}",
-            e.count, e.last_type, e.last_code
-        )?,
-        None => w.write_all(b"null")?,
-    }
-    if let Some(v) = v {
-        let rule = v.rule.map_or("null".to_string(), |n| {
-            serde_json::to_string(n).unwrap_or_else(|_| "null".into())
-        });
-        write!(w, ",\"rule\":{rule},\"verdict\":\"{}\"", v.verdict)?;
-    }
-    w.write_all(b"}\n")?;
-    Ok(())
-}
-
-/// The Zeek TSV columns: conn.log's, then flowaudit's own.
-const ZEEK_FIELDS: [(&str, &str); 30] = [
-    ("ts", "time"),
-    ("uid", "string"),
-    ("id.orig_h", "addr"),
-    ("id.orig_p", "port"),
-    ("id.resp_h", "addr"),
-    ("id.resp_p", "port"),
-    ("proto", "enum"),
-    ("service", "string"),
-    ("duration", "interval"),
-    ("orig_bytes", "count"),
-    ("resp_bytes", "count"),
-    ("conn_state", "string"),
-    ("local_orig", "bool"),
-    ("local_resp", "bool"),
-    ("missed_bytes", "count"),
-    ("history", "string"),
-    ("orig_pkts", "count"),
-    ("orig_ip_bytes", "count"),
-    ("resp_pkts", "count"),
-    ("resp_ip_bytes", "count"),
-    ("tunnel_parents", "set[string]"),
-    ("vlan", "vector[count]"),
-    ("community_id", "string"),
-    ("direction_inferred", "bool"),
-    ("syn_synack", "interval"),
-    ("synack_ack", "interval"),
-    ("rtt", "interval"),
-    ("icmp_errors", "count"),
-    ("icmp_last_type", "count"),
-    ("icmp_last_code", "count"),
-];
-
-/// Writes the header of a Zeek TSV conn.log (the format `zeek-cut` reads). `#open` and
-/// `#close` carry the first and last packet times, not the wall clock, so the output is
-/// reproducible.
-fn write_zeek_header(
-    w: &mut dyn Write,
-    first_ts_ns: Option<i64>,
-    verdicts: bool,
-) -> io::Result<()> {
-    writeln!(w, "#separator \\x09")?;
-    writeln!(w, "#set_separator\t,")?;
-    writeln!(w, "#empty_field\t(empty)")?;
-    writeln!(w, "#unset_field\t-")?;
-    writeln!(w, "#path\tconn")?;
-    writeln!(w, "#open\t{}", zeek_date(first_ts_ns.unwrap_or(0)))?;
-    let mut names: Vec<&str> = ZEEK_FIELDS.iter().map(|f| f.0).collect();
-    let mut types: Vec<&str> = ZEEK_FIELDS.iter().map(|f| f.1).collect();
-    if verdicts {
-        names.extend(["rule", "verdict"]);
-        types.extend(["string", "string"]);
-    }
-    writeln!(w, "#fields\t{}", names.join("\t"))?;
-    writeln!(w, "#types\t{}", types.join("\t"))
-}
-
-/// Writes one flow as a Zeek TSV row.
-fn write_zeek_row(w: &mut dyn Write, r: &FlowRecord, v: Option<Verdicted<'_>>) -> io::Result<()> {
-    let opt = |v: Option<i64>| v.map_or("-".to_string(), |ns| Secs(ns).to_string());
-    let vlan = if r.vlan.is_empty() {
-        "(empty)".to_string()
-    } else {
-        r.vlan
-            .iter()
-            .map(|v| v.to_string())
-            .collect::<Vec<_>>()
-            .join(",")
-    };
-    let history = if r.history.is_empty() {
-        "-"
-    } else {
-        &r.history
-    };
-    let (icmp_n, icmp_t, icmp_c) = match r.icmp_errors {
-        Some(e) => (
-            e.count.to_string(),
-            e.last_type.to_string(),
-            e.last_code.to_string(),
-        ),
-        None => ("0".to_string(), "-".to_string(), "-".to_string()),
-    };
-    write!(
-        w,
-        "{}\t{}\t{}\t{}\t{}\t{}\t{}\t-\t{}\t{}\t{}\t{}\t-\t-\t-\t{}\t{}\t{}\t{}\t{}\t-\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
-        Secs(r.ts_ns),
-        r.uid,
-        r.orig_h,
-        r.orig_p,
-        r.resp_h,
-        r.resp_p,
-        r.proto.name(),
-        Secs(r.duration_ns),
-        r.orig_bytes,
-        r.resp_bytes,
-        r.conn_state,
-        history,
-        r.orig_pkts,
-        r.orig_ip_bytes,
-        r.resp_pkts,
-        r.resp_ip_bytes,
-        vlan,
-        r.community_id,
-        if r.direction_inferred { "T" } else { "F" },
-        opt(r.syn_synack_ns),
-        opt(r.synack_ack_ns),
-        opt(r.rtt_ns),
-        icmp_n,
-        icmp_t,
-        icmp_c,
-    )?;
-    if let Some(v) = v {
-        // Zeek TSV escapes separators and control characters as \xNN.
-        let rule: String = v.rule.map_or("-".to_string(), |n| {
-            n.chars()
-                .map(|c| {
-                    if c.is_control() {
-                        format!("\\x{:02x}", c as u32)
-                    } else {
-                        c.to_string()
-                    }
-                })
-                .collect()
-        });
-        write!(w, "\t{rule}\t{}", v.verdict)?;
-    }
-    writeln!(w)?;
-    Ok(())
 }
 
 /// Civil date (UTC) of a day count since 1970-01-01 (Howard Hinnant's algorithm).
@@ -324,7 +62,7 @@ fn split_utc(ns: i64) -> (i64, u32, u32, i64, i64, i64, i64) {
 }
 
 /// Zeek's `#open`/`#close` date format, UTC.
-fn zeek_date(ns: i64) -> String {
+pub fn zeek_date(ns: i64) -> String {
     let (y, m, d, hh, mm, ss, _) = split_utc(ns);
     format!("{y:04}-{m:02}-{d:02}-{hh:02}-{mm:02}-{ss:02}")
 }
@@ -340,7 +78,7 @@ pub fn write_stats(
     w: &mut dyn Write,
     inputs: &[InputSummary],
     stats: &Stats,
-    flows: &FlowCounts,
+    flows: &TableStats,
     icmp: &IcmpAttach,
 ) -> io::Result<()> {
     let first = inputs.iter().filter_map(|i| i.first_ts_ns).min();
@@ -381,6 +119,13 @@ pub fn write_stats(
         stats.tcp_packets,
         stats.udp_packets
     )?;
+    if flows.evicted > 0 {
+        writeln!(
+            w,
+            "evicted: {} flows ended early because the flow table was full (at most {} open; see --max-flows)",
+            flows.evicted, flows.peak_open
+        )?;
+    }
     writeln!(w, "not in a flow: {} packets", stats.not_in_flows())?;
     let mut line = |label: &str, items: Vec<String>| -> io::Result<()> {
         if items.is_empty() {

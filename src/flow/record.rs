@@ -1,0 +1,228 @@
+//! A finished flow's record, as Zeek's conn.log names it, and how it is built from the flow.
+
+use std::net::IpAddr;
+
+use super::ids::{community_id, uid};
+use super::state::{Flow, NONE, tcp_time, udp_time};
+use super::tcp::{ConnState, conn_state, udp_conn_state};
+use super::{Proto, SecondBytes, ServerPorts};
+use crate::decode::{Addr, ipproto};
+
+/// ICMP errors that quoted a flow's packets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IcmpErrors {
+    pub count: u32,
+    pub last_type: u8,
+    pub last_code: u8,
+}
+
+/// One finished flow, oriented client (orig) -> server (resp), named as Zeek's conn.log.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FlowRecord {
+    /// Time of the first packet, ns since the epoch.
+    pub ts_ns: i64,
+    /// Deterministic Zeek-style id: `C` + base62 of a hash of the flow's key and first time.
+    pub uid: String,
+    pub orig_h: IpAddr,
+    pub orig_p: u16,
+    pub resp_h: IpAddr,
+    pub resp_p: u16,
+    pub proto: Proto,
+    /// Last packet time minus first packet time, ns.
+    pub duration_ns: i64,
+    /// Payload bytes the client sent, every packet as seen (retransmissions included).
+    pub orig_bytes: u64,
+    pub resp_bytes: u64,
+    /// Zeek's conn_state code.
+    pub conn_state: ConnState,
+    /// Zeek's history letters, upper case for the client.
+    pub history: String,
+    pub orig_pkts: u64,
+    /// Sum of IP lengths of the client's packets.
+    pub orig_ip_bytes: u64,
+    pub resp_pkts: u64,
+    pub resp_ip_bytes: u64,
+    /// VLAN ids, outer first.
+    pub vlan: Vec<u16>,
+    /// Community ID v1, seed 0.
+    pub community_id: String,
+    /// True when no handshake told the direction and it was inferred.
+    pub direction_inferred: bool,
+    /// TCP: first SYN/ACK time minus the last client SYN before it, ns.
+    pub syn_synack_ns: Option<i64>,
+    /// TCP: the client's first ACK after the SYN/ACK minus the last SYN/ACK before it, ns.
+    pub synack_ack_ns: Option<i64>,
+    /// TCP: syn_synack + synack_ack; UDP: first reply minus first request, ns.
+    pub rtt_ns: Option<i64>,
+    pub icmp_errors: Option<IcmpErrors>,
+    /// True when the flow was ended early because the flow table was full (`--max-flows`):
+    /// a later packet of the same connection starts a new record.
+    pub evicted: bool,
+}
+
+/// The flow's protocol.
+pub fn proto(f: &Flow) -> Proto {
+    if f.key.proto == ipproto::TCP {
+        Proto::Tcp
+    } else {
+        Proto::Udp
+    }
+}
+
+/// The flow's client side and whether it was inferred (no handshake told it).
+pub fn client_side(f: &Flow, servers: &dyn ServerPorts) -> (usize, bool) {
+    match f.known_client() {
+        Some(c) => (c, false),
+        None => {
+            let (p0, p1) = side_ports(f);
+            (infer_client(proto(f), p0, p1, servers), true)
+        }
+    }
+}
+
+/// Ports of side 0 and side 1.
+fn side_ports(f: &Flow) -> (u16, u16) {
+    if f.side0_lo {
+        (f.key.lo_port, f.key.hi_port)
+    } else {
+        (f.key.hi_port, f.key.lo_port)
+    }
+}
+
+/// Address and port of `side`.
+fn endpoint(f: &Flow, side: usize) -> (Addr, u16) {
+    let (p0, p1) = side_ports(f);
+    let lo_side = if f.side0_lo { 0 } else { 1 };
+    let addr = if side == lo_side { f.key.lo } else { f.key.hi };
+    (addr, if side == 0 { p0 } else { p1 })
+}
+
+/// One second of the flow's bytes, with its endpoints as known now.
+pub fn second(f: &Flow, servers: &dyn ServerPorts, sec: i64, ip_bytes: u64) -> SecondBytes {
+    let (client, inferred) = client_side(f, servers);
+    let ((ca, cp), (sa, sp)) = (endpoint(f, client), endpoint(f, 1 - client));
+    SecondBytes {
+        proto: proto(f),
+        orig_h: ca.to_ip(f.key.v6),
+        orig_p: cp,
+        resp_h: sa.to_ip(f.key.v6),
+        resp_p: sp,
+        direction_inferred: inferred,
+        sec,
+        ip_bytes,
+    }
+}
+
+/// Builds the record of an ended flow; `vlan` is its VLAN stack and `icmp` the ICMP errors
+/// that quoted it.
+pub fn build(
+    f: &Flow,
+    vlan: &[u16],
+    icmp: Option<IcmpErrors>,
+    servers: &dyn ServerPorts,
+    evicted: bool,
+) -> FlowRecord {
+    let proto = proto(f);
+    let (client, inferred) = client_side(f, servers);
+    let server = 1 - client;
+    let (c, s) = (&f.counts[client], &f.counts[server]);
+    // Zeek marks a flow whose originator is not the first packet's sender with '^' (the first
+    // by time: a capture out of order does not flip a flow).
+    let history = f.history.render(client, f.earliest_side as usize);
+
+    let (conn_state, syn_synack, synack_ack, rtt) = match proto {
+        Proto::Tcp => {
+            use tcp_time::*;
+            let t = &f.times;
+            let st = conn_state(
+                f.tcp[client].state,
+                f.tcp[server].state,
+                c.payload,
+                s.payload,
+                &history,
+            );
+            let syn_synack = (t[SYN] != NONE && t[SYNACK_FIRST] != NONE
+                && t[SYN] <= t[SYNACK_FIRST])
+                .then(|| t[SYNACK_FIRST].saturating_sub(t[SYN]));
+            let synack_ack = if t[ACK] != NONE && t[SYNACK_FIRST] != NONE {
+                let from = if t[SYNACK_LAST] != NONE && t[SYNACK_LAST] <= t[ACK] {
+                    t[SYNACK_LAST]
+                } else {
+                    t[SYNACK_FIRST]
+                };
+                Some(t[ACK].saturating_sub(from))
+            } else {
+                None
+            };
+            let rtt = match (syn_synack, synack_ack) {
+                (Some(a), Some(b)) => Some(a.saturating_add(b)),
+                _ => None,
+            };
+            (st, syn_synack, synack_ack, rtt)
+        }
+        Proto::Udp => {
+            use udp_time::*;
+            let st = udp_conn_state(c.pkts > 0, s.pkts > 0);
+            let (c_first, s_first) = (f.times[FIRST + client], f.times[FIRST + server]);
+            // The first reply: the server's first packet at or after the client's first one.
+            let reply = if s_first != NONE && c_first != NONE && s_first >= c_first {
+                s_first
+            } else {
+                f.times[FIRST_AFTER_PEER + server]
+            };
+            let rtt = (reply != NONE && c_first != NONE).then(|| reply.saturating_sub(c_first));
+            (st, None, None, rtt)
+        }
+    };
+
+    let v6 = f.key.v6;
+    let ((ca, cp), (sa, sp)) = (endpoint(f, client), endpoint(f, server));
+    FlowRecord {
+        ts_ns: f.first_ns,
+        uid: uid(&f.key, vlan, f.first_ns, f.dup as u32),
+        orig_h: ca.to_ip(v6),
+        orig_p: cp,
+        resp_h: sa.to_ip(v6),
+        resp_p: sp,
+        proto,
+        duration_ns: f.last_ns.saturating_sub(f.first_ns),
+        orig_bytes: c.payload,
+        resp_bytes: s.payload,
+        conn_state,
+        history,
+        orig_pkts: c.pkts,
+        orig_ip_bytes: c.ip_bytes,
+        resp_pkts: s.pkts,
+        resp_ip_bytes: s.ip_bytes,
+        vlan: vlan.to_vec(),
+        community_id: community_id(f.key.proto, v6, &ca, cp, &sa, sp),
+        direction_inferred: inferred,
+        syn_synack_ns: syn_synack,
+        synack_ack_ns: synack_ack,
+        rtt_ns: rtt,
+        icmp_errors: icmp,
+        evicted,
+    }
+}
+
+/// The client side when no handshake says: a server port of the rules on one side wins (the
+/// more specific one when both are); else a well-known port (< 1024) on exactly one side is the
+/// server; else the first sender (side 0) is the client, as in Zeek.
+fn infer_client(proto: Proto, p0: u16, p1: u16, servers: &dyn ServerPorts) -> usize {
+    match (
+        servers.server_port_rank(proto, p0),
+        servers.server_port_rank(proto, p1),
+    ) {
+        (Some(_), None) => return 1,
+        (None, Some(_)) => return 0,
+        (Some(a), Some(b)) if a < b => return 1,
+        (Some(a), Some(b)) if b < a => return 0,
+        _ => {}
+    }
+    let (w0, w1) = (p0 < 1024, p1 < 1024);
+    if w0 != w1 {
+        return if w0 { 1 } else { 0 };
+    }
+    0
+}
+

@@ -1,0 +1,168 @@
+//! One open flow: what the table keeps of it until it ends.
+
+use super::history::History;
+use super::key::FlowKey;
+use super::tcp::Endpoint;
+
+/// Absent time (ns).
+pub const NONE: i64 = i64::MIN;
+
+/// What one side of a flow sent. Side 0 is the sender of the flow's first packet.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Counts {
+    pub pkts: u64,
+    /// Sum of IP lengths.
+    pub ip_bytes: u64,
+    /// Transport payload bytes, every packet as seen (retransmissions included).
+    pub payload: u64,
+}
+
+/// Indexes into [`Flow::times`] for a TCP flow.
+pub mod tcp_time {
+    /// Last client SYN time at or before the first SYN/ACK.
+    pub const SYN: usize = 0;
+    /// First SYN/ACK time.
+    pub const SYNACK_FIRST: usize = 1;
+    /// Last SYN/ACK time at or before the client's first ACK.
+    pub const SYNACK_LAST: usize = 2;
+    /// The client's first ACK after the SYN/ACK.
+    pub const ACK: usize = 3;
+}
+
+/// Indexes into [`Flow::times`] for a UDP flow.
+pub mod udp_time {
+    /// Earliest packet of side 0 and side 1.
+    pub const FIRST: usize = 0;
+    /// Earliest packet of side 0 and side 1 sent at or after the other side's first packet.
+    pub const FIRST_AFTER_PEER: usize = 2;
+}
+
+/// "No side" in the one-byte side fields.
+pub const NO_SIDE: u8 = 2;
+
+/// A flow being built.
+#[derive(Debug, Clone)]
+pub struct Flow {
+    pub key: FlowKey,
+    pub first_ns: i64,
+    pub last_ns: i64,
+    pub counts: [Counts; 2],
+    /// Handshake times (TCP, [`tcp_time`]) or first packet times (UDP, [`udp_time`]).
+    pub times: [i64; 4],
+    /// Zeek's per-endpoint TCP bookkeeping (unused for UDP).
+    pub tcp: [Endpoint; 2],
+    pub history: History,
+    /// The initial sequence number of the side that sent the first pure SYN.
+    pub isn: u32,
+    /// Which expiry entry of the table is this flow's own (see the table's expiry queues).
+    pub tag: u32,
+    /// Side 0 (first sender) is the key's lower endpoint.
+    pub side0_lo: bool,
+    /// Side that sent the earliest packet by timestamp (differs from side 0 only when the
+    /// capture is out of time order).
+    pub earliest_side: u8,
+    /// Side that sent the first pure SYN ([`NO_SIDE`]: none).
+    pub syn_side: u8,
+    /// Side that received the first SYN/ACK ([`NO_SIDE`]: none).
+    pub synack_rcvd_side: u8,
+    /// Flows of the same key that began at the same time before this one (for distinct uids).
+    pub dup: u8,
+    /// ICMP errors quoted this flow (they are kept beside the table).
+    pub has_icmp: bool,
+}
+
+impl Flow {
+    pub fn new(key: FlowKey, side0_lo: bool, ts: i64) -> Flow {
+        Flow {
+            key,
+            first_ns: ts,
+            last_ns: ts,
+            counts: [Counts::default(); 2],
+            times: [NONE; 4],
+            tcp: [Endpoint::default(); 2],
+            history: History::default(),
+            isn: 0,
+            tag: 0,
+            side0_lo,
+            earliest_side: 0,
+            syn_side: NO_SIDE,
+            synack_rcvd_side: NO_SIDE,
+            dup: 0,
+            has_icmp: false,
+        }
+    }
+
+    /// The side a packet from the key's lower end (`src_lo`) or higher end came from.
+    #[inline]
+    pub fn side_of(&self, src_lo: bool) -> usize {
+        usize::from(src_lo != self.side0_lo)
+    }
+
+    /// The client side as known so far: the pure-SYN sender, else the SYN/ACK receiver.
+    pub fn known_client(&self) -> Option<usize> {
+        if self.syn_side != NO_SIDE {
+            Some(self.syn_side as usize)
+        } else if self.synack_rcvd_side != NO_SIDE {
+            Some(self.synack_rcvd_side as usize)
+        } else {
+            None
+        }
+    }
+
+    /// Closed: FIN both ways, or a RST from either side.
+    pub fn closed(&self) -> bool {
+        use super::tcp::TcpState::{Closed, Reset};
+        let (a, b) = (self.tcp[0].state, self.tcp[1].state);
+        (a == Closed && b == Closed) || a == Reset || b == Reset
+    }
+
+    /// How long before the flow's last packet `ts` is (0 for a packet in time order).
+    #[inline]
+    pub fn behind(&self, ts: i64) -> i64 {
+        self.last_ns.saturating_sub(ts)
+    }
+
+    /// Counts one packet from `side` sent at `ts`.
+    pub fn count(&mut self, side: usize, ts: i64, ip_len: u32, payload: u32) {
+        let c = &mut self.counts[side];
+        c.pkts += 1;
+        c.ip_bytes += ip_len as u64;
+        c.payload += payload as u64;
+        // Packets out of time order widen the flow's span instead of breaking it.
+        if ts < self.first_ns {
+            self.first_ns = ts;
+            self.earliest_side = side as u8;
+        }
+        if ts > self.last_ns {
+            self.history.age(ts.saturating_sub(self.last_ns));
+            self.last_ns = ts;
+        }
+    }
+
+    /// A UDP packet's first-packet times.
+    pub fn udp_times(&mut self, side: usize, ts: i64) {
+        use udp_time::*;
+        let other_first = self.times[FIRST + 1 - side];
+        let first = &mut self.times[FIRST + side];
+        if *first == NONE || ts < *first {
+            *first = ts;
+        }
+        let after = &mut self.times[FIRST_AFTER_PEER + side];
+        if other_first != NONE && ts >= other_first && (*after == NONE || ts < *after) {
+            *after = ts;
+        }
+    }
+}
+
+#[cfg(test)]
+mod size {
+    /// The flow table's memory is this per open flow, plus its index and expiry entries.
+    #[test]
+    fn flow_size() {
+        assert!(
+            std::mem::size_of::<super::Flow>() <= 264,
+            "{}",
+            std::mem::size_of::<super::Flow>()
+        );
+    }
+}

@@ -1,0 +1,457 @@
+//! The flow table: the flows open now, their index, their expiry and eviction.
+//!
+//! Flows sit in a slab (a vector whose free slots are reused), found through an index of slab
+//! numbers keyed by the flow key's hash. Each flow has one entry in one of three expiry queues,
+//! by what ends it when idle: an open TCP flow (the TCP idle timeout), a UDP flow (the UDP idle
+//! timeout) and a closed TCP flow (the linger). An entry's deadline is never later than its
+//! flow's real one (its last packet time plus its queue's timeout); entries are brought up to
+//! date only when they reach the front, so a packet costs no queue work. Within one queue the
+//! deadline order is the last-packet-time order, so the fronts of the three queues also tell
+//! which flow has been idle the longest.
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
+
+use hashbrown::HashTable;
+
+use super::key::{FlowKey, VlanTable};
+use super::record::{self, IcmpErrors};
+use super::state::{Flow, NONE};
+use super::tcp;
+use super::{FlowConfig, FlowSink, IcmpAttach, NS, ServerPorts};
+use crate::decode::{Packet, Transport, VlanStack, ipproto};
+
+/// Expiry queue of open TCP flows.
+const Q_TCP: usize = 0;
+/// Expiry queue of UDP flows.
+const Q_UDP: usize = 1;
+/// Expiry queue of closed TCP flows.
+const Q_CLOSED: usize = 2;
+
+/// An expiry entry: deadline (ns), slab slot, and the tag the flow had when it was queued
+/// (a flow's entries other than its own are stale and dropped when met).
+type Entry = Reverse<(i64, u32, u32)>;
+
+/// What the table did, for the statistics and the report.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct TableStats {
+    /// Flows ended (records handed on).
+    pub flows: u64,
+    pub tcp: u64,
+    pub udp: u64,
+    /// Flows ended early because the table was full.
+    pub evicted: u64,
+    /// The most flows open at once.
+    pub peak_open: u64,
+    /// Packets whose VLAN stack found no number of its own (see [`VlanTable`]).
+    pub vlan_overflow: u64,
+}
+
+/// One flow's bytes in the current second (with `seconds` on).
+#[derive(Debug, Clone, Copy)]
+struct Second {
+    sec: i64,
+    bytes: u64,
+}
+
+const NO_SECOND: Second = Second {
+    sec: i64::MIN,
+    bytes: 0,
+};
+
+/// The flow table.
+pub struct FlowTable<'a> {
+    cfg: FlowConfig,
+    servers: &'a dyn ServerPorts,
+    /// Slab slot of each open flow, by key hash.
+    index: HashTable<u32>,
+    slab: Vec<Flow>,
+    free: Vec<u32>,
+    queues: [BinaryHeap<Entry>; 3],
+    next_tag: u32,
+    vlans: VlanTable,
+    /// The last VLAN stack numbered, and its number (most captures carry one or two stacks).
+    last_vlan: (VlanStack, u16),
+    icmp_errors: HashMap<u32, IcmpErrors>,
+    /// Per slot, with `seconds` on: the flow's bytes in the current second.
+    seconds: Vec<Second>,
+    /// Slots with bytes in the current second.
+    this_second: Vec<u32>,
+    /// Latest packet time seen (the table's clock).
+    now_ns: i64,
+    pub icmp: IcmpAttach,
+    stats: TableStats,
+}
+
+impl<'a> FlowTable<'a> {
+    /// An empty table; `servers` steers direction inference when no handshake tells it.
+    pub fn new(cfg: FlowConfig, servers: &'a dyn ServerPorts) -> FlowTable<'a> {
+        FlowTable {
+            cfg,
+            servers,
+            index: HashTable::new(),
+            slab: Vec::new(),
+            free: Vec::new(),
+            queues: Default::default(),
+            next_tag: 1,
+            vlans: VlanTable::default(),
+            last_vlan: (VlanStack::default(), 0),
+            icmp_errors: HashMap::new(),
+            seconds: Vec::new(),
+            this_second: Vec::new(),
+            now_ns: NONE,
+            icmp: IcmpAttach::default(),
+            stats: TableStats::default(),
+        }
+    }
+
+    /// Flows open now.
+    pub fn open(&self) -> usize {
+        self.slab.len() - self.free.len()
+    }
+
+    pub fn stats(&self) -> TableStats {
+        TableStats {
+            vlan_overflow: self.vlans.overflow,
+            ..self.stats
+        }
+    }
+
+    /// Takes one decoded packet captured at `ts_ns`; flows that end meanwhile go to `sink`.
+    pub fn packet(&mut self, ts_ns: i64, p: &Packet, sink: &mut dyn FlowSink) {
+        // i64::MIN marks "no time" inside a flow; no capture format can produce it.
+        let ts = ts_ns.max(NONE + 1);
+        if ts > self.now_ns {
+            self.advance(ts, sink);
+        }
+        let vlan = self.vlan_number(&p.vlan);
+        let slot = match p.transport {
+            Transport::Tcp(t) => {
+                let (key, src_lo) =
+                    FlowKey::new(ipproto::TCP, p.v6, vlan, p.src, t.src_port, p.dst, t.dst_port);
+                let slot = self.lookup(key, src_lo, ts, sink, |f, side| {
+                    tcp::starts_new(f, side, &t)
+                });
+                let f = &mut self.slab[slot as usize];
+                let side = f.side_of(src_lo);
+                let was_closed = f.closed();
+                tcp::segment(f, side, ts, p.ip_len, &t);
+                if !was_closed && f.closed() {
+                    self.enqueue(slot);
+                }
+                slot
+            }
+            Transport::Udp(u) => {
+                let (key, src_lo) =
+                    FlowKey::new(ipproto::UDP, p.v6, vlan, p.src, u.src_port, p.dst, u.dst_port);
+                let slot = self.lookup(key, src_lo, ts, sink, |_, _| false);
+                let f = &mut self.slab[slot as usize];
+                let side = f.side_of(src_lo);
+                f.count(side, ts, p.ip_len, u.payload_len);
+                f.udp_times(side, ts);
+                // Zeek's UDP history: D/d once per direction.
+                let behind = f.behind(ts);
+                f.history
+                    .check(side, super::history::bit::DATA, b'D', behind);
+                slot
+            }
+            Transport::Icmp(i) => {
+                let Some(q) = i.quoted else { return };
+                let (key, _) =
+                    FlowKey::new(q.proto, q.v6, vlan, q.src, q.src_port, q.dst, q.dst_port);
+                match self.find(&key) {
+                    Some(slot) => {
+                        let e = self.icmp_errors.entry(slot).or_insert(IcmpErrors {
+                            count: 0,
+                            last_type: 0,
+                            last_code: 0,
+                        });
+                        e.count = e.count.saturating_add(1);
+                        e.last_type = i.icmp_type;
+                        e.last_code = i.code;
+                        self.slab[slot as usize].has_icmp = true;
+                        self.icmp.attached += 1;
+                    }
+                    None => self.icmp.unmatched += 1,
+                }
+                return;
+            }
+        };
+        if self.cfg.seconds {
+            self.count_second(slot, ts, p.ip_len, sink);
+        }
+    }
+
+    /// Ends every open flow (the end of the input), by first packet time.
+    pub fn finish(&mut self, sink: &mut dyn FlowSink) -> TableStats {
+        let mut open: Vec<(i64, FlowKey, u32)> = self
+            .index
+            .iter()
+            .map(|&s| {
+                let f = &self.slab[s as usize];
+                (f.first_ns, f.key, s)
+            })
+            .collect();
+        open.sort_unstable();
+        for (_, _, slot) in open {
+            self.end(slot, false, sink);
+        }
+        self.stats()
+    }
+
+    fn vlan_number(&mut self, stack: &VlanStack) -> u16 {
+        if stack.is_empty() {
+            return 0;
+        }
+        if *stack == self.last_vlan.0 {
+            return self.last_vlan.1;
+        }
+        let n = self.vlans.number(stack);
+        self.last_vlan = (*stack, n);
+        n
+    }
+
+    fn find(&self, key: &FlowKey) -> Option<u32> {
+        let slab = &self.slab;
+        self.index
+            .find(key.hash(), |&s| slab[s as usize].key == *key)
+            .copied()
+    }
+
+    /// The slot of the flow for `key`, creating one when there is none, or when the current one
+    /// has been idle past its timeout or `starts_new` says this packet begins a new connection
+    /// (the current one then ends).
+    #[inline]
+    fn lookup(
+        &mut self,
+        key: FlowKey,
+        src_lo: bool,
+        ts: i64,
+        sink: &mut dyn FlowSink,
+        starts_new: impl Fn(&Flow, usize) -> bool,
+    ) -> u32 {
+        let hash = key.hash();
+        if let Some(slot) = self.find(&key) {
+            let f = &self.slab[slot as usize];
+            let idle = self.timeout(self.queue_of(f));
+            if ts.saturating_sub(f.last_ns) <= idle && !starts_new(f, f.side_of(src_lo)) {
+                return slot;
+            }
+            // The key's flow ended: a new one takes its place.
+            let dup = if f.first_ns == ts {
+                f.dup.saturating_add(1)
+            } else {
+                0
+            };
+            self.end(slot, false, sink);
+            let new = self.create(key, src_lo, ts, hash, sink);
+            self.slab[new as usize].dup = dup;
+            return new;
+        }
+        self.create(key, src_lo, ts, hash, sink)
+    }
+
+    fn create(
+        &mut self,
+        key: FlowKey,
+        src_lo: bool,
+        ts: i64,
+        hash: u64,
+        sink: &mut dyn FlowSink,
+    ) -> u32 {
+        if self.cfg.max_flows > 0 && self.open() >= self.cfg.max_flows {
+            self.evict(sink);
+        }
+        let flow = Flow::new(key, src_lo, ts);
+        let slot = match self.free.pop() {
+            Some(s) => {
+                self.slab[s as usize] = flow;
+                s
+            }
+            None => {
+                self.slab.push(flow);
+                if self.cfg.seconds {
+                    self.seconds.push(NO_SECOND);
+                }
+                (self.slab.len() - 1) as u32
+            }
+        };
+        if self.cfg.seconds {
+            self.seconds[slot as usize] = NO_SECOND;
+        }
+        let slab = &self.slab;
+        self.index
+            .insert_unique(hash, slot, |&s| slab[s as usize].key.hash());
+        self.enqueue(slot);
+        let open = self.open() as u64;
+        self.stats.peak_open = self.stats.peak_open.max(open);
+        slot
+    }
+
+    /// Which expiry queue the flow belongs in.
+    fn queue_of(&self, f: &Flow) -> usize {
+        if f.key.proto != ipproto::TCP {
+            Q_UDP
+        } else if f.closed() {
+            Q_CLOSED
+        } else {
+            Q_TCP
+        }
+    }
+
+    fn timeout(&self, queue: usize) -> i64 {
+        match queue {
+            Q_TCP => self.cfg.tcp_idle_ns,
+            Q_UDP => self.cfg.udp_idle_ns,
+            _ => self.cfg.linger_ns,
+        }
+    }
+
+    /// Gives the flow a new own entry in the queue it belongs in (its older entries go stale).
+    fn enqueue(&mut self, slot: u32) {
+        let tag = self.next_tag;
+        self.next_tag = self.next_tag.wrapping_add(1).max(1);
+        let f = &mut self.slab[slot as usize];
+        f.tag = tag;
+        let q = self.queue_of(&self.slab[slot as usize]);
+        let deadline = self.slab[slot as usize]
+            .last_ns
+            .saturating_add(self.timeout(q));
+        self.queues[q].push(Reverse((deadline, slot, tag)));
+    }
+
+    /// Brings queue `q`'s front up to date: drops stale entries and moves entries whose flow
+    /// had packets since. Afterwards the front (if any) is its flow's own, exact entry.
+    fn settle(&mut self, q: usize) {
+        while let Some(&Reverse((deadline, slot, tag))) = self.queues[q].peek() {
+            let f = &self.slab[slot as usize];
+            if f.tag != tag {
+                self.queues[q].pop();
+                continue;
+            }
+            let real_q = self.queue_of(f);
+            let real = f.last_ns.saturating_add(self.timeout(real_q));
+            if real_q == q && real == deadline {
+                return;
+            }
+            self.queues[q].pop();
+            self.queues[real_q].push(Reverse((real, slot, tag)));
+        }
+    }
+
+    /// The clock moves to `ts`: the second that was current is over, and flows whose deadline
+    /// has passed end, earliest deadline first.
+    fn advance(&mut self, ts: i64, sink: &mut dyn FlowSink) {
+        let old = self.now_ns;
+        self.now_ns = ts;
+        if old == NONE {
+            sink.open(ts);
+        }
+        if self.cfg.seconds && old != NONE && ts.div_euclid(NS) != old.div_euclid(NS) {
+            self.close_second(sink);
+        }
+        loop {
+            let mut next: Option<(i64, u32, usize)> = None;
+            for q in 0..3 {
+                self.settle(q);
+                if let Some(&Reverse((d, slot, _))) = self.queues[q].peek()
+                    && d < ts
+                    && next.is_none_or(|(nd, ns, _)| (d, slot) < (nd, ns))
+                {
+                    next = Some((d, slot, q));
+                }
+            }
+            let Some((_, slot, q)) = next else { break };
+            self.queues[q].pop();
+            self.end(slot, false, sink);
+        }
+    }
+
+    /// Ends the flow idle the longest (the table is full).
+    fn evict(&mut self, sink: &mut dyn FlowSink) {
+        let mut oldest: Option<(i64, u32, usize)> = None;
+        for q in 0..3 {
+            self.settle(q);
+            if let Some(&Reverse((_, slot, _))) = self.queues[q].peek() {
+                let last = self.slab[slot as usize].last_ns;
+                if oldest.is_none_or(|(l, s, _)| (last, slot) < (l, s)) {
+                    oldest = Some((last, slot, q));
+                }
+            }
+        }
+        if let Some((_, slot, q)) = oldest {
+            self.queues[q].pop();
+            self.stats.evicted += 1;
+            self.end(slot, true, sink);
+        }
+    }
+
+    /// Ends the flow in `slot`: its last second and its record go to the sink, and the slot is
+    /// freed. Its expiry entries go stale.
+    fn end(&mut self, slot: u32, evicted: bool, sink: &mut dyn FlowSink) {
+        let f = &self.slab[slot as usize];
+        if self.cfg.seconds {
+            let s = &mut self.seconds[slot as usize];
+            if s.bytes > 0 {
+                let b = record::second(f, self.servers, s.sec, s.bytes);
+                s.bytes = 0;
+                sink.second(&b);
+            }
+        }
+        let icmp = if f.has_icmp {
+            self.icmp_errors.remove(&slot)
+        } else {
+            None
+        };
+        let r = record::build(f, self.vlans.ids(f.key.vlan), icmp, self.servers, evicted);
+        self.stats.flows += 1;
+        match r.proto {
+            super::Proto::Tcp => self.stats.tcp += 1,
+            super::Proto::Udp => self.stats.udp += 1,
+        }
+        let hash = f.key.hash();
+        if let Ok(e) = self.index.find_entry(hash, |&s| s == slot) {
+            e.remove();
+        }
+        self.slab[slot as usize].tag = 0;
+        self.free.push(slot);
+        sink.flow(&r);
+    }
+
+    /// Adds a packet's IP bytes to its flow's current second. A packet from a second already
+    /// over (out of time order) is handed on at once as a second of its own.
+    fn count_second(&mut self, slot: u32, ts: i64, ip_len: u32, sink: &mut dyn FlowSink) {
+        let sec = ts.div_euclid(NS);
+        if sec < self.now_ns.div_euclid(NS) {
+            let b = record::second(&self.slab[slot as usize], self.servers, sec, ip_len.into());
+            sink.second(&b);
+            return;
+        }
+        let s = &mut self.seconds[slot as usize];
+        if s.sec == sec && s.bytes > 0 {
+            s.bytes += u64::from(ip_len);
+        } else {
+            *s = Second {
+                sec,
+                bytes: ip_len.into(),
+            };
+            self.this_second.push(slot);
+        }
+    }
+
+    /// The current second is over: each flow's bytes in it go to the sink.
+    fn close_second(&mut self, sink: &mut dyn FlowSink) {
+        let slots = std::mem::take(&mut self.this_second);
+        for &slot in &slots {
+            let s = self.seconds[slot as usize];
+            if s.bytes == 0 || self.slab[slot as usize].tag == 0 {
+                continue;
+            }
+            let b = record::second(&self.slab[slot as usize], self.servers, s.sec, s.bytes);
+            self.seconds[slot as usize].bytes = 0;
+            sink.second(&b);
+        }
+        self.this_second = slots;
+        self.this_second.clear();
+    }
+}

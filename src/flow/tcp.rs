@@ -1,0 +1,512 @@
+//! TCP: Zeek's endpoint state machine, conn_state, and what each segment does to a flow.
+//!
+//! [`segment`] applies one segment in Zeek's order: who is the client, handshake timing,
+//! sequence numbering, history letters, zero windows, retransmissions, then the endpoint states.
+
+use super::history::bit;
+use super::state::{Flow, NO_SIDE, NONE, tcp_time};
+use crate::decode::{Tcp, tcpflags};
+
+/// Zeek's TCP endpoint states.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[repr(u8)]
+pub enum TcpState {
+    #[default]
+    Inactive,
+    SynSent,
+    SynAckSent,
+    Partial,
+    Established,
+    Closed,
+    Reset,
+}
+
+impl TcpState {
+    /// Zeek's "inactive" for conn_state: nothing, or only mid-stream traffic, seen.
+    fn inactive(self) -> bool {
+        matches!(self, TcpState::Inactive | TcpState::Partial)
+    }
+}
+
+/// Zeek's conn_state codes (`conn/main.zeek`), one meaning each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ConnState {
+    /// Connection attempt seen, no reply.
+    S0,
+    /// Connection established, not terminated.
+    S1,
+    /// Normal establishment and termination.
+    SF,
+    /// Connection attempt rejected.
+    REJ,
+    /// Established, the originator attempted to close, no reply from the responder.
+    S2,
+    /// Established, the responder attempted to close, no reply from the originator.
+    S3,
+    /// Established, the originator aborted (sent a RST).
+    RSTO,
+    /// Established, the responder aborted.
+    RSTR,
+    /// The originator sent a SYN followed by a RST; no SYN/ACK from the responder.
+    RSTOS0,
+    /// The responder sent a SYN/ACK followed by a RST; no SYN from the (purported) originator.
+    RSTRH,
+    /// The originator sent a SYN followed by a FIN; no SYN/ACK from the responder.
+    SH,
+    /// The responder sent a SYN/ACK followed by a FIN; no SYN from the originator.
+    SHR,
+    /// No SYN seen, just midstream traffic (or another pattern Zeek does not name).
+    OTH,
+}
+
+impl ConnState {
+    /// Every state, in declaration order.
+    pub const ALL: [ConnState; 13] = [
+        ConnState::S0,
+        ConnState::S1,
+        ConnState::SF,
+        ConnState::REJ,
+        ConnState::S2,
+        ConnState::S3,
+        ConnState::RSTO,
+        ConnState::RSTR,
+        ConnState::RSTOS0,
+        ConnState::RSTRH,
+        ConnState::SH,
+        ConnState::SHR,
+        ConnState::OTH,
+    ];
+    /// The code as conn.log writes it.
+    pub fn name(self) -> &'static str {
+        match self {
+            ConnState::S0 => "S0",
+            ConnState::S1 => "S1",
+            ConnState::SF => "SF",
+            ConnState::REJ => "REJ",
+            ConnState::S2 => "S2",
+            ConnState::S3 => "S3",
+            ConnState::RSTO => "RSTO",
+            ConnState::RSTR => "RSTR",
+            ConnState::RSTOS0 => "RSTOS0",
+            ConnState::RSTRH => "RSTRH",
+            ConnState::SH => "SH",
+            ConnState::SHR => "SHR",
+            ConnState::OTH => "OTH",
+        }
+    }
+}
+
+impl std::fmt::Display for ConnState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Zeek's `conn_state` for TCP, from the two endpoint states, the payload sizes and the history.
+pub fn conn_state(
+    os: TcpState,
+    rs: TcpState,
+    orig_size: u64,
+    resp_size: u64,
+    history: &str,
+) -> ConnState {
+    use TcpState::*;
+    if rs == Reset {
+        if os == SynSent || os == SynAckSent || (os == Reset && orig_size == 0 && resp_size == 0) {
+            ConnState::REJ
+        } else if os.inactive() {
+            ConnState::RSTRH
+        } else {
+            ConnState::RSTR
+        }
+    } else if os == Reset {
+        if rs.inactive() {
+            if syn_then_rst(history) {
+                ConnState::RSTOS0
+            } else {
+                ConnState::OTH
+            }
+        } else {
+            ConnState::RSTO
+        }
+    } else if rs == Closed && os == Closed {
+        ConnState::SF
+    } else if os == Closed {
+        if rs.inactive() { ConnState::SH } else { ConnState::S2 }
+    } else if rs == Closed {
+        if os.inactive() { ConnState::SHR } else { ConnState::S3 }
+    } else if os == SynSent && rs == Inactive {
+        ConnState::S0
+    } else if os == Established && rs == Established {
+        ConnState::S1
+    } else {
+        ConnState::OTH
+    }
+}
+
+/// Zeek's `/\^?S[^HAFGIQ]*R.*/` on the history: the client's SYN, then its RST, with no
+/// handshake, ACK, FIN, gap, inconsistency or multi-flag packet from it in between.
+fn syn_then_rst(h: &str) -> bool {
+    let h = h.strip_prefix('^').unwrap_or(h);
+    let Some(rest) = h.strip_prefix('S') else {
+        return false;
+    };
+    for c in rest.chars() {
+        match c {
+            'R' => return true,
+            'H' | 'A' | 'F' | 'G' | 'I' | 'Q' => return false,
+            _ => {}
+        }
+    }
+    false
+}
+
+/// Zeek's `conn_state` for UDP: who sent anything.
+pub fn udp_conn_state(orig_sent: bool, resp_sent: bool) -> ConnState {
+    match (orig_sent, resp_sent) {
+        (true, true) => ConnState::SF,
+        (true, false) => ConnState::S0,
+        (false, true) => ConnState::SHR,
+        (false, false) => ConnState::OTH,
+    }
+}
+
+/// Zeek's per-endpoint TCP bookkeeping. 32 bytes.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Endpoint {
+    pub state: TcpState,
+    pub prev_state: TcpState,
+    pub last_syn_seq: u32,
+    pub last_fin_seq: u32,
+    pub last_rst_seq: u32,
+    pub start_seq: u32,
+    /// One past the highest sequence number sent so far.
+    pub last_seq: u32,
+    /// Retransmissions and zero windows seen (history records the 1st, 10th, 100th...).
+    pub rxmit: u32,
+    pub win0: u32,
+}
+
+impl Endpoint {
+    fn set_state(&mut self, s: TcpState) {
+        self.prev_state = self.state;
+        self.state = s;
+    }
+}
+
+/// One segment's fields, as the state machine reads them.
+#[derive(Debug, Clone, Copy)]
+struct Seg {
+    syn: bool,
+    ack: bool,
+    fin: bool,
+    rst: bool,
+    /// Payload bytes.
+    len: u32,
+    seq: u32,
+    /// Sequence space the segment takes: payload, plus one for SYN and FIN (none for a RST).
+    seq_end: u32,
+    window: u16,
+}
+
+impl Seg {
+    fn new(t: &Tcp) -> Seg {
+        let syn = t.flags & tcpflags::SYN != 0;
+        let fin = t.flags & tcpflags::FIN != 0;
+        let rst = t.flags & tcpflags::RST != 0;
+        let len = t.payload_len;
+        let seg_len = len
+            .wrapping_add(syn as u32)
+            .wrapping_add(fin as u32)
+            .wrapping_sub(if rst { len } else { 0 });
+        Seg {
+            syn,
+            ack: t.flags & tcpflags::ACK != 0,
+            fin,
+            rst,
+            len,
+            seq: t.seq,
+            seq_end: t.seq.wrapping_add(seg_len),
+            window: t.window,
+        }
+    }
+    fn pure_syn(&self) -> bool {
+        self.syn && !self.ack && !self.rst
+    }
+    fn synack(&self) -> bool {
+        self.syn && self.ack && !self.rst
+    }
+}
+
+/// Whether a pure SYN from `side` starts a new connection on the flow's 4-tuple: the old one
+/// closed, or the side that opened it sends a new initial sequence number.
+pub fn starts_new(f: &Flow, side: usize, t: &Tcp) -> bool {
+    let g = Seg::new(t);
+    g.pure_syn() && (f.closed() || (f.syn_side as usize == side && f.isn != g.seq))
+}
+
+/// Applies one TCP segment from `side`, sent at `ts`, to the flow, as Zeek's TCP analyzer does.
+pub fn segment(f: &mut Flow, side: usize, ts: i64, ip_len: u32, t: &Tcp) {
+    let g = Seg::new(t);
+    f.count(side, ts, ip_len, g.len);
+    let behind = f.behind(ts);
+    note_roles(f, side, &g);
+    let is_orig = f.known_client().map_or(side == 0, |c| c == side);
+    handshake_times(f, side, ts, is_orig, &g);
+    sequence_start(&mut f.tcp[side], &g);
+    history_letters(f, side, behind, &g);
+    zero_window(f, side, behind, &g);
+    retransmission(f, side, behind, &g);
+    update_state(f, side, is_orig, &g);
+}
+
+/// Who is the client: the first pure SYN's sender, else the first SYN/ACK's receiver.
+fn note_roles(f: &mut Flow, side: usize, g: &Seg) {
+    if g.pure_syn() && f.syn_side == NO_SIDE {
+        f.syn_side = side as u8;
+        f.isn = g.seq;
+    }
+    if g.synack() && f.synack_rcvd_side == NO_SIDE {
+        f.synack_rcvd_side = (1 - side) as u8;
+    }
+}
+
+/// Handshake timing, robust to packets a little out of time order.
+fn handshake_times(f: &mut Flow, side: usize, ts: i64, is_orig: bool, g: &Seg) {
+    use tcp_time::*;
+    let t = &mut f.times;
+    let from_syn_side = f.syn_side as usize == side;
+    if g.pure_syn() && from_syn_side {
+        if t[SYNACK_FIRST] == NONE || ts <= t[SYNACK_FIRST] {
+            t[SYN] = t[SYN].max(ts);
+        }
+    } else if g.synack() && !from_syn_side {
+        if t[SYNACK_FIRST] == NONE || ts < t[SYNACK_FIRST] {
+            t[SYNACK_FIRST] = ts;
+        }
+        if t[ACK] == NONE || ts <= t[ACK] {
+            t[SYNACK_LAST] = t[SYNACK_LAST].max(ts);
+        }
+    } else if g.ack
+        && !g.syn
+        && !g.rst
+        && is_orig
+        && t[SYNACK_FIRST] != NONE
+        && ts >= t[SYNACK_FIRST]
+        && (t[ACK] == NONE || ts < t[ACK])
+    {
+        t[ACK] = ts;
+    }
+}
+
+/// Sequence numbering (Zeek's init_endpoint).
+fn sequence_start(e: &mut Endpoint, g: &Seg) {
+    match e.state {
+        TcpState::Inactive => {
+            if g.syn {
+                e.start_seq = g.seq;
+                e.last_seq = g.seq_end;
+            } else {
+                // Mid-stream: number as though a SYN preceded this segment, and do not take
+                // the first segment for a retransmission.
+                e.start_seq = g.seq.wrapping_sub(1);
+                e.last_seq = g.seq;
+            }
+        }
+        // A SYN with a new sequence number restarts the numbering.
+        TcpState::SynSent | TcpState::SynAckSent | TcpState::Established | TcpState::Partial
+            if g.syn && g.seq != e.start_seq =>
+        {
+            e.start_seq = g.seq;
+            e.last_seq = g.seq_end;
+        }
+        _ => {}
+    }
+}
+
+/// History letters (Zeek's update_history).
+fn history_letters(f: &mut Flow, side: usize, behind: i64, g: &Seg) {
+    let h = &mut f.history;
+    let e = &mut f.tcp[side];
+    let flags = g.syn as u8 + g.fin as u8 + g.rst as u8;
+    if flags > 1 {
+        if g.fin && g.rst {
+            h.check(side, bit::FIN_RST, b'I', behind);
+        } else {
+            h.check(side, bit::MULTI, b'Q', behind);
+        }
+    } else if flags == 1 {
+        if g.syn {
+            let (b, letter) = if g.ack {
+                (bit::SYNACK, b'H')
+            } else {
+                (bit::SYN, b'S')
+            };
+            if h.check(side, b, letter, behind) && g.seq != e.last_syn_seq {
+                h.add(side, letter, behind);
+            }
+            e.last_syn_seq = g.seq;
+        }
+        if g.fin {
+            let fin_seq = g.seq.wrapping_add(g.len);
+            if h.check(side, bit::FIN, b'F', behind) && fin_seq != e.last_fin_seq {
+                h.add(side, b'F', behind);
+            }
+            e.last_fin_seq = fin_seq;
+        }
+        if g.rst {
+            if h.check(side, bit::RST, b'R', behind) && g.seq != e.last_rst_seq {
+                h.add(side, b'R', behind);
+            }
+            e.last_rst_seq = g.seq;
+        }
+    } else if g.len > 0 {
+        h.check(side, bit::DATA, b'D', behind);
+    } else if g.ack {
+        h.check(side, bit::ACK, b'A', behind);
+    }
+}
+
+/// Zero window (Zeek's update_window): not with or after a RST, nor after the peer's FIN.
+fn zero_window(f: &mut Flow, side: usize, behind: i64, g: &Seg) {
+    if g.window == 0
+        && !g.rst
+        && f.tcp[1 - side].state != TcpState::Closed
+        && f.tcp[side].state != TcpState::Reset
+    {
+        let e = &mut f.tcp[side];
+        e.win0 = e.win0.saturating_add(1);
+        if is_power_of_ten(e.win0) {
+            f.history.add(side, b'W', behind);
+        }
+    }
+}
+
+/// Retransmissions (Zeek's update_last_seq).
+fn retransmission(f: &mut Flow, side: usize, behind: i64, g: &Seg) {
+    let e = &mut f.tcp[side];
+    let delta = g.seq_end.wrapping_sub(e.last_seq) as i32;
+    const TOO_LARGE: i32 = 1 << 20;
+    let mut rxmit = false;
+    if (g.syn || g.rst) && !(-TOO_LARGE..=TOO_LARGE).contains(&delta) {
+        // An outlandish jump on a SYN or RST: not trusted.
+    } else if g.fin && e.last_seq == e.start_seq.wrapping_add(1) {
+        e.last_seq = g.seq_end;
+    } else if e.state == TcpState::Reset {
+        // Nothing after a RST is trusted.
+    } else if delta > 0 {
+        e.last_seq = g.seq_end;
+    } else if g.len > 0 {
+        rxmit = true;
+    }
+    if rxmit {
+        e.rxmit = e.rxmit.saturating_add(1);
+        if is_power_of_ten(e.rxmit) {
+            f.history.add(side, b'T', behind);
+        }
+    }
+}
+
+/// Zeek's logarithmic history entries: the 1st, 10th, 100th... occurrence is recorded.
+fn is_power_of_ten(n: u32) -> bool {
+    let mut p = 1u32;
+    loop {
+        if n == p {
+            return true;
+        }
+        match p.checked_mul(10) {
+            Some(q) if q <= n => p = q,
+            _ => return false,
+        }
+    }
+}
+
+/// Zeek's endpoint state machine (TCPSessionAdapter::UpdateStateMachine) for a segment from
+/// `side`.
+fn update_state(f: &mut Flow, side: usize, is_orig: bool, g: &Seg) {
+    use TcpState::*;
+    let Seg {
+        syn,
+        ack,
+        fin,
+        rst,
+        len,
+        seq,
+        ..
+    } = *g;
+    let peer = 1 - side;
+    let peer_synack = f.history.has(peer, bit::SYNACK);
+    let (mut e, mut p) = (f.tcp[side], f.tcp[peer]);
+    match e.state {
+        Inactive => {
+            if syn {
+                if is_orig && !ack && p.state == Established && peer_synack {
+                    // The client's SYN captured after the server's SYN/ACK (out of time order):
+                    // the handshake is complete, not a new attempt.
+                    e.set_state(Established);
+                } else if is_orig {
+                    e.set_state(if ack { SynAckSent } else { SynSent });
+                } else {
+                    // A SYN/ACK answering the client's SYN (or a reversed or simultaneous open):
+                    // both ends are now established.
+                    if !ack && p.state == SynAckSent && seq == e.start_seq {
+                        p.set_state(Established);
+                    }
+                    if p.state == SynSent {
+                        p.set_state(Established);
+                    }
+                    e.set_state(Established);
+                }
+            }
+            if fin {
+                e.set_state(Closed);
+            }
+            if rst {
+                e.set_state(Reset);
+            }
+            if e.state == Inactive {
+                if !is_orig && len == 0 && p.state == SynSent {
+                    // Some stacks ACK a SYN before answering it: not yet a partial connection.
+                } else if ack && p.state == Established {
+                    // The SYN was missed but the SYN/ACK and this ACK were seen.
+                    e.set_state(Established);
+                } else {
+                    e.set_state(Partial);
+                }
+            }
+        }
+        SynSent | SynAckSent => {
+            if fin {
+                e.set_state(Closed);
+            }
+            if rst {
+                e.set_state(Reset);
+            }
+        }
+        Established | Partial => {
+            if syn && e.state == Partial && p.state == Inactive && !ack {
+                e.set_state(SynSent);
+            }
+            if fin && !rst {
+                e.set_state(Closed);
+                // A FIN after the peer's FIN-then-RST was a normal close.
+                if p.state == Reset && p.prev_state == Closed {
+                    p.set_state(Closed);
+                }
+            }
+            if rst {
+                e.set_state(Reset);
+            }
+        }
+        Closed => {
+            // After both FINs a RST changes nothing.
+            if rst && p.state != Closed {
+                e.set_state(Reset);
+            }
+        }
+        Reset => {}
+    }
+    f.tcp[side] = e;
+    f.tcp[peer] = p;
+}
+

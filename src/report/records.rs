@@ -1,0 +1,368 @@
+//! Flow records: the one schema (each field's name, Zeek type and meaning, written once) and
+//! the JSON-lines and Zeek TSV writers it drives.
+//!
+//! Every string that can come from a file or a packet goes through [`Cell::Text`], which each
+//! writer escapes for its format.
+
+use std::io::{self, Write};
+use std::net::IpAddr;
+
+use super::Secs;
+use crate::flow::{FlowRecord, FlowSink, IcmpErrors};
+
+/// One value of a record, typed as the writers format it.
+#[derive(Debug, Clone, Copy)]
+pub enum Cell<'a> {
+    /// A packet time (ns since the epoch): seconds with six decimals.
+    Time(i64),
+    /// A duration (ns), or unset.
+    Interval(Option<i64>),
+    Count(u64),
+    Port(u16),
+    Addr(IpAddr),
+    /// Text that may come from a file or a packet: escaped by the writer. Empty is unset.
+    Text(&'a str),
+    /// One of a fixed set of codes (conn_state, proto, verdicts): never needs escaping.
+    Code(&'static str),
+    Bool(bool),
+    /// VLAN ids, outer first.
+    Vlans(&'a [u16]),
+    /// The ICMP errors that quoted the flow: an object in JSON, the count in Zeek TSV.
+    Icmp(Option<IcmpErrors>),
+    /// A small number that may be unset.
+    OptByte(Option<u8>),
+    /// A field flowaudit does not fill (Zeek TSV only).
+    Unset,
+}
+
+/// One field of the record schema.
+pub struct Field<T: ?Sized> {
+    /// The name, as Zeek's conn.log spells it where it has the field.
+    pub name: &'static str,
+    /// Zeek's type, for the TSV `#types` line.
+    pub zeek_type: &'static str,
+    /// What the value means.
+    pub meaning: &'static str,
+    /// Written in JSON lines (some TSV columns exist only for conn.log compatibility).
+    pub json: bool,
+    pub get: for<'a> fn(&'a T) -> Cell<'a>,
+}
+
+/// The record schema, in column order: conn.log's fields, then flowaudit's own.
+pub static FIELDS: &[Field<FlowRecord>] = &[
+    Field { name: "ts", zeek_type: "time", meaning: "time of the flow's first packet", json: true, get: |r| Cell::Time(r.ts_ns) },
+    Field { name: "uid", zeek_type: "string", meaning: "deterministic id: the same capture always gives the same uids", json: true, get: |r| Cell::Text(&r.uid) },
+    Field { name: "id.orig_h", zeek_type: "addr", meaning: "client (originator) address", json: true, get: |r| Cell::Addr(r.orig_h) },
+    Field { name: "id.orig_p", zeek_type: "port", meaning: "client port", json: true, get: |r| Cell::Port(r.orig_p) },
+    Field { name: "id.resp_h", zeek_type: "addr", meaning: "server (responder) address", json: true, get: |r| Cell::Addr(r.resp_h) },
+    Field { name: "id.resp_p", zeek_type: "port", meaning: "server port", json: true, get: |r| Cell::Port(r.resp_p) },
+    Field { name: "proto", zeek_type: "enum", meaning: "tcp or udp", json: true, get: |r| Cell::Code(r.proto.name()) },
+    Field { name: "service", zeek_type: "string", meaning: "not filled", json: false, get: |_| Cell::Unset },
+    Field { name: "duration", zeek_type: "interval", meaning: "last packet time minus first packet time (s)", json: true, get: |r| Cell::Interval(Some(r.duration_ns)) },
+    Field { name: "orig_bytes", zeek_type: "count", meaning: "payload bytes the client sent, every packet as seen (retransmissions included)", json: true, get: |r| Cell::Count(r.orig_bytes) },
+    Field { name: "resp_bytes", zeek_type: "count", meaning: "payload bytes the server sent", json: true, get: |r| Cell::Count(r.resp_bytes) },
+    Field { name: "conn_state", zeek_type: "string", meaning: "Zeek's connection state code (S0, SF, REJ, ...)", json: true, get: |r| Cell::Code(r.conn_state.name()) },
+    Field { name: "local_orig", zeek_type: "bool", meaning: "not filled", json: false, get: |_| Cell::Unset },
+    Field { name: "local_resp", zeek_type: "bool", meaning: "not filled", json: false, get: |_| Cell::Unset },
+    Field { name: "missed_bytes", zeek_type: "count", meaning: "not filled", json: false, get: |_| Cell::Unset },
+    Field { name: "history", zeek_type: "string", meaning: "Zeek's history letters, upper case for the client", json: true, get: |r| Cell::Text(&r.history) },
+    Field { name: "orig_pkts", zeek_type: "count", meaning: "packets the client sent", json: true, get: |r| Cell::Count(r.orig_pkts) },
+    Field { name: "orig_ip_bytes", zeek_type: "count", meaning: "sum of the IP lengths of the client's packets", json: true, get: |r| Cell::Count(r.orig_ip_bytes) },
+    Field { name: "resp_pkts", zeek_type: "count", meaning: "packets the server sent", json: true, get: |r| Cell::Count(r.resp_pkts) },
+    Field { name: "resp_ip_bytes", zeek_type: "count", meaning: "sum of the IP lengths of the server's packets", json: true, get: |r| Cell::Count(r.resp_ip_bytes) },
+    Field { name: "tunnel_parents", zeek_type: "set[string]", meaning: "not filled", json: false, get: |_| Cell::Unset },
+    Field { name: "vlan", zeek_type: "vector[count]", meaning: "VLAN ids, outer first", json: true, get: |r| Cell::Vlans(&r.vlan) },
+    Field { name: "community_id", zeek_type: "string", meaning: "Community ID v1, seed 0", json: true, get: |r| Cell::Text(&r.community_id) },
+    Field { name: "direction_inferred", zeek_type: "bool", meaning: "no handshake told who the client is: it was inferred from ports", json: true, get: |r| Cell::Bool(r.direction_inferred) },
+    Field { name: "syn_synack", zeek_type: "interval", meaning: "TCP: first SYN/ACK minus the last client SYN before it (s)", json: true, get: |r| Cell::Interval(r.syn_synack_ns) },
+    Field { name: "synack_ack", zeek_type: "interval", meaning: "TCP: the client's first ACK after the SYN/ACK minus the last SYN/ACK before it (s)", json: true, get: |r| Cell::Interval(r.synack_ack_ns) },
+    Field { name: "rtt", zeek_type: "interval", meaning: "TCP: syn_synack + synack_ack; UDP: first reply minus first request (s)", json: true, get: |r| Cell::Interval(r.rtt_ns) },
+    Field { name: "icmp_errors", zeek_type: "count", meaning: "ICMP errors that quoted the flow (JSON: count, last_type, last_code)", json: true, get: |r| Cell::Icmp(r.icmp_errors) },
+    Field { name: "icmp_last_type", zeek_type: "count", meaning: "type of the last of them", json: false, get: |r| Cell::OptByte(r.icmp_errors.map(|e| e.last_type)) },
+    Field { name: "icmp_last_code", zeek_type: "count", meaning: "code of the last of them", json: false, get: |r| Cell::OptByte(r.icmp_errors.map(|e| e.last_code)) },
+    Field { name: "evicted", zeek_type: "bool", meaning: "ended early because the flow table was full (--max-flows)", json: true, get: |r| Cell::Bool(r.evicted) },
+];
+
+/// A flow's judgement under the rules, for `flows --rules` and `--flows-out`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Verdicted<'a> {
+    /// The rule that judged the flow, if any.
+    pub rule: Option<&'a str>,
+    /// allowed, discouraged, denied, reversed or unexpected.
+    pub verdict: &'static str,
+    /// The finding the flow counts in (None: a conforming flow); with `Some`, the field is
+    /// written.
+    pub finding: Option<Option<&'static str>>,
+}
+
+/// A field of the judgement.
+pub struct VerdictField {
+    pub name: &'static str,
+    pub zeek_type: &'static str,
+    pub meaning: &'static str,
+    pub get: for<'a, 'b> fn(&'a Verdicted<'b>) -> Cell<'a>,
+}
+
+/// The judgement's fields, after the record's.
+pub static VERDICT_FIELDS: &[VerdictField] = &[
+    VerdictField { name: "rule", zeek_type: "string", meaning: "the rule that judged the flow (for reversed: the rule that would, the other way)", get: |v| v.rule.map_or(Cell::Unset, Cell::Text) },
+    VerdictField { name: "verdict", zeek_type: "string", meaning: "allowed, discouraged, denied, reversed or unexpected", get: |v| Cell::Code(v.verdict) },
+];
+
+/// The finding field of `--flows-out`.
+pub static FINDING_FIELD: VerdictField = VerdictField {
+    name: "finding",
+    zeek_type: "string",
+    meaning: "the kind of finding the flow counts in (null: none)",
+    get: |v| v.finding.flatten().map_or(Cell::Unset, Cell::Code),
+};
+
+/// Output format of flow records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FlowFormat {
+    /// One JSON object per line per flow, with conn.log's field names.
+    Json,
+    /// A Zeek TSV conn.log.
+    Zeek,
+}
+
+fn json_str(w: &mut dyn Write, s: &str) -> io::Result<()> {
+    w.write_all(b"\"")?;
+    let mut start = 0;
+    for (i, c) in s.char_indices() {
+        let esc: Option<&str> = match c {
+            '"' => Some("\\\""),
+            '\\' => Some("\\\\"),
+            '\n' => Some("\\n"),
+            '\r' => Some("\\r"),
+            '\t' => Some("\\t"),
+            c if (c as u32) < 0x20 || c == '\u{7f}' => None,
+            _ => continue,
+        };
+        w.write_all(&s.as_bytes()[start..i])?;
+        match esc {
+            Some(e) => w.write_all(e.as_bytes())?,
+            None => write!(w, "\\u{:04x}", c as u32)?,
+        }
+        start = i + c.len_utf8();
+    }
+    w.write_all(&s.as_bytes()[start..])?;
+    w.write_all(b"\"")
+}
+
+fn json_cell(w: &mut dyn Write, c: Cell<'_>) -> io::Result<()> {
+    match c {
+        Cell::Time(ns) => write!(w, "{}", Secs(ns)),
+        Cell::Interval(Some(ns)) => write!(w, "{}", Secs(ns)),
+        Cell::Interval(None) | Cell::Unset | Cell::Icmp(None) | Cell::OptByte(None) => {
+            w.write_all(b"null")
+        }
+        Cell::Count(n) => write!(w, "{n}"),
+        Cell::Port(p) => write!(w, "{p}"),
+        Cell::OptByte(Some(b)) => write!(w, "{b}"),
+        Cell::Addr(a) => write!(w, "\"{a}\""),
+        Cell::Text(s) => json_str(w, s),
+        Cell::Code(s) => write!(w, "\"{s}\""),
+        Cell::Bool(b) => write!(w, "{b}"),
+        Cell::Vlans(v) => {
+            w.write_all(b"[")?;
+            for (i, id) in v.iter().enumerate() {
+                if i > 0 {
+                    w.write_all(b",")?;
+                }
+                write!(w, "{id}")?;
+            }
+            w.write_all(b"]")
+        }
+        Cell::Icmp(Some(e)) => write!(
+            w,
+            "{{\"count\":{},\"last_type\":{},\"last_code\":{}}}",
+            e.count, e.last_type, e.last_code
+        ),
+    }
+}
+
+/// Zeek TSV escapes separators and control characters as \xNN.
+fn zeek_text(w: &mut dyn Write, s: &str) -> io::Result<()> {
+    if s.is_empty() {
+        return w.write_all(b"-");
+    }
+    for c in s.chars() {
+        if c.is_control() {
+            write!(w, "\\x{:02x}", c as u32)?;
+        } else {
+            let mut b = [0; 4];
+            w.write_all(c.encode_utf8(&mut b).as_bytes())?;
+        }
+    }
+    Ok(())
+}
+
+fn zeek_cell(w: &mut dyn Write, c: Cell<'_>) -> io::Result<()> {
+    match c {
+        Cell::Time(ns) | Cell::Interval(Some(ns)) => write!(w, "{}", Secs(ns)),
+        Cell::Interval(None) | Cell::Unset | Cell::OptByte(None) => w.write_all(b"-"),
+        Cell::Count(n) => write!(w, "{n}"),
+        Cell::Port(p) => write!(w, "{p}"),
+        Cell::OptByte(Some(b)) => write!(w, "{b}"),
+        Cell::Addr(a) => write!(w, "{a}"),
+        Cell::Text(s) => zeek_text(w, s),
+        Cell::Code(s) => w.write_all(s.as_bytes()),
+        Cell::Bool(b) => w.write_all(if b { b"T" } else { b"F" }),
+        Cell::Vlans([]) => w.write_all(b"(empty)"),
+        Cell::Vlans(v) => {
+            for (i, id) in v.iter().enumerate() {
+                if i > 0 {
+                    w.write_all(b",")?;
+                }
+                write!(w, "{id}")?;
+            }
+            Ok(())
+        }
+        Cell::Icmp(e) => write!(w, "{}", e.map_or(0, |e| e.count)),
+    }
+}
+
+/// Writes one flow as a JSON object on one line, with conn.log's field names; with `v`, the
+/// judgement's fields follow.
+pub fn write_json_line(
+    w: &mut dyn Write,
+    r: &FlowRecord,
+    v: Option<Verdicted<'_>>,
+) -> io::Result<()> {
+    let mut sep = b"{" as &[u8];
+    for f in FIELDS.iter().filter(|f| f.json) {
+        w.write_all(sep)?;
+        sep = b",";
+        write!(w, "\"{}\":", f.name)?;
+        json_cell(w, (f.get)(r))?;
+    }
+    if let Some(v) = v {
+        for f in verdict_fields(&v) {
+            write!(w, ",\"{}\":", f.name)?;
+            json_cell(w, (f.get)(&v))?;
+        }
+    }
+    w.write_all(b"}\n")
+}
+
+/// The judgement fields `v` writes.
+fn verdict_fields(v: &Verdicted<'_>) -> impl Iterator<Item = &'static VerdictField> + use<> {
+    VERDICT_FIELDS
+        .iter()
+        .chain(v.finding.is_some().then_some(&FINDING_FIELD))
+}
+
+/// Writes one flow as a Zeek TSV row.
+fn write_zeek_row(w: &mut dyn Write, r: &FlowRecord, v: Option<Verdicted<'_>>) -> io::Result<()> {
+    for (i, f) in FIELDS.iter().enumerate() {
+        if i > 0 {
+            w.write_all(b"\t")?;
+        }
+        zeek_cell(w, (f.get)(r))?;
+    }
+    if let Some(v) = v {
+        for f in verdict_fields(&v) {
+            w.write_all(b"\t")?;
+            zeek_cell(w, (f.get)(&v))?;
+        }
+    }
+    w.write_all(b"\n")
+}
+
+/// Writes the header of a Zeek TSV conn.log (the format `zeek-cut` reads). `#open` and
+/// `#close` carry packet times, not the wall clock, so the output is reproducible.
+fn write_zeek_header(w: &mut dyn Write, open_ns: i64, verdicts: bool) -> io::Result<()> {
+    writeln!(w, "#separator \\x09")?;
+    writeln!(w, "#set_separator\t,")?;
+    writeln!(w, "#empty_field\t(empty)")?;
+    writeln!(w, "#unset_field\t-")?;
+    writeln!(w, "#path\tconn")?;
+    writeln!(w, "#open\t{}", super::zeek_date(open_ns))?;
+    let extra: &[VerdictField] = if verdicts { VERDICT_FIELDS } else { &[] };
+    let names: Vec<&str> = FIELDS
+        .iter()
+        .map(|f| f.name)
+        .chain(extra.iter().map(|f| f.name))
+        .collect();
+    let types: Vec<&str> = FIELDS
+        .iter()
+        .map(|f| f.zeek_type)
+        .chain(extra.iter().map(|f| f.zeek_type))
+        .collect();
+    writeln!(w, "#fields\t{}", names.join("\t"))?;
+    writeln!(w, "#types\t{}", types.join("\t"))
+}
+
+/// Judges each record as it is written (`flows --rules`).
+pub type Judge<'j> = Box<dyn FnMut(&FlowRecord) -> Verdicted<'j> + 'j>;
+
+/// Writes records as flows end: a [`FlowSink`]. A write error (a closed pipe, a full disk)
+/// stops the writing and is kept for [`RecordWriter::finish`]; reading goes on.
+pub struct RecordWriter<'j, W: Write> {
+    w: W,
+    format: FlowFormat,
+    judge: Option<Judge<'j>>,
+    /// The Zeek header is written before the first row, with the first packet's time.
+    header: bool,
+    open_ns: Option<i64>,
+    error: Option<io::Error>,
+}
+
+impl<'j, W: Write> RecordWriter<'j, W> {
+    pub fn new(w: W, format: FlowFormat, judge: Option<Judge<'j>>) -> Self {
+        RecordWriter {
+            w,
+            format,
+            judge,
+            header: false,
+            open_ns: None,
+            error: None,
+        }
+    }
+
+    fn header(&mut self) -> io::Result<()> {
+        if self.format == FlowFormat::Zeek && !self.header {
+            self.header = true;
+            let open = self.open_ns.unwrap_or(0);
+            write_zeek_header(&mut self.w, open, self.judge.is_some())?;
+        }
+        Ok(())
+    }
+
+    fn write(&mut self, r: &FlowRecord) -> io::Result<()> {
+        self.header()?;
+        let v = self.judge.as_mut().map(|j| j(r));
+        match self.format {
+            FlowFormat::Json => write_json_line(&mut self.w, r, v),
+            FlowFormat::Zeek => write_zeek_row(&mut self.w, r, v),
+        }
+    }
+
+    /// Ends the output (the Zeek footer carries `close_ns`, the last packet's time) and
+    /// returns the first write error, if any.
+    pub fn finish(mut self, close_ns: Option<i64>) -> io::Result<W> {
+        if let Some(e) = self.error.take() {
+            return Err(e);
+        }
+        self.header()?;
+        if self.format == FlowFormat::Zeek {
+            writeln!(self.w, "#close\t{}", super::zeek_date(close_ns.unwrap_or(0)))?;
+        }
+        self.w.flush()?;
+        Ok(self.w)
+    }
+}
+
+impl<W: Write> FlowSink for RecordWriter<'_, W> {
+    fn open(&mut self, first_ns: i64) {
+        self.open_ns.get_or_insert(first_ns);
+    }
+    fn flow(&mut self, r: &FlowRecord) {
+        if self.error.is_none()
+            && let Err(e) = self.write(r)
+        {
+            self.error = Some(e);
+        }
+    }
+}
