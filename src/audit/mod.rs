@@ -1,0 +1,573 @@
+//! Audit stage: judges every flow against the rules and gathers the findings as flows stream in.
+//!
+//! Each flow gets a verdict: the first matching rule's (`allowed`, `discouraged`, `denied`),
+//! `reversed` when no rule matches as observed but one would with the other end as the client
+//! (only when the direction was seen, not inferred: see [`Reversal`]), or `unexpected`.
+//!
+//! Findings are grouped by (kind, rule, protocol, client, server, server port), each with its
+//! flows' count, first and last time and example uids, so that every finding can be traced back
+//! to flows. Memory does not grow with the number of flows: the auditor keeps one aggregate per
+//! group, and groups that would multiply roll up (see [`AuditOptions`] and [`Rollup`]).
+//!
+//! The pieces, one concern each: [`judge`] (verdicts), `groups` (per-flow finding groups and
+//! their roll-ups), `rollup` (what a roll-up counts), `latency` (round-trip distributions),
+//! `bandwidth` (per-second bytes in a sliding window), `missing` (required host pairs) and
+//! `build` (the finding builders). The English text of a finding is the report's
+//! (`report::audit::message`).
+
+mod bandwidth;
+mod build;
+mod groups;
+pub mod judge;
+mod latency;
+mod missing;
+mod rollup;
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+use ipnet::IpNet;
+
+use crate::flow::{FlowRecord, Proto, SecondBytes};
+use crate::rules::{Expect, Rules, Severity, Verdict};
+
+pub use judge::{Judgement, established, judge};
+
+use bandwidth::Usage;
+use groups::{Agg, Class, Groups};
+use missing::Required;
+
+/// A flow's verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum FlowVerdict {
+    Allowed,
+    Discouraged,
+    Denied,
+    Reversed,
+    Unexpected,
+}
+
+impl FlowVerdict {
+    pub const ALL: [FlowVerdict; 5] = [
+        FlowVerdict::Allowed,
+        FlowVerdict::Discouraged,
+        FlowVerdict::Denied,
+        FlowVerdict::Reversed,
+        FlowVerdict::Unexpected,
+    ];
+    pub fn name(self) -> &'static str {
+        match self {
+            FlowVerdict::Allowed => "allowed",
+            FlowVerdict::Discouraged => "discouraged",
+            FlowVerdict::Denied => "denied",
+            FlowVerdict::Reversed => "reversed",
+            FlowVerdict::Unexpected => "unexpected",
+        }
+    }
+}
+
+/// Which way a `reversed` flow is reversed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Reversal {
+    /// A rule matches with the hosts swapped on the same server port: the server started a
+    /// connection to its client on the server port (SQL Server connecting to HAS on 1433).
+    Hosts,
+    /// A rule matches the same connection opened by the other end: hosts and ports swapped, the
+    /// observed client port being the would-be server port (the admin console opening web:8000
+    /// from port 40312, where a rule lets the web server call the console on 10000-65000).
+    Connection,
+}
+
+impl Reversal {
+    /// `"hosts"` or `"connection"`, as the JSON and `--flows-out` write it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Reversal::Hosts => "hosts",
+            Reversal::Connection => "connection",
+        }
+    }
+}
+
+/// What the audit made of one flow: what `--flows-out` writes for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Judged {
+    /// The rule that judged it (for `reversed`: the rule that would, the other way).
+    pub rule: Option<usize>,
+    pub verdict: FlowVerdict,
+    /// The finding kind the flow counts in: `unexpected`, `denied`, `reversed`, `failed`,
+    /// `discouraged`, or `over_latency` (its rtt is over the rule's budget); None for an allowed
+    /// flow that conforms. A discouraged flow that also failed, or is over its latency budget,
+    /// counts in two findings: `kind` is the first in report order ([`Kind::ALL`]), `also` the
+    /// other. (Bandwidth is judged per client host and rule, not per flow.)
+    pub kind: Option<Kind>,
+    pub also: Option<Kind>,
+    /// For `reversed`: which way.
+    pub reversed: Option<Reversal>,
+}
+
+/// Kinds of finding, in report order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Kind {
+    Unexpected,
+    Denied,
+    Reversed,
+    Missing,
+    Failed,
+    Discouraged,
+    OverLatency,
+    OverBandwidth,
+}
+
+impl Kind {
+    pub const ALL: [Kind; 8] = [
+        Kind::Unexpected,
+        Kind::Denied,
+        Kind::Reversed,
+        Kind::Missing,
+        Kind::Failed,
+        Kind::Discouraged,
+        Kind::OverLatency,
+        Kind::OverBandwidth,
+    ];
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Unexpected => "unexpected",
+            Kind::Denied => "denied",
+            Kind::Reversed => "reversed",
+            Kind::Missing => "missing",
+            Kind::Failed => "failed",
+            Kind::Discouraged => "discouraged",
+            Kind::OverLatency => "over_latency",
+            Kind::OverBandwidth => "over_bandwidth",
+        }
+    }
+    /// The severity a finding of this kind has unless its rule says otherwise.
+    pub fn default_severity(self) -> Severity {
+        match self {
+            Kind::Unexpected | Kind::Denied | Kind::Reversed | Kind::Missing | Kind::Failed => {
+                Severity::Error
+            }
+            Kind::Discouraged | Kind::OverLatency | Kind::OverBandwidth => Severity::Warning,
+        }
+    }
+}
+
+/// Kind-specific figures of a finding.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Detail {
+    None,
+    /// Which way the flows are reversed; for [`Reversal::Connection`], the would-be server
+    /// ports (the observed client ports) as inclusive ranges.
+    Reversed {
+        way: Reversal,
+        server_ports: Vec<(u16, u16)>,
+    },
+    /// How the attempts failed: conn_state (TCP) or "no reply" / "icmp unreachable" (UDP),
+    /// with counts.
+    Failed {
+        outcomes: Vec<(String, u64)>,
+    },
+    /// Round trips (ns) over the group's measured flows, against the budget (ms). `exact`: the
+    /// percentiles are exact nearest-rank values (up to [`EXACT_RTTS`] measured flows); above,
+    /// they come from a histogram with at most 0.1 % relative error (never below the true
+    /// value, never above the max). `max_ns` is always exact.
+    Latency {
+        budget_ms: f64,
+        measured: u64,
+        p50_ns: i64,
+        p95_ns: i64,
+        max_ns: i64,
+        exact: bool,
+    },
+    /// Bandwidth of the client host on the rule, in kbit/s, against the budgets.
+    Bandwidth {
+        avg_kbps: f64,
+        peak_kbps: f64,
+        avg_budget_kbps: Option<f64>,
+        peak_budget_kbps: Option<f64>,
+        active_seconds: u64,
+        ip_bytes: u64,
+    },
+    /// A required host pair with no established flow on the rule's ports.
+    Missing {
+        ports: String,
+        failed_attempts: u64,
+    },
+}
+
+/// Round trips kept exactly per group before a histogram takes over.
+pub const EXACT_RTTS: usize = latency::EXACT;
+
+/// What a roll-up gathers instead of one finding per client or per target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum RollupBy {
+    /// Many clients to one (server, server port): a flood, or a popular service.
+    Clients,
+    /// One client to many (server, server port) targets: a scan.
+    Targets,
+}
+
+impl RollupBy {
+    pub fn name(self) -> &'static str {
+        match self {
+            RollupBy::Clients => "clients",
+            RollupBy::Targets => "targets",
+        }
+    }
+}
+
+/// A network prefix covering some of a roll-up's hosts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Prefix {
+    pub net: IpNet,
+    /// Distinct hosts of the roll-up inside it.
+    pub hosts: u64,
+    /// The finding's flows from (or to) those hosts.
+    pub flows: u64,
+}
+
+/// The figures of a rolled-up finding. Counts of flows are exact; distinct hosts are exact up
+/// to [`AuditOptions::exact_hosts`] per roll-up, then estimated (HyperLogLog, about 0.8 %
+/// standard error) and marked so. The top lists and prefixes are exact while the hosts are;
+/// once estimated, they cover the hosts recorded exactly (the first `exact_hosts`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rollup {
+    pub by: RollupBy,
+    /// Distinct clients (1 for [`RollupBy::Targets`]).
+    pub clients: u64,
+    pub clients_estimated: bool,
+    /// Distinct servers (1 for [`RollupBy::Clients`]).
+    pub servers: u64,
+    pub servers_estimated: bool,
+    /// Distinct server ports (1 for [`RollupBy::Clients`]).
+    pub ports: u64,
+    /// The busiest clients, servers and server ports by flows, at most [`AuditOptions::top`]
+    /// each, busiest first (ties by address or port).
+    pub top_clients: Vec<(IpAddr, u64)>,
+    pub top_servers: Vec<(IpAddr, u64)>,
+    pub top_ports: Vec<(u16, u64)>,
+    /// The rolled-up side's hosts (clients for [`RollupBy::Clients`], servers for
+    /// [`RollupBy::Targets`]) covered by at most [`AuditOptions::top`] prefixes per address
+    /// family, all of one length: the longest length at which that many suffice. Busiest first.
+    pub prefixes: Vec<Prefix>,
+    /// Every server port, as inclusive ranges in ascending order (`20-25,80,443-445`).
+    pub port_ranges: Vec<(u16, u16)>,
+}
+
+/// One finding.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Finding {
+    pub kind: Kind,
+    pub severity: Severity,
+    pub rule: Option<usize>,
+    pub proto: Proto,
+    /// The client: an address, or for `missing` the role entry (address, network or "any");
+    /// None for a roll-up of many clients.
+    pub src: Option<String>,
+    pub src_role: Option<String>,
+    /// The server (None for over_bandwidth, which is per client host, and for a roll-up of
+    /// many targets).
+    pub dst: Option<String>,
+    pub dst_role: Option<String>,
+    /// The server port (None for missing and over_bandwidth, which cover all the rule's ports,
+    /// and for a roll-up of many targets).
+    pub dst_port: Option<u16>,
+    /// Flows in the finding (for missing: failed attempts; for over_latency: flows over budget).
+    pub flows: u64,
+    pub first_ns: Option<i64>,
+    pub last_ns: Option<i64>,
+    /// Up to [`MAX_UIDS`] example flows: the earliest by first packet time.
+    pub uids: Vec<String>,
+    pub detail: Detail,
+    /// Set when the finding rolls up many clients or many targets.
+    pub rollup: Option<Rollup>,
+}
+
+/// Example uids kept per finding.
+pub const MAX_UIDS: usize = 5;
+
+/// How the audit keeps findings readable and its memory bounded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AuditOptions {
+    /// Distinct clients to one (server, server port), for one (kind, rule, protocol), from
+    /// which their findings roll up into one (a flood, or a service the matrix forgot). Below,
+    /// one finding per client.
+    pub rollup_clients: usize,
+    /// Distinct (server, server port) targets of one client, for one (kind, rule, protocol),
+    /// from which its findings roll up into one (a scan).
+    pub rollup_targets: usize,
+    /// Length of a roll-up's top lists, and of its prefix list per address family.
+    pub top: usize,
+    /// Distinct clients (and servers) a roll-up counts exactly; beyond, it estimates. The exact
+    /// set costs about 16 bytes per IPv4 host and 32 per IPv6 host (hash table included, up to
+    /// twice that just after it grows): ≈ 17-34 MiB for 1,000,000 IPv4 hosts.
+    pub exact_hosts: usize,
+    /// Seconds of per-second bytes kept per (client host, rule) before a second is final (see
+    /// [`Auditor::add_second`]).
+    pub bandwidth_window: usize,
+}
+
+impl Default for AuditOptions {
+    fn default() -> AuditOptions {
+        AuditOptions {
+            rollup_clients: 100,
+            rollup_targets: 100,
+            top: 10,
+            exact_hosts: 1_000_000,
+            bandwidth_window: 8,
+        }
+    }
+}
+
+/// The audit's result.
+#[derive(Debug, Clone)]
+pub struct AuditResult {
+    pub flows: u64,
+    /// Flows per verdict, in [`FlowVerdict::ALL`] order.
+    pub by_verdict: [u64; 5],
+    /// Flows judged by each rule, in rule order.
+    pub rule_flows: Vec<u64>,
+    /// Sorted: most severe first, then kind, rule, protocol and addresses.
+    pub findings: Vec<Finding>,
+}
+
+impl AuditResult {
+    /// Findings of each kind, in [`Kind::ALL`] order.
+    pub fn by_kind(&self) -> [u64; 8] {
+        let mut n = [0; 8];
+        for f in &self.findings {
+            n[f.kind as usize] += 1;
+        }
+        n
+    }
+    /// Whether a finding reaches `level`.
+    pub fn reaches(&self, level: Severity) -> bool {
+        self.findings.iter().any(|f| f.severity <= level)
+    }
+}
+
+/// Gathers findings flow by flow, in memory bounded by the groups, not by the flows.
+pub struct Auditor<'a> {
+    rules: &'a Rules,
+    opts: AuditOptions,
+    flows: u64,
+    by_verdict: [u64; 5],
+    rule_flows: Vec<u64>,
+    groups: Groups,
+    required: Required,
+    /// Per (rule with a bandwidth budget, client host).
+    usage: BTreeMap<(usize, IpAddr), Usage>,
+}
+
+impl<'a> Auditor<'a> {
+    pub fn new(rules: &'a Rules, opts: AuditOptions) -> Auditor<'a> {
+        Auditor {
+            rules,
+            opts,
+            flows: 0,
+            by_verdict: [0; 5],
+            rule_flows: vec![0; rules.rules.len()],
+            groups: Groups::new(&opts),
+            required: Required::default(),
+            usage: BTreeMap::new(),
+        }
+    }
+
+    /// Judges one ended flow and records what it shows. Nothing of the flow is kept but its
+    /// share of the aggregates (and its uid, if among a finding's earliest examples).
+    pub fn add(&mut self, r: &FlowRecord) -> Judged {
+        let j = judge(self.rules, r);
+        self.flows += 1;
+        self.by_verdict[j.verdict as usize] += 1;
+        let mut kinds: Vec<Kind> = Vec::with_capacity(2);
+        match (j.verdict, j.rule) {
+            (FlowVerdict::Unexpected, _) => {
+                self.per_flow(Kind::Unexpected, None, None, r, |a| a.note(r));
+                kinds.push(Kind::Unexpected);
+            }
+            (FlowVerdict::Reversed, rule) => {
+                let way = j.reversed.unwrap_or(Reversal::Hosts);
+                self.per_flow(Kind::Reversed, rule, Some(way), r, |a| {
+                    if way == Reversal::Connection {
+                        a.add_port(r.orig_p);
+                    }
+                    a.note(r)
+                });
+                kinds.push(Kind::Reversed);
+            }
+            (FlowVerdict::Denied, Some(i)) => {
+                self.rule_flows[i] += 1;
+                self.per_flow(Kind::Denied, Some(i), None, r, |a| a.note(r));
+                kinds.push(Kind::Denied);
+            }
+            (FlowVerdict::Allowed | FlowVerdict::Discouraged, Some(i)) => {
+                self.rule_flows[i] += 1;
+                if j.verdict == FlowVerdict::Discouraged {
+                    self.per_flow(Kind::Discouraged, Some(i), None, r, |a| a.note(r));
+                    kinds.push(Kind::Discouraged);
+                }
+                kinds.extend(self.judged(i, r));
+            }
+            _ => {}
+        }
+        kinds.sort_unstable();
+        Judged {
+            rule: j.rule,
+            verdict: j.verdict,
+            kind: kinds.first().copied(),
+            also: kinds.get(1).copied(),
+            reversed: j.reversed,
+        }
+    }
+
+    /// One second of one flow's traffic: `b.ip_bytes` go to the (client host, rule) the flow
+    /// would be judged by as `b.orig_h` -> `b.resp_h:b.resp_p`, when that rule allows or
+    /// discourages it and has a bandwidth budget.
+    ///
+    /// Seconds may arrive a little out of order. Each (client host, rule) keeps the last
+    /// [`AuditOptions::bandwidth_window`] seconds (counted back from the newest second it has
+    /// seen) open; older seconds are final: counted as active (when they carried bytes) and for
+    /// the peak. A second that arrives after it left the window is added to the oldest second
+    /// the window still holds, so no byte is lost and no final second changes.
+    pub fn add_second(&mut self, b: &SecondBytes) {
+        let Some(i) = self
+            .rules
+            .first_match(b.proto, b.orig_h, b.resp_h, b.resp_p)
+        else {
+            return;
+        };
+        let rule = &self.rules.rules[i];
+        if rule.verdict == Verdict::Denied || (rule.avg_kbps.is_none() && rule.peak_kbps.is_none())
+        {
+            return;
+        }
+        let window = self.opts.bandwidth_window.max(1);
+        self.usage
+            .entry((i, b.orig_h))
+            .or_default()
+            .add_bytes(b.sec, b.ip_bytes, window);
+    }
+
+    /// Adds a flow to its per-flow finding group (or the roll-up that took it over). `f`
+    /// updates the aggregate and says whether the flow counts in the finding.
+    fn per_flow(
+        &mut self,
+        kind: Kind,
+        rule: Option<usize>,
+        way: Option<Reversal>,
+        r: &FlowRecord,
+        f: impl FnOnce(&mut Agg) -> bool,
+    ) {
+        let class = Class {
+            kind,
+            rule,
+            proto: r.proto,
+            way,
+        };
+        self.groups.add(class, r.orig_h, r.resp_h, r.resp_p, f);
+    }
+
+    /// An allowed or discouraged flow: did it get through, how fast, how much. Returns the
+    /// finding kind it adds to, if any.
+    fn judged(&mut self, i: usize, r: &FlowRecord) -> Option<Kind> {
+        let rule = &self.rules.rules[i];
+        let ok = established(r);
+        if rule.expect == Expect::Required {
+            self.required.add(self.rules, i, r, ok);
+        }
+        if rule.avg_kbps.is_some() || rule.peak_kbps.is_some() {
+            self.usage.entry((i, r.orig_h)).or_default().note(r);
+        }
+        if !ok {
+            let how = judge::outcome(r);
+            self.per_flow(Kind::Failed, Some(i), None, r, |a| {
+                a.add_outcome(how);
+                a.note(r)
+            });
+            return Some(Kind::Failed);
+        }
+        let (Some(budget), Some(rtt)) = (rule.latency_ms, r.rtt_ns) else {
+            return None;
+        };
+        let over = rtt as f64 > budget * 1e6;
+        self.per_flow(Kind::OverLatency, Some(i), None, r, |a| {
+            a.measure(rtt);
+            over && a.note(r)
+        });
+        over.then_some(Kind::OverLatency)
+    }
+
+    /// Ends the audit: builds and sorts the findings.
+    pub fn finish(self) -> AuditResult {
+        let rules = self.rules;
+        let mut findings = build::group_findings(rules, &self.opts, self.groups);
+        findings.extend(build::bandwidth_findings(rules, self.usage));
+        findings.extend(build::missing_findings(rules, &self.required));
+        findings.sort_by(|x, y| {
+            (
+                x.severity, x.kind, x.rule, x.proto, &x.src, &x.dst, x.dst_port, x.first_ns,
+            )
+                .cmp(&(
+                    y.severity, y.kind, y.rule, y.proto, &y.src, &y.dst, y.dst_port, y.first_ns,
+                ))
+        });
+        AuditResult {
+            flows: self.flows,
+            by_verdict: self.by_verdict,
+            rule_flows: self.rule_flows,
+            findings,
+        }
+    }
+}
+
+/// Nearest-rank percentile of sorted values.
+pub fn percentile(sorted: &[i64], p: usize) -> i64 {
+    let n = sorted.len();
+    let rank = (p * n).div_ceil(100).max(1);
+    sorted[rank.min(n) - 1]
+}
+
+/// A number without a useless ".0".
+pub fn fmt_num(x: f64) -> String {
+    if x.fract() == 0.0 && x.abs() < 1e15 {
+        format!("{}", x as i64)
+    } else {
+        format!("{x}")
+    }
+}
+
+/// Nanoseconds as milliseconds with three decimals.
+pub fn ms(ns: i64) -> String {
+    format!("{:.3}", ns as f64 / 1e6)
+}
+
+/// A count with thousands separators: `1,204`.
+pub fn thousands(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::with_capacity(s.len() + s.len() / 3);
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Inclusive port ranges as text: `20-25,80,443-445`.
+pub fn ranges_text(ranges: &[(u16, u16)]) -> String {
+    ranges
+        .iter()
+        .map(|&(a, b)| {
+            if a == b {
+                a.to_string()
+            } else {
+                format!("{a}-{b}")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,255 @@
+//! The JSON document.
+//!
+//! Each finding has the keys the README lists (`kind`, `severity`, `rule`, `proto`, `src_role`,
+//! `src_ip`, `dst_role`, `dst_ip`, `dst_port`, `flows`, `first_seen`, `last_seen`, `uids`,
+//! `message`) and kind-specific keys:
+//!
+//! - `reversed`: `"reversed"`: `"hosts"` (a rule matches with the hosts swapped on the same
+//!   server port: the server started a connection to its client) or `"connection"` (a rule
+//!   matches the same connection opened by the other end: hosts and ports swapped); for
+//!   `"connection"`, `"reversed_server_ports"`: the would-be server ports (the observed client
+//!   ports) as ranges text, `"40312"` or `"40312-40315,50000"`.
+//! - `failed`: `attempts`, `outcomes` (`{"S0": 2, "REJ": 1}`).
+//! - `over_latency`: `budget_ms`, `measured_flows`, `p50_ms`, `p95_ms`, `max_ms`, and
+//!   `percentiles_exact`: true when p50 and p95 are exact nearest-rank values (up to 64
+//!   measured flows in the finding), false when they come from a histogram (at most 0.1 %
+//!   above the exact value); `max_ms` is always exact.
+//! - `over_bandwidth`: `avg_kbps`, `peak_kbps`, `avg_budget_kbps`, `peak_budget_kbps`,
+//!   `active_seconds`, `ip_bytes`.
+//! - `missing`: `ports`, `failed_attempts`.
+//!
+//! A rolled-up finding (many clients to one server port, or one client to many targets) has
+//! `src_ip` null (many clients) or `dst_ip` and `dst_port` null (many targets), and a `rollup`
+//! object (absent from other findings):
+//!
+//! - `by`: `"clients"` (many clients to one (server, port)) or `"targets"` (one client to many
+//!   (server, port) targets);
+//! - `clients`, `servers`, `ports`: distinct counts; `clients_estimated`, `servers_estimated`:
+//!   true when the count is a HyperLogLog estimate (past a million distinct hosts per roll-up)
+//!   rather than exact;
+//! - `top_clients`, `top_servers`: `[{"ip", "flows"}]`, `top_ports`: `[{"port", "flows"}]`:
+//!   the busiest (10 by default), most flows first;
+//! - `prefixes`: `[{"prefix", "hosts", "flows"}]`: at most 10 (by default) prefixes per
+//!   address family, of one length, covering every client (`by` clients) or server (`by`
+//!   targets): the longest length at which that many suffice; most flows first;
+//! - `port_ranges`: every server port, as ranges text (`"20-25,80,443-445"`).
+//!
+//! The document is complete: every finding is listed, whatever the text report shows.
+
+use std::io::{self, Write};
+
+use serde_json::{Value, json};
+
+use super::{AuditDoc, JSON_VERSION, escape};
+use crate::audit::{Detail, Finding, FlowVerdict, Kind, Rollup, ranges_text};
+use crate::decode::linktype;
+use crate::report::Secs;
+use crate::rules::{Rules, Severity};
+use crate::stats::{Stats, ethertype_name, ip_proto_name};
+
+fn secs_value(ns: Option<i64>) -> Value {
+    match ns {
+        Some(ns) => serde_json::from_str(&Secs(ns).to_string()).unwrap_or(Value::Null),
+        None => Value::Null,
+    }
+}
+
+/// Non-flow frames of one input by category, as a JSON object.
+fn skipped_json(s: &Stats) -> Value {
+    let mut m = serde_json::Map::new();
+    let mut put = |k: String, n: u64| {
+        if n > 0 {
+            m.insert(k, json!(n));
+        }
+    };
+    for (e, n) in &s.not_ip {
+        put(format!("non-ip {}", ethertype_name(*e)), *n);
+    }
+    for (p, n) in &s.not_ip_ppp {
+        put(format!("non-ip ppp 0x{p:04x}"), *n);
+    }
+    for (f, n) in &s.not_ip_family {
+        put(format!("non-ip address family {f}"), *n);
+    }
+    put("icmp".into(), s.icmp_packets);
+    put("icmpv6".into(), s.icmpv6_packets);
+    for (p, n) in s.ip_proto.iter().enumerate() {
+        put(format!("ip {}", ip_proto_name(p as u8)), *n);
+    }
+    put("non-first fragments".into(), s.fragments);
+    for (l, n) in s.truncated_by_layer() {
+        put(format!("truncated {}", l.name()), n);
+    }
+    for (l, r, n) in s.malformed_by_layer() {
+        put(format!("malformed {} {}", l.name(), r.name()), n);
+    }
+    for (l, n) in &s.unsupported_link {
+        put(format!("unsupported link type {l}"), *n);
+    }
+    Value::Object(m)
+}
+
+fn finding_json(rules: &Rules, f: &Finding) -> Value {
+    let mut v = json!({
+        "kind": f.kind.name(),
+        "severity": f.severity.name(),
+        "rule": f.rule.map(|i| rules.rules[i].name.clone()),
+        "proto": f.proto.name(),
+        "src_role": f.src_role,
+        "src_ip": f.src,
+        "dst_role": f.dst_role,
+        "dst_ip": f.dst,
+        "dst_port": f.dst_port,
+        "flows": f.flows,
+        "first_seen": secs_value(f.first_ns),
+        "last_seen": secs_value(f.last_ns),
+        "uids": f.uids,
+        "message": escape(&super::message(rules, f)),
+    });
+    let Value::Object(m) = &mut v else {
+        return v;
+    };
+    match &f.detail {
+        Detail::None => {}
+        Detail::Reversed { way, server_ports } => {
+            m.insert("reversed".into(), json!(way.name()));
+            if !server_ports.is_empty() {
+                m.insert(
+                    "reversed_server_ports".into(),
+                    json!(ranges_text(server_ports)),
+                );
+            }
+        }
+        Detail::Failed { outcomes } => {
+            m.insert("attempts".into(), json!(f.flows));
+            let o: serde_json::Map<String, Value> = outcomes
+                .iter()
+                .map(|(k, n)| (k.clone(), json!(n)))
+                .collect();
+            m.insert("outcomes".into(), Value::Object(o));
+        }
+        Detail::Latency {
+            budget_ms,
+            measured,
+            p50_ns,
+            p95_ns,
+            max_ns,
+            exact,
+        } => {
+            m.insert("budget_ms".into(), json!(budget_ms));
+            m.insert("measured_flows".into(), json!(measured));
+            m.insert("p50_ms".into(), json!(*p50_ns as f64 / 1e6));
+            m.insert("p95_ms".into(), json!(*p95_ns as f64 / 1e6));
+            m.insert("max_ms".into(), json!(*max_ns as f64 / 1e6));
+            m.insert("percentiles_exact".into(), json!(exact));
+        }
+        Detail::Bandwidth {
+            avg_kbps,
+            peak_kbps,
+            avg_budget_kbps,
+            peak_budget_kbps,
+            active_seconds,
+            ip_bytes,
+        } => {
+            m.insert("avg_kbps".into(), json!(avg_kbps));
+            m.insert("peak_kbps".into(), json!(peak_kbps));
+            m.insert("avg_budget_kbps".into(), json!(avg_budget_kbps));
+            m.insert("peak_budget_kbps".into(), json!(peak_budget_kbps));
+            m.insert("active_seconds".into(), json!(active_seconds));
+            m.insert("ip_bytes".into(), json!(ip_bytes));
+        }
+        Detail::Missing {
+            ports,
+            failed_attempts,
+        } => {
+            m.insert("ports".into(), json!(ports));
+            m.insert("failed_attempts".into(), json!(failed_attempts));
+        }
+    }
+    if let Some(r) = &f.rollup {
+        m.insert("rollup".into(), rollup_json(r));
+    }
+    v
+}
+
+fn rollup_json(r: &Rollup) -> Value {
+    json!({
+        "by": r.by.name(),
+        "clients": r.clients,
+        "clients_estimated": r.clients_estimated,
+        "servers": r.servers,
+        "servers_estimated": r.servers_estimated,
+        "ports": r.ports,
+        "top_clients": r.top_clients.iter().map(|(ip, n)| json!({"ip": ip.to_string(), "flows": n})).collect::<Vec<_>>(),
+        "top_servers": r.top_servers.iter().map(|(ip, n)| json!({"ip": ip.to_string(), "flows": n})).collect::<Vec<_>>(),
+        "top_ports": r.top_ports.iter().map(|(p, n)| json!({"port": p, "flows": n})).collect::<Vec<_>>(),
+        "prefixes": r.prefixes.iter().map(|p| json!({"prefix": p.net.to_string(), "hosts": p.hosts, "flows": p.flows})).collect::<Vec<_>>(),
+        "port_ranges": ranges_text(&r.port_ranges),
+    })
+}
+
+/// The audit as one JSON document.
+pub fn audit_json(doc: &AuditDoc<'_>) -> Value {
+    let rules = doc.rules;
+    let r = doc.result;
+    let by_verdict: serde_json::Map<String, Value> = FlowVerdict::ALL
+        .iter()
+        .map(|v| (v.name().to_string(), json!(r.by_verdict[*v as usize])))
+        .collect();
+    let kinds = r.by_kind();
+    let by_kind: serde_json::Map<String, Value> = Kind::ALL
+        .iter()
+        .map(|k| (k.name().to_string(), json!(kinds[*k as usize])))
+        .collect();
+    let errors = r
+        .findings
+        .iter()
+        .filter(|f| f.severity == Severity::Error)
+        .count();
+    json!({
+        "version": JSON_VERSION,
+        "flowaudit": env!("CARGO_PKG_VERSION"),
+        "rules": {
+            "name": escape(&rules.name),
+            "file": rules.file.path.display().to_string(),
+            "sha256": rules.file.sha256,
+        },
+        "inventory": rules.inventory.as_ref().map(|i| json!({
+            "file": i.path.display().to_string(),
+            "sha256": i.sha256,
+        })),
+        "captures": doc.captures.iter().map(|c| json!({
+            "path": c.summary.path.display().to_string(),
+            "sha256": c.sha256,
+            "packets": c.summary.packets,
+            "bytes": c.summary.size,
+            "wire_bytes": c.summary.bytes,
+            "first_ts": secs_value(c.summary.first_ts_ns),
+            "last_ts": secs_value(c.summary.last_ts_ns),
+            "link_types": c.summary.link_types.iter().map(|l| json!({"linktype": l, "name": linktype::name(*l)})).collect::<Vec<_>>(),
+            "skipped": skipped_json(&c.summary.stats),
+            "damaged": c.summary.damaged,
+        })).collect::<Vec<_>>(),
+        "summary": {
+            "flows": r.flows,
+            "by_verdict": by_verdict,
+            "findings": r.findings.len(),
+            "errors": errors,
+            "warnings": r.findings.len() - errors,
+            "findings_by_kind": by_kind,
+        },
+        "rule_usage": rules.rules.iter().zip(r.rule_flows.iter()).map(|(rule, n)| json!({
+            "rule": rule.name,
+            "verdict": rule.verdict.name(),
+            "flows": n,
+            "unused": *n == 0,
+        })).collect::<Vec<_>>(),
+        "findings": r.findings.iter().map(|f| finding_json(rules, f)).collect::<Vec<_>>(),
+    })
+}
+
+/// Writes the JSON document, pretty-printed, with a final newline.
+pub fn write_audit_json(w: &mut dyn Write, doc: &AuditDoc<'_>) -> io::Result<()> {
+    serde_json::to_writer_pretty(&mut *w, &audit_json(doc))?;
+    writeln!(w)
+}

@@ -1,0 +1,601 @@
+//! The terminal report: findings grouped by kind, most severe first, in aligned columns with
+//! role names beside addresses, at most a given number of rows per kind; then rule usage and a
+//! summary line.
+
+use std::io::{self, Write};
+
+use super::message::ranges_short;
+use super::{AuditDoc, escape};
+use crate::audit::{
+    Detail, Finding, FlowVerdict, Kind, Reversal, Rollup, RollupBy, fmt_num, ms, thousands,
+};
+use crate::report::iso_time;
+use crate::rules::Severity;
+
+/// Finding rows shown per kind in the text report by default.
+pub const DEFAULT_TEXT_ROWS: usize = 20;
+
+/// Entries of a roll-up's top lists, prefixes and port ranges shown in a row.
+const ROW_ITEMS: usize = 3;
+
+/// ANSI colours, or nothing.
+struct Paint(bool);
+
+impl Paint {
+    fn sev(&self, s: Severity) -> String {
+        let word = match s {
+            Severity::Error => "ERROR",
+            Severity::Warning => "WARNING",
+        };
+        match (self.0, s) {
+            (true, Severity::Error) => format!("\x1b[1;31m{word}\x1b[0m"),
+            (true, Severity::Warning) => format!("\x1b[1;33m{word}\x1b[0m"),
+            (false, _) => word.to_string(),
+        }
+    }
+    fn bold(&self, s: &str) -> String {
+        if self.0 {
+            format!("\x1b[1m{s}\x1b[0m")
+        } else {
+            s.to_string()
+        }
+    }
+}
+
+fn with_role(role: &Option<String>, addr: &str) -> String {
+    match role {
+        Some(r) => format!("{} {addr}", escape(r)),
+        None => addr.to_string(),
+    }
+}
+
+/// Time of day in a finding row: ISO 8601 with milliseconds.
+fn when(ns: Option<i64>) -> String {
+    match ns {
+        Some(ns) => {
+            let t = iso_time(ns);
+            // 2026-11-25T02:48:57.776189Z -> 2026-11-25T02:48:57.776Z
+            format!("{}Z", &t[..23])
+        }
+        None => "-".to_string(),
+    }
+}
+
+/// A short figure column per kind, and a roll-up's hosts.
+fn detail_text(f: &Finding) -> String {
+    let d = kind_text(f);
+    match &f.rollup {
+        Some(r) => {
+            let r = rollup_text(r);
+            match (d.is_empty(), r.is_empty()) {
+                (_, true) => d,
+                (true, false) => r,
+                (false, false) => format!("{d}; {r}"),
+            }
+        }
+        None => d,
+    }
+}
+
+fn kind_text(f: &Finding) -> String {
+    match &f.detail {
+        Detail::None => String::new(),
+        Detail::Reversed { way, server_ports } => match way {
+            Reversal::Hosts => String::new(),
+            Reversal::Connection => format!(
+                "connection reversed: server port {}",
+                ranges_short(server_ports, ROW_ITEMS)
+            ),
+        },
+        Detail::Failed { outcomes } => outcomes
+            .iter()
+            .map(|(o, n)| format!("{n} {o}"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        Detail::Latency {
+            budget_ms,
+            measured,
+            p50_ns,
+            p95_ns,
+            max_ns,
+            exact,
+        } => format!(
+            "budget {} ms; p50 {} p95 {} max {} ms over {}{}",
+            fmt_num(*budget_ms),
+            ms(*p50_ns),
+            ms(*p95_ns),
+            ms(*max_ns),
+            count(*measured, "flow"),
+            if *exact {
+                ""
+            } else {
+                " (p50, p95 within 0.1 %)"
+            }
+        ),
+        Detail::Bandwidth {
+            avg_kbps,
+            peak_kbps,
+            avg_budget_kbps,
+            peak_budget_kbps,
+            active_seconds,
+            ..
+        } => {
+            let b = |x: &Option<f64>| x.map_or("-".to_string(), fmt_num);
+            format!(
+                "avg {} kbit/s (budget {}), peak {} kbit/s (budget {}), {active_seconds} active s",
+                fmt_num(*avg_kbps),
+                b(avg_budget_kbps),
+                fmt_num(*peak_kbps),
+                b(peak_budget_kbps)
+            )
+        }
+        Detail::Missing {
+            ports,
+            failed_attempts,
+        } => format!(
+            "ports {ports}; {}",
+            count(*failed_attempts, "failed attempt")
+        ),
+    }
+}
+
+/// "1 flow", "2 flows".
+fn count(n: u64, word: &str) -> String {
+    format!("{n} {word}{}", if n == 1 { "" } else { "s" })
+}
+
+/// Writes rows with each column padded to its widest cell (the last column is not padded).
+pub(super) fn table(w: &mut dyn Write, indent: &str, rows: &[Vec<String>]) -> io::Result<()> {
+    let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let mut width = vec![0usize; cols];
+    for r in rows {
+        for (i, c) in r.iter().enumerate() {
+            width[i] = width[i].max(c.chars().count());
+        }
+    }
+    for r in rows {
+        let mut line = String::from(indent);
+        for (i, c) in r.iter().enumerate() {
+            line.push_str(c);
+            if i + 1 < r.len() {
+                line.push_str(&" ".repeat(width[i] - c.chars().count() + 2));
+            }
+        }
+        writeln!(w, "{}", line.trim_end())?;
+    }
+    Ok(())
+}
+
+/// At most `max` findings of one kind: all of them, in report order, when they fit; else the
+/// `max` with the most flows (ties: report order), still in report order.
+fn shown(group: Vec<&Finding>, max: usize) -> Vec<&Finding> {
+    if group.len() <= max {
+        return group;
+    }
+    let mut order: Vec<usize> = (0..group.len()).collect();
+    order.sort_by(|&a, &b| group[b].flows.cmp(&group[a].flows).then(a.cmp(&b)));
+    order.truncate(max);
+    order.sort_unstable();
+    order.into_iter().map(|i| group[i]).collect()
+}
+
+/// The CLIENT cell: role and address, or how many clients a roll-up has.
+fn client_cell(f: &Finding) -> String {
+    match &f.rollup {
+        Some(r) if r.by == RollupBy::Clients => format!(
+            "{}{} clients",
+            if r.clients_estimated { "~" } else { "" },
+            thousands(r.clients)
+        ),
+        _ => with_role(&f.src_role, f.src.as_deref().unwrap_or("-")),
+    }
+}
+
+/// The SERVER cell: role and address, "role (all)" for a per-rule finding, or how many
+/// servers a roll-up of targets has.
+fn server_cell(f: &Finding) -> String {
+    match (&f.rollup, &f.dst) {
+        (Some(r), None) if r.by == RollupBy::Targets => {
+            if r.servers == 1 && !r.servers_estimated {
+                let s = r
+                    .top_servers
+                    .first()
+                    .map_or("-".to_string(), |s| s.0.to_string());
+                with_role(&f.dst_role, &s)
+            } else {
+                format!(
+                    "{}{} servers",
+                    if r.servers_estimated { "~" } else { "" },
+                    thousands(r.servers)
+                )
+            }
+        }
+        (_, Some(d)) => with_role(&f.dst_role, d),
+        (_, None) => f
+            .dst_role
+            .as_deref()
+            .map_or("-".to_string(), |r| format!("{} (all)", escape(r))),
+    }
+}
+
+/// The PORT cell: the port, "*" for all the rule's ports, or a roll-up's port ranges.
+fn port_cell(f: &Finding) -> String {
+    match (&f.rollup, f.dst_port) {
+        (_, Some(p)) => p.to_string(),
+        (Some(r), None) => ranges_short(&r.port_ranges, ROW_ITEMS),
+        (None, None) => "*".to_string(),
+    }
+}
+
+/// A roll-up's busiest hosts and covering prefixes, for the DETAIL cell.
+fn rollup_text(r: &Rollup) -> String {
+    let mut parts = Vec::new();
+    let (top, what): (Vec<String>, &str) = match r.by {
+        RollupBy::Clients => (
+            r.top_clients
+                .iter()
+                .take(ROW_ITEMS)
+                .map(|(ip, n)| format!("{ip} ({})", thousands(*n)))
+                .collect(),
+            "top clients",
+        ),
+        RollupBy::Targets => (
+            r.top_servers
+                .iter()
+                .take(ROW_ITEMS)
+                .map(|(ip, n)| format!("{ip} ({})", thousands(*n)))
+                .collect(),
+            "top servers",
+        ),
+    };
+    if !top.is_empty() {
+        parts.push(format!("{what} {}", top.join(", ")));
+    }
+    if r.by == RollupBy::Targets && r.ports > 1 {
+        parts.push(format!(
+            "{} ports {}",
+            thousands(r.ports),
+            ranges_short(&r.port_ranges, ROW_ITEMS)
+        ));
+    }
+    let prefixes: Vec<String> = r
+        .prefixes
+        .iter()
+        .take(ROW_ITEMS)
+        .map(|p| format!("{} ({})", p.net, thousands(p.hosts)))
+        .collect();
+    if !prefixes.is_empty() {
+        parts.push(format!(
+            "in {}{}",
+            prefixes.join(", "),
+            if r.prefixes.len() > ROW_ITEMS {
+                ", …"
+            } else {
+                ""
+            }
+        ));
+    }
+    parts.join("; ")
+}
+
+/// Writes the terminal report: findings grouped by kind, most severe first, aligned columns,
+/// role names beside addresses, then rule usage and a summary line. `color`: ANSI colours.
+/// `max_rows`: finding rows per kind ([`DEFAULT_TEXT_ROWS`] by default; `usize::MAX` for all):
+/// past it, the rows with the most flows are shown, and a line says how many groups are left
+/// out (the JSON document lists them all).
+pub fn write_audit_text(
+    w: &mut dyn Write,
+    doc: &AuditDoc<'_>,
+    color: bool,
+    max_rows: usize,
+) -> io::Result<()> {
+    let p = Paint(color);
+    let rules = doc.rules;
+    let r = doc.result;
+    writeln!(
+        w,
+        "{}",
+        p.bold(&format!("flowaudit audit: {}", escape(&rules.name)))
+    )?;
+    let mut head = vec![vec![
+        "rules".to_string(),
+        format!(
+            "{} (sha256 {})",
+            escape(&rules.file.path.display().to_string()),
+            &rules.file.sha256[..16]
+        ),
+    ]];
+    if let Some(inv) = &rules.inventory {
+        head.push(vec![
+            "inventory".into(),
+            format!(
+                "{} (sha256 {})",
+                escape(&inv.path.display().to_string()),
+                &inv.sha256[..16]
+            ),
+        ]);
+    }
+    for c in doc.captures {
+        let s = &c.summary;
+        let span = match (s.first_ts_ns, s.last_ts_ns) {
+            (Some(a), Some(b)) => format!(", {} to {}", iso_time(a), iso_time(b)),
+            _ => String::new(),
+        };
+        let sha = c
+            .sha256
+            .as_deref()
+            .map_or(String::new(), |h| format!(" (sha256 {})", &h[..16]));
+        head.push(vec![
+            "capture".into(),
+            format!(
+                "{}: {} packets{span}{sha}",
+                escape(&s.path.display().to_string()),
+                s.packets
+            ),
+        ]);
+    }
+    let verdicts: Vec<String> = FlowVerdict::ALL
+        .iter()
+        .filter(|v| r.by_verdict[**v as usize] > 0)
+        .map(|v| format!("{} {}", r.by_verdict[*v as usize], v.name()))
+        .collect();
+    head.push(vec![
+        "flows".into(),
+        format!(
+            "{}: {}",
+            r.flows,
+            if verdicts.is_empty() {
+                "none".to_string()
+            } else {
+                verdicts.join(", ")
+            }
+        ),
+    ]);
+    table(w, "  ", &head)?;
+
+    for sev in [Severity::Error, Severity::Warning] {
+        for kind in Kind::ALL {
+            let group: Vec<&Finding> = r
+                .findings
+                .iter()
+                .filter(|f| f.kind == kind && f.severity == sev)
+                .collect();
+            if group.is_empty() {
+                continue;
+            }
+            writeln!(w)?;
+            writeln!(
+                w,
+                "{} {} ({})",
+                p.sev(sev),
+                p.bold(kind.name()),
+                group.len()
+            )?;
+            let mut rows = vec![vec![
+                "RULE".to_string(),
+                "PROTO".into(),
+                "CLIENT".into(),
+                "SERVER".into(),
+                "PORT".into(),
+                "FLOWS".into(),
+                "FIRST SEEN".into(),
+                "LAST SEEN".into(),
+                "DETAIL".into(),
+                "EXAMPLE".into(),
+            ]];
+            let total = group.len();
+            for f in shown(group, max_rows) {
+                rows.push(vec![
+                    f.rule
+                        .map_or("-".to_string(), |i| escape(&rules.rules[i].name)),
+                    f.proto.name().to_string(),
+                    client_cell(f),
+                    server_cell(f),
+                    port_cell(f),
+                    f.flows.to_string(),
+                    when(f.first_ns),
+                    when(f.last_ns),
+                    match detail_text(f) {
+                        d if d.is_empty() => "-".to_string(),
+                        d => d,
+                    },
+                    f.uids.first().cloned().unwrap_or_else(|| "-".to_string()),
+                ]);
+            }
+            table(w, "  ", &rows)?;
+            if total > rows.len() - 1 {
+                writeln!(
+                    w,
+                    "  … and {} more {} (see --format json or --flows-out)",
+                    thousands((total - (rows.len() - 1)) as u64),
+                    if total - (rows.len() - 1) == 1 {
+                        "group"
+                    } else {
+                        "groups"
+                    }
+                )?;
+            }
+        }
+    }
+
+    writeln!(w)?;
+    writeln!(w, "{}", p.bold("rules"))?;
+    let mut rows = vec![vec!["RULE".to_string(), "VERDICT".into(), "FLOWS".into()]];
+    for (rule, n) in rules.rules.iter().zip(r.rule_flows.iter()) {
+        rows.push(vec![
+            escape(&rule.name),
+            rule.verdict.name().to_string(),
+            if *n == 0 {
+                "0 (unused)".to_string()
+            } else {
+                n.to_string()
+            },
+        ]);
+    }
+    table(w, "  ", &rows)?;
+
+    let errors = r
+        .findings
+        .iter()
+        .filter(|f| f.severity == Severity::Error)
+        .count();
+    let warnings = r.findings.len() - errors;
+    let kinds = r.by_kind();
+    let by_kind: Vec<String> = Kind::ALL
+        .iter()
+        .filter(|k| kinds[**k as usize] > 0)
+        .map(|k| format!("{} {}", kinds[*k as usize], k.name()))
+        .collect();
+    writeln!(w)?;
+    writeln!(
+        w,
+        "summary: {} ({}, {}){} in {}",
+        count(r.findings.len() as u64, "finding"),
+        count(errors as u64, "error"),
+        count(warnings as u64, "warning"),
+        if by_kind.is_empty() {
+            String::new()
+        } else {
+            format!(": {}", by_kind.join(", "))
+        },
+        count(r.flows, "flow")
+    )?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::{IpAddr, Ipv4Addr};
+
+    use super::*;
+    use crate::audit::{AuditOptions, Auditor};
+    use crate::flow::{ConnState, FlowRecord, Proto};
+    use crate::rules::Rules;
+
+    fn rules() -> Rules {
+        let dir = std::env::temp_dir().join(format!("flowaudit-text-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("r.toml");
+        std::fs::write(
+            &p,
+            "name = \"t\"\n[roles]\nweb = { hosts = [\"10.9.0.1\"] }\n[[flows]]\nname = \"https\"\nfrom = \"web\"\nto = \"web\"\nproto = \"tcp\"\nports = [443]\n",
+        )
+        .unwrap();
+        Rules::load(&p, None).unwrap()
+    }
+
+    fn flow(client: u32, server: u32, port: u16, n: u64) -> FlowRecord {
+        FlowRecord {
+            ts_ns: n as i64 * 1_000_000,
+            uid: format!("C{n:017}"),
+            orig_h: IpAddr::V4(Ipv4Addr::from(client)),
+            orig_p: 40000,
+            resp_h: IpAddr::V4(Ipv4Addr::from(server)),
+            resp_p: port,
+            proto: Proto::Tcp,
+            duration_ns: 0,
+            orig_bytes: 0,
+            resp_bytes: 0,
+            conn_state: ConnState::S0,
+            history: "S".into(),
+            orig_pkts: 1,
+            orig_ip_bytes: 60,
+            resp_pkts: 0,
+            resp_ip_bytes: 0,
+            vlan: vec![],
+            community_id: String::new(),
+            direction_inferred: false,
+            syn_synack_ns: None,
+            synack_ack_ns: None,
+            rtt_ns: None,
+            icmp_errors: None,
+            evicted: false,
+        }
+    }
+
+    #[test]
+    fn a_flood_and_many_groups_stay_readable() {
+        let r = rules();
+        let mut a = Auditor::new(&r, AuditOptions::default());
+        let mut n = 0;
+        // A flood: 100,000 sources in 198.18.0.0/15 to 10.9.0.1:80.
+        for c in 0..100_000u32 {
+            n += 1;
+            a.add(&flow(0xc612_0000 + c, 0x0a09_0001, 80, n));
+        }
+        // A scan: one source, 1,000 ports of one server.
+        for p in 1..=1000u16 {
+            n += 1;
+            a.add(&flow(0x0a00_0063, 0x0a09_0002, p, n));
+        }
+        // 1,224 ordinary unexpected flows, each its own group: 1,224 clients, 20 per server.
+        for c in 0..1224u32 {
+            n += 1;
+            a.add(&flow(0x0a05_0000 + c, 0x0a06_0000 + c / 20, 22, n));
+        }
+        let result = a.finish();
+        assert_eq!(result.findings.len(), 1226);
+        let doc = AuditDoc {
+            rules: &r,
+            result: &result,
+            captures: &[],
+        };
+        let mut out = Vec::new();
+        write_audit_text(&mut out, &doc, false, DEFAULT_TEXT_ROWS).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.lines().count() < 100, "{}", text.lines().count());
+        assert!(text.contains("ERROR unexpected (1226)\n"));
+        assert!(
+            text.contains("\n  … and 1,206 more groups (see --format json or --flows-out)\n"),
+            "{text}"
+        );
+        // The two roll-ups are among the rows shown (they have the most flows).
+        let flood = text
+            .lines()
+            .find(|l| l.contains("100,000 clients"))
+            .expect("flood row");
+        assert!(flood.contains("web 10.9.0.1  80      100000"), "{flood}");
+        // The longest prefixes of which at most 10 cover them: seven /18s.
+        assert!(
+            flood.contains(
+                "in 198.18.0.0/18 (16,384), 198.18.64.0/18 (16,384), 198.18.128.0/18 (16,384), …"
+            ),
+            "{flood}"
+        );
+        let scan = text
+            .lines()
+            .find(|l| l.contains("10.0.0.99"))
+            .expect("scan row");
+        assert!(scan.contains("  10.9.0.2      1-1000  1000  "), "{scan}");
+        assert!(scan.contains("1,000 ports 1-1000"), "{scan}");
+        // The JSON lists every finding, with the roll-ups' complete figures.
+        let v = super::super::audit_json(&doc);
+        let findings = v["findings"].as_array().unwrap();
+        assert_eq!(findings.len(), 1226);
+        let f = findings
+            .iter()
+            .find(|f| f["rollup"]["by"] == "clients")
+            .unwrap();
+        assert_eq!(f["src_ip"], serde_json::Value::Null);
+        assert_eq!(f["rollup"]["clients"], 100_000);
+        assert_eq!(f["rollup"]["prefixes"].as_array().unwrap().len(), 7);
+        assert_eq!(f["rollup"]["clients_estimated"], false);
+        assert_eq!(f["rollup"]["top_clients"].as_array().unwrap().len(), 10);
+        assert_eq!(
+            f["message"],
+            "no rule allows tcp 100,000 clients -> 10.9.0.1:80"
+        );
+        let s = findings
+            .iter()
+            .find(|f| f["rollup"]["by"] == "targets")
+            .unwrap();
+        assert_eq!(s["rollup"]["port_ranges"], "1-1000");
+        assert_eq!(s["dst_port"], serde_json::Value::Null);
+        assert_eq!(s["dst_ip"], "10.9.0.2");
+        assert_eq!(s["dst_role"], serde_json::Value::Null);
+        assert_eq!(
+            s["message"],
+            "no rule allows tcp 10.0.0.99 -> 10.9.0.2 on 1,000 ports (1-1000)"
+        );
+    }
+}
