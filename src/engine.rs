@@ -7,12 +7,12 @@
 //! allocates nothing per packet. The flow table sees packets in capture order, so results are
 //! the same as with one thread.
 
-use std::path::PathBuf;
 use std::sync::mpsc;
 
 use crate::capture::{CaptureError, Input, Reader};
 use crate::decode::{self, Packet};
 use crate::flow::{FlowConfig, FlowSink, FlowTable, IcmpAttach, ServerPorts, TableStats};
+pub use crate::stats::InputSummary;
 use crate::stats::Stats;
 
 /// How to read the inputs.
@@ -21,25 +21,6 @@ pub struct Options {
     /// A BPF filter expression (tcpdump syntax) applied to every packet.
     pub filter: Option<String>,
     pub flow: FlowConfig,
-}
-
-/// What one input contributed.
-#[derive(Debug, Clone)]
-pub struct InputSummary {
-    pub path: PathBuf,
-    pub size: Option<u64>,
-    /// Frames read (after the filter).
-    pub packets: u64,
-    /// Their wire bytes.
-    pub bytes: u64,
-    pub first_ts_ns: Option<i64>,
-    pub last_ts_ns: Option<i64>,
-    /// Link types seen.
-    pub link_types: Vec<u32>,
-    /// What this input's frames were (flow packets, or why not).
-    pub stats: Stats,
-    /// True when reading stopped at damage (the error is in [`Outcome::errors`]).
-    pub damaged: bool,
 }
 
 /// Everything read.

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 
-use flowaudit::audit::{self, Auditor};
+use flowaudit::audit::{self, AuditOptions, Auditor};
 use flowaudit::capture::{self, CaptureError, Discovery};
 use flowaudit::engine::{self, Outcome};
 use flowaudit::flow::{
@@ -158,6 +158,23 @@ struct AuditArgs {
     /// the report can be traced to flows.
     #[arg(long, value_name = "FILE|-")]
     flows_out: Option<PathBuf>,
+    /// Findings of one kind and rule from this many distinct clients to one server port roll up
+    /// into one finding (a flood, or a service the matrix forgot), with the flow count, the
+    /// distinct clients, the top clients and the prefixes that cover them.
+    #[arg(long, value_name = "N", default_value_t = AuditOptions::default().rollup_clients)]
+    rollup_clients: usize,
+    /// Findings of one kind and rule from one client to this many distinct servers or ports
+    /// roll up into one finding (a scan), with the distinct servers and ports, the top ones and
+    /// the port ranges.
+    #[arg(long, value_name = "N", default_value_t = AuditOptions::default().rollup_targets)]
+    rollup_targets: usize,
+    /// Length of a roll-up's top lists.
+    #[arg(long, value_name = "N", default_value_t = AuditOptions::default().top)]
+    top: usize,
+    /// Rows per kind of finding in the text report; the rest are counted in one line (the JSON
+    /// report and --flows-out have them all).
+    #[arg(long, value_name = "N", default_value_t = report::audit::DEFAULT_TEXT_ROWS)]
+    max_rows: usize,
 }
 
 #[derive(clap::Args)]
@@ -286,18 +303,11 @@ fn read_inputs(
         },
     };
     let bar = progress_bar(&found.inputs, args.quiet);
-    let (outcome, hashes) = pipeline::read(
-        &found.inputs,
-        &opts,
-        servers,
-        sink,
-        hash,
-        &mut |n| {
-            if let Some(b) = &bar {
-                b.inc(n)
-            }
-        },
-    );
+    let (outcome, hashes) = pipeline::read(&found.inputs, &opts, servers, sink, hash, &mut |n| {
+        if let Some(b) = &bar {
+            b.inc(n)
+        }
+    });
     if let Some(b) = bar {
         b.finish_and_clear();
     }
@@ -367,7 +377,7 @@ fn flows(args: FlowsArgs) -> anyhow::Result<u8> {
             Verdicted {
                 rule: j.rule.map(|i| rules.rules[i].name.as_str()),
                 verdict: j.verdict.name(),
-                finding: None,
+                audit: None,
             }
         }) as records::Judge<'_>
     });
@@ -390,7 +400,12 @@ fn audit(args: AuditArgs) -> anyhow::Result<u8> {
         Ok(r) => r,
         Err(code) => return Ok(code),
     };
-    if args.output.is_none() && args.flows_out.as_ref().is_some_and(|p| p.as_os_str() == "-") {
+    if args.output.is_none()
+        && args
+            .flows_out
+            .as_ref()
+            .is_some_and(|p| p.as_os_str() == "-")
+    {
         eprintln!(
             "flowaudit: --flows-out - and the report cannot both go to standard output: give the report a file with -o"
         );
@@ -401,7 +416,13 @@ fn audit(args: AuditArgs) -> anyhow::Result<u8> {
         Some(p) => Some(output(&Some(p.clone()))?),
         None => None,
     };
-    let mut sink = AuditSink::new(&rules, Auditor::new(&rules), flows_out);
+    let opts = AuditOptions {
+        rollup_clients: args.rollup_clients,
+        rollup_targets: args.rollup_targets,
+        top: args.top,
+        ..AuditOptions::default()
+    };
+    let mut sink = AuditSink::new(&rules, Auditor::new(&rules, opts), flows_out);
     let read = match read_inputs(&args.input, &rules, true, &mut sink, true) {
         Ok(r) => r,
         Err(code) => return Ok(code),
@@ -429,7 +450,7 @@ fn audit(args: AuditArgs) -> anyhow::Result<u8> {
     };
     let color = args.output.is_none() && io::stdout().is_terminal();
     match args.format {
-        AuditFormat::Text => report::audit::write_audit_text(&mut out, &doc, color),
+        AuditFormat::Text => report::audit::write_audit_text(&mut out, &doc, color, args.max_rows),
         AuditFormat::Json => report::audit::write_audit_json(&mut out, &doc),
     }
     .and_then(|_| out.flush())

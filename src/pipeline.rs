@@ -9,7 +9,7 @@ use crate::audit::Auditor;
 use crate::capture::Input;
 use crate::engine::{self, Options, Outcome};
 use crate::flow::{FlowRecord, FlowSink, SecondBytes, ServerPorts};
-use crate::report::records::{Verdicted, write_json_line};
+use crate::report::records::{AuditFields, Verdicted, write_json_line};
 use crate::rules::Rules;
 
 /// SHA-256 of a file, hex.
@@ -50,7 +50,10 @@ pub fn read(
                     .map(|i| {
                         (i.path.as_os_str() != "-").then(|| {
                             sha256_file(&i.path).map_err(|e| {
-                                format!("{}: cannot read it again to hash it: {e}", i.path.display())
+                                format!(
+                                    "{}: cannot read it again to hash it: {e}",
+                                    i.path.display()
+                                )
                             })
                         })
                     })
@@ -111,7 +114,11 @@ impl FlowSink for AuditSink<'_> {
             let v = Verdicted {
                 rule: j.rule.map(|i| self.rules.rules[i].name.as_str()),
                 verdict: j.verdict.name(),
-                finding: Some(None::<&'static str>.or(None)),
+                audit: Some(AuditFields {
+                    finding: j.kind.map(|k| k.name()),
+                    also: j.also.map(|k| k.name()),
+                    reversed: j.reversed.map(|w| w.name()),
+                }),
             };
             if let Err(e) = write_json_line(w, r, Some(v)) {
                 self.error = Some(e);
@@ -120,6 +127,6 @@ impl FlowSink for AuditSink<'_> {
     }
 
     fn second(&mut self, b: &SecondBytes) {
-        let _ = b;
+        self.auditor.add_second(b);
     }
 }

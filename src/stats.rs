@@ -1,5 +1,7 @@
 //! Capture statistics: every frame is counted, as a flow packet or by why it is not one.
 
+use std::path::PathBuf;
+
 use crate::decode::{Layer, Packet, Reason, Skip, Transport};
 
 const LAYERS: usize = Layer::ALL.len();
@@ -205,4 +207,23 @@ pub fn ip_proto_name(p: u8) -> String {
         _ => return format!("ip-proto {p}"),
     };
     format!("{name} ({p})")
+}
+
+/// What one input contributed.
+#[derive(Debug, Clone)]
+pub struct InputSummary {
+    pub path: PathBuf,
+    pub size: Option<u64>,
+    /// Frames read (after the filter).
+    pub packets: u64,
+    /// Their wire bytes.
+    pub bytes: u64,
+    pub first_ts_ns: Option<i64>,
+    pub last_ts_ns: Option<i64>,
+    /// Link types seen.
+    pub link_types: Vec<u32>,
+    /// What this input's frames were (flow packets, or why not).
+    pub stats: Stats,
+    /// True when reading stopped at damage (the error is in [`Outcome::errors`]).
+    pub damaged: bool,
 }

@@ -5,8 +5,8 @@
 use flowaudit::audit::Auditor;
 use flowaudit::decode::{Addr, Icmp, Packet, Quoted, Tcp, Transport, Udp, VlanStack};
 use flowaudit::flow::{FlowConfig, FlowRecord, FlowSink, FlowTable, NoServerPorts};
-use flowaudit::report::{FlowFormat, RecordWriter};
 use flowaudit::report::audit::{AuditDoc, write_audit_json, write_audit_text};
+use flowaudit::report::{FlowFormat, RecordWriter};
 use flowaudit::rules::Rules;
 use proptest::prelude::*;
 
@@ -132,7 +132,7 @@ proptest! {
         let counted: u64 = records.iter().map(|r| r.orig_pkts + r.resp_pkts).sum();
         prop_assert_eq!(counted, flow_packets);
         let rules = rules();
-        let mut auditor = Auditor::new(&rules);
+        let mut auditor = Auditor::new(&rules, Default::default());
         for r in &records {
             auditor.add(r);
         }
@@ -140,7 +140,7 @@ proptest! {
         let doc = AuditDoc { rules: &rules, result: &result, captures: &[] };
         let mut sink = Vec::new();
         write_audit_json(&mut sink, &doc).unwrap();
-        write_audit_text(&mut sink, &doc, false).unwrap();
+        write_audit_text(&mut sink, &doc, false, 20).unwrap();
         let mut writer = RecordWriter::new(Vec::new(), FlowFormat::Zeek, None);
         for r in &records {
             writer.flow(r);

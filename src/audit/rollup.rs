@@ -7,7 +7,8 @@
 //! 16 KiB, about 0.8 % standard error) that also holds every exactly-counted host, and the
 //! count is marked estimated. Ports are at most 65,536, always exact.
 
-use std::collections::HashMap;
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use ipnet::{IpNet, Ipv4Net, Ipv6Net};
@@ -120,9 +121,10 @@ impl Hosts {
             Some(h) => (h.estimate().max(self.exact_len() as u64), true),
         }
     }
-    /// Exactly counted hosts with their flows.
-    fn list(&self) -> Vec<(IpAddr, u64)> {
-        let mut v: Vec<(IpAddr, u64)> = self
+    /// The `top` busiest exactly counted hosts: most flows first, ties by address. Without
+    /// copying the table: a bounded heap.
+    fn busiest(&self, top: usize) -> Vec<(IpAddr, u64)> {
+        let all = self
             .v4
             .iter()
             .map(|(&a, &n)| (IpAddr::V4(Ipv4Addr::from(a)), n))
@@ -130,10 +132,23 @@ impl Hosts {
                 self.v6
                     .iter()
                     .map(|(&a, &n)| (IpAddr::V6(Ipv6Addr::from(a)), n)),
-            )
-            .collect();
-        v.sort_unstable();
-        v
+            );
+        busiest(all, top)
+    }
+
+    /// The exactly counted hosts under at most `max` prefixes per address family (see
+    /// [`covering`]). Costs one sorted copy of a family's table at a time.
+    fn prefixes(&self, max: usize) -> Vec<Prefix> {
+        let mut out = Vec::new();
+        let mut v4: Vec<(u128, u64)> = self.v4.iter().map(|(&a, &n)| (u128::from(a), n)).collect();
+        v4.sort_unstable();
+        out.extend(covering(&v4, 32, max));
+        drop(v4);
+        let mut v6: Vec<(u128, u64)> = self.v6.iter().map(|(&a, &n)| (a, n)).collect();
+        v6.sort_unstable();
+        out.extend(covering(&v6, 128, max));
+        out.sort_by(|a, b| b.flows.cmp(&a.flows).then(a.net.cmp(&b.net)));
+        out
     }
 }
 
@@ -165,21 +180,16 @@ impl Spread {
     pub fn rollup(&self, by: RollupBy, top: usize) -> Rollup {
         let (clients, clients_estimated) = self.clients.count();
         let (servers, servers_estimated) = self.servers.count();
-        let client_list = self.clients.list();
-        let server_list = self.servers.list();
-        let mut ports: Vec<(u16, u64)> = self.ports.iter().map(|(&p, &n)| (p, n)).collect();
+        let mut ports: Vec<u16> = self.ports.keys().copied().collect();
         ports.sort_unstable();
         let mut port_ranges = Vec::new();
-        for &(p, _) in &ports {
+        for &p in &ports {
             add_range(&mut port_ranges, p, p);
         }
-        let prefixes = covering_prefixes(
-            match by {
-                RollupBy::Clients => &client_list,
-                RollupBy::Targets => &server_list,
-            },
-            top,
-        );
+        let prefixes = match by {
+            RollupBy::Clients => self.clients.prefixes(top),
+            RollupBy::Targets => self.servers.prefixes(top),
+        };
         Rollup {
             by,
             clients,
@@ -187,9 +197,9 @@ impl Spread {
             servers,
             servers_estimated,
             ports: ports.len() as u64,
-            top_clients: busiest(client_list, top),
-            top_servers: busiest(server_list, top),
-            top_ports: busiest(ports, top),
+            top_clients: self.clients.busiest(top),
+            top_servers: self.servers.busiest(top),
+            top_ports: busiest(self.ports.iter().map(|(&p, &n)| (p, n)), top),
             prefixes,
             port_ranges,
         }
@@ -197,70 +207,68 @@ impl Spread {
 }
 
 /// The `top` busiest entries: most flows first, ties in key order.
-fn busiest<K: Ord + Copy>(mut v: Vec<(K, u64)>, top: usize) -> Vec<(K, u64)> {
+fn busiest<K: Ord + Copy>(all: impl Iterator<Item = (K, u64)>, top: usize) -> Vec<(K, u64)> {
+    // A min-heap of the best so far, by (flows, reversed key).
+    let mut heap: BinaryHeap<Reverse<(u64, Reverse<K>)>> = BinaryHeap::with_capacity(top + 1);
+    for (k, n) in all {
+        heap.push(Reverse((n, Reverse(k))));
+        if heap.len() > top {
+            heap.pop();
+        }
+    }
+    let mut v: Vec<(K, u64)> = heap
+        .into_iter()
+        .map(|Reverse((n, Reverse(k)))| (k, n))
+        .collect();
     v.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-    v.truncate(top);
     v
 }
 
-/// Per address family, the prefixes of the longest length at which at most `max` of them cover
-/// every host, with the hosts and flows under each; busiest first. `hosts` is sorted.
-pub fn covering_prefixes(hosts: &[(IpAddr, u64)], max: usize) -> Vec<Prefix> {
-    let v4: Vec<(u128, u64)> = hosts
-        .iter()
-        .filter_map(|&(ip, n)| match ip {
-            IpAddr::V4(a) => Some((u128::from(u32::from(a)), n)),
-            IpAddr::V6(_) => None,
-        })
-        .collect();
-    let v6: Vec<(u128, u64)> = hosts
-        .iter()
-        .filter_map(|&(ip, n)| match ip {
-            IpAddr::V6(a) => Some((u128::from(a), n)),
-            IpAddr::V4(_) => None,
-        })
-        .collect();
-    let mut out = Vec::new();
-    for (family, width) in [(v4, 32u32), (v6, 128u32)] {
-        if family.is_empty() || max == 0 {
-            continue;
-        }
-        let top = |a: u128, len: u32| if len == 0 { 0 } else { a >> (width - len) };
-        let distinct = |len: u32| {
-            let mut n = 0usize;
-            let mut last = None;
-            for &(a, _) in &family {
-                let t = top(a, len);
-                if last != Some(t) {
-                    n += 1;
-                    last = Some(t);
-                }
-            }
-            n
-        };
-        // The number of prefixes grows with their length: the longest that fits.
-        let (mut lo, mut hi) = (0u32, width);
-        while lo < hi {
-            let mid = (lo + hi).div_ceil(2);
-            if distinct(mid) <= max {
-                lo = mid;
-            } else {
-                hi = mid - 1;
-            }
-        }
-        let len = lo;
-        let mut groups: Vec<(u128, u64, u64)> = Vec::new();
-        for &(a, n) in &family {
+/// The prefixes of the longest length at which at most `max` of them cover every address of
+/// one family (`width` bits: 32 or 128), with the hosts and flows under each. `family`: the
+/// addresses (as integers) with their flows, sorted.
+fn covering(family: &[(u128, u64)], width: u32, max: usize) -> Vec<Prefix> {
+    if family.is_empty() || max == 0 {
+        return Vec::new();
+    }
+    let top = |a: u128, len: u32| if len == 0 { 0 } else { a >> (width - len) };
+    let distinct = |len: u32| {
+        let mut n = 0usize;
+        let mut last = None;
+        for &(a, _) in family {
             let t = top(a, len);
-            match groups.last_mut() {
-                Some(g) if g.0 == t => {
-                    g.1 += 1;
-                    g.2 += n;
-                }
-                _ => groups.push((t, 1, n)),
+            if last != Some(t) {
+                n += 1;
+                last = Some(t);
             }
         }
-        for (t, hosts, flows) in groups {
+        n
+    };
+    // The number of prefixes grows with their length: the longest that fits.
+    let (mut lo, mut hi) = (0u32, width);
+    while lo < hi {
+        let mid = (lo + hi).div_ceil(2);
+        if distinct(mid) <= max {
+            lo = mid;
+        } else {
+            hi = mid - 1;
+        }
+    }
+    let len = lo;
+    let mut groups: Vec<(u128, u64, u64)> = Vec::new();
+    for &(a, n) in family {
+        let t = top(a, len);
+        match groups.last_mut() {
+            Some(g) if g.0 == t => {
+                g.1 += 1;
+                g.2 += n;
+            }
+            _ => groups.push((t, 1, n)),
+        }
+    }
+    groups
+        .into_iter()
+        .map(|(t, hosts, flows)| {
             let base = if len == 0 { 0 } else { t << (width - len) };
             let net = if width == 32 {
                 IpNet::V4(
@@ -269,11 +277,9 @@ pub fn covering_prefixes(hosts: &[(IpAddr, u64)], max: usize) -> Vec<Prefix> {
             } else {
                 IpNet::V6(Ipv6Net::new(Ipv6Addr::from(base), len as u8).expect("prefix length"))
             };
-            out.push(Prefix { net, hosts, flows });
-        }
-    }
-    out.sort_by(|a, b| b.flows.cmp(&a.flows).then(a.net.cmp(&b.net)));
-    out
+            Prefix { net, hosts, flows }
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -286,16 +292,15 @@ mod tests {
 
     #[test]
     fn prefixes_cover_every_host() {
-        let mut hosts: Vec<(IpAddr, u64)> = Vec::new();
+        let mut hosts = Hosts::new(1000);
         for i in 0..200u32 {
-            hosts.push((IpAddr::V4(Ipv4Addr::from(0xcb00_7100 + (i % 200))), 1)); // 203.0.113.x
+            hosts.add(IpAddr::V4(Ipv4Addr::from(0xcb00_7100 + i)), 1); // 203.0.113.x
         }
-        hosts.push((ip("198.51.100.7"), 5));
-        hosts.push((ip("2001:db8::1"), 2));
-        hosts.push((ip("2001:db8::2"), 1));
-        hosts.sort_unstable();
-        let p = covering_prefixes(&hosts, 2);
-        let text: Vec<String> = p
+        hosts.add(ip("198.51.100.7"), 5);
+        hosts.add(ip("2001:db8::1"), 2);
+        hosts.add(ip("2001:db8::2"), 1);
+        let text: Vec<String> = hosts
+            .prefixes(2)
             .iter()
             .map(|p| format!("{} {} {}", p.net, p.hosts, p.flows))
             .collect();
@@ -310,9 +315,22 @@ mod tests {
                 "2001:db8::2/128 1 1",
             ]
         );
-        // One prefix: the common one.
-        let p = covering_prefixes(&hosts[1..201], 1);
-        assert_eq!(p[0].net.to_string(), "203.0.113.0/24");
+        // One prefix: the common one, /4 here (203 and 198 share their first four bits).
+        let one: Vec<String> = hosts
+            .prefixes(1)
+            .iter()
+            .map(|p| p.net.to_string())
+            .collect();
+        assert_eq!(one, vec!["192.0.0.0/4", "2001:db8::/126"]);
+        assert_eq!(
+            hosts.busiest(2),
+            vec![(ip("198.51.100.7"), 5), (ip("2001:db8::1"), 2)]
+        );
+        // Ties by address.
+        assert_eq!(
+            busiest([(3u16, 1), (1, 1), (2, 1)].into_iter(), 2),
+            vec![(1, 1), (2, 1)]
+        );
     }
 
     #[test]
@@ -327,7 +345,7 @@ mod tests {
         assert!((n as f64 - 50_000.0).abs() < 50_000.0 * 0.03, "{n}");
         assert_eq!(h.exact_len(), 1000);
         // The exactly counted hosts keep their exact flows.
-        assert_eq!(h.list()[0], (ip("0.0.0.0"), 2));
+        assert_eq!(h.busiest(1), vec![(ip("0.0.0.0"), 2)]);
         let mut small = Hosts::new(1000);
         small.add(ip("10.0.0.1"), 3);
         small.add(ip("::1"), 1);

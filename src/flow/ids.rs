@@ -91,4 +91,3 @@ pub fn uid(key: &FlowKey, vlan: &[u16], first_ns: i64, dup: u32) -> String {
     s.extend(digits.iter().map(|&c| c as char));
     s
 }
-

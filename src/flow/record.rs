@@ -3,7 +3,7 @@
 use std::net::IpAddr;
 
 use super::ids::{community_id, uid};
-use super::state::{Flow, NONE, tcp_time, udp_time};
+use super::state::{Ext, Flow, NONE, tcp_time, udp_time};
 use super::tcp::{ConnState, conn_state, udp_conn_state};
 use super::{Proto, SecondBytes, ServerPorts};
 use crate::decode::{Addr, ipproto};
@@ -113,10 +113,11 @@ pub fn second(f: &Flow, servers: &dyn ServerPorts, sec: i64, ip_bytes: u64) -> S
     }
 }
 
-/// Builds the record of an ended flow; `vlan` is its VLAN stack and `icmp` the ICMP errors
-/// that quoted it.
+/// Builds the record of an ended flow from its core and extension; `vlan` is its VLAN stack and
+/// `icmp` the ICMP errors that quoted it.
 pub fn build(
     f: &Flow,
+    x: &Ext,
     vlan: &[u16],
     icmp: Option<IcmpErrors>,
     servers: &dyn ServerPorts,
@@ -128,22 +129,22 @@ pub fn build(
     let (c, s) = (&f.counts[client], &f.counts[server]);
     // Zeek marks a flow whose originator is not the first packet's sender with '^' (the first
     // by time: a capture out of order does not flip a flow).
-    let history = f.history.render(client, f.earliest_side as usize);
+    let history = x.history.render(client, f.earliest_side as usize);
 
     let (conn_state, syn_synack, synack_ack, rtt) = match proto {
         Proto::Tcp => {
             use tcp_time::*;
-            let t = &f.times;
+            let t = &x.times;
             let st = conn_state(
-                f.tcp[client].state,
-                f.tcp[server].state,
+                x.tcp[client].state,
+                x.tcp[server].state,
                 c.payload,
                 s.payload,
                 &history,
             );
-            let syn_synack = (t[SYN] != NONE && t[SYNACK_FIRST] != NONE
-                && t[SYN] <= t[SYNACK_FIRST])
-                .then(|| t[SYNACK_FIRST].saturating_sub(t[SYN]));
+            let syn_synack =
+                (t[SYN] != NONE && t[SYNACK_FIRST] != NONE && t[SYN] <= t[SYNACK_FIRST])
+                    .then(|| t[SYNACK_FIRST].saturating_sub(t[SYN]));
             let synack_ack = if t[ACK] != NONE && t[SYNACK_FIRST] != NONE {
                 let from = if t[SYNACK_LAST] != NONE && t[SYNACK_LAST] <= t[ACK] {
                     t[SYNACK_LAST]
@@ -163,12 +164,12 @@ pub fn build(
         Proto::Udp => {
             use udp_time::*;
             let st = udp_conn_state(c.pkts > 0, s.pkts > 0);
-            let (c_first, s_first) = (f.times[FIRST + client], f.times[FIRST + server]);
+            let (c_first, s_first) = (x.times[FIRST + client], x.times[FIRST + server]);
             // The first reply: the server's first packet at or after the client's first one.
             let reply = if s_first != NONE && c_first != NONE && s_first >= c_first {
                 s_first
             } else {
-                f.times[FIRST_AFTER_PEER + server]
+                x.times[FIRST_AFTER_PEER + server]
             };
             let rtt = (reply != NONE && c_first != NONE).then(|| reply.saturating_sub(c_first));
             (st, None, None, rtt)
@@ -225,4 +226,3 @@ fn infer_client(proto: Proto, p0: u16, p1: u16, servers: &dyn ServerPorts) -> us
     }
     0
 }
-

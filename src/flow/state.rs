@@ -40,18 +40,65 @@ pub mod udp_time {
 /// "No side" in the one-byte side fields.
 pub const NO_SIDE: u8 = 2;
 
-/// A flow being built.
+/// What a flow keeps beyond its [`Flow`] core: handshake times, TCP endpoint states and
+/// history. A TCP flow that has seen nothing but one side's pure SYNs with one sequence number
+/// (a connection attempt, a scan, a SYN flood) does not need it yet: everything it would hold
+/// follows from the core ([`super::tcp::materialize`]), so it is made only when another packet
+/// comes. 144 bytes.
+#[derive(Debug, Clone, Copy)]
+pub struct Ext {
+    /// Handshake times (TCP, [`tcp_time`]) or first packet times (UDP, [`udp_time`]).
+    pub times: [i64; 4],
+    /// Zeek's per-endpoint TCP bookkeeping (unused for UDP).
+    pub tcp: [Endpoint; 2],
+    pub history: History,
+}
+
+impl Default for Ext {
+    fn default() -> Self {
+        Ext {
+            times: [NONE; 4],
+            tcp: [Endpoint::default(); 2],
+            history: History::default(),
+        }
+    }
+}
+
+impl Ext {
+    /// Closed: FIN both ways, or a RST from either side.
+    pub fn closed(&self) -> bool {
+        use super::tcp::TcpState::{Closed, Reset};
+        let (a, b) = (self.tcp[0].state, self.tcp[1].state);
+        (a == Closed && b == Closed) || a == Reset || b == Reset
+    }
+
+    /// A UDP packet's first-packet times.
+    pub fn udp_times(&mut self, side: usize, ts: i64) {
+        use udp_time::*;
+        let other_first = self.times[FIRST + 1 - side];
+        let first = &mut self.times[FIRST + side];
+        if *first == NONE || ts < *first {
+            *first = ts;
+        }
+        let after = &mut self.times[FIRST_AFTER_PEER + side];
+        if other_first != NONE && ts >= other_first && (*after == NONE || ts < *after) {
+            *after = ts;
+        }
+    }
+}
+
+/// "No extension" in [`Flow::ext`].
+pub const NO_EXT: u32 = u32::MAX;
+
+/// A flow being built: its core. 128 bytes.
 #[derive(Debug, Clone)]
 pub struct Flow {
     pub key: FlowKey,
     pub first_ns: i64,
     pub last_ns: i64,
     pub counts: [Counts; 2],
-    /// Handshake times (TCP, [`tcp_time`]) or first packet times (UDP, [`udp_time`]).
-    pub times: [i64; 4],
-    /// Zeek's per-endpoint TCP bookkeeping (unused for UDP).
-    pub tcp: [Endpoint; 2],
-    pub history: History,
+    /// The flow's [`Ext`] in the table's extension slab ([`NO_EXT`]: none yet).
+    pub ext: u32,
     /// The initial sequence number of the side that sent the first pure SYN.
     pub isn: u32,
     /// Which expiry entry of the table is this flow's own (see the table's expiry queues).
@@ -78,9 +125,7 @@ impl Flow {
             first_ns: ts,
             last_ns: ts,
             counts: [Counts::default(); 2],
-            times: [NONE; 4],
-            tcp: [Endpoint::default(); 2],
-            history: History::default(),
+            ext: NO_EXT,
             isn: 0,
             tag: 0,
             side0_lo,
@@ -109,21 +154,15 @@ impl Flow {
         }
     }
 
-    /// Closed: FIN both ways, or a RST from either side.
-    pub fn closed(&self) -> bool {
-        use super::tcp::TcpState::{Closed, Reset};
-        let (a, b) = (self.tcp[0].state, self.tcp[1].state);
-        (a == Closed && b == Closed) || a == Reset || b == Reset
-    }
-
     /// How long before the flow's last packet `ts` is (0 for a packet in time order).
     #[inline]
     pub fn behind(&self, ts: i64) -> i64 {
         self.last_ns.saturating_sub(ts)
     }
 
-    /// Counts one packet from `side` sent at `ts`.
-    pub fn count(&mut self, side: usize, ts: i64, ip_len: u32, payload: u32) {
+    /// Counts one packet from `side` sent at `ts`; returns how much later the flow's last
+    /// packet time moved (for [`History::age`]).
+    pub fn count(&mut self, side: usize, ts: i64, ip_len: u32, payload: u32) -> i64 {
         let c = &mut self.counts[side];
         c.pkts += 1;
         c.ip_bytes += ip_len as u64;
@@ -134,23 +173,11 @@ impl Flow {
             self.earliest_side = side as u8;
         }
         if ts > self.last_ns {
-            self.history.age(ts.saturating_sub(self.last_ns));
+            let d = ts.saturating_sub(self.last_ns);
             self.last_ns = ts;
+            return d;
         }
-    }
-
-    /// A UDP packet's first-packet times.
-    pub fn udp_times(&mut self, side: usize, ts: i64) {
-        use udp_time::*;
-        let other_first = self.times[FIRST + 1 - side];
-        let first = &mut self.times[FIRST + side];
-        if *first == NONE || ts < *first {
-            *first = ts;
-        }
-        let after = &mut self.times[FIRST_AFTER_PEER + side];
-        if other_first != NONE && ts >= other_first && (*after == NONE || ts < *after) {
-            *after = ts;
-        }
+        0
     }
 }
 
@@ -159,10 +186,7 @@ mod size {
     /// The flow table's memory is this per open flow, plus its index and expiry entries.
     #[test]
     fn flow_size() {
-        assert!(
-            std::mem::size_of::<super::Flow>() <= 264,
-            "{}",
-            std::mem::size_of::<super::Flow>()
-        );
+        assert_eq!(std::mem::size_of::<super::Flow>(), 128);
+        assert_eq!(std::mem::size_of::<super::Ext>(), 144);
     }
 }

@@ -16,7 +16,7 @@ use hashbrown::HashTable;
 
 use super::key::{FlowKey, VlanTable};
 use super::record::{self, IcmpErrors};
-use super::state::{Flow, NONE};
+use super::state::{Ext, Flow, NO_EXT, NONE};
 use super::tcp;
 use super::{FlowConfig, FlowSink, IcmpAttach, NS, ServerPorts};
 use crate::decode::{Packet, Transport, VlanStack, ipproto};
@@ -67,6 +67,9 @@ pub struct FlowTable<'a> {
     index: HashTable<u32>,
     slab: Vec<Flow>,
     free: Vec<u32>,
+    /// Flows' extensions (see [`Ext`]), by [`Flow::ext`].
+    exts: Vec<Ext>,
+    free_exts: Vec<u32>,
     queues: [BinaryHeap<Entry>; 3],
     next_tag: u32,
     vlans: VlanTable,
@@ -92,6 +95,8 @@ impl<'a> FlowTable<'a> {
             index: HashTable::new(),
             slab: Vec::new(),
             free: Vec::new(),
+            exts: Vec::new(),
+            free_exts: Vec::new(),
             queues: Default::default(),
             next_tag: 1,
             vlans: VlanTable::default(),
@@ -127,32 +132,62 @@ impl<'a> FlowTable<'a> {
         let vlan = self.vlan_number(&p.vlan);
         let slot = match p.transport {
             Transport::Tcp(t) => {
-                let (key, src_lo) =
-                    FlowKey::new(ipproto::TCP, p.v6, vlan, p.src, t.src_port, p.dst, t.dst_port);
-                let slot = self.lookup(key, src_lo, ts, sink, |f, side| {
-                    tcp::starts_new(f, side, &t)
+                let (key, src_lo) = FlowKey::new(
+                    ipproto::TCP,
+                    p.v6,
+                    vlan,
+                    p.src,
+                    t.src_port,
+                    p.dst,
+                    t.dst_port,
+                );
+                let slot = self.lookup(key, src_lo, ts, sink, |f, x, side| {
+                    tcp::starts_new(f, x, side, &t)
                 });
                 let f = &mut self.slab[slot as usize];
                 let side = f.side_of(src_lo);
-                let was_closed = f.closed();
-                tcp::segment(f, side, ts, p.ip_len, &t);
-                if !was_closed && f.closed() {
+                if f.ext == NO_EXT {
+                    if tcp::bare_attempt(f, side, &t) {
+                        tcp::count_attempt(f, ts, p.ip_len, &t);
+                        if self.cfg.seconds {
+                            self.count_second(slot, ts, p.ip_len, sink);
+                        }
+                        return;
+                    }
+                    self.attach_ext(slot);
+                }
+                let f = &mut self.slab[slot as usize];
+                let x = &mut self.exts[f.ext as usize];
+                let was_closed = x.closed();
+                tcp::segment(f, x, side, ts, p.ip_len, &t);
+                if !was_closed && x.closed() {
                     self.enqueue(slot);
                 }
                 slot
             }
             Transport::Udp(u) => {
-                let (key, src_lo) =
-                    FlowKey::new(ipproto::UDP, p.v6, vlan, p.src, u.src_port, p.dst, u.dst_port);
-                let slot = self.lookup(key, src_lo, ts, sink, |_, _| false);
+                let (key, src_lo) = FlowKey::new(
+                    ipproto::UDP,
+                    p.v6,
+                    vlan,
+                    p.src,
+                    u.src_port,
+                    p.dst,
+                    u.dst_port,
+                );
+                let slot = self.lookup(key, src_lo, ts, sink, |_, _, _| false);
+                if self.slab[slot as usize].ext == NO_EXT {
+                    self.attach_ext(slot);
+                }
                 let f = &mut self.slab[slot as usize];
+                let x = &mut self.exts[f.ext as usize];
                 let side = f.side_of(src_lo);
-                f.count(side, ts, p.ip_len, u.payload_len);
-                f.udp_times(side, ts);
+                let later = f.count(side, ts, p.ip_len, u.payload_len);
+                x.history.age(later);
+                x.udp_times(side, ts);
                 // Zeek's UDP history: D/d once per direction.
-                let behind = f.behind(ts);
-                f.history
-                    .check(side, super::history::bit::DATA, b'D', behind);
+                x.history
+                    .check(side, super::history::bit::DATA, b'D', f.behind(ts));
                 slot
             }
             Transport::Icmp(i) => {
@@ -184,16 +219,13 @@ impl<'a> FlowTable<'a> {
 
     /// Ends every open flow (the end of the input), by first packet time.
     pub fn finish(&mut self, sink: &mut dyn FlowSink) -> TableStats {
-        let mut open: Vec<(i64, FlowKey, u32)> = self
-            .index
-            .iter()
-            .map(|&s| {
-                let f = &self.slab[s as usize];
-                (f.first_ns, f.key, s)
-            })
-            .collect();
-        open.sort_unstable();
-        for (_, _, slot) in open {
+        let mut open: Vec<u32> = self.index.iter().copied().collect();
+        let slab = &self.slab;
+        open.sort_unstable_by(|&a, &b| {
+            let (fa, fb) = (&slab[a as usize], &slab[b as usize]);
+            (fa.first_ns, fa.key).cmp(&(fb.first_ns, fb.key))
+        });
+        for slot in open {
             self.end(slot, false, sink);
         }
         self.stats()
@@ -228,13 +260,14 @@ impl<'a> FlowTable<'a> {
         src_lo: bool,
         ts: i64,
         sink: &mut dyn FlowSink,
-        starts_new: impl Fn(&Flow, usize) -> bool,
+        starts_new: impl Fn(&Flow, Option<&Ext>, usize) -> bool,
     ) -> u32 {
         let hash = key.hash();
         if let Some(slot) = self.find(&key) {
             let f = &self.slab[slot as usize];
             let idle = self.timeout(self.queue_of(f));
-            if ts.saturating_sub(f.last_ns) <= idle && !starts_new(f, f.side_of(src_lo)) {
+            let x = (f.ext != NO_EXT).then(|| &self.exts[f.ext as usize]);
+            if ts.saturating_sub(f.last_ns) <= idle && !starts_new(f, x, f.side_of(src_lo)) {
                 return slot;
             }
             // The key's flow ended: a new one takes its place.
@@ -288,11 +321,31 @@ impl<'a> FlowTable<'a> {
         slot
     }
 
+    /// Gives the flow in `slot` its extension: what its packets so far made of it.
+    fn attach_ext(&mut self, slot: u32) {
+        let f = &mut self.slab[slot as usize];
+        let x = if f.counts[0].pkts + f.counts[1].pkts > 0 {
+            tcp::materialize(f)
+        } else {
+            Ext::default()
+        };
+        f.ext = match self.free_exts.pop() {
+            Some(e) => {
+                self.exts[e as usize] = x;
+                e
+            }
+            None => {
+                self.exts.push(x);
+                (self.exts.len() - 1) as u32
+            }
+        };
+    }
+
     /// Which expiry queue the flow belongs in.
     fn queue_of(&self, f: &Flow) -> usize {
         if f.key.proto != ipproto::TCP {
             Q_UDP
-        } else if f.closed() {
+        } else if f.ext != NO_EXT && self.exts[f.ext as usize].closed() {
             Q_CLOSED
         } else {
             Q_TCP
@@ -389,6 +442,13 @@ impl<'a> FlowTable<'a> {
     /// Ends the flow in `slot`: its last second and its record go to the sink, and the slot is
     /// freed. Its expiry entries go stale.
     fn end(&mut self, slot: u32, evicted: bool, sink: &mut dyn FlowSink) {
+        let x = match self.slab[slot as usize].ext {
+            NO_EXT => tcp::materialize(&mut self.slab[slot as usize]),
+            e => {
+                self.free_exts.push(e);
+                self.exts[e as usize]
+            }
+        };
         let f = &self.slab[slot as usize];
         if self.cfg.seconds {
             let s = &mut self.seconds[slot as usize];
@@ -403,7 +463,14 @@ impl<'a> FlowTable<'a> {
         } else {
             None
         };
-        let r = record::build(f, self.vlans.ids(f.key.vlan), icmp, self.servers, evicted);
+        let r = record::build(
+            f,
+            &x,
+            self.vlans.ids(f.key.vlan),
+            icmp,
+            self.servers,
+            evicted,
+        );
         self.stats.flows += 1;
         match r.proto {
             super::Proto::Tcp => self.stats.tcp += 1,
@@ -413,7 +480,9 @@ impl<'a> FlowTable<'a> {
         if let Ok(e) = self.index.find_entry(hash, |&s| s == slot) {
             e.remove();
         }
-        self.slab[slot as usize].tag = 0;
+        let f = &mut self.slab[slot as usize];
+        f.tag = 0;
+        f.ext = NO_EXT;
         self.free.push(slot);
         sink.flow(&r);
     }

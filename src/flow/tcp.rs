@@ -4,7 +4,7 @@
 //! sequence numbering, history letters, zero windows, retransmissions, then the endpoint states.
 
 use super::history::bit;
-use super::state::{Flow, NO_SIDE, NONE, tcp_time};
+use super::state::{Ext, Flow, NO_SIDE, NONE, tcp_time};
 use crate::decode::{Tcp, tcpflags};
 
 /// Zeek's TCP endpoint states.
@@ -132,9 +132,17 @@ pub fn conn_state(
     } else if rs == Closed && os == Closed {
         ConnState::SF
     } else if os == Closed {
-        if rs.inactive() { ConnState::SH } else { ConnState::S2 }
+        if rs.inactive() {
+            ConnState::SH
+        } else {
+            ConnState::S2
+        }
     } else if rs == Closed {
-        if os.inactive() { ConnState::SHR } else { ConnState::S3 }
+        if os.inactive() {
+            ConnState::SHR
+        } else {
+            ConnState::S3
+        }
     } else if os == SynSent && rs == Inactive {
         ConnState::S0
     } else if os == Established && rs == Established {
@@ -240,24 +248,70 @@ impl Seg {
 
 /// Whether a pure SYN from `side` starts a new connection on the flow's 4-tuple: the old one
 /// closed, or the side that opened it sends a new initial sequence number.
-pub fn starts_new(f: &Flow, side: usize, t: &Tcp) -> bool {
+pub fn starts_new(f: &Flow, x: Option<&Ext>, side: usize, t: &Tcp) -> bool {
     let g = Seg::new(t);
-    g.pure_syn() && (f.closed() || (f.syn_side as usize == side && f.isn != g.seq))
+    g.pure_syn() && (x.is_some_and(Ext::closed) || (f.syn_side as usize == side && f.isn != g.seq))
+}
+
+/// Whether a segment leaves (or makes) the flow a bare connection attempt that needs no
+/// [`Ext`]: a pure SYN from side 0 with a non-zero window, and the flow's first SYN's sequence
+/// number (or the flow's first packet).
+pub fn bare_attempt(f: &Flow, side: usize, t: &Tcp) -> bool {
+    let g = Seg::new(t);
+    let first = f.counts[0].pkts + f.counts[1].pkts == 0;
+    side == 0 && g.pure_syn() && !g.fin && g.len == 0 && g.window != 0 && (first || g.seq == f.isn)
+}
+
+/// Counts a segment that keeps the flow a bare attempt ([`bare_attempt`]).
+pub fn count_attempt(f: &mut Flow, ts: i64, ip_len: u32, t: &Tcp) {
+    if f.syn_side == NO_SIDE {
+        f.syn_side = 0;
+        f.isn = t.seq;
+    }
+    f.count(0, ts, ip_len, 0);
+}
+
+/// The [`Ext`] of a flow that has been a bare attempt so far: its first SYN applied at its
+/// first packet time, and the latest of its repeats as the SYN time.
+pub fn materialize(f: &mut Flow) -> Ext {
+    let mut x = Ext::default();
+    if f.syn_side == NO_SIDE {
+        return x;
+    }
+    let g = Seg {
+        syn: true,
+        ack: false,
+        fin: false,
+        rst: false,
+        len: 0,
+        seq: f.isn,
+        seq_end: f.isn.wrapping_add(1),
+        window: 1,
+    };
+    apply(f, &mut x, 0, f.first_ns, &g);
+    x.times[tcp_time::SYN] = f.last_ns;
+    x
 }
 
 /// Applies one TCP segment from `side`, sent at `ts`, to the flow, as Zeek's TCP analyzer does.
-pub fn segment(f: &mut Flow, side: usize, ts: i64, ip_len: u32, t: &Tcp) {
+pub fn segment(f: &mut Flow, x: &mut Ext, side: usize, ts: i64, ip_len: u32, t: &Tcp) {
     let g = Seg::new(t);
-    f.count(side, ts, ip_len, g.len);
+    let later = f.count(side, ts, ip_len, g.len);
+    x.history.age(later);
+    apply(f, x, side, ts, &g);
+}
+
+/// What a segment does besides being counted.
+fn apply(f: &mut Flow, x: &mut Ext, side: usize, ts: i64, g: &Seg) {
     let behind = f.behind(ts);
-    note_roles(f, side, &g);
+    note_roles(f, side, g);
     let is_orig = f.known_client().map_or(side == 0, |c| c == side);
-    handshake_times(f, side, ts, is_orig, &g);
-    sequence_start(&mut f.tcp[side], &g);
-    history_letters(f, side, behind, &g);
-    zero_window(f, side, behind, &g);
-    retransmission(f, side, behind, &g);
-    update_state(f, side, is_orig, &g);
+    handshake_times(&mut x.times, f.syn_side as usize == side, ts, is_orig, g);
+    sequence_start(&mut x.tcp[side], g);
+    history_letters(x, side, behind, g);
+    zero_window(x, side, behind, g);
+    retransmission(x, side, behind, g);
+    update_state(x, side, is_orig, g);
 }
 
 /// Who is the client: the first pure SYN's sender, else the first SYN/ACK's receiver.
@@ -272,10 +326,8 @@ fn note_roles(f: &mut Flow, side: usize, g: &Seg) {
 }
 
 /// Handshake timing, robust to packets a little out of time order.
-fn handshake_times(f: &mut Flow, side: usize, ts: i64, is_orig: bool, g: &Seg) {
+fn handshake_times(t: &mut [i64; 4], from_syn_side: bool, ts: i64, is_orig: bool, g: &Seg) {
     use tcp_time::*;
-    let t = &mut f.times;
-    let from_syn_side = f.syn_side as usize == side;
     if g.pure_syn() && from_syn_side {
         if t[SYNACK_FIRST] == NONE || ts <= t[SYNACK_FIRST] {
             t[SYN] = t[SYN].max(ts);
@@ -325,9 +377,9 @@ fn sequence_start(e: &mut Endpoint, g: &Seg) {
 }
 
 /// History letters (Zeek's update_history).
-fn history_letters(f: &mut Flow, side: usize, behind: i64, g: &Seg) {
-    let h = &mut f.history;
-    let e = &mut f.tcp[side];
+fn history_letters(x: &mut Ext, side: usize, behind: i64, g: &Seg) {
+    let h = &mut x.history;
+    let e = &mut x.tcp[side];
     let flags = g.syn as u8 + g.fin as u8 + g.rst as u8;
     if flags > 1 {
         if g.fin && g.rst {
@@ -368,23 +420,23 @@ fn history_letters(f: &mut Flow, side: usize, behind: i64, g: &Seg) {
 }
 
 /// Zero window (Zeek's update_window): not with or after a RST, nor after the peer's FIN.
-fn zero_window(f: &mut Flow, side: usize, behind: i64, g: &Seg) {
+fn zero_window(x: &mut Ext, side: usize, behind: i64, g: &Seg) {
     if g.window == 0
         && !g.rst
-        && f.tcp[1 - side].state != TcpState::Closed
-        && f.tcp[side].state != TcpState::Reset
+        && x.tcp[1 - side].state != TcpState::Closed
+        && x.tcp[side].state != TcpState::Reset
     {
-        let e = &mut f.tcp[side];
+        let e = &mut x.tcp[side];
         e.win0 = e.win0.saturating_add(1);
         if is_power_of_ten(e.win0) {
-            f.history.add(side, b'W', behind);
+            x.history.add(side, b'W', behind);
         }
     }
 }
 
 /// Retransmissions (Zeek's update_last_seq).
-fn retransmission(f: &mut Flow, side: usize, behind: i64, g: &Seg) {
-    let e = &mut f.tcp[side];
+fn retransmission(x: &mut Ext, side: usize, behind: i64, g: &Seg) {
+    let e = &mut x.tcp[side];
     let delta = g.seq_end.wrapping_sub(e.last_seq) as i32;
     const TOO_LARGE: i32 = 1 << 20;
     let mut rxmit = false;
@@ -402,7 +454,7 @@ fn retransmission(f: &mut Flow, side: usize, behind: i64, g: &Seg) {
     if rxmit {
         e.rxmit = e.rxmit.saturating_add(1);
         if is_power_of_ten(e.rxmit) {
-            f.history.add(side, b'T', behind);
+            x.history.add(side, b'T', behind);
         }
     }
 }
@@ -423,7 +475,7 @@ fn is_power_of_ten(n: u32) -> bool {
 
 /// Zeek's endpoint state machine (TCPSessionAdapter::UpdateStateMachine) for a segment from
 /// `side`.
-fn update_state(f: &mut Flow, side: usize, is_orig: bool, g: &Seg) {
+fn update_state(x: &mut Ext, side: usize, is_orig: bool, g: &Seg) {
     use TcpState::*;
     let Seg {
         syn,
@@ -435,8 +487,8 @@ fn update_state(f: &mut Flow, side: usize, is_orig: bool, g: &Seg) {
         ..
     } = *g;
     let peer = 1 - side;
-    let peer_synack = f.history.has(peer, bit::SYNACK);
-    let (mut e, mut p) = (f.tcp[side], f.tcp[peer]);
+    let peer_synack = x.history.has(peer, bit::SYNACK);
+    let (mut e, mut p) = (x.tcp[side], x.tcp[peer]);
     match e.state {
         Inactive => {
             if syn {
@@ -506,7 +558,6 @@ fn update_state(f: &mut Flow, side: usize, is_orig: bool, g: &Seg) {
         }
         Reset => {}
     }
-    f.tcp[side] = e;
-    f.tcp[peer] = p;
+    x.tcp[side] = e;
+    x.tcp[peer] = p;
 }
-

@@ -3,7 +3,6 @@
 use super::*;
 use crate::decode::{Addr, Packet, Tcp, Transport, Udp, VlanStack, tcpflags::*};
 
-
 fn a(last: u8) -> Addr {
     Addr::v4(&[10, 0, 0, last])
 }
@@ -294,4 +293,3 @@ fn uid_shape_and_determinism() {
     assert_eq!(u, ids::uid(&k, &[], 5, 0));
     assert_ne!(u, ids::uid(&k, &[], 5, 1));
 }
-

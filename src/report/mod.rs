@@ -12,9 +12,8 @@ pub use records::{FlowFormat, RecordWriter, Verdicted};
 use std::io::{self, Write};
 
 use crate::decode::linktype;
-use crate::engine::InputSummary;
 use crate::flow::{IcmpAttach, TableStats};
-use crate::stats::{Stats, ethertype_name, ip_proto_name};
+use crate::stats::{InputSummary, Stats, ethertype_name, ip_proto_name};
 
 /// Seconds with exactly six decimals (rounded to the microsecond), as Zeek prints times.
 pub struct Secs(pub i64);

@@ -50,37 +50,223 @@ pub struct Field<T: ?Sized> {
 
 /// The record schema, in column order: conn.log's fields, then flowaudit's own.
 pub static FIELDS: &[Field<FlowRecord>] = &[
-    Field { name: "ts", zeek_type: "time", meaning: "time of the flow's first packet", json: true, get: |r| Cell::Time(r.ts_ns) },
-    Field { name: "uid", zeek_type: "string", meaning: "deterministic id: the same capture always gives the same uids", json: true, get: |r| Cell::Text(&r.uid) },
-    Field { name: "id.orig_h", zeek_type: "addr", meaning: "client (originator) address", json: true, get: |r| Cell::Addr(r.orig_h) },
-    Field { name: "id.orig_p", zeek_type: "port", meaning: "client port", json: true, get: |r| Cell::Port(r.orig_p) },
-    Field { name: "id.resp_h", zeek_type: "addr", meaning: "server (responder) address", json: true, get: |r| Cell::Addr(r.resp_h) },
-    Field { name: "id.resp_p", zeek_type: "port", meaning: "server port", json: true, get: |r| Cell::Port(r.resp_p) },
-    Field { name: "proto", zeek_type: "enum", meaning: "tcp or udp", json: true, get: |r| Cell::Code(r.proto.name()) },
-    Field { name: "service", zeek_type: "string", meaning: "not filled", json: false, get: |_| Cell::Unset },
-    Field { name: "duration", zeek_type: "interval", meaning: "last packet time minus first packet time (s)", json: true, get: |r| Cell::Interval(Some(r.duration_ns)) },
-    Field { name: "orig_bytes", zeek_type: "count", meaning: "payload bytes the client sent, every packet as seen (retransmissions included)", json: true, get: |r| Cell::Count(r.orig_bytes) },
-    Field { name: "resp_bytes", zeek_type: "count", meaning: "payload bytes the server sent", json: true, get: |r| Cell::Count(r.resp_bytes) },
-    Field { name: "conn_state", zeek_type: "string", meaning: "Zeek's connection state code (S0, SF, REJ, ...)", json: true, get: |r| Cell::Code(r.conn_state.name()) },
-    Field { name: "local_orig", zeek_type: "bool", meaning: "not filled", json: false, get: |_| Cell::Unset },
-    Field { name: "local_resp", zeek_type: "bool", meaning: "not filled", json: false, get: |_| Cell::Unset },
-    Field { name: "missed_bytes", zeek_type: "count", meaning: "not filled", json: false, get: |_| Cell::Unset },
-    Field { name: "history", zeek_type: "string", meaning: "Zeek's history letters, upper case for the client", json: true, get: |r| Cell::Text(&r.history) },
-    Field { name: "orig_pkts", zeek_type: "count", meaning: "packets the client sent", json: true, get: |r| Cell::Count(r.orig_pkts) },
-    Field { name: "orig_ip_bytes", zeek_type: "count", meaning: "sum of the IP lengths of the client's packets", json: true, get: |r| Cell::Count(r.orig_ip_bytes) },
-    Field { name: "resp_pkts", zeek_type: "count", meaning: "packets the server sent", json: true, get: |r| Cell::Count(r.resp_pkts) },
-    Field { name: "resp_ip_bytes", zeek_type: "count", meaning: "sum of the IP lengths of the server's packets", json: true, get: |r| Cell::Count(r.resp_ip_bytes) },
-    Field { name: "tunnel_parents", zeek_type: "set[string]", meaning: "not filled", json: false, get: |_| Cell::Unset },
-    Field { name: "vlan", zeek_type: "vector[count]", meaning: "VLAN ids, outer first", json: true, get: |r| Cell::Vlans(&r.vlan) },
-    Field { name: "community_id", zeek_type: "string", meaning: "Community ID v1, seed 0", json: true, get: |r| Cell::Text(&r.community_id) },
-    Field { name: "direction_inferred", zeek_type: "bool", meaning: "no handshake told who the client is: it was inferred from ports", json: true, get: |r| Cell::Bool(r.direction_inferred) },
-    Field { name: "syn_synack", zeek_type: "interval", meaning: "TCP: first SYN/ACK minus the last client SYN before it (s)", json: true, get: |r| Cell::Interval(r.syn_synack_ns) },
-    Field { name: "synack_ack", zeek_type: "interval", meaning: "TCP: the client's first ACK after the SYN/ACK minus the last SYN/ACK before it (s)", json: true, get: |r| Cell::Interval(r.synack_ack_ns) },
-    Field { name: "rtt", zeek_type: "interval", meaning: "TCP: syn_synack + synack_ack; UDP: first reply minus first request (s)", json: true, get: |r| Cell::Interval(r.rtt_ns) },
-    Field { name: "icmp_errors", zeek_type: "count", meaning: "ICMP errors that quoted the flow (JSON: count, last_type, last_code)", json: true, get: |r| Cell::Icmp(r.icmp_errors) },
-    Field { name: "icmp_last_type", zeek_type: "count", meaning: "type of the last of them", json: false, get: |r| Cell::OptByte(r.icmp_errors.map(|e| e.last_type)) },
-    Field { name: "icmp_last_code", zeek_type: "count", meaning: "code of the last of them", json: false, get: |r| Cell::OptByte(r.icmp_errors.map(|e| e.last_code)) },
-    Field { name: "evicted", zeek_type: "bool", meaning: "ended early because the flow table was full (--max-flows)", json: true, get: |r| Cell::Bool(r.evicted) },
+    Field {
+        name: "ts",
+        zeek_type: "time",
+        meaning: "time of the flow's first packet",
+        json: true,
+        get: |r| Cell::Time(r.ts_ns),
+    },
+    Field {
+        name: "uid",
+        zeek_type: "string",
+        meaning: "deterministic id: the same capture always gives the same uids",
+        json: true,
+        get: |r| Cell::Text(&r.uid),
+    },
+    Field {
+        name: "id.orig_h",
+        zeek_type: "addr",
+        meaning: "client (originator) address",
+        json: true,
+        get: |r| Cell::Addr(r.orig_h),
+    },
+    Field {
+        name: "id.orig_p",
+        zeek_type: "port",
+        meaning: "client port",
+        json: true,
+        get: |r| Cell::Port(r.orig_p),
+    },
+    Field {
+        name: "id.resp_h",
+        zeek_type: "addr",
+        meaning: "server (responder) address",
+        json: true,
+        get: |r| Cell::Addr(r.resp_h),
+    },
+    Field {
+        name: "id.resp_p",
+        zeek_type: "port",
+        meaning: "server port",
+        json: true,
+        get: |r| Cell::Port(r.resp_p),
+    },
+    Field {
+        name: "proto",
+        zeek_type: "enum",
+        meaning: "tcp or udp",
+        json: true,
+        get: |r| Cell::Code(r.proto.name()),
+    },
+    Field {
+        name: "service",
+        zeek_type: "string",
+        meaning: "not filled",
+        json: false,
+        get: |_| Cell::Unset,
+    },
+    Field {
+        name: "duration",
+        zeek_type: "interval",
+        meaning: "last packet time minus first packet time (s)",
+        json: true,
+        get: |r| Cell::Interval(Some(r.duration_ns)),
+    },
+    Field {
+        name: "orig_bytes",
+        zeek_type: "count",
+        meaning: "payload bytes the client sent, every packet as seen (retransmissions included)",
+        json: true,
+        get: |r| Cell::Count(r.orig_bytes),
+    },
+    Field {
+        name: "resp_bytes",
+        zeek_type: "count",
+        meaning: "payload bytes the server sent",
+        json: true,
+        get: |r| Cell::Count(r.resp_bytes),
+    },
+    Field {
+        name: "conn_state",
+        zeek_type: "string",
+        meaning: "Zeek's connection state code (S0, SF, REJ, ...)",
+        json: true,
+        get: |r| Cell::Code(r.conn_state.name()),
+    },
+    Field {
+        name: "local_orig",
+        zeek_type: "bool",
+        meaning: "not filled",
+        json: false,
+        get: |_| Cell::Unset,
+    },
+    Field {
+        name: "local_resp",
+        zeek_type: "bool",
+        meaning: "not filled",
+        json: false,
+        get: |_| Cell::Unset,
+    },
+    Field {
+        name: "missed_bytes",
+        zeek_type: "count",
+        meaning: "not filled",
+        json: false,
+        get: |_| Cell::Unset,
+    },
+    Field {
+        name: "history",
+        zeek_type: "string",
+        meaning: "Zeek's history letters, upper case for the client",
+        json: true,
+        get: |r| Cell::Text(&r.history),
+    },
+    Field {
+        name: "orig_pkts",
+        zeek_type: "count",
+        meaning: "packets the client sent",
+        json: true,
+        get: |r| Cell::Count(r.orig_pkts),
+    },
+    Field {
+        name: "orig_ip_bytes",
+        zeek_type: "count",
+        meaning: "sum of the IP lengths of the client's packets",
+        json: true,
+        get: |r| Cell::Count(r.orig_ip_bytes),
+    },
+    Field {
+        name: "resp_pkts",
+        zeek_type: "count",
+        meaning: "packets the server sent",
+        json: true,
+        get: |r| Cell::Count(r.resp_pkts),
+    },
+    Field {
+        name: "resp_ip_bytes",
+        zeek_type: "count",
+        meaning: "sum of the IP lengths of the server's packets",
+        json: true,
+        get: |r| Cell::Count(r.resp_ip_bytes),
+    },
+    Field {
+        name: "tunnel_parents",
+        zeek_type: "set[string]",
+        meaning: "not filled",
+        json: false,
+        get: |_| Cell::Unset,
+    },
+    Field {
+        name: "vlan",
+        zeek_type: "vector[count]",
+        meaning: "VLAN ids, outer first",
+        json: true,
+        get: |r| Cell::Vlans(&r.vlan),
+    },
+    Field {
+        name: "community_id",
+        zeek_type: "string",
+        meaning: "Community ID v1, seed 0",
+        json: true,
+        get: |r| Cell::Text(&r.community_id),
+    },
+    Field {
+        name: "direction_inferred",
+        zeek_type: "bool",
+        meaning: "no handshake told who the client is: it was inferred from ports",
+        json: true,
+        get: |r| Cell::Bool(r.direction_inferred),
+    },
+    Field {
+        name: "syn_synack",
+        zeek_type: "interval",
+        meaning: "TCP: first SYN/ACK minus the last client SYN before it (s)",
+        json: true,
+        get: |r| Cell::Interval(r.syn_synack_ns),
+    },
+    Field {
+        name: "synack_ack",
+        zeek_type: "interval",
+        meaning: "TCP: the client's first ACK after the SYN/ACK minus the last SYN/ACK before it (s)",
+        json: true,
+        get: |r| Cell::Interval(r.synack_ack_ns),
+    },
+    Field {
+        name: "rtt",
+        zeek_type: "interval",
+        meaning: "TCP: syn_synack + synack_ack; UDP: first reply minus first request (s)",
+        json: true,
+        get: |r| Cell::Interval(r.rtt_ns),
+    },
+    Field {
+        name: "icmp_errors",
+        zeek_type: "count",
+        meaning: "ICMP errors that quoted the flow (JSON: count, last_type, last_code)",
+        json: true,
+        get: |r| Cell::Icmp(r.icmp_errors),
+    },
+    Field {
+        name: "icmp_last_type",
+        zeek_type: "count",
+        meaning: "type of the last of them",
+        json: false,
+        get: |r| Cell::OptByte(r.icmp_errors.map(|e| e.last_type)),
+    },
+    Field {
+        name: "icmp_last_code",
+        zeek_type: "count",
+        meaning: "code of the last of them",
+        json: false,
+        get: |r| Cell::OptByte(r.icmp_errors.map(|e| e.last_code)),
+    },
+    Field {
+        name: "evicted",
+        zeek_type: "bool",
+        meaning: "ended early because the flow table was full (--max-flows)",
+        json: true,
+        get: |r| Cell::Bool(r.evicted),
+    },
 ];
 
 /// A flow's judgement under the rules, for `flows --rules` and `--flows-out`.
@@ -90,9 +276,20 @@ pub struct Verdicted<'a> {
     pub rule: Option<&'a str>,
     /// allowed, discouraged, denied, reversed or unexpected.
     pub verdict: &'static str,
-    /// The finding the flow counts in (None: a conforming flow); with `Some`, the field is
-    /// written.
-    pub finding: Option<Option<&'static str>>,
+    /// What the audit made of the flow (`--flows-out`); with `Some`, those fields are written.
+    pub audit: Option<AuditFields>,
+}
+
+/// The audit's judgement of one flow, for `--flows-out`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct AuditFields {
+    /// The kind of finding the flow counts in (None: it conforms).
+    pub finding: Option<&'static str>,
+    /// A second finding it also counts in (a discouraged flow that failed or was slow).
+    pub also: Option<&'static str>,
+    /// For a reversed flow: `hosts` (the server called its client on the server port) or
+    /// `connection` (the other end opened the connection the rule allows).
+    pub reversed: Option<&'static str>,
 }
 
 /// A field of the judgement.
@@ -105,17 +302,49 @@ pub struct VerdictField {
 
 /// The judgement's fields, after the record's.
 pub static VERDICT_FIELDS: &[VerdictField] = &[
-    VerdictField { name: "rule", zeek_type: "string", meaning: "the rule that judged the flow (for reversed: the rule that would, the other way)", get: |v| v.rule.map_or(Cell::Unset, Cell::Text) },
-    VerdictField { name: "verdict", zeek_type: "string", meaning: "allowed, discouraged, denied, reversed or unexpected", get: |v| Cell::Code(v.verdict) },
+    VerdictField {
+        name: "rule",
+        zeek_type: "string",
+        meaning: "the rule that judged the flow (for reversed: the rule that would, the other way)",
+        get: |v| v.rule.map_or(Cell::Unset, Cell::Text),
+    },
+    VerdictField {
+        name: "verdict",
+        zeek_type: "string",
+        meaning: "allowed, discouraged, denied, reversed or unexpected",
+        get: |v| Cell::Code(v.verdict),
+    },
 ];
 
-/// The finding field of `--flows-out`.
-pub static FINDING_FIELD: VerdictField = VerdictField {
-    name: "finding",
-    zeek_type: "string",
-    meaning: "the kind of finding the flow counts in (null: none)",
-    get: |v| v.finding.flatten().map_or(Cell::Unset, Cell::Code),
-};
+/// The audit's fields of `--flows-out`.
+pub static AUDIT_FIELDS: &[VerdictField] = &[
+    VerdictField {
+        name: "finding",
+        zeek_type: "string",
+        meaning: "the kind of finding the flow counts in (null: it conforms)",
+        get: |v| {
+            v.audit
+                .and_then(|a| a.finding)
+                .map_or(Cell::Unset, Cell::Code)
+        },
+    },
+    VerdictField {
+        name: "also",
+        zeek_type: "string",
+        meaning: "a second finding it counts in: a discouraged flow that also failed or was over its latency budget",
+        get: |v| v.audit.and_then(|a| a.also).map_or(Cell::Unset, Cell::Code),
+    },
+    VerdictField {
+        name: "reversed",
+        zeek_type: "string",
+        meaning: "for a reversed flow: hosts (the server called its client on the server port) or connection (the other end opened the connection the rule allows)",
+        get: |v| {
+            v.audit
+                .and_then(|a| a.reversed)
+                .map_or(Cell::Unset, Cell::Code)
+        },
+    },
+];
 
 /// Output format of flow records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -250,7 +479,7 @@ pub fn write_json_line(
 fn verdict_fields(v: &Verdicted<'_>) -> impl Iterator<Item = &'static VerdictField> + use<> {
     VERDICT_FIELDS
         .iter()
-        .chain(v.finding.is_some().then_some(&FINDING_FIELD))
+        .chain(if v.audit.is_some() { AUDIT_FIELDS } else { &[] })
 }
 
 /// Writes one flow as a Zeek TSV row.
@@ -347,7 +576,11 @@ impl<'j, W: Write> RecordWriter<'j, W> {
         }
         self.header()?;
         if self.format == FlowFormat::Zeek {
-            writeln!(self.w, "#close\t{}", super::zeek_date(close_ns.unwrap_or(0)))?;
+            writeln!(
+                self.w,
+                "#close\t{}",
+                super::zeek_date(close_ns.unwrap_or(0))
+            )?;
         }
         self.w.flush()?;
         Ok(self.w)
