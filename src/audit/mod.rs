@@ -298,9 +298,11 @@ pub struct AuditOptions {
     pub rollup_targets: usize,
     /// Length of a roll-up's top lists, and of its prefix list per address family.
     pub top: usize,
-    /// Distinct clients (and servers) a roll-up counts exactly; beyond, it estimates. The exact
-    /// set costs about 16 bytes per IPv4 host and 32 per IPv6 host (hash table included, up to
-    /// twice that just after it grows): ≈ 17-34 MiB for 1,000,000 IPv4 hosts.
+    /// Distinct clients (and servers) a roll-up counts exactly, with their flows; beyond, it
+    /// estimates (HyperLogLog, 16 KiB). The exact table costs 16 bytes per IPv4 host and 32 per
+    /// IPv6 host, in a hash table of up to twice as many slots: for 1,000,000 IPv4 hosts, 34 MiB,
+    /// and about 55 MiB at the peak (while the table grows, or while its sorted copy gives the
+    /// prefixes at the end); for 1,000,000 IPv6 hosts, about twice that.
     pub exact_hosts: usize,
     /// Seconds of per-second bytes kept per (client host, rule) before a second is final (see
     /// [`Auditor::add_second`]).

@@ -2,8 +2,8 @@
 //! covering prefixes and port ranges.
 //!
 //! Hosts are counted exactly, with their flows, up to `exact_hosts` distinct hosts per roll-up
-//! (IPv4 addresses as `u32`, IPv6 as `u128`: about 16 and 32 bytes per host with the hash
-//! table). Beyond, hosts not yet known go to a HyperLogLog sketch (2^14 one-byte registers,
+//! (IPv4 addresses as `u32`, IPv6 as `u128`: 16 and 32 bytes per host, in a hash table of up to
+//! twice as many slots; see [`super::AuditOptions::exact_hosts`]). Beyond, hosts not yet known go to a HyperLogLog sketch (2^14 one-byte registers,
 //! 16 KiB, about 0.8 % standard error) that also holds every exactly-counted host, and the
 //! count is marked estimated. Ports are at most 65,536, always exact.
 
@@ -140,7 +140,7 @@ impl Hosts {
     /// [`covering`]). Costs one sorted copy of a family's table at a time.
     fn prefixes(&self, max: usize) -> Vec<Prefix> {
         let mut out = Vec::new();
-        let mut v4: Vec<(u128, u64)> = self.v4.iter().map(|(&a, &n)| (u128::from(a), n)).collect();
+        let mut v4: Vec<(u32, u64)> = self.v4.iter().map(|(&a, &n)| (a, n)).collect();
         v4.sort_unstable();
         out.extend(covering(&v4, 32, max));
         drop(v4);
@@ -227,7 +227,7 @@ fn busiest<K: Ord + Copy>(all: impl Iterator<Item = (K, u64)>, top: usize) -> Ve
 /// The prefixes of the longest length at which at most `max` of them cover every address of
 /// one family (`width` bits: 32 or 128), with the hosts and flows under each. `family`: the
 /// addresses (as integers) with their flows, sorted.
-fn covering(family: &[(u128, u64)], width: u32, max: usize) -> Vec<Prefix> {
+fn covering<A: Copy + Into<u128>>(family: &[(A, u64)], width: u32, max: usize) -> Vec<Prefix> {
     if family.is_empty() || max == 0 {
         return Vec::new();
     }
@@ -236,7 +236,7 @@ fn covering(family: &[(u128, u64)], width: u32, max: usize) -> Vec<Prefix> {
         let mut n = 0usize;
         let mut last = None;
         for &(a, _) in family {
-            let t = top(a, len);
+            let t = top(a.into(), len);
             if last != Some(t) {
                 n += 1;
                 last = Some(t);
@@ -257,7 +257,7 @@ fn covering(family: &[(u128, u64)], width: u32, max: usize) -> Vec<Prefix> {
     let len = lo;
     let mut groups: Vec<(u128, u64, u64)> = Vec::new();
     for &(a, n) in family {
-        let t = top(a, len);
+        let t = top(a.into(), len);
         match groups.last_mut() {
             Some(g) if g.0 == t => {
                 g.1 += 1;
