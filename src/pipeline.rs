@@ -9,7 +9,7 @@ use crate::audit::Auditor;
 use crate::capture::Input;
 use crate::engine::{self, Options, Outcome};
 use crate::flow::{FlowRecord, FlowSink, SecondBytes, ServerPorts};
-use crate::report::records::{AuditFields, Verdicted, write_json_line};
+use crate::report::records::{AuditFields, Verdicted, json_line};
 use crate::rules::Rules;
 
 /// SHA-256 of a file, hex.
@@ -77,6 +77,8 @@ pub struct AuditSink<'r> {
     rules: &'r Rules,
     flows_out: Option<Box<dyn Write + 'r>>,
     error: Option<io::Error>,
+    /// One `flows_out` line, formatted before it is written whole.
+    buf: Vec<u8>,
 }
 
 impl<'r> AuditSink<'r> {
@@ -90,6 +92,7 @@ impl<'r> AuditSink<'r> {
             rules,
             flows_out,
             error: None,
+            buf: Vec::new(),
         }
     }
 
@@ -120,7 +123,9 @@ impl FlowSink for AuditSink<'_> {
                     reversed: j.reversed.map(|w| w.name()),
                 }),
             };
-            if let Err(e) = write_json_line(w, r, Some(v)) {
+            self.buf.clear();
+            json_line(&mut self.buf, r, Some(v));
+            if let Err(e) = w.write_all(&self.buf) {
                 self.error = Some(e);
             }
         }

@@ -219,13 +219,20 @@ impl<'a> FlowTable<'a> {
 
     /// Ends every open flow (the end of the input), by first packet time.
     pub fn finish(&mut self, sink: &mut dyn FlowSink) -> TableStats {
-        let mut open: Vec<u32> = self.index.iter().copied().collect();
         let slab = &self.slab;
-        open.sort_unstable_by(|&a, &b| {
-            let (fa, fb) = (&slab[a as usize], &slab[b as usize]);
-            (fa.first_ns, fa.key).cmp(&(fb.first_ns, fb.key))
-        });
-        for slot in open {
+        let mut open: Vec<(i64, u32)> = self
+            .index
+            .iter()
+            .map(|&s| (slab[s as usize].first_ns, s))
+            .collect();
+        open.sort_unstable();
+        // Flows that began at the same time go by key.
+        for run in open.chunk_by_mut(|a, b| a.0 == b.0) {
+            if run.len() > 1 {
+                run.sort_unstable_by_key(|&(_, s)| slab[s as usize].key);
+            }
+        }
+        for (_, slot) in open {
             self.end(slot, false, sink);
         }
         self.stats()
@@ -406,9 +413,7 @@ impl<'a> FlowTable<'a> {
         loop {
             let mut next: Option<(i64, u32, usize)> = None;
             for q in 0..3 {
-                self.settle(q);
-                if let Some(&Reverse((d, slot, _))) = self.queues[q].peek()
-                    && d < ts
+                if let Some((d, slot)) = self.due(q, ts)
                     && next.is_none_or(|(nd, ns, _)| (d, slot) < (nd, ns))
                 {
                     next = Some((d, slot, q));
@@ -417,6 +422,22 @@ impl<'a> FlowTable<'a> {
             let Some((_, slot, q)) = next else { break };
             self.queues[q].pop();
             self.end(slot, false, sink);
+        }
+    }
+
+    /// The front of queue `q` if its flow's deadline is before `ts`, after bringing the front
+    /// up to date (see [`FlowTable::settle`]). A front entry due at or after `ts` needs no look
+    /// at its flow: an entry is never later than its flow's real deadline.
+    #[inline]
+    fn due(&mut self, q: usize, ts: i64) -> Option<(i64, u32)> {
+        match self.queues[q].peek() {
+            Some(&Reverse((d, _, _))) if d < ts => {}
+            _ => return None,
+        }
+        self.settle(q);
+        match self.queues[q].peek() {
+            Some(&Reverse((d, slot, _))) if d < ts => Some((d, slot)),
+            _ => None,
         }
     }
 

@@ -293,3 +293,236 @@ fn uid_shape_and_determinism() {
     assert_eq!(u, ids::uid(&k, &[], 5, 0));
     assert_ne!(u, ids::uid(&k, &[], 5, 1));
 }
+
+/// What a sink saw, in order: `F uid` for a record (with the index of the packet being handled
+/// when it came), `B sec bytes` for a second.
+#[derive(Default)]
+struct Log {
+    at: usize,
+    events: Vec<String>,
+    records: Vec<FlowRecord>,
+    seconds: Vec<SecondBytes>,
+}
+
+impl FlowSink for Log {
+    fn flow(&mut self, r: &FlowRecord) {
+        self.events.push(format!(
+            "{} {} {}{}",
+            self.at,
+            r.conn_state,
+            r.orig_pkts + r.resp_pkts,
+            if r.evicted { " evicted" } else { "" }
+        ));
+        self.records.push(r.clone());
+    }
+    fn second(&mut self, b: &SecondBytes) {
+        self.events
+            .push(format!("{} second {} {}", self.at, b.sec, b.ip_bytes));
+        self.seconds.push(*b);
+    }
+}
+
+/// Runs packets, noting before which packet (by index; `n` for the end) each event came.
+fn log_with(cfg: FlowConfig, pkts: &[(i64, Packet)]) -> (Log, TableStats) {
+    let mut log = Log::default();
+    let mut t = FlowTable::new(cfg, &NoServerPorts);
+    for (i, (ts, p)) in pkts.iter().enumerate() {
+        log.at = i;
+        t.packet(*ts, p, &mut log);
+    }
+    log.at = pkts.len();
+    let stats = t.finish(&mut log);
+    (log, stats)
+}
+
+/// Client `n` (10.0.0.n:40000) -> 10.0.0.2:80.
+fn cn(n: u8, flags: u8, seq: u32) -> Packet {
+    tcp(n, 40000, 2, 80, flags, seq, 0)
+}
+
+#[test]
+fn flows_end_at_their_deadline_in_packet_time() {
+    // A closes at 3 ms and lingers 5 s; B is an attempt idle past the 300 s TCP timeout; a UDP
+    // flow idles past 60 s. Each record comes with the first packet after its deadline, before
+    // that packet is handled, and the flows still open come at the end.
+    let udp = Packet {
+        transport: Transport::Udp(Udp {
+            src_port: 5353,
+            dst_port: 53,
+            payload_len: 10,
+        }),
+        ..tcp(7, 0, 2, 0, 0, 0, 0)
+    };
+    let (log, stats) = log_with(
+        FlowConfig::default(),
+        &[
+            (0, c(SYN, 100, 0)),
+            (MS, s(SYN | ACK, 500, 0)),
+            (2 * MS, c(FIN | ACK, 101, 0)),
+            (3 * MS, s(FIN | ACK, 501, 0)),
+            (4 * MS, cn(3, SYN, 7)),
+            (5 * MS, udp),
+            (5 * NS + 3 * MS, cn(4, SYN, 9)), // 5 s after A's last packet: A still lingers
+            (5 * NS + 4 * MS, cn(4, SYN, 9)), // now past it: A ends
+            (61 * NS, cn(4, SYN, 9)),         // UDP ends (idle 60 s)
+            (301 * NS, cn(5, SYN, 1)),        // B ends (idle 300 s), not the 4th client's flow
+        ],
+    );
+    assert_eq!(
+        log.events,
+        ["7 SF 4", "8 S0 1", "9 S0 1", "10 S0 3", "10 S0 1"],
+        "{:?}",
+        log.records
+    );
+    assert_eq!(stats.flows, 5);
+    assert_eq!(stats.peak_open, 4);
+}
+
+#[test]
+fn stray_packets_join_a_closed_flow_during_the_linger_only() {
+    let close = [
+        (0, c(SYN, 100, 0)),
+        (MS, s(SYN | ACK, 500, 0)),
+        (2 * MS, c(ACK, 101, 0)),
+        (3 * MS, c(RST, 101, 0)),
+    ];
+    // A retransmitted RST 4 s later still belongs to the connection.
+    let mut within = close.to_vec();
+    within.push((4 * NS, c(RST, 101, 0)));
+    let r = run(&within);
+    assert_eq!(r.len(), 1);
+    assert_eq!((r[0].conn_state, r[0].orig_pkts), (ConnState::RSTO, 4));
+    // 6 s later it starts a flow of its own (Zeek's tcp_close_delay).
+    let mut after = close.to_vec();
+    after.push((6 * NS, c(RST, 101, 0)));
+    let r = run(&after);
+    assert_eq!(r.len(), 2);
+    assert_eq!((r[0].conn_state, r[0].orig_pkts), (ConnState::RSTO, 3));
+    assert_eq!((r[1].conn_state, r[1].history.as_str()), (ConnState::OTH, "R"));
+    // The linger is configurable.
+    let cfg = FlowConfig {
+        linger_ns: 10 * NS,
+        ..FlowConfig::default()
+    };
+    assert_eq!(run_with(cfg, &after).len(), 1);
+}
+
+#[test]
+fn a_full_table_evicts_the_flow_idle_the_longest() {
+    let cfg = FlowConfig {
+        max_flows: 2,
+        ..FlowConfig::default()
+    };
+    // Flows 1 and 3 are open; 1 had a packet after 3, so 3 is idle the longest when 4 comes.
+    // A UDP flow idle for less time than 3 (but nearer its shorter timeout) stays.
+    let (log, stats) = log_with(
+        cfg,
+        &[
+            (0, cn(1, SYN, 1)),
+            (MS, cn(3, SYN, 3)),
+            (2 * MS, cn(1, SYN, 1)),
+            (3 * MS, cn(4, SYN, 4)),
+            (4 * MS, cn(3, SYN, 3)), // 3 again: a new flow, which evicts 1
+        ],
+    );
+    assert_eq!(
+        log.events,
+        ["3 S0 1 evicted", "4 S0 2 evicted", "5 S0 1", "5 S0 1"]
+    );
+    assert_eq!(stats.evicted, 2);
+    assert_eq!(stats.peak_open, 2);
+    // Every packet is in exactly one record.
+    let pkts: u64 = log.records.iter().map(|r| r.orig_pkts + r.resp_pkts).sum();
+    assert_eq!(pkts, 5);
+    // The evicted flow and the later one of the same connection have different uids.
+    assert_ne!(log.records[0].uid, log.records[3].uid);
+}
+
+#[test]
+fn eviction_compares_idle_time_across_protocols() {
+    let cfg = FlowConfig {
+        max_flows: 2,
+        ..FlowConfig::default()
+    };
+    let udp = |ts_client: u8| Packet {
+        transport: Transport::Udp(Udp {
+            src_port: 5353,
+            dst_port: 53,
+            payload_len: 1,
+        }),
+        ..tcp(ts_client, 0, 2, 0, 0, 0, 0)
+    };
+    // The TCP attempt (idle since 0) is evicted rather than the UDP flow (idle since 1 s),
+    // although the UDP flow is nearer its (shorter) timeout.
+    let (log, _) = log_with(
+        cfg,
+        &[(0, cn(1, SYN, 1)), (NS, udp(9)), (2 * NS, cn(3, SYN, 3))],
+    );
+    assert_eq!(log.events[0], "2 S0 1 evicted");
+}
+
+#[test]
+fn seconds_add_up_to_the_flow_and_come_when_the_second_is_over() {
+    let cfg = FlowConfig {
+        seconds: true,
+        ..FlowConfig::default()
+    };
+    let t0 = 1_000 * NS;
+    let (log, _) = log_with(
+        cfg,
+        &[
+            (t0, c(SYN, 100, 0)),                 // 40
+            (t0 + MS, s(SYN | ACK, 500, 0)),      // 40
+            (t0 + NS, c(ACK | PSH, 101, 1000)),   // 1040, second 1001
+            (t0 + NS + MS, c(ACK | PSH, 1101, 60)), // 100
+            (t0 + 3 * NS, s(ACK, 501, 0)),        // 40, second 1003
+            (t0 + 2 * NS, c(ACK, 1161, 0)),       // 40, second 1002: already over
+        ],
+    );
+    assert_eq!(
+        log.events,
+        [
+            "2 second 1000 80",
+            "4 second 1001 1140",
+            "5 second 1002 40",
+            "6 second 1003 40",
+            "6 S1 6"
+        ]
+    );
+    let r = &log.records[0];
+    let total: u64 = log.seconds.iter().map(|b| b.ip_bytes).sum();
+    assert_eq!(total, r.orig_ip_bytes + r.resp_ip_bytes);
+    // Each second names the flow's client and server as known then.
+    assert!(log.seconds.iter().all(|b| b.resp_p == 80 && !b.direction_inferred));
+}
+
+#[test]
+fn bare_attempts_give_the_same_records_as_full_flows() {
+    // Repeated SYNs stay a bare attempt; the records must be those of the full state machine:
+    // a SYN/ACK after three SYNs, a different ISN (a new attempt), a zero window.
+    let r = run(&[
+        (0, c(SYN, 100, 0)),
+        (NS, c(SYN, 100, 0)),
+        (3 * NS, c(SYN, 100, 0)),
+        (3 * NS + MS, s(SYN | ACK, 500, 0)),
+        (3 * NS + 2 * MS, c(ACK, 101, 0)),
+    ]);
+    assert_eq!(r.len(), 1);
+    assert_eq!(r[0].history, "ShA");
+    assert_eq!(r[0].syn_synack_ns, Some(MS));
+    assert_eq!((r[0].orig_pkts, r[0].duration_ns), (4, 3 * NS + 2 * MS));
+    let r = run(&[(0, c(SYN, 100, 0)), (NS, c(SYN, 900, 0))]);
+    assert_eq!(r.len(), 2);
+    let mut zero = c(SYN, 100, 0);
+    if let Transport::Tcp(t) = &mut zero.transport {
+        t.window = 0;
+    }
+    let r = run(&[(0, zero), (NS, zero)]);
+    assert_eq!((r.len(), r[0].history.as_str()), (1, "SW"));
+    // An attempt that ends as one: S0 with the last SYN time.
+    let r = run(&[(0, c(SYN, 100, 0)), (NS, c(SYN, 100, 0))]);
+    assert_eq!(
+        (r[0].conn_state, r[0].history.as_str(), r[0].orig_pkts),
+        (ConnState::S0, "S", 2)
+    );
+}

@@ -7,7 +7,6 @@
 use std::io::{self, Write};
 use std::net::IpAddr;
 
-use super::Secs;
 use crate::flow::{FlowRecord, FlowSink, IcmpErrors};
 
 /// One value of a record, typed as the writers format it.
@@ -355,124 +354,184 @@ pub enum FlowFormat {
     Zeek,
 }
 
-fn json_str(w: &mut dyn Write, s: &str) -> io::Result<()> {
-    w.write_all(b"\"")?;
-    let mut start = 0;
-    for (i, c) in s.char_indices() {
-        let esc: Option<&str> = match c {
-            '"' => Some("\\\""),
-            '\\' => Some("\\\\"),
-            '\n' => Some("\\n"),
-            '\r' => Some("\\r"),
-            '\t' => Some("\\t"),
-            c if (c as u32) < 0x20 || c == '\u{7f}' => None,
-            _ => continue,
-        };
-        w.write_all(&s.as_bytes()[start..i])?;
-        match esc {
-            Some(e) => w.write_all(e.as_bytes())?,
-            None => write!(w, "\\u{:04x}", c as u32)?,
-        }
-        start = i + c.len_utf8();
-    }
-    w.write_all(&s.as_bytes()[start..])?;
-    w.write_all(b"\"")
+/// Appends `n` in decimal.
+fn num(out: &mut Vec<u8>, n: impl itoa::Integer) {
+    out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
 }
 
-fn json_cell(w: &mut dyn Write, c: Cell<'_>) -> io::Result<()> {
-    match c {
-        Cell::Time(ns) => write!(w, "{}", Secs(ns)),
-        Cell::Interval(Some(ns)) => write!(w, "{}", Secs(ns)),
-        Cell::Interval(None) | Cell::Unset | Cell::Icmp(None) | Cell::OptByte(None) => {
-            w.write_all(b"null")
-        }
-        Cell::Count(n) => write!(w, "{n}"),
-        Cell::Port(p) => write!(w, "{p}"),
-        Cell::OptByte(Some(b)) => write!(w, "{b}"),
-        Cell::Addr(a) => write!(w, "\"{a}\""),
-        Cell::Text(s) => json_str(w, s),
-        Cell::Code(s) => write!(w, "\"{s}\""),
-        Cell::Bool(b) => write!(w, "{b}"),
-        Cell::Vlans(v) => {
-            w.write_all(b"[")?;
-            for (i, id) in v.iter().enumerate() {
+/// Appends a time or duration (ns) as seconds with six decimals, as [`Secs`] shows it.
+fn secs(out: &mut Vec<u8>, ns: i64) {
+    // Round half away from zero to whole microseconds, then split.
+    let us = if ns >= 0 {
+        ns.saturating_add(500) / 1000
+    } else {
+        ns.saturating_sub(500) / 1000
+    };
+    if us < 0 {
+        out.push(b'-');
+    }
+    let us = us.unsigned_abs();
+    num(out, us / 1_000_000);
+    let frac = us % 1_000_000;
+    let mut digits = [b'0'; 7];
+    digits[0] = b'.';
+    let mut f = frac;
+    for d in digits[1..].iter_mut().rev() {
+        *d = b'0' + (f % 10) as u8;
+        f /= 10;
+    }
+    out.extend_from_slice(&digits);
+}
+
+fn addr(out: &mut Vec<u8>, a: IpAddr) {
+    match a {
+        IpAddr::V4(v4) => {
+            for (i, o) in v4.octets().iter().enumerate() {
                 if i > 0 {
-                    w.write_all(b",")?;
+                    out.push(b'.');
                 }
-                write!(w, "{id}")?;
+                num(out, *o);
             }
-            w.write_all(b"]")
         }
-        Cell::Icmp(Some(e)) => write!(
-            w,
-            "{{\"count\":{},\"last_type\":{},\"last_code\":{}}}",
-            e.count, e.last_type, e.last_code
-        ),
+        IpAddr::V6(v6) => {
+            use std::io::Write as _;
+            let _ = write!(out, "{v6}");
+        }
+    }
+}
+
+fn json_str(out: &mut Vec<u8>, s: &str) {
+    out.push(b'"');
+    for c in s.chars() {
+        match c {
+            '"' => out.extend_from_slice(b"\\\""),
+            '\\' => out.extend_from_slice(b"\\\\"),
+            '\n' => out.extend_from_slice(b"\\n"),
+            '\r' => out.extend_from_slice(b"\\r"),
+            '\t' => out.extend_from_slice(b"\\t"),
+            c if (c as u32) < 0x20 || c == '\u{7f}' => {
+                out.extend_from_slice(format!("\\u{:04x}", c as u32).as_bytes())
+            }
+            c => {
+                let mut b = [0; 4];
+                out.extend_from_slice(c.encode_utf8(&mut b).as_bytes());
+            }
+        }
+    }
+    out.push(b'"');
+}
+
+fn vlans(out: &mut Vec<u8>, v: &[u16]) {
+    for (i, id) in v.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        num(out, *id);
+    }
+}
+
+fn json_cell(out: &mut Vec<u8>, c: Cell<'_>) {
+    match c {
+        Cell::Time(ns) | Cell::Interval(Some(ns)) => secs(out, ns),
+        Cell::Interval(None) | Cell::Unset | Cell::Icmp(None) | Cell::OptByte(None) => {
+            out.extend_from_slice(b"null")
+        }
+        Cell::Count(n) => num(out, n),
+        Cell::Port(p) => num(out, p),
+        Cell::OptByte(Some(b)) => num(out, b),
+        Cell::Addr(a) => {
+            out.push(b'"');
+            addr(out, a);
+            out.push(b'"');
+        }
+        Cell::Text(s) => json_str(out, s),
+        Cell::Code(s) => {
+            out.push(b'"');
+            out.extend_from_slice(s.as_bytes());
+            out.push(b'"');
+        }
+        Cell::Bool(b) => out.extend_from_slice(if b { b"true" } else { b"false" }),
+        Cell::Vlans(v) => {
+            out.push(b'[');
+            vlans(out, v);
+            out.push(b']');
+        }
+        Cell::Icmp(Some(e)) => {
+            out.extend_from_slice(b"{\"count\":");
+            num(out, e.count);
+            out.extend_from_slice(b",\"last_type\":");
+            num(out, e.last_type);
+            out.extend_from_slice(b",\"last_code\":");
+            num(out, e.last_code);
+            out.push(b'}');
+        }
     }
 }
 
 /// Zeek TSV escapes separators and control characters as \xNN.
-fn zeek_text(w: &mut dyn Write, s: &str) -> io::Result<()> {
+fn zeek_text(out: &mut Vec<u8>, s: &str) {
     if s.is_empty() {
-        return w.write_all(b"-");
+        return out.push(b'-');
     }
     for c in s.chars() {
         if c.is_control() {
-            write!(w, "\\x{:02x}", c as u32)?;
+            out.extend_from_slice(format!("\\x{:02x}", c as u32).as_bytes());
         } else {
             let mut b = [0; 4];
-            w.write_all(c.encode_utf8(&mut b).as_bytes())?;
+            out.extend_from_slice(c.encode_utf8(&mut b).as_bytes());
         }
     }
-    Ok(())
 }
 
-fn zeek_cell(w: &mut dyn Write, c: Cell<'_>) -> io::Result<()> {
+fn zeek_cell(out: &mut Vec<u8>, c: Cell<'_>) {
     match c {
-        Cell::Time(ns) | Cell::Interval(Some(ns)) => write!(w, "{}", Secs(ns)),
-        Cell::Interval(None) | Cell::Unset | Cell::OptByte(None) => w.write_all(b"-"),
-        Cell::Count(n) => write!(w, "{n}"),
-        Cell::Port(p) => write!(w, "{p}"),
-        Cell::OptByte(Some(b)) => write!(w, "{b}"),
-        Cell::Addr(a) => write!(w, "{a}"),
-        Cell::Text(s) => zeek_text(w, s),
-        Cell::Code(s) => w.write_all(s.as_bytes()),
-        Cell::Bool(b) => w.write_all(if b { b"T" } else { b"F" }),
-        Cell::Vlans([]) => w.write_all(b"(empty)"),
-        Cell::Vlans(v) => {
-            for (i, id) in v.iter().enumerate() {
-                if i > 0 {
-                    w.write_all(b",")?;
-                }
-                write!(w, "{id}")?;
-            }
-            Ok(())
-        }
-        Cell::Icmp(e) => write!(w, "{}", e.map_or(0, |e| e.count)),
+        Cell::Time(ns) | Cell::Interval(Some(ns)) => secs(out, ns),
+        Cell::Interval(None) | Cell::Unset | Cell::OptByte(None) => out.push(b'-'),
+        Cell::Count(n) => num(out, n),
+        Cell::Port(p) => num(out, p),
+        Cell::OptByte(Some(b)) => num(out, b),
+        Cell::Addr(a) => addr(out, a),
+        Cell::Text(s) => zeek_text(out, s),
+        Cell::Code(s) => out.extend_from_slice(s.as_bytes()),
+        Cell::Bool(b) => out.push(if b { b'T' } else { b'F' }),
+        Cell::Vlans([]) => out.extend_from_slice(b"(empty)"),
+        Cell::Vlans(v) => vlans(out, v),
+        Cell::Icmp(e) => num(out, e.map_or(0, |e| e.count)),
     }
 }
 
-/// Writes one flow as a JSON object on one line, with conn.log's field names; with `v`, the
+/// Appends one flow as a JSON object on one line, with conn.log's field names; with `v`, the
 /// judgement's fields follow.
+pub fn json_line(out: &mut Vec<u8>, r: &FlowRecord, v: Option<Verdicted<'_>>) {
+    let mut sep = b'{';
+    for f in FIELDS.iter().filter(|f| f.json) {
+        out.push(sep);
+        sep = b',';
+        out.push(b'"');
+        out.extend_from_slice(f.name.as_bytes());
+        out.extend_from_slice(b"\":");
+        json_cell(out, (f.get)(r));
+    }
+    if let Some(v) = v {
+        for f in verdict_fields(&v) {
+            out.extend_from_slice(b",\"");
+            out.extend_from_slice(f.name.as_bytes());
+            out.extend_from_slice(b"\":");
+            json_cell(out, (f.get)(&v));
+        }
+    }
+    out.extend_from_slice(b"}\n");
+}
+
+/// Writes one flow as a JSON line (see [`json_line`]).
 pub fn write_json_line(
     w: &mut dyn Write,
     r: &FlowRecord,
     v: Option<Verdicted<'_>>,
 ) -> io::Result<()> {
-    let mut sep = b"{" as &[u8];
-    for f in FIELDS.iter().filter(|f| f.json) {
-        w.write_all(sep)?;
-        sep = b",";
-        write!(w, "\"{}\":", f.name)?;
-        json_cell(w, (f.get)(r))?;
-    }
-    if let Some(v) = v {
-        for f in verdict_fields(&v) {
-            write!(w, ",\"{}\":", f.name)?;
-            json_cell(w, (f.get)(&v))?;
-        }
-    }
-    w.write_all(b"}\n")
+    let mut buf = Vec::with_capacity(512);
+    json_line(&mut buf, r, v);
+    w.write_all(&buf)
 }
 
 /// The judgement fields `v` writes.
@@ -482,21 +541,21 @@ fn verdict_fields(v: &Verdicted<'_>) -> impl Iterator<Item = &'static VerdictFie
         .chain(if v.audit.is_some() { AUDIT_FIELDS } else { &[] })
 }
 
-/// Writes one flow as a Zeek TSV row.
-fn write_zeek_row(w: &mut dyn Write, r: &FlowRecord, v: Option<Verdicted<'_>>) -> io::Result<()> {
+/// Appends one flow as a Zeek TSV row.
+fn zeek_row(out: &mut Vec<u8>, r: &FlowRecord, v: Option<Verdicted<'_>>) {
     for (i, f) in FIELDS.iter().enumerate() {
         if i > 0 {
-            w.write_all(b"\t")?;
+            out.push(b'\t');
         }
-        zeek_cell(w, (f.get)(r))?;
+        zeek_cell(out, (f.get)(r));
     }
     if let Some(v) = v {
         for f in verdict_fields(&v) {
-            w.write_all(b"\t")?;
-            zeek_cell(w, (f.get)(&v))?;
+            out.push(b'\t');
+            zeek_cell(out, (f.get)(&v));
         }
     }
-    w.write_all(b"\n")
+    out.push(b'\n');
 }
 
 /// Writes the header of a Zeek TSV conn.log (the format `zeek-cut` reads). `#open` and
@@ -536,6 +595,8 @@ pub struct RecordWriter<'j, W: Write> {
     header: bool,
     open_ns: Option<i64>,
     error: Option<io::Error>,
+    /// One line, formatted before it is written whole.
+    buf: Vec<u8>,
 }
 
 impl<'j, W: Write> RecordWriter<'j, W> {
@@ -547,6 +608,7 @@ impl<'j, W: Write> RecordWriter<'j, W> {
             header: false,
             open_ns: None,
             error: None,
+            buf: Vec::with_capacity(1024),
         }
     }
 
@@ -562,10 +624,12 @@ impl<'j, W: Write> RecordWriter<'j, W> {
     fn write(&mut self, r: &FlowRecord) -> io::Result<()> {
         self.header()?;
         let v = self.judge.as_mut().map(|j| j(r));
+        self.buf.clear();
         match self.format {
-            FlowFormat::Json => write_json_line(&mut self.w, r, v),
-            FlowFormat::Zeek => write_zeek_row(&mut self.w, r, v),
+            FlowFormat::Json => json_line(&mut self.buf, r, v),
+            FlowFormat::Zeek => zeek_row(&mut self.buf, r, v),
         }
+        self.w.write_all(&self.buf)
     }
 
     /// Ends the output (the Zeek footer carries `close_ns`, the last packet's time) and
