@@ -447,6 +447,8 @@ fn audit(args: AuditArgs) -> anyhow::Result<u8> {
         rules: &rules,
         result: &result,
         captures: &captures,
+        table: read.outcome.table,
+        max_flows: args.input.max_flows,
     };
     let color = args.output.is_none() && io::stdout().is_terminal();
     match args.format {

@@ -1,12 +1,17 @@
 //! The hot path allocates nothing per packet: reading a capture with twice the packets of the
-//! same flows makes no more allocations.
+//! same flows makes no more allocations. Memory follows the flows open at once: a long
+//! sequence of short connections needs no more memory at its end than early on.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use flowaudit::audit::Auditor;
 use flowaudit::capture;
+use flowaudit::decode::{Addr, Packet, Tcp, Transport, VlanStack, tcpflags};
 use flowaudit::engine::{self, Options};
-use flowaudit::flow::{FlowRecord, FlowSink, NoServerPorts};
+use flowaudit::flow::{FlowConfig, FlowRecord, FlowSink, FlowTable, NS, NoServerPorts};
+use flowaudit::pipeline::AuditSink;
+use flowaudit::rules::Rules;
 
 /// Counts the records (building them allocates; keeping them would too).
 struct Count(usize);
@@ -17,24 +22,38 @@ impl FlowSink for Count {
     }
 }
 
-/// Counts every allocation of the test process.
+/// Counts every allocation of the test process, and the bytes live.
 struct Counting;
 
 static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
+/// Bytes allocated and not yet freed, and the most there were since the last reset.
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+static PEAK: AtomicUsize = AtomicUsize::new(0);
+/// The counters are global: the tests take turns.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn grew(n: usize) {
+    let now = LIVE.fetch_add(n, Ordering::Relaxed) + n;
+    PEAK.fetch_max(now, Ordering::Relaxed);
+}
 
 // SAFETY: defers to the system allocator; only counts.
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        grew(layout.size());
         // SAFETY: same contract as the caller's.
         unsafe { System.alloc(layout) }
     }
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
         // SAFETY: same contract as the caller's.
         unsafe { System.dealloc(ptr, layout) }
     }
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+        grew(new_size);
         // SAFETY: same contract as the caller's.
         unsafe { System.realloc(ptr, layout, new_size) }
     }
@@ -147,6 +166,7 @@ fn allocations_reading(n: usize) -> usize {
 
 #[test]
 fn reading_allocates_nothing_per_packet() {
+    let _turn = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     // Warm up once (thread-local and lazy statics of the runtime and libpcap).
     allocations_reading(1_000);
     let small = allocations_reading(50_000);
@@ -157,5 +177,103 @@ fn reading_allocates_nothing_per_packet() {
     assert!(
         large <= small + 7,
         "{small} allocations for 100k packets, {large} for 200k"
+    );
+}
+
+/// One TCP segment between 10.0.0.1:`port` (client) and 10.0.0.2:80.
+fn segment(from_client: bool, port: u16, flags: u8, seq: u32, len: u32) -> Packet {
+    let (c, s) = (Addr::v4(&[10, 0, 0, 1]), Addr::v4(&[10, 0, 0, 2]));
+    let (src, dst, sp, dp) = if from_client {
+        (c, s, port, 80)
+    } else {
+        (s, c, 80, port)
+    };
+    Packet {
+        vlan: VlanStack::default(),
+        v6: false,
+        src,
+        dst,
+        ip_len: 40 + len,
+        transport: Transport::Tcp(Tcp {
+            src_port: sp,
+            dst_port: dp,
+            seq,
+            ack: 1,
+            flags,
+            window: 1000,
+            payload_len: len,
+        }),
+    }
+}
+
+/// Feeds connection `i` (one of a long sequence, 1 ms apart, each closed 0.6 ms after it
+/// opens, the client port cycling so that 4-tuples come back) to the table.
+fn connection(table: &mut FlowTable<'_>, sink: &mut dyn FlowSink, i: u64) {
+    use tcpflags::*;
+    let t = 1_700_000_000 * NS + i as i64 * 1_000_000;
+    let port = 1024 + (i % 64_000) as u16;
+    let us = 1_000;
+    let pkts = [
+        segment(true, port, SYN, 100, 0),
+        segment(false, port, SYN | ACK, 500, 0),
+        segment(true, port, ACK, 101, 0),
+        segment(true, port, ACK | PSH, 101, 100),
+        segment(false, port, ACK | PSH, 501, 200),
+        segment(true, port, FIN | ACK, 201, 0),
+        segment(false, port, FIN | ACK, 701, 0),
+    ];
+    for (k, p) in pkts.iter().enumerate() {
+        table.packet(t + k as i64 * 100 * us, p, sink);
+    }
+}
+
+/// Memory follows the flows open at once, never the length of the input: 1,000,000 short
+/// connections one after another through the flow table and the audit (with --flows-out)
+/// need no more memory at their end than after the first 100,000.
+#[test]
+fn memory_does_not_grow_with_the_number_of_flows() {
+    let _turn = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = std::env::temp_dir().join(format!("flowaudit-seq-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let rules_path = dir.join("r.toml");
+    std::fs::write(
+        &rules_path,
+        "name = \"seq\"\n[roles]\nc = { hosts = [\"10.0.0.1\"] }\ns = { hosts = [\"10.0.0.2\"] }\n\
+         [[flows]]\nname = \"web\"\nfrom = \"c\"\nto = \"s\"\nproto = \"tcp\"\nports = [80]\n\
+         latency_ms = 5\npeak_kbps = 1000\nexpect = \"required\"\n",
+    )
+    .unwrap();
+    let rules = Rules::load(&rules_path, None).unwrap();
+    let cfg = FlowConfig {
+        seconds: true,
+        ..FlowConfig::default()
+    };
+    let out: Box<dyn std::io::Write> = Box::new(std::io::sink());
+    let mut sink = AuditSink::new(&rules, Auditor::new(&rules, Default::default()), Some(out));
+    let mut table = FlowTable::new(cfg, &rules);
+    const FIRST: u64 = 100_000;
+    const ALL: u64 = 1_000_000;
+    for i in 0..FIRST {
+        connection(&mut table, &mut sink, i);
+    }
+    let early = PEAK.load(Ordering::Relaxed);
+    PEAK.store(LIVE.load(Ordering::Relaxed), Ordering::Relaxed);
+    for i in FIRST..ALL {
+        connection(&mut table, &mut sink, i);
+    }
+    let late = PEAK.load(Ordering::Relaxed);
+    table.finish(&mut sink);
+    let (auditor, res) = sink.finish();
+    res.unwrap();
+    let result = auditor.finish();
+    assert_eq!(result.flows, ALL);
+    assert_eq!(result.rule_flows, [ALL]);
+    std::fs::remove_dir_all(&dir).ok();
+    // Growth after the first 100,000 flows: at most 64 KiB (a table or queue that happens to
+    // double once more), not the ~200 MB a list of every flow would take.
+    assert!(
+        late <= early + 64 * 1024,
+        "peak live heap {early} bytes over the first {FIRST} flows, {late} over the next {}",
+        ALL - FIRST
     );
 }

@@ -315,7 +315,7 @@ impl Default for AuditOptions {
             rollup_clients: 100,
             rollup_targets: 100,
             top: 10,
-            exact_hosts: 1_000_000,
+            exact_hosts: 4_000_000,
             bandwidth_window: 8,
         }
     }

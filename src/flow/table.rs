@@ -378,6 +378,16 @@ impl<'a> FlowTable<'a> {
             .last_ns
             .saturating_add(self.timeout(q));
         self.queues[q].push(Reverse((deadline, slot, tag)));
+        // A flow that closes leaves a stale entry in the open-TCP queue, due only when its idle
+        // timeout would have been. When stale entries outnumber the flows, they go: the queues
+        // stay proportional to the flows open, whatever the rate of short connections.
+        let entries: usize = self.queues.iter().map(BinaryHeap::len).sum();
+        if entries > 2 * self.open() + 4096 {
+            let slab = &self.slab;
+            for queue in &mut self.queues {
+                queue.retain(|&Reverse((_, s, t))| slab[s as usize].tag == t);
+            }
+        }
     }
 
     /// Brings queue `q`'s front up to date: drops stale entries and moves entries whose flow

@@ -398,7 +398,10 @@ fn stray_packets_join_a_closed_flow_during_the_linger_only() {
     let r = run(&after);
     assert_eq!(r.len(), 2);
     assert_eq!((r[0].conn_state, r[0].orig_pkts), (ConnState::RSTO, 3));
-    assert_eq!((r[1].conn_state, r[1].history.as_str()), (ConnState::OTH, "R"));
+    assert_eq!(
+        (r[1].conn_state, r[1].history.as_str()),
+        (ConnState::OTH, "R")
+    );
     // The linger is configurable.
     let cfg = FlowConfig {
         linger_ns: 10 * NS,
@@ -471,12 +474,12 @@ fn seconds_add_up_to_the_flow_and_come_when_the_second_is_over() {
     let (log, _) = log_with(
         cfg,
         &[
-            (t0, c(SYN, 100, 0)),                 // 40
-            (t0 + MS, s(SYN | ACK, 500, 0)),      // 40
-            (t0 + NS, c(ACK | PSH, 101, 1000)),   // 1040, second 1001
+            (t0, c(SYN, 100, 0)),                   // 40
+            (t0 + MS, s(SYN | ACK, 500, 0)),        // 40
+            (t0 + NS, c(ACK | PSH, 101, 1000)),     // 1040, second 1001
             (t0 + NS + MS, c(ACK | PSH, 1101, 60)), // 100
-            (t0 + 3 * NS, s(ACK, 501, 0)),        // 40, second 1003
-            (t0 + 2 * NS, c(ACK, 1161, 0)),       // 40, second 1002: already over
+            (t0 + 3 * NS, s(ACK, 501, 0)),          // 40, second 1003
+            (t0 + 2 * NS, c(ACK, 1161, 0)),         // 40, second 1002: already over
         ],
     );
     assert_eq!(
@@ -493,7 +496,11 @@ fn seconds_add_up_to_the_flow_and_come_when_the_second_is_over() {
     let total: u64 = log.seconds.iter().map(|b| b.ip_bytes).sum();
     assert_eq!(total, r.orig_ip_bytes + r.resp_ip_bytes);
     // Each second names the flow's client and server as known then.
-    assert!(log.seconds.iter().all(|b| b.resp_p == 80 && !b.direction_inferred));
+    assert!(
+        log.seconds
+            .iter()
+            .all(|b| b.resp_p == 80 && !b.direction_inferred)
+    );
 }
 
 #[test]

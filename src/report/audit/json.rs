@@ -232,6 +232,9 @@ pub fn audit_json(doc: &AuditDoc<'_>) -> Value {
         })).collect::<Vec<_>>(),
         "summary": {
             "flows": r.flows,
+            "evicted": doc.table.evicted,
+            "peak_open_flows": doc.table.peak_open,
+            "max_flows": (doc.max_flows > 0).then_some(doc.max_flows),
             "by_verdict": by_verdict,
             "findings": r.findings.len(),
             "errors": errors,

@@ -9,6 +9,7 @@ use std::io::{self, Write};
 
 use crate::audit::{AuditResult, fmt_num};
 use crate::engine::InputSummary;
+use crate::flow::TableStats;
 use crate::rules::Rules;
 
 pub use json::{audit_json, write_audit_json};
@@ -32,6 +33,10 @@ pub struct AuditDoc<'a> {
     pub rules: &'a Rules,
     pub result: &'a AuditResult,
     pub captures: &'a [CaptureEvidence],
+    /// What the flow table did: flows evicted, the most open at once.
+    pub table: TableStats,
+    /// The cap on open flows (0: none).
+    pub max_flows: usize,
 }
 
 /// Control characters from files or packets never reach the terminal or a report as such.

@@ -351,6 +351,16 @@ pub fn write_audit_text(
             }
         ),
     ]);
+    if doc.table.evicted > 0 {
+        head.push(vec![
+            "evicted".into(),
+            format!(
+                "{}: ended early, the flow table being full (--max-flows {}); a later packet of such a connection is in a new flow",
+                thousands(doc.table.evicted),
+                thousands(doc.max_flows as u64)
+            ),
+        ]);
+    }
     table(w, "  ", &head)?;
 
     for sev in [Severity::Error, Severity::Warning] {
@@ -536,6 +546,8 @@ mod tests {
         let result = a.finish();
         assert_eq!(result.findings.len(), 1226);
         let doc = AuditDoc {
+            table: Default::default(),
+            max_flows: 0,
             rules: &r,
             result: &result,
             captures: &[],
