@@ -312,18 +312,23 @@ impl Rule {
 
     /// The ports as written: `443`, `49152-65535`.
     pub fn ports_text(&self) -> String {
-        self.ports
-            .iter()
-            .map(|&(a, b)| {
-                if a == b {
-                    a.to_string()
-                } else {
-                    format!("{a}-{b}")
-                }
-            })
-            .collect::<Vec<_>>()
-            .join(",")
+        ranges_text(&self.ports)
     }
+}
+
+/// Inclusive port ranges as text: `20-25,80,443-445`.
+pub fn ranges_text(ranges: &[(u16, u16)]) -> String {
+    ranges
+        .iter()
+        .map(|&(a, b)| {
+            if a == b {
+                a.to_string()
+            } else {
+                format!("{a}-{b}")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 /// A file that the evidence names: path and SHA-256.

@@ -556,20 +556,7 @@ pub fn thousands(n: u64) -> String {
     out
 }
 
-/// Inclusive port ranges as text: `20-25,80,443-445`.
-pub fn ranges_text(ranges: &[(u16, u16)]) -> String {
-    ranges
-        .iter()
-        .map(|&(a, b)| {
-            if a == b {
-                a.to_string()
-            } else {
-                format!("{a}-{b}")
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(",")
-}
+pub use crate::rules::ranges_text;
 
 #[cfg(test)]
 mod tests;

@@ -25,7 +25,7 @@
 //! - `by`: `"clients"` (many clients to one (server, port)) or `"targets"` (one client to many
 //!   (server, port) targets);
 //! - `clients`, `servers`, `ports`: distinct counts; `clients_estimated`, `servers_estimated`:
-//!   true when the count is a HyperLogLog estimate (past a million distinct hosts per roll-up)
+//!   true when the count is a HyperLogLog estimate (past `exact_hosts`, 4,000,000 distinct hosts per roll-up by default)
 //!   rather than exact;
 //! - `top_clients`, `top_servers`: `[{"ip", "flows"}]`, `top_ports`: `[{"port", "flows"}]`:
 //!   the busiest (10 by default), most flows first;
