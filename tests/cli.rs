@@ -5,7 +5,11 @@
 //! - `fixtures/synthetic/NAME.expected.jsonl` were derived by hand from the scenarios written by
 //!   `fixtures/gen` (see fixtures/synthetic/README.md), with Community IDs computed by the Python
 //!   `communityid` package (fixtures/gen/community_ids.py); the uids are flowaudit's own
-//!   deterministic ids, pinned so that a change in them is noticed.
+//!   deterministic ids, pinned so that a change in them is noticed. The same holds for the
+//!   other runs' records (`NAME.max2.expected.jsonl`: `--max-flows 2`;
+//!   `NAME.linger10.expected.jsonl`: `--linger 10`) and for the audit reports
+//!   `NAME.expected-audit.txt`, derived by hand from the scenario and the rules file named in the
+//!   README, with the rules' and captures' SHA-256 from `sha256sum`.
 //! - `fixtures/real/expected.tsv` comes from tshark's dissection of the real capture (frame and
 //!   byte counts per direction, checked by fixtures/real/crosscheck.py against tshark's
 //!   `-z conv,tcp -z conv,udp` table) and the Python `communityid` package.
@@ -106,6 +110,9 @@ synthetic! {
     udp_reply_no_reply_icmp_unreachable => "udp", "udp.pcap";
     idle_timeouts => "idle", "idle.pcap";
     non_flow_noise => "noise", "noise.pcap";
+    eviction_scenario_without_a_cap => "evict", "evict.pcap";
+    linger_after_a_reset => "linger", "linger.pcap";
+    reversed_connections_records => "reversed", "reversed.pcap";
 }
 
 #[test]
@@ -1085,4 +1092,662 @@ fn rule_severity_overrides_the_default() {
     assert_eq!(o.status.code(), Some(1));
     assert_eq!(v["findings"][0]["kind"], "over_latency");
     assert_eq!(v["findings"][0]["severity"], "error");
+}
+
+// ---- flow-table limits: --max-flows, --linger ----------------------------------------------
+
+/// Sum of orig_pkts + resp_pkts over JSON records.
+fn flow_packets(jsonl: &str) -> u64 {
+    jsonl
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            v["orig_pkts"].as_u64().unwrap() + v["resp_pkts"].as_u64().unwrap()
+        })
+        .sum()
+}
+
+/// evict.pcap under `--max-flows 2` (fixtures/synthetic/README.md): the flow idle the longest
+/// goes first, which is not always the oldest (the UDP flow B goes before the older TCP flow A);
+/// A's later packets start a new, mid-stream flow; no packet is lost.
+#[test]
+fn max_flows_evicts_the_flow_idle_the_longest() {
+    let o = run(&[
+        "flows",
+        "-q",
+        "--max-flows",
+        "2",
+        "fixtures/synthetic/evict.pcap",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(stderr(&o), "");
+    let out = stdout(&o);
+    assert_lines(
+        &out,
+        &read("fixtures/synthetic/evict.max2.expected.jsonl"),
+        "evict --max-flows 2",
+    );
+    let evicted: Vec<(u64, bool)> = out
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            (
+                v["id.orig_p"].as_u64().unwrap(),
+                v["evicted"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        evicted,
+        [
+            (53200, true),
+            (40200, true),
+            (40201, true),
+            (53201, false),
+            (40200, false)
+        ]
+    );
+    // Every TCP/UDP packet of the capture is in a record, capped or not.
+    assert_eq!(flow_packets(&out), 12);
+    assert_eq!(
+        flow_packets(&read("fixtures/synthetic/evict.expected.jsonl")),
+        12
+    );
+    // The statistics count the evictions and the same 12 packets.
+    let o = run(&["flows", "--max-flows", "2", "fixtures/synthetic/evict.pcap"]);
+    assert_eq!(
+        stderr(&o),
+        "read 1 capture: 12 packets, 1332 bytes, 2023-11-14T22:13:20.000000Z to 2023-11-14T22:13:23.010000Z; link types ethernet (1)\n\
+         flows: 5 (3 tcp, 2 udp) from 12 packets (8 tcp, 4 udp)\n\
+         evicted: 3 flows ended early because the flow table was full (at most 2 open; see --max-flows)\n\
+         not in a flow: 0 packets\n"
+    );
+    // Without the cap, no evicted: line.
+    let o = run(&["flows", "fixtures/synthetic/evict.pcap"]);
+    assert_eq!(
+        stderr(&o).lines().nth(1),
+        Some("flows: 4 (2 tcp, 2 udp) from 12 packets (8 tcp, 4 udp)")
+    );
+    assert!(!stderr(&o).contains("evicted"), "{}", stderr(&o));
+}
+
+/// An evicted flow's record is the one it would have had, marked: states.pcap's flows are about
+/// a second apart and short, so under `--max-flows 2` each is evicted whole when the next but one
+/// starts, and the records are states.expected.jsonl's in start order, the last two not evicted.
+#[test]
+fn eviction_keeps_every_record_whole() {
+    let o = run(&[
+        "flows",
+        "-q",
+        "--max-flows",
+        "2",
+        "fixtures/synthetic/states.pcap",
+    ]);
+    assert_eq!(o.status.code(), Some(0));
+    let parse = |s: &str| -> Vec<serde_json::Value> {
+        s.lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    };
+    let mut got = parse(&stdout(&o));
+    let mut want = parse(&read("fixtures/synthetic/states.expected.jsonl"));
+    assert_eq!(got.len(), 13);
+    let flags: Vec<bool> = got
+        .iter()
+        .map(|r| r["evicted"].as_bool().unwrap())
+        .collect();
+    assert_eq!(flags, [[true; 11].as_slice(), &[false, false]].concat());
+    for r in &mut got {
+        r["evicted"] = false.into();
+    }
+    want.sort_by(|a, b| a["ts"].as_f64().partial_cmp(&b["ts"].as_f64()).unwrap());
+    assert_eq!(got, want);
+}
+
+/// The audit report counts evicted flows: a header line in the text, `summary` in the JSON.
+/// (eth.toml allows 10.0.0.0/24 -> 10.0.0.2:80: the three TCP records of evict.pcap under the
+/// cap are allowed, its two DNS records unexpected.)
+#[test]
+fn audit_report_counts_evicted_flows() {
+    let args = [
+        "--max-flows",
+        "2",
+        "--rules",
+        "fixtures/rules/eth.toml",
+        "fixtures/synthetic/evict.pcap",
+    ];
+    let mut a = vec!["audit", "-q"];
+    a.extend_from_slice(&args);
+    let text = stdout(&run(&a));
+    let head: Vec<&str> = text.lines().skip(3).take(2).collect();
+    assert_eq!(
+        head,
+        [
+            "  flows    5: 3 allowed, 2 unexpected",
+            "  evicted  3: ended early, the flow table being full (--max-flows 2); a later packet of such a connection is in a new flow",
+        ]
+    );
+    let (_, v) = audit_json(&args);
+    assert_eq!(v["summary"]["flows"], 5);
+    assert_eq!(v["summary"]["evicted"], 3);
+    assert_eq!(v["summary"]["peak_open_flows"], 2);
+    assert_eq!(v["summary"]["max_flows"], 2);
+    // Without the cap: no evicted line, 0 in the JSON.
+    let text = stdout(&run(&[
+        "audit",
+        "-q",
+        "--rules",
+        "fixtures/rules/eth.toml",
+        "fixtures/synthetic/evict.pcap",
+    ]));
+    assert!(!text.contains("evicted"), "{text}");
+    let (_, v) = audit_json(&[
+        "--rules",
+        "fixtures/rules/eth.toml",
+        "fixtures/synthetic/evict.pcap",
+    ]);
+    assert_eq!(v["summary"]["evicted"], 0);
+}
+
+/// linger.pcap: a stray ACK 6 s after a RST is a new flow under the default 5 s linger (the
+/// expected file of `linger_after_a_reset`), one 4 s after is in the closed flow; with
+/// `--linger 10` both are.
+#[test]
+fn linger_decides_where_a_stray_packet_goes() {
+    let o = run(&[
+        "flows",
+        "-q",
+        "--linger",
+        "10",
+        "fixtures/synthetic/linger.pcap",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_lines(
+        &stdout(&o),
+        &read("fixtures/synthetic/linger.linger10.expected.jsonl"),
+        "linger 10",
+    );
+    for f in [
+        "fixtures/synthetic/linger.expected.jsonl",
+        "fixtures/synthetic/linger.linger10.expected.jsonl",
+    ] {
+        assert_eq!(flow_packets(&read(f)), 14, "{f}");
+    }
+}
+
+// ---- audit roll-ups and reversed connections -------------------------------------------------
+
+const FLOOD: [&str; 3] = [
+    "--rules",
+    "fixtures/rules/flood.toml",
+    "fixtures/synthetic/flood.pcap",
+];
+const SCAN: [&str; 3] = [
+    "--rules",
+    "fixtures/rules/flood.toml",
+    "fixtures/synthetic/scan.pcap",
+];
+
+fn audit_text(extra: &[&str]) -> (Output, String) {
+    let mut args = vec!["audit", "-q"];
+    args.extend_from_slice(extra);
+    let o = run(&args);
+    let s = stdout(&o);
+    (o, s)
+}
+
+/// The uids `flows` gives a capture's flows, in start order.
+fn uids_by_start(capture: &str) -> Vec<String> {
+    let mut v: Vec<(f64, String)> = stdout(&run(&["flows", "-q", capture]))
+        .lines()
+        .map(|l| {
+            let r: serde_json::Value = serde_json::from_str(l).unwrap();
+            (r["ts"].as_f64().unwrap(), r["uid"].as_str().unwrap().into())
+        })
+        .collect();
+    v.sort_by(|a, b| a.0.partial_cmp(&b.0).unwrap());
+    v.into_iter().map(|x| x.1).collect()
+}
+
+/// The finding rows of a text report's section (between its column header and the next blank
+/// line), and the "… and N more" line if any.
+fn section_rows<'a>(text: &'a str, title: &str) -> (Vec<&'a str>, Option<&'a str>) {
+    let mut lines = text.lines().skip_while(|l| *l != title).skip(2);
+    let mut rows = Vec::new();
+    let mut more = None;
+    for l in lines.by_ref() {
+        if l.is_empty() {
+            break;
+        }
+        if l.starts_with("  … and ") {
+            more = Some(l);
+        } else {
+            rows.push(l);
+        }
+    }
+    (rows, more)
+}
+
+/// flood.pcap: 150 sources to 10.0.0.2:5000 roll up into one finding; the three attempts on
+/// :6000 stay one row each.
+#[test]
+fn flood_rolls_up_into_one_finding() {
+    let (o, text) = audit_text(&FLOOD);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert_lines(
+        &text,
+        &read("fixtures/synthetic/flood.expected-audit.txt"),
+        "flood report",
+    );
+    let (_, v) = audit_json(&FLOOD);
+    assert_eq!(v["summary"]["flows"], 153);
+    assert_eq!(v["summary"]["findings"], 4);
+    assert_eq!(v["summary"]["by_verdict"]["unexpected"], 153);
+    let f = &v["findings"][0];
+    assert_eq!(f["kind"], "unexpected");
+    assert_eq!(f["src_ip"], serde_json::Value::Null);
+    assert_eq!(f["dst_ip"], "10.0.0.2");
+    assert_eq!(f["dst_role"], "web");
+    assert_eq!(f["dst_port"], 5000);
+    assert_eq!(f["flows"], 150);
+    assert_eq!(f["first_seen"], 1700000000.0);
+    assert_eq!(f["last_seen"], 1700000001.49);
+    assert_eq!(
+        f["message"],
+        "no rule allows tcp 150 clients -> 10.0.0.2:5000"
+    );
+    // The five example uids are the earliest flows: the first five sources'.
+    let uids = uids_by_start("fixtures/synthetic/flood.pcap");
+    assert_eq!(f["uids"], serde_json::json!(uids[..5]));
+    let r = &f["rollup"];
+    assert_eq!(r["by"], "clients");
+    assert_eq!(r["clients"], 150);
+    assert_eq!(r["clients_estimated"], false);
+    assert_eq!(r["servers"], 1);
+    assert_eq!(r["ports"], 1);
+    assert_eq!(r["port_ranges"], "5000");
+    // Every source has one flow: the top ten are the ten lowest addresses.
+    let top: Vec<String> = (1..=10).map(|i| format!("10.1.0.{i}")).collect();
+    let got: Vec<&str> = r["top_clients"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            assert_eq!(c["flows"], 1);
+            c["ip"].as_str().unwrap()
+        })
+        .collect();
+    assert_eq!(got, top);
+    // 10.1.0.1-150 under at most 10 prefixes of one length: /28 (ten of them; /29 needs 19),
+    // most flows first (eight full /28s, then .0/28 without .0, then .144/28 with .144-150).
+    let mut want: Vec<(String, u64)> = (1..=8)
+        .map(|k| (format!("10.1.0.{}/28", 16 * k), 16))
+        .collect();
+    want.push(("10.1.0.0/28".into(), 15));
+    want.push(("10.1.0.144/28".into(), 7));
+    let got: Vec<(String, u64)> = r["prefixes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            assert_eq!(p["hosts"], p["flows"]);
+            (
+                p["prefix"].as_str().unwrap().to_string(),
+                p["flows"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(got, want);
+    // The :6000 attempts: one finding each, no roll-up.
+    for (i, f) in v["findings"].as_array().unwrap()[1..].iter().enumerate() {
+        assert_eq!(f["src_ip"], format!("10.2.0.{}", i + 1));
+        assert_eq!(f["dst_port"], 6000);
+        assert_eq!(f["flows"], 1);
+        assert!(f.get("rollup").is_none(), "{f}");
+    }
+}
+
+/// The roll-up threshold is inclusive: 150 distinct clients roll up at --rollup-clients 150, not
+/// at 151, where the 153 findings are rows and the text report shows the --max-rows with the
+/// most flows (all have one: the first 20 in report order) and counts the rest.
+#[test]
+fn flood_below_the_threshold_is_row_by_row() {
+    let mut at = vec!["--rollup-clients", "150"];
+    at.extend_from_slice(&FLOOD);
+    assert_lines(
+        &audit_text(&at).1,
+        &read("fixtures/synthetic/flood.expected-audit.txt"),
+        "--rollup-clients 150",
+    );
+
+    let mut below = vec!["--rollup-clients", "151"];
+    below.extend_from_slice(&FLOOD);
+    let (o, text) = audit_text(&below);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text.contains("\nERROR unexpected (153)\n"), "{text}");
+    let (rows, more) = section_rows(&text, "ERROR unexpected (153)");
+    assert_eq!(rows.len(), 20);
+    assert_eq!(
+        more,
+        Some("  … and 133 more groups (see --format json or --flows-out)")
+    );
+    assert!(text.ends_with(
+        "summary: 153 findings (153 errors, 0 warnings): 153 unexpected in 153 flows\n"
+    ));
+    let (_, v) = audit_json(&below);
+    let findings = v["findings"].as_array().unwrap();
+    assert_eq!(findings.len(), 153);
+    assert!(findings.iter().all(|f| f.get("rollup").is_none()));
+    for (row, f) in rows.iter().zip(findings) {
+        let cells: Vec<&str> = row.split_whitespace().collect();
+        assert_eq!(cells[2], f["src_ip"].as_str().unwrap(), "{row}");
+        assert_eq!(cells.last().copied(), f["uids"][0].as_str(), "{row}");
+    }
+
+    below.extend_from_slice(&["--max-rows", "1000"]);
+    let (_, text) = audit_text(&below);
+    let (rows, more) = section_rows(&text, "ERROR unexpected (153)");
+    assert_eq!(rows.len(), 153);
+    assert_eq!(more, None);
+    assert_eq!(text.lines().count(), 166);
+}
+
+/// scan.pcap: one client to 120 ports of one server rolls up into one finding; below the
+/// threshold, one finding per port.
+#[test]
+fn scan_rolls_up_into_one_finding() {
+    let (o, text) = audit_text(&SCAN);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert_lines(
+        &text,
+        &read("fixtures/synthetic/scan.expected-audit.txt"),
+        "scan report",
+    );
+    let (_, v) = audit_json(&SCAN);
+    assert_eq!(v["summary"]["findings"], 1);
+    let f = &v["findings"][0];
+    assert_eq!(f["src_ip"], "10.0.0.9");
+    // One server scanned: it is kept; the ports are many.
+    assert_eq!(f["dst_ip"], "10.0.0.2");
+    assert_eq!(f["dst_port"], serde_json::Value::Null);
+    assert_eq!(f["flows"], 120);
+    assert_eq!(
+        f["message"],
+        "no rule allows tcp 10.0.0.9 -> 10.0.0.2 on 120 ports (1-100,8000-8019)"
+    );
+    let uids = uids_by_start("fixtures/synthetic/scan.pcap");
+    assert_eq!(f["uids"], serde_json::json!(uids[..5]));
+    let r = &f["rollup"];
+    assert_eq!(r["by"], "targets");
+    assert_eq!(r["clients"], 1);
+    assert_eq!(r["servers"], 1);
+    assert_eq!(r["ports"], 120);
+    assert_eq!(r["port_ranges"], "1-100,8000-8019");
+    assert_eq!(
+        r["top_servers"],
+        serde_json::json!([{"ip": "10.0.0.2", "flows": 120}])
+    );
+    // Ports tie at one flow each: the ten lowest.
+    let ports: Vec<u64> = r["top_ports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["port"].as_u64().unwrap())
+        .collect();
+    assert_eq!(ports, (1..=10).collect::<Vec<u64>>());
+    assert_eq!(
+        r["prefixes"],
+        serde_json::json!([{"prefix": "10.0.0.2/32", "hosts": 1, "flows": 120}])
+    );
+
+    let mut at = vec!["--rollup-targets", "120"];
+    at.extend_from_slice(&SCAN);
+    assert_eq!(audit_json(&at).1["summary"]["findings"], 1);
+    let mut below = vec!["--rollup-targets", "121"];
+    below.extend_from_slice(&SCAN);
+    let (_, v) = audit_json(&below);
+    let findings = v["findings"].as_array().unwrap();
+    assert_eq!(findings.len(), 120);
+    let mut ports: Vec<u64> = findings
+        .iter()
+        .map(|f| f["dst_port"].as_u64().unwrap())
+        .collect();
+    ports.sort_unstable();
+    assert_eq!(ports, (1..=100).chain(8000..=8019).collect::<Vec<u64>>());
+}
+
+/// reversed.pcap against reversed.toml (web may call the console on 10000-65000): the console
+/// opening web:8000 from port 40312 is the rule's connection opened from the wrong side
+/// (`connection`); the console opening web:20000 is the rule's hosts swapped on a rule port
+/// (`hosts`, which comes first although 40314 is also a rule port); web calling the console on
+/// 20000 is allowed.
+#[test]
+fn reversed_connection_and_reversed_hosts() {
+    let args = [
+        "--rules",
+        "fixtures/rules/reversed.toml",
+        "fixtures/synthetic/reversed.pcap",
+    ];
+    let (o, text) = audit_text(&args);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert_lines(
+        &text,
+        &read("fixtures/synthetic/reversed.expected-audit.txt"),
+        "reversed report",
+    );
+    let (_, v) = audit_json(&args);
+    assert_eq!(v["summary"]["by_verdict"]["allowed"], 1);
+    assert_eq!(v["summary"]["by_verdict"]["reversed"], 2);
+    let f = v["findings"].as_array().unwrap();
+    assert_eq!(f.len(), 2);
+    assert_eq!(f[0]["kind"], "reversed");
+    assert_eq!(f[0]["rule"], "web-console");
+    assert_eq!(
+        (
+            &f[0]["src_role"],
+            &f[0]["src_ip"],
+            &f[0]["dst_role"],
+            &f[0]["dst_ip"],
+            &f[0]["dst_port"]
+        ),
+        (
+            &"console".into(),
+            &"10.0.0.2".into(),
+            &"web".into(),
+            &"10.0.0.1".into(),
+            &8000.into()
+        )
+    );
+    assert_eq!(f[0]["reversed"], "connection");
+    assert_eq!(f[0]["reversed_server_ports"], "40312");
+    assert_eq!(
+        f[0]["message"],
+        "10.0.0.2 opened the connection to 10.0.0.1:8000 from port 40312; rule 'web-console' \
+         allows the connection the other way, 10.0.0.1 -> 10.0.0.2:40312"
+    );
+    assert_eq!(f[1]["reversed"], "hosts");
+    assert_eq!(f[1]["dst_port"], 20000);
+    assert!(f[1].get("reversed_server_ports").is_none(), "{}", f[1]);
+    assert_eq!(
+        f[1]["message"],
+        "10.0.0.2 started the connection; rule 'web-console' allows 10.0.0.1 -> 10.0.0.2:20000 the other way"
+    );
+    // --flows-out says which way each flow is reversed.
+    let mut a = vec!["audit", "-q", "-o", "/dev/null", "--flows-out", "-"];
+    a.extend_from_slice(&args);
+    let lines: Vec<(String, String, String)> = stdout(&run(&a))
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            let s = |k: &str| v[k].as_str().unwrap_or("-").to_string();
+            (s("verdict"), s("finding"), s("reversed"))
+        })
+        .collect();
+    let own = |a: &str, b: &str, c: &str| (a.to_string(), b.to_string(), c.to_string());
+    assert_eq!(
+        lines,
+        [
+            own("reversed", "reversed", "connection"),
+            own("allowed", "-", "-"),
+            own("reversed", "reversed", "hosts"),
+        ]
+    );
+}
+
+// ---- --flows-out ------------------------------------------------------------------------------
+
+/// `--flows-out` on the HAS sample: every judged flow as a JSON line, pinned in
+/// fixtures/has/expected-flows-out.jsonl (renew: `flowaudit audit -q --rules rules/hopex.toml
+/// --inventory fixtures/has/inventory.toml fixtures/has/has.pcap --flows-out
+/// fixtures/has/expected-flows-out.jsonl -o /dev/null`, after checking it against the tests
+/// below), and every number of the report traced to those lines.
+#[test]
+fn flows_out_traces_every_finding_to_flows() {
+    let dir = std::env::temp_dir().join(format!("flowaudit-flows-out-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("flows.jsonl");
+    let mut a = vec![
+        "audit",
+        "-q",
+        "-o",
+        "/dev/null",
+        "--flows-out",
+        file.to_str().unwrap(),
+    ];
+    a.extend_from_slice(&HAS);
+    let o = run(&a);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert_eq!(stdout(&o), "");
+    let got = std::fs::read_to_string(&file).unwrap();
+    let want = read("fixtures/has/expected-flows-out.jsonl");
+    assert_lines(&got, &want, "--flows-out");
+
+    // Every line is JSON; one per flow of the report.
+    let lines: Vec<serde_json::Value> = want
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect();
+    let (_, report) = audit_json(&HAS);
+    assert_eq!(lines.len(), 37);
+    assert_eq!(report["summary"]["flows"], 37);
+
+    // Each line is the flow's record as `flows --rules` prints it, plus the audit's fields.
+    let flows = stdout(&run(&[
+        "flows", "-q", HAS[0], HAS[1], HAS[2], HAS[3], HAS[4],
+    ]));
+    for (line, record) in lines.iter().zip(flows.lines()) {
+        let mut l = line.clone();
+        let m = l.as_object_mut().unwrap();
+        for k in ["finding", "also", "reversed"] {
+            assert!(m.remove(k).is_some(), "{k} in {line}");
+        }
+        assert_eq!(
+            l,
+            serde_json::from_str::<serde_json::Value>(record).unwrap()
+        );
+    }
+
+    // The flows of each kind of finding: the sum of the report's findings' flows (over_latency:
+    // the flows over budget), and as many lines naming that kind (as `finding` or `also`).
+    // missing and over_bandwidth are not per-flow.
+    let findings = report["findings"].as_array().unwrap();
+    for kind in [
+        "unexpected",
+        "denied",
+        "reversed",
+        "failed",
+        "discouraged",
+        "over_latency",
+    ] {
+        let in_report: u64 = findings
+            .iter()
+            .filter(|f| f["kind"] == kind)
+            .map(|f| f["flows"].as_u64().unwrap())
+            .sum();
+        let in_lines = lines
+            .iter()
+            .filter(|l| l["finding"] == kind || l["also"] == kind)
+            .count() as u64;
+        assert_eq!(in_lines, in_report, "{kind}");
+        assert!(in_report > 0, "{kind}");
+    }
+    // Lines with a finding are exactly the flows of those kinds; verdicts match the summary.
+    for (verdict, n) in report["summary"]["by_verdict"].as_object().unwrap() {
+        let c = lines.iter().filter(|l| &l["verdict"] == verdict).count() as u64;
+        assert_eq!(c, n.as_u64().unwrap(), "{verdict}");
+    }
+    assert_eq!(lines.iter().filter(|l| l["reversed"] == "hosts").count(), 1);
+    // Every example uid of the report is a line of the file, in a finding of its kind (missing:
+    // its failed attempts; over_bandwidth: the client's flows on the rule).
+    for f in findings {
+        for u in f["uids"].as_array().unwrap() {
+            let line = lines
+                .iter()
+                .find(|l| l["uid"] == *u)
+                .unwrap_or_else(|| panic!("{u} not in --flows-out"));
+            match f["kind"].as_str().unwrap() {
+                "missing" => assert_eq!(line["finding"], "failed", "{u}"),
+                "over_bandwidth" => {
+                    assert_eq!(line["rule"], f["rule"], "{u}");
+                    assert_eq!(line["id.orig_h"], f["src_ip"], "{u}");
+                }
+                k => assert!(line["finding"] == k || line["also"] == k, "{u}: {k}"),
+            }
+        }
+    }
+    // The lab's design (fixtures/has/expected.tsv): the per-flow finding each flow was made to
+    // produce is the one the line names (an allowed flow and the bandwidth hog's flow: none).
+    for l in read("fixtures/has/expected.tsv")
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+    {
+        let c: Vec<&str> = l.split('\t').collect();
+        let line = lines
+            .iter()
+            .find(|x| {
+                x["proto"] == c[0]
+                    && x["id.orig_h"] == c[1]
+                    && x["id.orig_p"].as_u64() == c[2].parse().ok()
+                    && x["id.resp_h"] == c[3]
+                    && x["id.resp_p"].as_u64() == c[4].parse().ok()
+            })
+            .unwrap_or_else(|| panic!("no line for {l}"));
+        let want = match c[9] {
+            "allowed" | "over_bandwidth" => serde_json::Value::Null,
+            k => k.into(),
+        };
+        assert_eq!(line["finding"], want, "{l}");
+    }
+
+    // `--flows-out -` writes the lines to standard output when the report goes to a file.
+    let report_file = dir.join("report.txt");
+    let mut a = vec![
+        "audit",
+        "-q",
+        "-o",
+        report_file.to_str().unwrap(),
+        "--flows-out",
+        "-",
+    ];
+    a.extend_from_slice(&HAS);
+    let o = run(&a);
+    assert_eq!(o.status.code(), Some(1));
+    assert_lines(&stdout(&o), &want, "--flows-out -");
+    assert_lines(
+        &std::fs::read_to_string(&report_file).unwrap(),
+        &read("fixtures/has/expected-report.txt"),
+        "-o report",
+    );
+    std::fs::remove_dir_all(&dir).ok();
+
+    // Both on standard output is a usage error.
+    let mut a = vec!["audit", "-q", "--flows-out", "-"];
+    a.extend_from_slice(&HAS);
+    let o = run(&a);
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(stdout(&o), "");
+    assert_eq!(
+        stderr(&o),
+        "flowaudit: --flows-out - and the report cannot both go to standard output: give the report a file with -o\n"
+    );
 }
