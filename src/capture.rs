@@ -738,7 +738,7 @@ impl Reader {
                 Source::Pcapng(Box::new(PcapngReader::new(
                     Box::new(file),
                     filter,
-                    256 * 1024,
+                    READ_BUFFER,
                 )))
             }
         };
@@ -810,7 +810,7 @@ fn open_stream(
         Format::Pcapng => Source::Pcapng(Box::new(PcapngReader::new(
             Box::new(Cursor::new(head).chain(rest)),
             filter,
-            256 * 1024,
+            READ_BUFFER,
         ))),
         Format::Pcap => Source::Pcap(Box::new(PcapSource::open_stream(
             &path, head, rest, filter,
@@ -1017,8 +1017,10 @@ mod ffi {
     }
 }
 
-/// The stdio buffer given to libpcap's `FILE` (see [`Libpcap`]).
-const LIBPCAP_BUFFER: usize = 1 << 16;
+/// The stdio buffer given to libpcap's `FILE` (see [`Libpcap`]), and the pcapng reader's
+/// buffer: 64 KiB, small enough to stay in the core's cache between the kernel's copy and the
+/// decoder.
+const READ_BUFFER: usize = 1 << 16;
 
 impl Libpcap {
     /// Takes over `fd` (closed with the handle, or on error).
@@ -1033,7 +1035,7 @@ impl Libpcap {
             drop(unsafe { <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(raw) });
             return Err(format!("cannot open the stream: {e}"));
         }
-        let mut buffer = vec![0u8; LIBPCAP_BUFFER].into_boxed_slice();
+        let mut buffer = vec![0u8; READ_BUFFER].into_boxed_slice();
         // SAFETY: `fp` is a fresh stream with no I/O done yet; `buffer` lives as long as the
         // handle, which closes the stream before dropping it. A failure leaves the default
         // buffer, which is only slower.
