@@ -505,14 +505,30 @@ impl<'a> Auditor<'a> {
         let mut findings = build::group_findings(rules, &self.opts, self.groups);
         findings.extend(build::bandwidth_findings(rules, self.usage));
         findings.extend(build::missing_findings(rules, &self.required));
-        findings.sort_by(|x, y| {
+        fn key(
+            f: &Finding,
+        ) -> (
+            Severity,
+            Kind,
+            Option<usize>,
+            Proto,
+            HostOrder<'_>,
+            HostOrder<'_>,
+            Option<u16>,
+            Option<i64>,
+        ) {
             (
-                x.severity, x.kind, x.rule, x.proto, &x.src, &x.dst, x.dst_port, x.first_ns,
+                f.severity,
+                f.kind,
+                f.rule,
+                f.proto,
+                host_order(&f.src),
+                host_order(&f.dst),
+                f.dst_port,
+                f.first_ns,
             )
-                .cmp(&(
-                    y.severity, y.kind, y.rule, y.proto, &y.src, &y.dst, y.dst_port, y.first_ns,
-                ))
-        });
+        }
+        findings.sort_by(|x, y| key(x).cmp(&key(y)));
         AuditResult {
             flows: self.flows,
             by_verdict: self.by_verdict,
@@ -557,6 +573,25 @@ pub fn thousands(n: u64) -> String {
 }
 
 pub use crate::rules::ranges_text;
+
+type HostOrder<'a> = (u8, Option<(IpAddr, u8)>, &'a str);
+
+/// How findings order a host (an address, a role entry: a network or `any`, or none for a
+/// roll-up): by address numerically (10.0.0.9 before 10.0.0.10), IPv4 before IPv6, a network
+/// by its address then its length, then anything else as text.
+fn host_order(h: &Option<String>) -> HostOrder<'_> {
+    let Some(t) = h else {
+        return (0, None, "");
+    };
+    let (addr, len) = match t.split_once('/') {
+        Some((a, l)) => (a, l.parse::<u8>().ok()),
+        None => (t.as_str(), Some(128)),
+    };
+    match (addr.parse::<IpAddr>(), len) {
+        (Ok(ip), Some(len)) => (1, Some((ip, len)), t),
+        _ => (2, None, t),
+    }
+}
 
 #[cfg(test)]
 mod tests;

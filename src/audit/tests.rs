@@ -771,3 +771,33 @@ ports = [443]
     assert_eq!(Kind::OverLatency.name(), "over_latency");
     assert_eq!(Reversal::Connection.name(), "connection");
 }
+
+#[test]
+fn findings_order_hosts_by_address_not_text() {
+    let mut hosts: Vec<Option<String>> = [
+        "10.1.0.10",
+        "any",
+        "10.1.0.9",
+        "2001:db8::1",
+        "10.1.0.0/24",
+        "10.1.0.100",
+    ]
+    .iter()
+    .map(|s| Some(s.to_string()))
+    .collect();
+    hosts.push(None);
+    hosts.sort_by(|a, b| super::host_order(a).cmp(&super::host_order(b)));
+    let got: Vec<&str> = hosts.iter().map(|h| h.as_deref().unwrap_or("-")).collect();
+    assert_eq!(
+        got,
+        [
+            "-",
+            "10.1.0.0/24",
+            "10.1.0.9",
+            "10.1.0.10",
+            "10.1.0.100",
+            "2001:db8::1",
+            "any"
+        ]
+    );
+}
