@@ -505,18 +505,7 @@ impl<'a> Auditor<'a> {
         let mut findings = build::group_findings(rules, &self.opts, self.groups);
         findings.extend(build::bandwidth_findings(rules, self.usage));
         findings.extend(build::missing_findings(rules, &self.required));
-        fn key(
-            f: &Finding,
-        ) -> (
-            Severity,
-            Kind,
-            Option<usize>,
-            Proto,
-            HostOrder<'_>,
-            HostOrder<'_>,
-            Option<u16>,
-            Option<i64>,
-        ) {
+        fn key(f: &Finding) -> FindingOrder<'_> {
             (
                 f.severity,
                 f.kind,
@@ -575,6 +564,19 @@ pub fn thousands(n: u64) -> String {
 pub use crate::rules::ranges_text;
 
 type HostOrder<'a> = (u8, Option<(IpAddr, u8)>, &'a str);
+
+/// Report order of findings: most severe first, then kind, rule, protocol, client, server,
+/// server port and first time.
+type FindingOrder<'a> = (
+    Severity,
+    Kind,
+    Option<usize>,
+    Proto,
+    HostOrder<'a>,
+    HostOrder<'a>,
+    Option<u16>,
+    Option<i64>,
+);
 
 /// How findings order a host (an address, a role entry: a network or `any`, or none for a
 /// roll-up): by address numerically (10.0.0.9 before 10.0.0.10), IPv4 before IPv6, a network
