@@ -14,12 +14,13 @@ use std::collections::{BinaryHeap, HashMap};
 
 use hashbrown::HashTable;
 
+use super::history::bit;
 use super::key::{FlowKey, VlanTable};
 use super::record::{self, IcmpErrors};
 use super::state::{Ext, Flow, NO_EXT, NONE};
 use super::tcp;
 use super::{FlowConfig, FlowSink, IcmpAttach, NS, ServerPorts};
-use crate::decode::{Packet, Transport, VlanStack, ipproto};
+use crate::decode::{Icmp, Packet, Tcp, Transport, Udp, VlanStack, ipproto};
 
 /// Expiry queue of open TCP flows.
 const Q_TCP: usize = 0;
@@ -131,90 +132,111 @@ impl<'a> FlowTable<'a> {
         }
         let vlan = self.vlan_number(&p.vlan);
         let slot = match p.transport {
-            Transport::Tcp(t) => {
-                let (key, src_lo) = FlowKey::new(
-                    ipproto::TCP,
-                    p.v6,
-                    vlan,
-                    p.src,
-                    t.src_port,
-                    p.dst,
-                    t.dst_port,
-                );
-                let slot = self.lookup(key, src_lo, ts, sink, |f, x, side| {
-                    tcp::starts_new(f, x, side, &t)
-                });
-                let f = &mut self.slab[slot as usize];
-                let side = f.side_of(src_lo);
-                if f.ext == NO_EXT {
-                    if tcp::bare_attempt(f, side, &t) {
-                        tcp::count_attempt(f, ts, p.ip_len, &t);
-                        if self.cfg.seconds {
-                            self.count_second(slot, ts, p.ip_len, sink);
-                        }
-                        return;
-                    }
-                    self.attach_ext(slot);
-                }
-                let f = &mut self.slab[slot as usize];
-                let x = &mut self.exts[f.ext as usize];
-                let was_closed = x.closed();
-                tcp::segment(f, x, side, ts, p.ip_len, &t);
-                if !was_closed && x.closed() {
-                    self.enqueue(slot);
-                }
-                slot
-            }
-            Transport::Udp(u) => {
-                let (key, src_lo) = FlowKey::new(
-                    ipproto::UDP,
-                    p.v6,
-                    vlan,
-                    p.src,
-                    u.src_port,
-                    p.dst,
-                    u.dst_port,
-                );
-                let slot = self.lookup(key, src_lo, ts, sink, |_, _, _| false);
-                if self.slab[slot as usize].ext == NO_EXT {
-                    self.attach_ext(slot);
-                }
-                let f = &mut self.slab[slot as usize];
-                let x = &mut self.exts[f.ext as usize];
-                let side = f.side_of(src_lo);
-                let later = f.count(side, ts, p.ip_len, u.payload_len);
-                x.history.age(later);
-                x.udp_times(side, ts);
-                // Zeek's UDP history: D/d once per direction.
-                x.history
-                    .check(side, super::history::bit::DATA, b'D', f.behind(ts));
-                slot
-            }
+            Transport::Tcp(t) => self.tcp_segment(ts, p, vlan, &t, sink),
+            Transport::Udp(u) => Some(self.udp_datagram(ts, p, vlan, &u, sink)),
             Transport::Icmp(i) => {
-                let Some(q) = i.quoted else { return };
-                let (key, _) =
-                    FlowKey::new(q.proto, q.v6, vlan, q.src, q.src_port, q.dst, q.dst_port);
-                match self.find(&key) {
-                    Some(slot) => {
-                        let e = self.icmp_errors.entry(slot).or_insert(IcmpErrors {
-                            count: 0,
-                            last_type: 0,
-                            last_code: 0,
-                        });
-                        e.count = e.count.saturating_add(1);
-                        e.last_type = i.icmp_type;
-                        e.last_code = i.code;
-                        self.slab[slot as usize].has_icmp = true;
-                        self.icmp.attached += 1;
-                    }
-                    None => self.icmp.unmatched += 1,
-                }
-                return;
+                self.icmp_error(vlan, &i);
+                None
             }
         };
-        if self.cfg.seconds {
+        if let Some(slot) = slot
+            && self.cfg.seconds
+        {
             self.count_second(slot, ts, p.ip_len, sink);
         }
+    }
+
+    /// A TCP segment: its flow's slot.
+    fn tcp_segment(
+        &mut self,
+        ts: i64,
+        p: &Packet,
+        vlan: u16,
+        t: &Tcp,
+        sink: &mut dyn FlowSink,
+    ) -> Option<u32> {
+        let (key, src_lo) = FlowKey::new(
+            ipproto::TCP,
+            p.v6,
+            vlan,
+            p.src,
+            t.src_port,
+            p.dst,
+            t.dst_port,
+        );
+        let slot = self.lookup(key, src_lo, ts, sink, |f, x, side| {
+            tcp::starts_new(f, x, side, t)
+        });
+        let f = &mut self.slab[slot as usize];
+        let side = f.side_of(src_lo);
+        if f.ext == NO_EXT {
+            if tcp::bare_attempt(f, side, t) {
+                tcp::count_attempt(f, ts, p.ip_len, t);
+                return Some(slot);
+            }
+            self.attach_ext(slot);
+        }
+        let f = &mut self.slab[slot as usize];
+        let x = &mut self.exts[f.ext as usize];
+        let was_closed = x.closed();
+        tcp::segment(f, x, side, ts, p.ip_len, t);
+        if !was_closed && x.closed() {
+            self.enqueue(slot);
+        }
+        Some(slot)
+    }
+
+    /// A UDP datagram: its flow's slot.
+    fn udp_datagram(
+        &mut self,
+        ts: i64,
+        p: &Packet,
+        vlan: u16,
+        u: &Udp,
+        sink: &mut dyn FlowSink,
+    ) -> u32 {
+        let (key, src_lo) = FlowKey::new(
+            ipproto::UDP,
+            p.v6,
+            vlan,
+            p.src,
+            u.src_port,
+            p.dst,
+            u.dst_port,
+        );
+        let slot = self.lookup(key, src_lo, ts, sink, |_, _, _| false);
+        if self.slab[slot as usize].ext == NO_EXT {
+            self.attach_ext(slot);
+        }
+        let f = &mut self.slab[slot as usize];
+        let x = &mut self.exts[f.ext as usize];
+        let side = f.side_of(src_lo);
+        let later = f.count(side, ts, p.ip_len, u.payload_len);
+        x.history.age(later);
+        x.udp_times(side, ts);
+        // Zeek's UDP history: D/d once per direction.
+        x.history.check(side, bit::DATA, b'D', f.behind(ts));
+        slot
+    }
+
+    /// An ICMP error: attached to the open flow whose packet it quotes, if any.
+    fn icmp_error(&mut self, vlan: u16, i: &Icmp) {
+        let Some(q) = i.quoted else { return };
+        let (key, _) = FlowKey::new(q.proto, q.v6, vlan, q.src, q.src_port, q.dst, q.dst_port);
+        let Some(slot) = self.find(&key) else {
+            self.icmp.unmatched += 1;
+            return;
+        };
+        let e = self.icmp_errors.entry(slot).or_insert(IcmpErrors {
+            count: 0,
+            last_type: 0,
+            last_code: 0,
+        });
+        e.count = e.count.saturating_add(1);
+        e.last_type = i.icmp_type;
+        e.last_code = i.code;
+        self.slab[slot as usize].has_icmp = true;
+        self.icmp.attached += 1;
     }
 
     /// Ends every open flow (the end of the input), by first packet time.
