@@ -37,31 +37,13 @@ TSV=$DATA/results.tsv
 log() { echo "run.sh: $*" >&2; }
 
 # ---- tools ------------------------------------------------------------------------------
-declare -A PKG=([tcpdump]=tcpdump [tshark]=tshark [capinfos]=wireshark-common
-  [argus]=argus-server [ra]=argus-client [/usr/bin/time]=time [timeout]=coreutils
-  [/usr/include/pcap/pcap.h]=libpcap-dev)
-missing=()
-for c in "${!PKG[@]}"; do
-  if [[ $c == /* ]]; then [ -e "$c" ] || missing+=("${PKG[$c]}")
-  else command -v "$c" >/dev/null 2>&1 || missing+=("${PKG[$c]}"); fi
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  [ "$(id -u)" = 0 ] || { log "missing packages (${missing[*]}): run as root once to install them"; exit 1; }
-  log "installing: ${missing[*]}"
-  apt-get update -qq
-  echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
-fi
+# shellcheck source=bench/lib.sh
+. "$HERE/lib.sh"
+need_packages tcpdump=tcpdump tshark=tshark capinfos=wireshark-common argus=argus-server ra=argus-client \
+  /usr/bin/time=time timeout=coreutils /usr/include/pcap/pcap.h=libpcap-dev
 
 # ---- build ------------------------------------------------------------------------------
-if ! command -v cargo >/dev/null 2>&1; then
-  for d in "$HOME/.cargo/bin" "/root/.cargo/bin" ${SUDO_USER:+"$(getent passwd "$SUDO_USER" | cut -d: -f6)/.cargo/bin"}; do
-    if [ -x "$d/cargo" ]; then PATH=$d:$PATH; break; fi
-  done
-fi
-command -v cargo >/dev/null 2>&1 || { log "cargo not found"; exit 1; }
-TGT=${CARGO_TARGET_DIR:-$ROOT/target}
-case $TGT in /*) ;; *) TGT=$ROOT/$TGT ;; esac
+find_cargo "$ROOT"
 BIN=$TGT/release
 FLOOR=$BIN/pcap-floor
 FA=$BIN/flowaudit
