@@ -20,16 +20,22 @@ pub struct Secs(pub i64);
 
 impl std::fmt::Display for Secs {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // Round half away from zero to whole microseconds, then split.
-        let us = if self.0 >= 0 {
-            self.0.saturating_add(500) / 1000
-        } else {
-            self.0.saturating_sub(500) / 1000
-        };
-        let sign = if us < 0 { "-" } else { "" };
-        let us = us.unsigned_abs();
-        write!(f, "{sign}{}.{:06}", us / 1_000_000, us % 1_000_000)
+        let (negative, whole, micros) = split_secs(self.0);
+        let sign = if negative { "-" } else { "" };
+        write!(f, "{sign}{whole}.{micros:06}")
     }
+}
+
+/// A time or duration (ns) rounded half away from zero to whole microseconds, as sign, whole
+/// seconds and microseconds: what [`Secs`] prints.
+pub(crate) fn split_secs(ns: i64) -> (bool, u64, u32) {
+    let us = if ns >= 0 {
+        ns.saturating_add(500) / 1000
+    } else {
+        ns.saturating_sub(500) / 1000
+    };
+    let abs = us.unsigned_abs();
+    (us < 0, abs / 1_000_000, (abs % 1_000_000) as u32)
 }
 
 /// Civil date (UTC) of a day count since 1970-01-01 (Howard Hinnant's algorithm).

@@ -359,23 +359,16 @@ fn num(out: &mut Vec<u8>, n: impl itoa::Integer) {
     out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
 }
 
-/// Appends a time or duration (ns) as seconds with six decimals, as [`Secs`] shows it.
+/// Appends a time or duration (ns) as seconds with six decimals, as [`super::Secs`] shows it.
 fn secs(out: &mut Vec<u8>, ns: i64) {
-    // Round half away from zero to whole microseconds, then split.
-    let us = if ns >= 0 {
-        ns.saturating_add(500) / 1000
-    } else {
-        ns.saturating_sub(500) / 1000
-    };
-    if us < 0 {
+    let (negative, whole, micros) = super::split_secs(ns);
+    if negative {
         out.push(b'-');
     }
-    let us = us.unsigned_abs();
-    num(out, us / 1_000_000);
-    let frac = us % 1_000_000;
+    num(out, whole);
     let mut digits = [b'0'; 7];
     digits[0] = b'.';
-    let mut f = frac;
+    let mut f = micros;
     for d in digits[1..].iter_mut().rev() {
         *d = b'0' + (f % 10) as u8;
         f /= 10;
@@ -521,17 +514,6 @@ pub fn json_line(out: &mut Vec<u8>, r: &FlowRecord, v: Option<Verdicted<'_>>) {
         }
     }
     out.extend_from_slice(b"}\n");
-}
-
-/// Writes one flow as a JSON line (see [`json_line`]).
-pub fn write_json_line(
-    w: &mut dyn Write,
-    r: &FlowRecord,
-    v: Option<Verdicted<'_>>,
-) -> io::Result<()> {
-    let mut buf = Vec::with_capacity(512);
-    json_line(&mut buf, r, v);
-    w.write_all(&buf)
 }
 
 /// The judgement fields `v` writes.
