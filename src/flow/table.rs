@@ -48,6 +48,64 @@ pub struct TableStats {
     pub vlan_overflow: u64,
 }
 
+/// A vector whose released slots are reused: a slot's number stays its item's while it lives.
+struct Slab<T> {
+    items: Vec<T>,
+    free: Vec<u32>,
+}
+
+impl<T> Default for Slab<T> {
+    fn default() -> Self {
+        Slab {
+            items: Vec::new(),
+            free: Vec::new(),
+        }
+    }
+}
+
+impl<T> Slab<T> {
+    /// Stores `item` in a released slot, or a new one; returns the slot.
+    fn insert(&mut self, item: T) -> u32 {
+        match self.free.pop() {
+            Some(s) => {
+                self.items[s as usize] = item;
+                s
+            }
+            None => {
+                self.items.push(item);
+                (self.items.len() - 1) as u32
+            }
+        }
+    }
+    /// The slot may be reused (its item stays readable until then).
+    fn release(&mut self, slot: u32) {
+        self.free.push(slot);
+    }
+    /// Slots in use.
+    fn live(&self) -> usize {
+        self.items.len() - self.free.len()
+    }
+    /// Slots ever made.
+    fn len(&self) -> usize {
+        self.items.len()
+    }
+}
+
+impl<T> std::ops::Index<u32> for Slab<T> {
+    type Output = T;
+    #[inline]
+    fn index(&self, slot: u32) -> &T {
+        &self.items[slot as usize]
+    }
+}
+
+impl<T> std::ops::IndexMut<u32> for Slab<T> {
+    #[inline]
+    fn index_mut(&mut self, slot: u32) -> &mut T {
+        &mut self.items[slot as usize]
+    }
+}
+
 /// One flow's bytes in the current second (with `seconds` on).
 #[derive(Debug, Clone, Copy)]
 struct Second {
@@ -66,11 +124,9 @@ pub struct FlowTable<'a> {
     servers: &'a dyn ServerPorts,
     /// Slab slot of each open flow, by key hash.
     index: HashTable<u32>,
-    slab: Vec<Flow>,
-    free: Vec<u32>,
+    slab: Slab<Flow>,
     /// Flows' extensions (see [`Ext`]), by [`Flow::ext`].
-    exts: Vec<Ext>,
-    free_exts: Vec<u32>,
+    exts: Slab<Ext>,
     queues: [BinaryHeap<Entry>; 3],
     next_tag: u32,
     vlans: VlanTable,
@@ -94,10 +150,8 @@ impl<'a> FlowTable<'a> {
             cfg,
             servers,
             index: HashTable::new(),
-            slab: Vec::new(),
-            free: Vec::new(),
-            exts: Vec::new(),
-            free_exts: Vec::new(),
+            slab: Slab::default(),
+            exts: Slab::default(),
             queues: Default::default(),
             next_tag: 1,
             vlans: VlanTable::default(),
@@ -113,7 +167,7 @@ impl<'a> FlowTable<'a> {
 
     /// Flows open now.
     pub fn open(&self) -> usize {
-        self.slab.len() - self.free.len()
+        self.slab.live()
     }
 
     pub fn stats(&self) -> TableStats {
@@ -167,7 +221,7 @@ impl<'a> FlowTable<'a> {
         let slot = self.lookup(key, src_lo, ts, sink, |f, x, side| {
             tcp::starts_new(f, x, side, t)
         });
-        let f = &mut self.slab[slot as usize];
+        let f = &mut self.slab[slot];
         let side = f.side_of(src_lo);
         if f.ext == NO_EXT {
             if tcp::bare_attempt(f, side, t) {
@@ -176,8 +230,8 @@ impl<'a> FlowTable<'a> {
             }
             self.attach_ext(slot);
         }
-        let f = &mut self.slab[slot as usize];
-        let x = &mut self.exts[f.ext as usize];
+        let f = &mut self.slab[slot];
+        let x = &mut self.exts[f.ext];
         let was_closed = x.closed();
         tcp::segment(f, x, side, ts, p.ip_len, t);
         if !was_closed && x.closed() {
@@ -205,11 +259,11 @@ impl<'a> FlowTable<'a> {
             u.dst_port,
         );
         let slot = self.lookup(key, src_lo, ts, sink, |_, _, _| false);
-        if self.slab[slot as usize].ext == NO_EXT {
+        if self.slab[slot].ext == NO_EXT {
             self.attach_ext(slot);
         }
-        let f = &mut self.slab[slot as usize];
-        let x = &mut self.exts[f.ext as usize];
+        let f = &mut self.slab[slot];
+        let x = &mut self.exts[f.ext];
         let side = f.side_of(src_lo);
         let later = f.count(side, ts, p.ip_len, u.payload_len);
         x.history.age(later);
@@ -235,23 +289,19 @@ impl<'a> FlowTable<'a> {
         e.count = e.count.saturating_add(1);
         e.last_type = i.icmp_type;
         e.last_code = i.code;
-        self.slab[slot as usize].has_icmp = true;
+        self.slab[slot].has_icmp = true;
         self.icmp.attached += 1;
     }
 
     /// Ends every open flow (the end of the input), by first packet time.
     pub fn finish(&mut self, sink: &mut dyn FlowSink) -> TableStats {
         let slab = &self.slab;
-        let mut open: Vec<(i64, u32)> = self
-            .index
-            .iter()
-            .map(|&s| (slab[s as usize].first_ns, s))
-            .collect();
+        let mut open: Vec<(i64, u32)> = self.index.iter().map(|&s| (slab[s].first_ns, s)).collect();
         open.sort_unstable();
         // Flows that began at the same time go by key.
         for run in open.chunk_by_mut(|a, b| a.0 == b.0) {
             if run.len() > 1 {
-                run.sort_unstable_by_key(|&(_, s)| slab[s as usize].key);
+                run.sort_unstable_by_key(|&(_, s)| slab[s].key);
             }
         }
         for (_, slot) in open {
@@ -275,7 +325,7 @@ impl<'a> FlowTable<'a> {
     fn find(&self, key: &FlowKey) -> Option<u32> {
         let slab = &self.slab;
         self.index
-            .find(key.hash(), |&s| slab[s as usize].key == *key)
+            .find(key.hash(), |&s| slab[s].key == *key)
             .copied()
     }
 
@@ -293,9 +343,9 @@ impl<'a> FlowTable<'a> {
     ) -> u32 {
         let hash = key.hash();
         if let Some(slot) = self.find(&key) {
-            let f = &self.slab[slot as usize];
+            let f = &self.slab[slot];
             let idle = self.timeout(self.queue_of(f));
-            let x = (f.ext != NO_EXT).then(|| &self.exts[f.ext as usize]);
+            let x = (f.ext != NO_EXT).then(|| &self.exts[f.ext]);
             if ts.saturating_sub(f.last_ns) <= idle && !starts_new(f, x, f.side_of(src_lo)) {
                 return slot;
             }
@@ -307,7 +357,7 @@ impl<'a> FlowTable<'a> {
             };
             self.end(slot, false, sink);
             let new = self.create(key, src_lo, ts, hash, sink);
-            self.slab[new as usize].dup = dup;
+            self.slab[new].dup = dup;
             return new;
         }
         self.create(key, src_lo, ts, hash, sink)
@@ -324,26 +374,14 @@ impl<'a> FlowTable<'a> {
         if self.cfg.max_flows > 0 && self.open() >= self.cfg.max_flows {
             self.evict(sink);
         }
-        let flow = Flow::new(key, src_lo, ts);
-        let slot = match self.free.pop() {
-            Some(s) => {
-                self.slab[s as usize] = flow;
-                s
-            }
-            None => {
-                self.slab.push(flow);
-                if self.cfg.seconds {
-                    self.seconds.push(NO_SECOND);
-                }
-                (self.slab.len() - 1) as u32
-            }
-        };
+        let slot = self.slab.insert(Flow::new(key, src_lo, ts));
         if self.cfg.seconds {
+            self.seconds.resize(self.slab.len(), NO_SECOND);
             self.seconds[slot as usize] = NO_SECOND;
         }
         let slab = &self.slab;
         self.index
-            .insert_unique(hash, slot, |&s| slab[s as usize].key.hash());
+            .insert_unique(hash, slot, |&s| slab[s].key.hash());
         self.enqueue(slot);
         let open = self.open() as u64;
         self.stats.peak_open = self.stats.peak_open.max(open);
@@ -352,29 +390,20 @@ impl<'a> FlowTable<'a> {
 
     /// Gives the flow in `slot` its extension: what its packets so far made of it.
     fn attach_ext(&mut self, slot: u32) {
-        let f = &mut self.slab[slot as usize];
+        let f = &mut self.slab[slot];
         let x = if f.counts[0].pkts + f.counts[1].pkts > 0 {
             tcp::materialize(f)
         } else {
             Ext::default()
         };
-        f.ext = match self.free_exts.pop() {
-            Some(e) => {
-                self.exts[e as usize] = x;
-                e
-            }
-            None => {
-                self.exts.push(x);
-                (self.exts.len() - 1) as u32
-            }
-        };
+        f.ext = self.exts.insert(x);
     }
 
     /// Which expiry queue the flow belongs in.
     fn queue_of(&self, f: &Flow) -> usize {
         if f.key.proto != ipproto::TCP {
             Q_UDP
-        } else if f.ext != NO_EXT && self.exts[f.ext as usize].closed() {
+        } else if f.ext != NO_EXT && self.exts[f.ext].closed() {
             Q_CLOSED
         } else {
             Q_TCP
@@ -393,12 +422,10 @@ impl<'a> FlowTable<'a> {
     fn enqueue(&mut self, slot: u32) {
         let tag = self.next_tag;
         self.next_tag = self.next_tag.wrapping_add(1).max(1);
-        let f = &mut self.slab[slot as usize];
+        let f = &mut self.slab[slot];
         f.tag = tag;
-        let q = self.queue_of(&self.slab[slot as usize]);
-        let deadline = self.slab[slot as usize]
-            .last_ns
-            .saturating_add(self.timeout(q));
+        let q = self.queue_of(&self.slab[slot]);
+        let deadline = self.slab[slot].last_ns.saturating_add(self.timeout(q));
         self.queues[q].push(Reverse((deadline, slot, tag)));
         // A flow that closes leaves a stale entry in the open-TCP queue, due only when its idle
         // timeout would have been. When stale entries outnumber the flows, they go: the queues
@@ -407,7 +434,7 @@ impl<'a> FlowTable<'a> {
         if entries > 2 * self.open() + 4096 {
             let slab = &self.slab;
             for queue in &mut self.queues {
-                queue.retain(|&Reverse((_, s, t))| slab[s as usize].tag == t);
+                queue.retain(|&Reverse((_, s, t))| slab[s].tag == t);
             }
         }
     }
@@ -416,7 +443,7 @@ impl<'a> FlowTable<'a> {
     /// had packets since. Afterwards the front (if any) is its flow's own, exact entry.
     fn settle(&mut self, q: usize) {
         while let Some(&Reverse((deadline, slot, tag))) = self.queues[q].peek() {
-            let f = &self.slab[slot as usize];
+            let f = &self.slab[slot];
             if f.tag != tag {
                 self.queues[q].pop();
                 continue;
@@ -479,7 +506,7 @@ impl<'a> FlowTable<'a> {
         for q in 0..3 {
             self.settle(q);
             if let Some(&Reverse((_, slot, _))) = self.queues[q].peek() {
-                let last = self.slab[slot as usize].last_ns;
+                let last = self.slab[slot].last_ns;
                 if oldest.is_none_or(|(l, s, _)| (last, slot) < (l, s)) {
                     oldest = Some((last, slot, q));
                 }
@@ -495,14 +522,14 @@ impl<'a> FlowTable<'a> {
     /// Ends the flow in `slot`: its last second and its record go to the sink, and the slot is
     /// freed. Its expiry entries go stale.
     fn end(&mut self, slot: u32, evicted: bool, sink: &mut dyn FlowSink) {
-        let x = match self.slab[slot as usize].ext {
-            NO_EXT => tcp::materialize(&mut self.slab[slot as usize]),
+        let x = match self.slab[slot].ext {
+            NO_EXT => tcp::materialize(&mut self.slab[slot]),
             e => {
-                self.free_exts.push(e);
-                self.exts[e as usize]
+                self.exts.release(e);
+                self.exts[e]
             }
         };
-        let f = &self.slab[slot as usize];
+        let f = &self.slab[slot];
         if self.cfg.seconds {
             let s = &mut self.seconds[slot as usize];
             if s.bytes > 0 {
@@ -533,10 +560,10 @@ impl<'a> FlowTable<'a> {
         if let Ok(e) = self.index.find_entry(hash, |&s| s == slot) {
             e.remove();
         }
-        let f = &mut self.slab[slot as usize];
+        let f = &mut self.slab[slot];
         f.tag = 0;
         f.ext = NO_EXT;
-        self.free.push(slot);
+        self.slab.release(slot);
         sink.flow(&r);
     }
 
@@ -545,7 +572,7 @@ impl<'a> FlowTable<'a> {
     fn count_second(&mut self, slot: u32, ts: i64, ip_len: u32, sink: &mut dyn FlowSink) {
         let sec = ts.div_euclid(NS);
         if sec < self.now_ns.div_euclid(NS) {
-            let b = record::second(&self.slab[slot as usize], self.servers, sec, ip_len.into());
+            let b = record::second(&self.slab[slot], self.servers, sec, ip_len.into());
             sink.second(&b);
             return;
         }
@@ -566,10 +593,10 @@ impl<'a> FlowTable<'a> {
         let slots = std::mem::take(&mut self.this_second);
         for &slot in &slots {
             let s = self.seconds[slot as usize];
-            if s.bytes == 0 || self.slab[slot as usize].tag == 0 {
+            if s.bytes == 0 || self.slab[slot].tag == 0 {
                 continue;
             }
-            let b = record::second(&self.slab[slot as usize], self.servers, s.sec, s.bytes);
+            let b = record::second(&self.slab[slot], self.servers, s.sec, s.bytes);
             self.seconds[slot as usize].bytes = 0;
             sink.second(&b);
         }
