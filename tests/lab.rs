@@ -1,0 +1,92 @@
+//! The HAS lab audited live: `tests/lab/live.sh` builds the lab of `fixtures/has/lab.sh` in
+//! network namespaces, captures its traffic with `flowaudit audit --interface` on the lab's bridge,
+//! stops it with SIGINT and checks the report, `--flows-out`, `--findings-out` and `--write`
+//! against the committed recording's report (`fixtures/has/expected-report.json`).
+//!
+//! It needs root, network namespaces and a flowaudit built with live capture. Without them the
+//! test prints `lab test SKIPPED: ...` on standard error and passes, unless
+//! `FLOWAUDIT_LAB=required` (CI), which makes a skip a failure. `FLOWAUDIT_LAB=off` skips it on
+//! purpose.
+
+use std::process::Command;
+use std::time::Instant;
+
+/// Why the lab cannot run here, if it cannot.
+fn unavailable() -> Option<String> {
+    match Command::new("id").arg("-u").output() {
+        Ok(o) if String::from_utf8_lossy(&o.stdout).trim() == "0" => {}
+        Ok(o) => {
+            return Some(format!(
+                "running as uid {}",
+                String::from_utf8_lossy(&o.stdout).trim()
+            ));
+        }
+        Err(e) => return Some(format!("id -u: {e}")),
+    }
+    // A namespace of our own, deleted at once: the lab's names are not touched.
+    let probe = format!("falab-probe-{}", std::process::id());
+    match Command::new("ip").args(["netns", "add", &probe]).output() {
+        Err(e) => Some(format!("no ip command: {e}")),
+        Ok(o) if !o.status.success() => Some(format!(
+            "ip netns add failed: {}",
+            String::from_utf8_lossy(&o.stderr).trim()
+        )),
+        Ok(_) => {
+            let _ = Command::new("ip").args(["netns", "del", &probe]).output();
+            None
+        }
+    }
+}
+
+/// Whether the binary captures live (`audit --interface`); with `LAB_CAPTURE=tcpdump` the script
+/// captures with tcpdump and audits the file instead.
+fn live_capture(bin: &str) -> bool {
+    if std::env::var("LAB_CAPTURE").is_ok_and(|c| c == "tcpdump") {
+        return true;
+    }
+    Command::new(bin)
+        .args(["audit", "--help"])
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("--interface"))
+}
+
+#[test]
+fn has_lab_audited_live() {
+    let mode = std::env::var("FLOWAUDIT_LAB").unwrap_or_default();
+    if mode == "off" {
+        eprintln!("lab test SKIPPED: FLOWAUDIT_LAB=off");
+        return;
+    }
+    let bin = env!("CARGO_BIN_EXE_flowaudit");
+    let skip = match unavailable() {
+        Some(why) => Some(format!("needs root and network namespaces ({why})")),
+        None if !live_capture(bin) => {
+            Some("this build has no live capture (flowaudit audit --interface)".to_string())
+        }
+        None => None,
+    };
+    if let Some(why) = skip {
+        assert!(
+            mode != "required",
+            "lab test cannot run, and FLOWAUDIT_LAB=required: {why}"
+        );
+        eprintln!("lab test SKIPPED: {why}");
+        return;
+    }
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/lab/live.sh");
+    let start = Instant::now();
+    // A hung lab ends after 5 minutes (SIGTERM: the script cleans up), or 20 s later (SIGKILL).
+    let out = Command::new("timeout")
+        .args(["-k", "20", "300", "bash", script, bin])
+        .output()
+        .expect("run tests/lab/live.sh");
+    let secs = start.elapsed().as_secs_f64();
+    assert!(
+        out.status.success(),
+        "tests/lab/live.sh failed ({}) after {secs:.1} s\n--- stdout\n{}\n--- stderr\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    eprintln!("lab test passed in {secs:.1} s");
+}
