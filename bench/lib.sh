@@ -1,4 +1,5 @@
-# Shared by bench/run.sh and bench/scale.sh (sourced, after they define log()).
+# Shared by bench/run.sh, bench/scale.sh and bench/live.sh (sourced, after they define log()
+# and ROOT).
 
 # need_packages CMD=PACKAGE...: installs the Debian packages of the commands (or, for an
 # absolute path, the files) that are missing; needs root only when something is missing.
@@ -28,4 +29,19 @@ find_cargo() {
   command -v cargo >/dev/null 2>&1 || { log "cargo not found"; exit 1; }
   TGT=${CARGO_TARGET_DIR:-$1/target}
   case $TGT in /*) ;; *) TGT=$1/$TGT ;; esac
+}
+
+# rel PATH: PATH relative to the repository (ROOT) when it is inside it.
+rel() { case $1 in "$ROOT"/*) echo "${1#"$ROOT"/}" ;; *) echo "$1" ;; esac; }
+
+# median: the median of the numbers on standard input, one a line (middle value, or mean of
+# the two middle ones; nan when there are none).
+median() { sort -g | awk '{v[NR] = $1} END {if (NR == 0) print "nan"; else print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
+
+# machine: "N cores, CPU model, memory; kernel version", for the header of a result.
+machine() {
+  local cpu
+  cpu=$(awk -F': *' '/^model name/ {print $2; exit}' /proc/cpuinfo 2>/dev/null)
+  [ -n "$cpu" ] || cpu=$(lscpu 2>/dev/null | awk -F': *' '/Model name/ {print $2; exit}')
+  echo "$(nproc) cores, ${cpu:-unknown CPU}, $(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo); kernel $(uname -r)"
 }

@@ -85,7 +85,6 @@ ROWS=(
   "argus|count_argus|sh -c 'rm -f \"\$W/out.argus\"; argus -r \"\$F\" -w \"\$W/out.argus\" && ra -r \"\$W/out.argus\" -n'|"
 )
 
-rel() { case $1 in "$ROOT"/*) echo "${1#"$ROOT"/}" ;; *) echo "$1" ;; esac; }
 # the command as shown in the table: capture as F, paths relative to the repository
 shown() {
   local s=$1
@@ -94,12 +93,9 @@ shown() {
   s=${s//'rm -f out.argus; '/}
   echo "$s"
 }
-median() { sort -g | awk '{v[NR] = $1} END {if (NR == 0) print "nan"; else print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
 
 export F W FLOOR FA
-CPU=$(awk -F': *' '/^model name/ {print $2; exit}' /proc/cpuinfo 2>/dev/null)
-[ -n "$CPU" ] || CPU=$(lscpu 2>/dev/null | awk -F': *' '/Model name/ {print $2; exit}')
-echo "machine: $(nproc) cores, ${CPU:-unknown CPU}, $(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo); kernel $(uname -r)"
+echo "machine: $(machine)"
 echo "date: $(date -u '+%Y-%m-%d %H:%M UTC')"
 echo "capture: F = $(rel "$F"), $PKTS packets, $BYTES bytes; $RUNS timed runs per tool after 1 warm-up, medians; timeout ${TIMEOUT} s per run"
 [ -z "$FA_NOTE" ] || echo "note: $FA_NOTE"

@@ -94,7 +94,6 @@ if [ "$CONNECTIONS" = "$DEF_CONNECTIONS" ]; then SEQ=$DATA/sequence.pcap; else S
 FLOOD_SIZE=$((24 + PACKETS * 76))
 SEQ_SIZE=$((24 + CONNECTIONS * 972))
 
-rel() { case $1 in "$ROOT"/*) echo "${1#"$ROOT"/}" ;; *) echo "$1" ;; esac; }
 make_capture() {  # file size mode args...
   local f=$1 size=$2; shift 2
   if [ -f "$f" ] && [ "$(stat -c %s "$f")" = "$size" ]; then return; fi
@@ -161,13 +160,10 @@ shown() {
   s=${s//\"\$FA\"/$(rel "$FA")}; s=${s//\"\$F\"/F}; s=${s//\"\$W\//$(rel "$W")/}; s=${s//\"/}
   echo "$s"
 }
-median() { sort -g | awk '{v[NR] = $1} END {if (NR == 0) print "nan"; else print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
 mib() { awk -v b="$1" 'BEGIN {if (b < 1048576) printf "%.1f KiB", b / 1024; else printf "%.1f MiB", b / 1048576}'; }
 
 export W FA
-CPU=$(awk -F': *' '/^model name/ {print $2; exit}' /proc/cpuinfo 2>/dev/null)
-[ -n "$CPU" ] || CPU=$(lscpu 2>/dev/null | awk -F': *' '/Model name/ {print $2; exit}')
-echo "machine: $(nproc) cores, ${CPU:-unknown CPU}, $(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo); kernel $(uname -r)"
+echo "machine: $(machine)"
 echo "date: $(date -u '+%Y-%m-%d %H:%M UTC')"
 [ ! -f "$FLOOD" ] || echo "flood: $(rel "$FLOOD"), $PACKETS SYN packets from as many sources to 10.20.0.21:5000, $FLOOD_SIZE bytes"
 [ ! -f "$SEQ" ] || echo "sequence: $(rel "$SEQ"), $CONNECTIONS connections, $((CONNECTIONS * 9)) packets, $SEQ_SIZE bytes"
