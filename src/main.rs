@@ -158,6 +158,12 @@ struct AuditArgs {
     /// the report can be traced to flows.
     #[arg(long, value_name = "FILE|-")]
     flows_out: Option<PathBuf>,
+    /// Also write each finding the first time it is raised (by the flow that first counts in
+    /// it; missing and average-bandwidth findings at the end) to this file (`-`: standard
+    /// output) as a JSON line: `ts`, `uid`, and the report's `kind`, `severity`, `rule`,
+    /// `proto`, `src_role`, `src_ip`, `dst_role`, `dst_ip`, `dst_port` (and `rollup`).
+    #[arg(long, value_name = "FILE|-")]
+    findings_out: Option<PathBuf>,
     /// Findings of one kind and rule from this many distinct clients to one server port roll up
     /// into one finding (a flood, or a service the matrix forgot), with the flow count, the
     /// distinct clients, the top clients and the prefixes that cover them.
@@ -247,7 +253,7 @@ fn load_rules(path: &Path, m: &RulesArgs, complete: bool) -> Result<Rules, u8> {
 }
 
 /// Opens the output: a file, or standard output (none, or `-`).
-fn output(path: &Option<PathBuf>) -> anyhow::Result<Box<dyn Write>> {
+fn output(path: Option<&Path>) -> anyhow::Result<Box<dyn Write>> {
     Ok(match path {
         Some(p) if p.as_os_str() != "-" => Box::new(BufWriter::with_capacity(
             1 << 16,
@@ -366,7 +372,7 @@ fn flows(args: FlowsArgs) -> anyhow::Result<u8> {
         }
         None => None,
     };
-    let out = output(&args.output)?;
+    let out = output(args.output.as_deref())?;
     let format = match args.format {
         FlowsFormat::Json => report::FlowFormat::Json,
         FlowsFormat::Zeek => report::FlowFormat::Zeek,
@@ -404,22 +410,32 @@ fn audit(args: AuditArgs) -> anyhow::Result<u8> {
         Ok(r) => r,
         Err(code) => return Ok(code),
     };
-    if args.output.is_none()
-        && args
-            .flows_out
+    let stdout_users = [
+        args.output.is_none() || args.output.as_ref().is_some_and(|p| p.as_os_str() == "-"),
+        args.flows_out
             .as_ref()
-            .is_some_and(|p| p.as_os_str() == "-")
-    {
+            .is_some_and(|p| p.as_os_str() == "-"),
+        args.findings_out
+            .as_ref()
+            .is_some_and(|p| p.as_os_str() == "-"),
+    ];
+    if stdout_users.iter().filter(|&&u| u).count() > 1 {
         eprintln!(
-            "flowaudit: --flows-out - and the report cannot both go to standard output: give the report a file with -o"
+            "flowaudit: only one of the report (-o), --flows-out and --findings-out can go to standard output: give the others a file"
         );
         return Ok(EXIT_USAGE);
     }
-    let mut out = output(&args.output)?;
-    let flows_out = match &args.flows_out {
-        Some(p) => Some(output(&Some(p.clone()))?),
-        None => None,
-    };
+    let mut out = output(args.output.as_deref())?;
+    let flows_out = args
+        .flows_out
+        .as_deref()
+        .map(|p| output(Some(p)))
+        .transpose()?;
+    let findings_out = args
+        .findings_out
+        .as_deref()
+        .map(|p| output(Some(p)))
+        .transpose()?;
     let opts = AuditOptions {
         rollup_clients: args.rollup_clients,
         rollup_targets: args.rollup_targets,
@@ -427,15 +443,19 @@ fn audit(args: AuditArgs) -> anyhow::Result<u8> {
         exact_hosts: args.exact_hosts,
         ..AuditOptions::default()
     };
-    let mut sink = AuditSink::new(&rules, Auditor::new(&rules, opts), flows_out);
+    let mut sink = AuditSink::new(&rules, Auditor::new(&rules, opts), flows_out, findings_out);
     let read = match read_inputs(&args.input, &rules, true, &mut sink, true) {
         Ok(r) => r,
         Err(code) => return Ok(code),
     };
-    let (auditor, flows_out) = sink.finish();
-    flows_out
+    let end = sink.finish(read.outcome.last_ts_ns());
+    end.flows_out
         .or_else(ignore_broken_pipe)
         .context("cannot write the judged flows (--flows-out)")?;
+    end.findings_out
+        .or_else(ignore_broken_pipe)
+        .context("cannot write the raised findings (--findings-out)")?;
+    let auditor = end.auditor;
     let result = auditor.finish();
 
     let captures: Vec<CaptureEvidence> = read

@@ -9,6 +9,7 @@ use crate::audit::Auditor;
 use crate::capture::Input;
 use crate::engine::{self, Options, Outcome};
 use crate::flow::{FlowRecord, FlowSink, SecondBytes, ServerPorts};
+use crate::report::audit::write_raised_line;
 use crate::report::records::{AuditFields, Verdicted, json_line};
 use crate::rules::Rules;
 
@@ -70,15 +71,52 @@ pub fn read(
     })
 }
 
-/// The audit's sink: every ended flow is judged, and with `flows_out` written as a JSON line
-/// with its rule, verdict and finding kind.
+/// A JSON-lines output of the audit sink: where it goes, and its first write error (after
+/// which nothing more is written to it).
+struct Lines<'r> {
+    w: Box<dyn Write + 'r>,
+    error: Option<io::Error>,
+}
+
+impl Lines<'_> {
+    fn write(&mut self, line: &[u8]) {
+        if self.error.is_none()
+            && let Err(e) = self.w.write_all(line)
+        {
+            self.error = Some(e);
+        }
+    }
+    fn flush(&mut self) {
+        if self.error.is_none()
+            && let Err(e) = self.w.flush()
+        {
+            self.error = Some(e);
+        }
+    }
+    /// Flushes; the first write error, if any.
+    fn finish(mut self) -> io::Result<()> {
+        self.flush();
+        self.error.map_or(Ok(()), Err)
+    }
+}
+
+/// The audit's sink: every ended flow is judged; with `flows_out` each is written as a JSON
+/// line with its rule, verdict and finding kind, and with `findings_out` each finding the first
+/// time it is raised.
 pub struct AuditSink<'r> {
     pub auditor: Auditor<'r>,
     rules: &'r Rules,
-    flows_out: Option<Box<dyn Write + 'r>>,
-    error: Option<io::Error>,
-    /// One `flows_out` line, formatted before it is written whole.
+    flows_out: Option<Lines<'r>>,
+    findings_out: Option<Lines<'r>>,
+    /// One line, formatted before it is written whole.
     buf: Vec<u8>,
+}
+
+/// What an audit sink leaves: the auditor, and the outcome of each JSON-lines output.
+pub struct AuditEnd<'r> {
+    pub auditor: Auditor<'r>,
+    pub flows_out: io::Result<()>,
+    pub findings_out: io::Result<()>,
 }
 
 impl<'r> AuditSink<'r> {
@@ -86,34 +124,55 @@ impl<'r> AuditSink<'r> {
         rules: &'r Rules,
         auditor: Auditor<'r>,
         flows_out: Option<Box<dyn Write + 'r>>,
+        findings_out: Option<Box<dyn Write + 'r>>,
     ) -> Self {
+        let lines = |w| Lines { w, error: None };
+        let auditor = if findings_out.is_some() {
+            auditor.raising()
+        } else {
+            auditor
+        };
         AuditSink {
             auditor,
             rules,
-            flows_out,
-            error: None,
+            flows_out: flows_out.map(lines),
+            findings_out: findings_out.map(lines),
             buf: Vec::new(),
         }
     }
 
-    /// The auditor, and the first error writing `flows_out` (after flushing it).
-    pub fn finish(mut self) -> (Auditor<'r>, io::Result<()>) {
-        let mut res = self.error.take().map_or(Ok(()), Err);
-        if res.is_ok()
-            && let Some(w) = &mut self.flows_out
-        {
-            res = w.flush();
+    /// Writes the findings raised since the last call.
+    fn write_raised(&mut self) {
+        let Some(out) = &mut self.findings_out else {
+            return;
+        };
+        for r in self.auditor.take_raised() {
+            self.buf.clear();
+            // Writing into a vector cannot fail.
+            let _ = write_raised_line(&mut self.buf, self.rules, &r);
+            out.write(&self.buf);
         }
-        (self.auditor, res)
+    }
+
+    /// Ends the audit's outputs: what only the end shows is raised at `end_ns` (the last
+    /// packet's time), and the outputs are flushed.
+    pub fn finish(mut self, end_ns: Option<i64>) -> AuditEnd<'r> {
+        if let Some(end) = end_ns {
+            self.auditor.raise_pending(end);
+        }
+        self.write_raised();
+        AuditEnd {
+            auditor: self.auditor,
+            flows_out: self.flows_out.map_or(Ok(()), Lines::finish),
+            findings_out: self.findings_out.map_or(Ok(()), Lines::finish),
+        }
     }
 }
 
 impl FlowSink for AuditSink<'_> {
     fn flow(&mut self, r: &FlowRecord) {
         let j = self.auditor.add(r);
-        if let Some(w) = &mut self.flows_out
-            && self.error.is_none()
-        {
+        if let Some(out) = &mut self.flows_out {
             let v = Verdicted {
                 rule: j.rule.map(|i| self.rules.rules[i].name.as_str()),
                 verdict: j.verdict.name(),
@@ -125,13 +184,22 @@ impl FlowSink for AuditSink<'_> {
             };
             self.buf.clear();
             json_line(&mut self.buf, r, Some(v));
-            if let Err(e) = w.write_all(&self.buf) {
-                self.error = Some(e);
-            }
+            out.write(&self.buf);
         }
+        self.write_raised();
     }
 
     fn second(&mut self, b: &SecondBytes) {
         self.auditor.add_second(b);
+        self.write_raised();
+    }
+
+    fn flush(&mut self) {
+        for out in [&mut self.flows_out, &mut self.findings_out]
+            .into_iter()
+            .flatten()
+        {
+            out.flush();
+        }
     }
 }

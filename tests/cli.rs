@@ -1751,3 +1751,69 @@ fn flows_out_traces_every_finding_to_flows() {
         "flowaudit: --flows-out - and the report cannot both go to standard output: give the report a file with -o\n"
     );
 }
+
+// ---- --findings-out ---------------------------------------------------------------------------
+
+/// `--findings-out` on the HAS sample: each finding the first time it is raised, pinned in
+/// fixtures/has/expected-findings-out.jsonl (renew: `flowaudit audit -q --rules rules/hopex.toml
+/// --inventory fixtures/has/inventory.toml fixtures/has/has.pcap --findings-out
+/// fixtures/has/expected-findings-out.jsonl -o /dev/null`, after checking it against this test).
+/// Every finding of the report is raised exactly once, by one of its own flows, no earlier than
+/// its first flow began and no later than the capture's last packet.
+#[test]
+fn findings_out_raises_each_finding_once() {
+    let dir = std::env::temp_dir().join(format!("flowaudit-findings-out-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("findings.jsonl");
+    let mut a = vec![
+        "audit",
+        "-q",
+        "-o",
+        "/dev/null",
+        "--findings-out",
+        file.to_str().unwrap(),
+    ];
+    a.extend_from_slice(&HAS);
+    let o = run(&a);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let got = std::fs::read_to_string(&file).unwrap();
+    std::fs::remove_dir_all(&dir).ok();
+    let want = read("fixtures/has/expected-findings-out.jsonl");
+    assert_lines(&got, &want, "--findings-out");
+
+    let lines: Vec<serde_json::Value> = want
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect();
+    let (_, report) = audit_json(&HAS);
+    let findings = report["findings"].as_array().unwrap();
+    let ident = |v: &serde_json::Value| {
+        [
+            "kind", "severity", "rule", "proto", "src_role", "src_ip", "dst_role", "dst_ip",
+            "dst_port",
+        ]
+        .map(|k| v[k].clone())
+    };
+    assert_eq!(lines.len(), findings.len());
+    let last_packet = report["captures"][0]["last_ts"].as_f64().unwrap();
+    for f in findings {
+        let raised: Vec<_> = lines.iter().filter(|l| ident(l) == ident(f)).collect();
+        assert_eq!(raised.len(), 1, "{f}");
+        let r = raised[0];
+        let ts = r["ts"].as_f64().unwrap();
+        assert!(ts >= f["first_seen"].as_f64().unwrap(), "{r}");
+        assert!(ts <= last_packet, "{r}");
+        match f["kind"].as_str().unwrap() {
+            // What only the end of the capture shows is raised at its last packet.
+            "missing" | "over_bandwidth" => {
+                assert_eq!(r["uid"], serde_json::Value::Null, "{r}");
+                assert_eq!(ts, last_packet, "{r}");
+            }
+            // Raised by the finding's first flow, when it ended.
+            _ => assert_eq!(r["uid"], f["uids"][0], "{r}"),
+        }
+    }
+    // In the order they were raised.
+    let times: Vec<f64> = lines.iter().map(|l| l["ts"].as_f64().unwrap()).collect();
+    assert!(times.windows(2).all(|w| w[0] <= w[1]), "{times:?}");
+}

@@ -12,7 +12,7 @@ use std::collections::VecDeque;
 use super::groups::Seen;
 use crate::flow::FlowRecord;
 
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct Usage {
     /// The flows (from their records).
     pub seen: Seen,
@@ -24,6 +24,10 @@ pub struct Usage {
     active: u64,
     /// The busiest final second's bytes.
     peak: u64,
+    /// The busiest final second (None before any).
+    peak_sec: Option<i64>,
+    /// Its over_bandwidth finding was raised (see `Auditor::raising`).
+    pub raised: bool,
 }
 
 impl Usage {
@@ -47,7 +51,7 @@ impl Usage {
                 if s >= keep_from {
                     break;
                 }
-                self.finalize(b);
+                self.finalize(s, b);
                 self.window.pop_front();
             }
             self.window.push_back((sec, bytes));
@@ -67,9 +71,18 @@ impl Usage {
         }
     }
 
-    fn finalize(&mut self, bytes: u64) {
+    fn finalize(&mut self, sec: i64, bytes: u64) {
         self.active += 1;
-        self.peak = self.peak.max(bytes);
+        if bytes > self.peak {
+            self.peak = bytes;
+            self.peak_sec = Some(sec);
+        }
+    }
+
+    /// The busiest final second, when its bytes are over `budget_kbps`.
+    pub fn final_peak_over(&self, budget_kbps: f64) -> Option<i64> {
+        let kbps = self.peak as f64 * 8.0 / 1000.0;
+        self.peak_sec.filter(|_| kbps > budget_kbps)
     }
 
     /// Active seconds and the busiest second's bytes, once every second is final.

@@ -61,7 +61,7 @@ pub fn group_findings(rules: &Rules, opts: &AuditOptions, groups: super::Groups)
 
 /// Roles as the rule names them (swapped for reversed flows); for unexpected flows, the roles
 /// that list the hosts.
-fn roles(
+pub fn roles(
     rules: &Rules,
     class: Class,
     client: Option<IpAddr>,
@@ -158,47 +158,57 @@ fn round1(x: f64) -> f64 {
 
 /// over_bandwidth: per client host and rule, from its final 1-second bins.
 pub fn bandwidth_findings(rules: &Rules, usage: BTreeMap<(usize, IpAddr), Usage>) -> Vec<Finding> {
-    let mut out = Vec::new();
-    for ((i, client), u) in usage {
-        let rule = &rules.rules[i];
-        let (active, peak_bytes) = u.active_and_peak();
-        if active == 0 {
-            continue;
-        }
-        let avg = u.ip_bytes as f64 * 8.0 / 1000.0 / active as f64;
-        let peak = peak_bytes as f64 * 8.0 / 1000.0;
-        let over_avg = rule.avg_kbps.is_some_and(|b| avg > b);
-        let over_peak = rule.peak_kbps.is_some_and(|b| peak > b);
-        if !(over_avg || over_peak) {
-            continue;
-        }
-        let seen = u.seen.flows > 0;
-        out.push(Finding {
-            kind: Kind::OverBandwidth,
-            severity: rules.severity(Some(i), Kind::OverBandwidth.default_severity()),
-            rule: Some(i),
-            proto: rule.proto,
-            src: Some(client.to_string()),
-            src_role: Some(rules.roles[rule.from].name.clone()),
-            dst: None,
-            dst_role: Some(rules.roles[rule.to].name.clone()),
-            dst_port: None,
-            flows: u.seen.flows,
-            first_ns: seen.then_some(u.seen.first_ns),
-            last_ns: seen.then_some(u.seen.last_ns),
-            uids: u.seen.uids.list(),
-            detail: Detail::Bandwidth {
-                avg_kbps: round1(avg),
-                peak_kbps: round1(peak),
-                avg_budget_kbps: rule.avg_kbps,
-                peak_budget_kbps: rule.peak_kbps,
-                active_seconds: active,
-                ip_bytes: u.ip_bytes,
-            },
-            rollup: None,
-        });
+    usage
+        .iter()
+        .filter_map(|(&(i, client), u)| bandwidth_findings_of(rules, i, client, u))
+        .collect()
+}
+
+/// The over_bandwidth finding of one client host on rule `i`, if its seconds so far (as if
+/// they were all final) are over a budget.
+pub fn bandwidth_findings_of(
+    rules: &Rules,
+    i: usize,
+    client: IpAddr,
+    u: &Usage,
+) -> Option<Finding> {
+    let rule = &rules.rules[i];
+    let (active, peak_bytes) = u.active_and_peak();
+    if active == 0 {
+        return None;
     }
-    out
+    let avg = u.ip_bytes as f64 * 8.0 / 1000.0 / active as f64;
+    let peak = peak_bytes as f64 * 8.0 / 1000.0;
+    let over_avg = rule.avg_kbps.is_some_and(|b| avg > b);
+    let over_peak = rule.peak_kbps.is_some_and(|b| peak > b);
+    if !(over_avg || over_peak) {
+        return None;
+    }
+    let seen = u.seen.flows > 0;
+    Some(Finding {
+        kind: Kind::OverBandwidth,
+        severity: rules.severity(Some(i), Kind::OverBandwidth.default_severity()),
+        rule: Some(i),
+        proto: rule.proto,
+        src: Some(client.to_string()),
+        src_role: Some(rules.roles[rule.from].name.clone()),
+        dst: None,
+        dst_role: Some(rules.roles[rule.to].name.clone()),
+        dst_port: None,
+        flows: u.seen.flows,
+        first_ns: seen.then_some(u.seen.first_ns),
+        last_ns: seen.then_some(u.seen.last_ns),
+        uids: u.seen.uids.list(),
+        detail: Detail::Bandwidth {
+            avg_kbps: round1(avg),
+            peak_kbps: round1(peak),
+            avg_budget_kbps: rule.avg_kbps,
+            peak_budget_kbps: rule.peak_kbps,
+            active_seconds: active,
+            ip_bytes: u.ip_bytes,
+        },
+        rollup: None,
+    })
 }
 
 /// missing: every host pair a required rule covers needs an established flow.

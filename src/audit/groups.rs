@@ -162,7 +162,7 @@ pub struct Rolled {
     pub spread: Spread,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 enum Fan {
     /// Groups the bucket has (distinct clients for fan-in, distinct targets for fan-out).
     Counting(usize),
@@ -178,7 +178,7 @@ fn ip_max() -> IpAddr {
 }
 
 /// Every per-flow finding group and roll-up.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Groups {
     rollup_clients: usize,
     rollup_targets: usize,
@@ -190,6 +190,16 @@ pub struct Groups {
     by_client: BTreeSet<(Class, IpAddr, IpAddr, u16)>,
     fan_in: BTreeMap<(Class, IpAddr, u16), Fan>,
     fan_out: BTreeMap<(Class, IpAddr), Fan>,
+}
+
+/// A finding raised by a flow: the first flow that counts in it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Raise {
+    /// The flow's own (client, server, server port) group.
+    Group,
+    /// The roll-up the flow went into (or formed): of many clients to the flow's (server,
+    /// server port), or of the flow's client to many targets.
+    Rollup(RollupBy),
 }
 
 /// What the finding builders get: groups, then roll-ups.
@@ -213,7 +223,8 @@ impl Groups {
     }
 
     /// Adds one flow of `class` from `client` to `server:port`; `f` updates the aggregate it
-    /// lands in and says whether the flow counts in the finding.
+    /// lands in and says whether the flow counts in the finding. Returns the finding this flow
+    /// raised, if its first counted flow is this one.
     pub fn add(
         &mut self,
         class: Class,
@@ -221,37 +232,40 @@ impl Groups {
         server: IpAddr,
         port: u16,
         f: impl FnOnce(&mut Agg) -> bool,
-    ) {
+    ) -> Option<Raise> {
         if let Some(Fan::Folded(r)) = self.fan_in.get_mut(&(class, server, port)) {
-            if f(&mut r.agg) {
-                r.spread.add(client, server, port, 1);
-            }
-            return;
+            return r.add(client, server, port, f);
         }
         if let Some(Fan::Folded(r)) = self.fan_out.get_mut(&(class, client)) {
-            if f(&mut r.agg) {
-                r.spread.add(client, server, port, 1);
-            }
-            return;
+            return r.add(client, server, port, f);
         }
         let key = (class, server, port, client);
         let new = !self.groups.contains_key(&key);
-        f(self.groups.entry(key).or_default());
+        let agg = self.groups.entry(key).or_default();
+        let before = agg.seen.flows;
+        f(agg);
+        let raised = (before == 0 && agg.seen.flows > 0).then_some(Raise::Group);
         if !new {
-            return;
+            return raised;
         }
         self.by_client.insert((class, client, server, port));
         let clients = count_up(&mut self.fan_in, (class, server, port));
         let targets = count_up(&mut self.fan_out, (class, client));
-        if clients >= self.rollup_clients {
-            self.fold_in(class, server, port);
+        // A roll-up is a finding of its own: raised when it forms with flows in it (the
+        // groups it takes were raised before, or are this flow's, which the roll-up raises).
+        let (by, counted) = if clients >= self.rollup_clients {
+            (RollupBy::Clients, self.fold_in(class, server, port))
         } else if targets >= self.rollup_targets {
-            self.fold_out(class, client);
-        }
+            (RollupBy::Targets, self.fold_out(class, client))
+        } else {
+            return raised;
+        };
+        counted.then_some(Raise::Rollup(by))
     }
 
-    /// Folds the groups of every client to `server:port` into one roll-up.
-    fn fold_in(&mut self, class: Class, server: IpAddr, port: u16) {
+    /// Folds the groups of every client to `server:port` into one roll-up; true when it has
+    /// flows that count.
+    fn fold_in(&mut self, class: Class, server: IpAddr, port: u16) -> bool {
         let mut rolled = Rolled {
             by: RollupBy::Clients,
             agg: Agg::default(),
@@ -269,12 +283,14 @@ impl Groups {
             count_down(&mut self.fan_out, (class, client));
             rolled.take(client, server, port, agg);
         }
+        let counted = rolled.agg.seen.flows > 0;
         self.fan_in
             .insert((class, server, port), Fan::Folded(Box::new(rolled)));
+        counted
     }
 
-    /// Folds every group of `client` into one roll-up.
-    fn fold_out(&mut self, class: Class, client: IpAddr) {
+    /// Folds every group of `client` into one roll-up; true when it has flows that count.
+    fn fold_out(&mut self, class: Class, client: IpAddr) -> bool {
         let mut rolled = Rolled {
             by: RollupBy::Targets,
             agg: Agg::default(),
@@ -295,8 +311,10 @@ impl Groups {
             count_down(&mut self.fan_in, (class, server, port));
             rolled.take(client, server, port, agg);
         }
+        let counted = rolled.agg.seen.flows > 0;
         self.fan_out
             .insert((class, client), Fan::Folded(Box::new(rolled)));
+        counted
     }
 
     /// Per-client groups (ordered by class, client, server, port), then roll-ups (fan-in, then
@@ -331,6 +349,21 @@ impl Groups {
 }
 
 impl Rolled {
+    /// A flow straight into the roll-up: raises it when it is its first counted flow.
+    fn add(
+        &mut self,
+        client: IpAddr,
+        server: IpAddr,
+        port: u16,
+        f: impl FnOnce(&mut Agg) -> bool,
+    ) -> Option<Raise> {
+        let before = self.agg.seen.flows;
+        if f(&mut self.agg) {
+            self.spread.add(client, server, port, 1);
+        }
+        (before == 0 && self.agg.seen.flows > 0).then_some(Raise::Rollup(self.by))
+    }
+
     fn take(&mut self, client: IpAddr, server: IpAddr, port: u16, agg: Agg) {
         if agg.seen.flows > 0 {
             self.spread.add(client, server, port, agg.seen.flows);

@@ -8,14 +8,14 @@ use super::groups::Seen;
 use crate::flow::FlowRecord;
 use crate::rules::Rules;
 
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct PairSeen {
     pub established: u64,
     /// Failed attempts.
     pub failed: Seen,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct Required {
     /// (rule, index of the client's entry in its role, index of the server's entry).
     pub pairs: BTreeMap<(usize, usize, usize), PairSeen>,

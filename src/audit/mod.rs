@@ -34,7 +34,7 @@ use crate::rules::{Expect, Rules, Severity, Verdict};
 pub use judge::{Judgement, established, judge};
 
 use bandwidth::Usage;
-use groups::{Agg, Class, Groups};
+use groups::{Agg, Class, Groups, Raise};
 use missing::Required;
 
 /// A flow's verdict.
@@ -283,6 +283,51 @@ pub struct Finding {
     pub rollup: Option<Rollup>,
 }
 
+/// A finding raised for the first time, as `--findings-out` writes it: its identity (the
+/// fields that name a finding in the report), when, and by which flow.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Raised {
+    /// Packet time it was raised: the last packet of the flow that raised it; for
+    /// over_bandwidth over a peak budget, the end of the second that went over; for missing and
+    /// over_bandwidth over an average budget, the end of the capture (see
+    /// [`Auditor::raise_pending`]).
+    pub ts_ns: i64,
+    pub kind: Kind,
+    pub severity: Severity,
+    pub rule: Option<usize>,
+    pub proto: Proto,
+    /// As in [`Finding`]: a roll-up of many clients has no `src`, one of many targets no `dst`
+    /// and no `dst_port`.
+    pub src: Option<String>,
+    pub src_role: Option<String>,
+    pub dst: Option<String>,
+    pub dst_role: Option<String>,
+    pub dst_port: Option<u16>,
+    pub rollup: Option<RollupBy>,
+    /// The flow that raised it (None when no single flow did).
+    pub uid: Option<String>,
+}
+
+impl Raised {
+    /// A finding's identity, raised at `ts_ns` by the flow `uid`.
+    pub fn of(f: &Finding, ts_ns: i64, uid: Option<String>) -> Raised {
+        Raised {
+            ts_ns,
+            kind: f.kind,
+            severity: f.severity,
+            rule: f.rule,
+            proto: f.proto,
+            src: f.src.clone(),
+            src_role: f.src_role.clone(),
+            dst: f.dst.clone(),
+            dst_role: f.dst_role.clone(),
+            dst_port: f.dst_port,
+            rollup: f.rollup.as_ref().map(|r| r.by),
+            uid,
+        }
+    }
+}
+
 /// Example uids kept per finding.
 pub const MAX_UIDS: usize = 5;
 
@@ -349,6 +394,7 @@ impl AuditResult {
 }
 
 /// Gathers findings flow by flow, in memory bounded by the groups, not by the flows.
+#[derive(Clone)]
 pub struct Auditor<'a> {
     rules: &'a Rules,
     opts: AuditOptions,
@@ -359,6 +405,9 @@ pub struct Auditor<'a> {
     required: Required,
     /// Per (rule with a bandwidth budget, client host).
     usage: BTreeMap<(usize, IpAddr), Usage>,
+    /// Findings raised since the last [`Auditor::take_raised`], when asked for (see
+    /// [`Auditor::raising`]).
+    raised: Option<Vec<Raised>>,
 }
 
 impl<'a> Auditor<'a> {
@@ -372,6 +421,27 @@ impl<'a> Auditor<'a> {
             groups: Groups::new(&opts),
             required: Required::default(),
             usage: BTreeMap::new(),
+            raised: None,
+        }
+    }
+
+    /// Keeps each finding the first time it is raised, for [`Auditor::take_raised`] (the caller
+    /// must take them, or they pile up).
+    pub fn raising(mut self) -> Self {
+        self.raised = Some(Vec::new());
+        self
+    }
+
+    /// The findings raised since the last call, in the order they were raised.
+    pub fn take_raised(&mut self) -> impl Iterator<Item = Raised> + '_ {
+        self.raised.iter_mut().flat_map(|v| v.drain(..))
+    }
+
+    /// A copy for a report of the audit so far (see [`Auditor::finish`]), raising nothing.
+    pub fn snapshot(&self) -> Auditor<'a> {
+        Auditor {
+            raised: None,
+            ..self.clone()
         }
     }
 
@@ -444,10 +514,43 @@ impl<'a> Auditor<'a> {
             return;
         }
         let window = self.opts.bandwidth_window.max(1);
-        self.usage
-            .entry((i, b.orig_h))
-            .or_default()
-            .add_bytes(b.sec, b.ip_bytes, window);
+        let u = self.usage.entry((i, b.orig_h)).or_default();
+        u.add_bytes(b.sec, b.ip_bytes, window);
+        if let (Some(raised), Some(budget)) = (&mut self.raised, rule.peak_kbps)
+            && !u.raised
+            && let Some(sec) = u.final_peak_over(budget)
+        {
+            u.raised = true;
+            raised.extend(
+                build::bandwidth_findings_of(self.rules, i, b.orig_h, u).map(|f| {
+                    Raised::of(
+                        &f,
+                        sec.saturating_add(1).saturating_mul(crate::flow::NS),
+                        None,
+                    )
+                }),
+            );
+        }
+    }
+
+    /// Raises what only the end of the capture shows: missing flows, and bandwidth over an
+    /// average budget (or over a peak budget in seconds still open), at `end_ns`.
+    pub fn raise_pending(&mut self, end_ns: i64) {
+        let Some(raised) = &mut self.raised else {
+            return;
+        };
+        for (&(i, client), u) in &mut self.usage {
+            if u.raised {
+                continue;
+            }
+            if let Some(f) = build::bandwidth_findings_of(self.rules, i, client, u) {
+                u.raised = true;
+                raised.push(Raised::of(&f, end_ns, None));
+            }
+        }
+        for f in build::missing_findings(self.rules, &self.required) {
+            raised.push(Raised::of(&f, end_ns, None));
+        }
     }
 
     /// Adds a flow to its per-flow finding group (or the roll-up that took it over). `f`
@@ -466,7 +569,32 @@ impl<'a> Auditor<'a> {
             proto: r.proto,
             way,
         };
-        self.groups.add(class, r.orig_h, r.resp_h, r.resp_p, f);
+        let raise = self.groups.add(class, r.orig_h, r.resp_h, r.resp_p, f);
+        if let (Some(raise), Some(raised)) = (raise, &mut self.raised) {
+            let (src, dst, port) = match raise {
+                Raise::Group => (Some(r.orig_h), Some(r.resp_h), Some(r.resp_p)),
+                Raise::Rollup(RollupBy::Clients) => (None, Some(r.resp_h), Some(r.resp_p)),
+                Raise::Rollup(RollupBy::Targets) => (Some(r.orig_h), None, None),
+            };
+            let (src_role, dst_role) = build::roles(self.rules, class, src, dst);
+            raised.push(Raised {
+                ts_ns: r.ts_ns.saturating_add(r.duration_ns),
+                kind,
+                severity: self.rules.severity(rule, kind.default_severity()),
+                rule,
+                proto: r.proto,
+                src: src.map(|a| a.to_string()),
+                src_role,
+                dst: dst.map(|a| a.to_string()),
+                dst_role,
+                dst_port: port,
+                rollup: match raise {
+                    Raise::Group => None,
+                    Raise::Rollup(by) => Some(by),
+                },
+                uid: Some(r.uid.clone()),
+            });
+        }
     }
 
     /// An allowed or discouraged flow: did it get through, how fast, how much. Returns the

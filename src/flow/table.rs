@@ -16,7 +16,7 @@ use hashbrown::HashTable;
 
 use super::history::bit;
 use super::key::{FlowKey, VlanTable};
-use super::record::{self, IcmpErrors};
+use super::record::{self, FlowRecord, IcmpErrors};
 use super::state::{Ext, Flow, NO_EXT, NONE};
 use super::tcp;
 use super::{FlowConfig, FlowSink, IcmpAttach, NS, ServerPorts};
@@ -295,19 +295,57 @@ impl<'a> FlowTable<'a> {
 
     /// Ends every open flow (the end of the input), by first packet time.
     pub fn finish(&mut self, sink: &mut dyn FlowSink) -> TableStats {
+        for slot in self.open_slots() {
+            self.end(slot, false, sink);
+        }
+        self.stats()
+    }
+
+    /// The slots of the open flows by first packet time (flows that began at the same time by
+    /// key).
+    fn open_slots(&self) -> Vec<u32> {
         let slab = &self.slab;
         let mut open: Vec<(i64, u32)> = self.index.iter().map(|&s| (slab[s].first_ns, s)).collect();
         open.sort_unstable();
-        // Flows that began at the same time go by key.
         for run in open.chunk_by_mut(|a, b| a.0 == b.0) {
             if run.len() > 1 {
                 run.sort_unstable_by_key(|&(_, s)| slab[s].key);
             }
         }
-        for (_, slot) in open {
-            self.end(slot, false, sink);
+        open.into_iter().map(|(_, s)| s).collect()
+    }
+
+    /// The record each open flow would have if it ended now, by first packet time, leaving the
+    /// table as it is (for a report of the flows so far while a capture runs).
+    pub fn open_records(&self, each: &mut dyn FnMut(&FlowRecord)) {
+        for slot in self.open_slots() {
+            let f = &self.slab[slot];
+            let x = match f.ext {
+                NO_EXT => tcp::materialize(&mut f.clone()),
+                e => self.exts[e],
+            };
+            let icmp = f
+                .has_icmp
+                .then(|| self.icmp_errors.get(&slot).copied())
+                .flatten();
+            each(&record::build(
+                f,
+                &x,
+                self.vlans.ids(f.key.vlan),
+                icmp,
+                self.servers,
+                false,
+            ));
         }
-        self.stats()
+    }
+
+    /// The clock moves to `now_ns` without a packet (a live capture's timer while the link is
+    /// quiet): flows whose deadline has passed end. A time at or before the table's clock does
+    /// nothing.
+    pub fn tick(&mut self, now_ns: i64, sink: &mut dyn FlowSink) {
+        if now_ns > self.now_ns && self.now_ns != NONE {
+            self.advance(now_ns, sink);
+        }
     }
 
     fn vlan_number(&mut self, stack: &VlanStack) -> u16 {

@@ -644,4 +644,11 @@ impl<W: Write> FlowSink for RecordWriter<'_, W> {
             self.error = Some(e);
         }
     }
+    fn flush(&mut self) {
+        if self.error.is_none()
+            && let Err(e) = self.w.flush()
+        {
+            self.error = Some(e);
+        }
+    }
 }

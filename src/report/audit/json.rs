@@ -41,7 +41,7 @@ use std::io::{self, Write};
 use serde_json::{Value, json};
 
 use super::{AuditDoc, JSON_VERSION, escape};
-use crate::audit::{Detail, Finding, FlowVerdict, Kind, Rollup, ranges_text};
+use crate::audit::{Detail, Finding, FlowVerdict, Kind, Raised, Rollup, ranges_text};
 use crate::decode::linktype;
 use crate::report::Secs;
 use crate::rules::{Rules, Severity};
@@ -87,6 +87,31 @@ fn skipped_json(s: &Stats) -> Value {
         put(format!("unsupported link type {l}"), *n);
     }
     Value::Object(m)
+}
+
+/// One `--findings-out` line: a finding the first time it is raised, with the report's keys
+/// for its identity (`kind`, `severity`, `rule`, `proto`, `src_role`, `src_ip`, `dst_role`,
+/// `dst_ip`, `dst_port`), `ts` (when it was raised, packet time), `uid` (the flow that raised
+/// it, or null) and, for a roll-up, `rollup` (`"clients"` or `"targets"`).
+pub fn write_raised_line(w: &mut dyn Write, rules: &Rules, r: &Raised) -> io::Result<()> {
+    let mut v = json!({
+        "ts": secs_value(Some(r.ts_ns)),
+        "kind": r.kind.name(),
+        "severity": r.severity.name(),
+        "rule": r.rule.map(|i| rules.rules[i].name.clone()),
+        "proto": r.proto.name(),
+        "src_role": r.src_role,
+        "src_ip": r.src,
+        "dst_role": r.dst_role,
+        "dst_ip": r.dst,
+        "dst_port": r.dst_port,
+        "uid": r.uid,
+    });
+    if let (Some(by), Value::Object(m)) = (r.rollup, &mut v) {
+        m.insert("rollup".into(), json!(by.name()));
+    }
+    serde_json::to_writer(&mut *w, &v)?;
+    w.write_all(b"\n")
 }
 
 fn finding_json(rules: &Rules, f: &Finding) -> Value {
