@@ -6,6 +6,9 @@
 //! audit reports). [`engine`] wires the stages together; [`pipeline`] holds the runs the binary
 //! makes.
 
+// `unsafe` is allowed in one module only: `capture::ffi`, libpcap's C interface.
+#![deny(unsafe_code)]
+
 pub mod audit;
 pub mod capture;
 pub mod decode;

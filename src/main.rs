@@ -4,16 +4,21 @@ use std::fs::File;
 use std::io::{self, BufWriter, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
 
 use flowaudit::audit::{self, AuditOptions, Auditor};
+use flowaudit::capture::live;
+use flowaudit::capture::savefile::Rotation;
 use flowaudit::capture::{self, CaptureError, Discovery};
+use flowaudit::engine::live::{LiveHooks, LiveOptions};
 use flowaudit::engine::{self, Outcome};
 use flowaudit::flow::{
     DEFAULT_MAX_FLOWS, FlowConfig, FlowRecord, FlowSink, NS, NoServerPorts, ServerPorts,
 };
+use flowaudit::pipeline::live::{AuditHooks, ReportFormat, ReportStyle, StatusLine};
 use flowaudit::pipeline::{self, AuditSink};
 use flowaudit::report::audit::{AuditDoc, CaptureEvidence};
 use flowaudit::report::{self, RecordWriter, Verdicted, records};
@@ -27,6 +32,8 @@ const EXIT_FINDINGS: u8 = 1;
 const EXIT_USAGE: u8 = 2;
 /// Exit status: an unreadable or corrupt capture (what was read before the damage is reported).
 const EXIT_CAPTURE: u8 = 3;
+/// Exit status: a live capture stopped by a second Ctrl-C (128 + SIGINT): no report.
+const EXIT_ABORTED: u8 = 130;
 
 #[derive(Parser)]
 #[command(
@@ -47,6 +54,8 @@ enum Command {
     Audit(AuditArgs),
     /// Validate a rules file (and inventory) and print the matrix.
     CheckRules(CheckRulesArgs),
+    /// List the interfaces flowaudit can capture on, with their addresses and state.
+    Interfaces,
 }
 
 /// What to read, shared by `flows` and `audit`.
@@ -55,8 +64,14 @@ struct InputArgs {
     /// Capture files (pcap or pcapng), directories (every capture in them, found by content),
     /// or `-` for standard input. Several files are one capture, read in order of their first
     /// packet's time.
-    #[arg(required = true, value_name = "FILE|DIR|-")]
+    #[arg(
+        required_unless_present = "interface",
+        conflicts_with = "interface",
+        value_name = "FILE|DIR|-"
+    )]
     inputs: Vec<PathBuf>,
+    #[command(flatten)]
+    live: LiveArgs,
     /// Keep only packets matching this BPF filter expression (tcpdump syntax, e.g.
     /// 'host 10.0.0.5 and tcp').
     #[arg(long, value_name = "BPF")]
@@ -80,6 +95,51 @@ struct InputArgs {
     /// Do not print capture statistics or progress on standard error.
     #[arg(short, long)]
     quiet: bool,
+}
+
+/// Live capture, shared by `flows` and `audit`.
+#[derive(clap::Args)]
+struct LiveArgs {
+    /// Capture live on this interface instead of reading files (repeat it for several: one
+    /// flow table, packets merged by time; `any`: every interface). Needs root or the
+    /// CAP_NET_RAW capability (see the README). Runs until Ctrl-C or SIGTERM (open flows then
+    /// end and the report is written, as for a file; a second Ctrl-C stops at once), or
+    /// --duration, or --count.
+    #[arg(short = 'i', long = "interface", value_name = "IF")]
+    interface: Vec<String>,
+    /// Bytes kept of each frame (live). 128 is enough for flows and lightens the kernel's
+    /// work, but --write then keeps frames cut to that length.
+    #[arg(long, value_name = "BYTES", default_value_t = live::DEFAULT_SNAPLEN, requires = "interface")]
+    snaplen: u32,
+    /// Kernel capture buffer per interface (live), MiB: room for bursts while flowaudit is
+    /// busy. Packets that find it full are dropped and counted.
+    #[arg(long, value_name = "MIB", default_value_t = live::DEFAULT_BUFFER_BYTES >> 20, requires = "interface")]
+    buffer_size: usize,
+    /// Do not put the interfaces in promiscuous mode (see only the host's own traffic; a
+    /// mirror port's traffic needs promiscuous mode).
+    #[arg(long, requires = "interface")]
+    no_promisc: bool,
+    /// Stop after this long (live): `90s`, `10m`, `2h`, `7d`, or seconds.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, requires = "interface")]
+    duration: Option<Duration>,
+    /// Stop after this many packets (live, every interface together).
+    #[arg(short = 'c', long, value_name = "N", requires = "interface")]
+    count: Option<u64>,
+    /// Keep the captured packets in this pcap file (live), to re-audit any finding offline.
+    /// With several interfaces, one file each: `FILE-IF.pcap`.
+    #[arg(short = 'w', long, value_name = "FILE", requires = "interface")]
+    write: Option<PathBuf>,
+    /// Start a new --write file when the current one reaches this many megabytes (millions of
+    /// bytes, as tcpdump's -C). Rotated files are named after their first packet's time.
+    #[arg(long, value_name = "MB", requires = "write")]
+    rotate_size: Option<u64>,
+    /// Start a new --write file every DURATION of the clock (`1h`: on the hour, as
+    /// tcpdump's -G).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, requires = "write")]
+    rotate_every: Option<Duration>,
+    /// Keep at most this many --write files: the oldest is deleted (as tcpdump's -W).
+    #[arg(long, value_name = "N", requires = "write")]
+    rotate_files: Option<usize>,
 }
 
 /// The matrix, shared by the commands that judge flows.
@@ -185,6 +245,11 @@ struct AuditArgs {
     /// report and --flows-out have them all).
     #[arg(long, value_name = "N", default_value_t = report::audit::DEFAULT_TEXT_ROWS)]
     max_rows: usize,
+    /// Also write the report so far every DURATION (live, on multiples of it: `1d` at
+    /// midnight UTC), beside the -o file, named after the time: `report-20261129T000000Z.txt`
+    /// for `-o report.txt`. Open flows count as they are at that moment.
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration, requires_all = ["interface", "output"])]
+    report_every: Option<Duration>,
 }
 
 #[derive(clap::Args)]
@@ -194,6 +259,29 @@ struct CheckRulesArgs {
     rules: PathBuf,
     #[command(flatten)]
     matrix: RulesArgs,
+}
+
+/// `90s`, `10m`, `2h`, `7d`, or plain seconds (fractions allowed).
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    let (num, unit) = match s.char_indices().last() {
+        Some((i, c)) if c.is_ascii_alphabetic() => (&s[..i], c),
+        _ => (s, 's'),
+    };
+    let scale = match unit {
+        's' => 1.0,
+        'm' => 60.0,
+        'h' => 3600.0,
+        'd' => 86_400.0,
+        _ => return Err(format!("'{s}': the unit must be s, m, h or d")),
+    };
+    match num.parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 && v * scale < 1e9 => {
+            Ok(Duration::from_secs_f64(v * scale))
+        }
+        _ => Err(format!(
+            "'{s}' is not a positive duration (90s, 10m, 2h, 7d)"
+        )),
+    }
 }
 
 fn parse_seconds(s: &str) -> Result<f64, String> {
@@ -226,6 +314,7 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Flows(args) => flows(args),
         Command::Audit(args) => audit(args),
         Command::CheckRules(args) => check_rules(args),
+        Command::Interfaces => interfaces(),
     }
 }
 
@@ -233,7 +322,9 @@ fn run(cli: Cli) -> anyhow::Result<u8> {
 fn report_error(e: &CaptureError) -> u8 {
     eprintln!("flowaudit: {e}");
     match e {
-        CaptureError::Filter { .. } => EXIT_USAGE,
+        CaptureError::Filter { .. }
+        | CaptureError::Permission { .. }
+        | CaptureError::NoInterface { .. } => EXIT_USAGE,
         _ => EXIT_CAPTURE,
     }
 }
@@ -270,14 +361,92 @@ struct Inputs {
     /// SHA-256 of each input, in `inputs` order, when asked for (None: standard input).
     sha256: Vec<Option<String>>,
     status: u8,
+    /// A live capture stopped by a second signal: nothing more is to be written.
+    aborted: bool,
+}
+
+/// Reads the inputs (capture -> decode -> flow -> `sink`): files (see [`read_files`]), or live
+/// interfaces until stopped, with `hooks` called while the capture runs. Input errors are
+/// reported on stderr.
+fn read_inputs<S: FlowSink>(
+    args: &InputArgs,
+    servers: &dyn ServerPorts,
+    seconds: bool,
+    sink: &mut S,
+    hash: bool,
+    hooks: &mut dyn LiveHooks<S>,
+) -> Result<Inputs, u8> {
+    let flow = FlowConfig {
+        tcp_idle_ns: (args.tcp_idle * NS as f64) as i64,
+        udp_idle_ns: (args.udp_idle * NS as f64) as i64,
+        linger_ns: (args.linger * NS as f64) as i64,
+        max_flows: args.max_flows,
+        seconds,
+    };
+    if args.live.interface.is_empty() {
+        let opts = engine::Options {
+            filter: args.filter.clone(),
+            flow,
+        };
+        return read_files(args, opts, servers, sink, hash);
+    }
+    let l = &args.live;
+    let opts = LiveOptions {
+        interfaces: l.interface.clone(),
+        capture: live::LiveConfig {
+            snaplen: l.snaplen.max(1),
+            buffer_bytes: l.buffer_size.saturating_mul(1 << 20),
+            promisc: !l.no_promisc,
+            filter: args.filter.clone(),
+        },
+        flow,
+        duration: l.duration,
+        count: l.count,
+        write: l.write.clone().map(|p| {
+            let rotation = Rotation {
+                max_bytes: l.rotate_size.map(|mb| mb.saturating_mul(1_000_000)),
+                every_ns: l
+                    .rotate_every
+                    .map(|d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX)),
+                max_files: l.rotate_files,
+            };
+            (p, rotation)
+        }),
+        report_every: None,
+    };
+    let opts = LiveOptions {
+        report_every: hooks.schedule(),
+        ..opts
+    };
+    let run = match engine::live::run(&opts, servers, sink, hooks) {
+        Ok(r) => r,
+        Err(e) => return Err(report_error(&e)),
+    };
+    let mut status = EXIT_OK;
+    for e in &run.outcome.errors {
+        status = status.max(report_error(e));
+    }
+    if !args.quiet {
+        for p in &run.saved {
+            eprintln!("flowaudit: wrote {}", p.display());
+        }
+    }
+    let n = run.outcome.inputs.len();
+    Ok(Inputs {
+        found: Discovery::default(),
+        outcome: run.outcome,
+        sha256: vec![None; n],
+        status,
+        aborted: run.aborted,
+    })
 }
 
 /// Finds and reads the inputs (capture -> decode -> flow -> `sink`), reporting input errors on
 /// stderr. With `hash`, each input file's SHA-256 is computed while the captures are read.
-fn read_inputs(
+fn read_files(
     args: &InputArgs,
+    opts: engine::Options,
     servers: &dyn ServerPorts,
-    seconds: bool,
     sink: &mut dyn FlowSink,
     hash: bool,
 ) -> Result<Inputs, u8> {
@@ -302,16 +471,6 @@ fn read_inputs(
         );
         status = EXIT_CAPTURE;
     }
-    let opts = engine::Options {
-        filter: args.filter.clone(),
-        flow: FlowConfig {
-            tcp_idle_ns: (args.tcp_idle * NS as f64) as i64,
-            udp_idle_ns: (args.udp_idle * NS as f64) as i64,
-            linger_ns: (args.linger * NS as f64) as i64,
-            max_flows: args.max_flows,
-            seconds,
-        },
-    };
     let bar = progress_bar(&found.inputs, args.quiet);
     let (outcome, hashes) = pipeline::read(&found.inputs, &opts, servers, sink, hash, &mut |n| {
         if let Some(b) = &bar {
@@ -340,6 +499,7 @@ fn read_inputs(
         outcome,
         sha256,
         status,
+        aborted: false,
     })
 }
 
@@ -392,10 +552,17 @@ fn flows(args: FlowsArgs) -> anyhow::Result<u8> {
         }) as records::Judge<'_>
     });
     let mut writer = RecordWriter::new(out, format, judge);
-    let read = match read_inputs(&args.input, servers, false, &mut writer, false) {
+    let mut line = StatusLine::new(status_line(&args.input));
+    let read = read_inputs(&args.input, servers, false, &mut writer, false, &mut line);
+    line.clear();
+    let read = match read {
         Ok(r) => r,
         Err(code) => return Ok(code),
     };
+    if read.aborted {
+        let _ = writer.finish(None);
+        return Ok(EXIT_ABORTED);
+    }
     writer
         .finish(read.outcome.last_ts_ns())
         .map(drop)
@@ -444,10 +611,33 @@ fn audit(args: AuditArgs) -> anyhow::Result<u8> {
         ..AuditOptions::default()
     };
     let mut sink = AuditSink::new(&rules, Auditor::new(&rules, opts), flows_out, findings_out);
-    let read = match read_inputs(&args.input, &rules, true, &mut sink, true) {
+    let style = ReportStyle {
+        format: match args.format {
+            AuditFormat::Text => ReportFormat::Text,
+            AuditFormat::Json => ReportFormat::Json,
+        },
+        max_rows: args.max_rows,
+        max_flows: args.input.max_flows,
+    };
+    let mut hooks = AuditHooks::new(
+        StatusLine::new(status_line(&args.input)),
+        args.report_every,
+        args.output.clone(),
+        style.clone(),
+        args.input.live.interface.clone(),
+    );
+    let read = read_inputs(&args.input, &rules, true, &mut sink, true, &mut hooks);
+    hooks.line.clear();
+    if let Some(e) = &hooks.error {
+        eprintln!("flowaudit: {e}");
+    }
+    let read = match read {
         Ok(r) => r,
         Err(code) => return Ok(code),
     };
+    if read.aborted {
+        return Ok(EXIT_ABORTED);
+    }
     let end = sink.finish(read.outcome.last_ts_ns());
     end.flows_out
         .or_else(ignore_broken_pipe)
@@ -476,13 +666,9 @@ fn audit(args: AuditArgs) -> anyhow::Result<u8> {
         max_flows: args.input.max_flows,
     };
     let color = args.output.is_none() && io::stdout().is_terminal();
-    match args.format {
-        AuditFormat::Text => report::audit::write_audit_text(&mut out, &doc, color, args.max_rows),
-        AuditFormat::Json => report::audit::write_audit_json(&mut out, &doc),
-    }
-    .and_then(|_| out.flush())
-    .or_else(ignore_broken_pipe)
-    .context("cannot write the report")?;
+    pipeline::live::write_report(&mut out, &doc, &style, color)
+        .or_else(ignore_broken_pipe)
+        .context("cannot write the report")?;
     print_stats(&args.input, &read)?;
 
     if read.status != EXIT_OK {
@@ -516,6 +702,25 @@ fn ignore_broken_pipe(e: io::Error) -> io::Result<()> {
     } else {
         Err(e)
     }
+}
+
+/// Whether a live capture shows its status line: on a terminal, unless quiet.
+fn status_line(args: &InputArgs) -> bool {
+    !args.live.interface.is_empty() && !args.quiet && io::stderr().is_terminal()
+}
+
+/// Lists the interfaces with their addresses and state.
+fn interfaces() -> anyhow::Result<u8> {
+    let list = match live::interfaces() {
+        Ok(l) => l,
+        Err(e) => return Ok(report_error(&e)),
+    };
+    let mut out = io::stdout().lock();
+    report::write_interfaces(&mut out, &list)
+        .and_then(|_| out.flush())
+        .or_else(ignore_broken_pipe)
+        .context("cannot write the list")?;
+    Ok(EXIT_OK)
 }
 
 /// A progress bar by bytes on standard error, only when it is a terminal.

@@ -226,4 +226,6 @@ pub struct InputSummary {
     pub stats: Stats,
     /// True when reading stopped at damage (the error is in [`Outcome::errors`]).
     pub damaged: bool,
+    /// For a live interface: libpcap's counters (received, dropped).
+    pub live: Option<crate::capture::live::LiveCounters>,
 }

@@ -1748,8 +1748,22 @@ fn flows_out_traces_every_finding_to_flows() {
     assert_eq!(stdout(&o), "");
     assert_eq!(
         stderr(&o),
-        "flowaudit: --flows-out - and the report cannot both go to standard output: give the report a file with -o\n"
+        "flowaudit: only one of the report (-o), --flows-out and --findings-out can go to standard output: give the others a file\n"
     );
+    let mut a = vec![
+        "audit",
+        "-q",
+        "-o",
+        "/dev/null",
+        "--flows-out",
+        "-",
+        "--findings-out",
+        "-",
+    ];
+    a.extend_from_slice(&HAS);
+    let o = run(&a);
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(stdout(&o), "");
 }
 
 // ---- --findings-out ---------------------------------------------------------------------------

@@ -31,15 +31,15 @@
 //! * `layout`: the on-disk layout shared by the readers (byte ranges, magic numbers, byte order).
 //! * `filter`: BPF filters. `ffi`: the libpcap handle the pcap source reads through.
 
-#![deny(unsafe_code)]
-
 mod discover;
 mod ffi;
 mod filter;
 mod layout;
+pub mod live;
 mod pcap_source;
 mod pcapng;
 mod reader;
+pub mod savefile;
 mod source;
 mod stdin;
 #[cfg(test)]
@@ -103,6 +103,19 @@ pub enum CaptureError {
     },
     #[error("invalid --filter '{expr}': {message}")]
     Filter { expr: String, message: String },
+    #[error(
+        "no permission to capture on {interface} ({message}): run flowaudit as root, or grant it the capture capability once with `sudo setcap cap_net_raw,cap_net_admin=eip {exe}`"
+    )]
+    Permission {
+        interface: String,
+        message: String,
+        /// The flowaudit executable, for the `setcap` line.
+        exe: String,
+    },
+    #[error(
+        "no interface named '{interface}'; the interfaces are: {known} (`flowaudit interfaces` lists them with their addresses and state)"
+    )]
+    NoInterface { interface: String, known: String },
 }
 
 /// A problem found while reading, before the path is attached (the [`Reader`] attaches it).

@@ -72,6 +72,12 @@ pub fn zeek_date(ns: i64) -> String {
     format!("{y:04}-{m:02}-{d:02}-{hh:02}-{mm:02}-{ss:02}")
 }
 
+/// A UTC time for file names: `20261129T101500Z` (basic ISO 8601, to the second).
+pub fn file_stamp(ns: i64) -> String {
+    let (y, m, d, hh, mm, ss, _) = split_utc(ns);
+    format!("{y:04}{m:02}{d:02}T{hh:02}{mm:02}{ss:02}Z")
+}
+
 /// ISO 8601 UTC with microseconds, for human-readable messages.
 pub fn iso_time(ns: i64) -> String {
     let (y, m, d, hh, mm, ss, us) = split_utc(ns);
@@ -99,10 +105,14 @@ pub fn write_stats(
         .map(|&l| format!("{} ({l})", linktype::name(l)))
         .collect();
     let n = inputs.len();
+    let (verb, what) = if inputs.iter().any(|i| i.live.is_some()) {
+        ("captured on", "interface")
+    } else {
+        ("read", "capture")
+    };
     write!(
         w,
-        "read {} capture{}: {} packets, {} bytes",
-        n,
+        "{verb} {n} {what}{}: {} packets, {} bytes",
         if n == 1 { "" } else { "s" },
         stats.packets,
         stats.wire_bytes
@@ -114,6 +124,29 @@ pub fn write_stats(
         write!(w, "; link types {}", lts.join(", "))?;
     }
     writeln!(w)?;
+    for i in inputs {
+        if let Some(l) = &i.live {
+            writeln!(
+                w,
+                "capture {}: {} packets received by filter, {} packets dropped by kernel, {} packets dropped by interface",
+                i.path
+                    .display()
+                    .to_string()
+                    .trim_start_matches("interface "),
+                l.received,
+                l.dropped,
+                l.if_dropped
+            )?;
+            if l.dropped + l.if_dropped > 0 {
+                writeln!(
+                    w,
+                    "warning: {} lost {} packets: the evidence is incomplete (a larger --buffer-size, a smaller --snaplen or a --filter can help)",
+                    i.path.display(),
+                    l.dropped + l.if_dropped
+                )?;
+            }
+        }
+    }
     writeln!(
         w,
         "flows: {} ({} tcp, {} udp) from {} packets ({} tcp, {} udp)",
@@ -236,3 +269,41 @@ mod tests {
 }
 
 pub mod audit;
+
+/// `flowaudit interfaces`: one line per interface: name, state, addresses, description.
+pub fn write_interfaces(
+    w: &mut dyn Write,
+    list: &[crate::capture::live::InterfaceInfo],
+) -> io::Result<()> {
+    let state = |i: &crate::capture::live::InterfaceInfo| {
+        let mut s = vec![if i.up { "up" } else { "down" }];
+        if i.running {
+            s.push("running");
+        }
+        if i.loopback {
+            s.push("loopback");
+        }
+        s.join(",")
+    };
+    let width = list.iter().map(|i| i.name.len()).max().unwrap_or(0);
+    let swidth = list.iter().map(|i| state(i).len()).max().unwrap_or(0);
+    for i in list {
+        let addrs: Vec<String> = i.addresses.iter().map(|a| a.to_string()).collect();
+        write!(
+            w,
+            "{:width$}  {:swidth$}  {}",
+            audit::escape(&i.name),
+            state(i),
+            if addrs.is_empty() {
+                "-".to_string()
+            } else {
+                addrs.join(" ")
+            }
+        )?;
+        if let Some(d) = &i.description {
+            write!(w, "  ({})", audit::escape(d))?;
+        }
+        writeln!(w)?;
+    }
+    Ok(())
+}

@@ -214,6 +214,31 @@ fn rollup_json(r: &Rollup) -> Value {
 }
 
 /// The audit as one JSON document.
+/// One capture input: a file, or a live interface (`"interface NAME"`, with libpcap's counters
+/// under `live`: `received` by the filter, `dropped` by the kernel, `if_dropped` by the
+/// interface).
+fn capture_json(c: &super::CaptureEvidence) -> Value {
+    let mut v = json!({
+        "path": c.summary.path.display().to_string(),
+        "sha256": c.sha256,
+        "packets": c.summary.packets,
+        "bytes": c.summary.size,
+        "wire_bytes": c.summary.bytes,
+        "first_ts": secs_value(c.summary.first_ts_ns),
+        "last_ts": secs_value(c.summary.last_ts_ns),
+        "link_types": c.summary.link_types.iter().map(|l| json!({"linktype": l, "name": linktype::name(*l)})).collect::<Vec<_>>(),
+        "skipped": skipped_json(&c.summary.stats),
+        "damaged": c.summary.damaged,
+    });
+    if let (Some(l), Value::Object(m)) = (c.summary.live, &mut v) {
+        m.insert(
+            "live".into(),
+            json!({"received": l.received, "dropped": l.dropped, "if_dropped": l.if_dropped}),
+        );
+    }
+    v
+}
+
 pub fn audit_json(doc: &AuditDoc<'_>) -> Value {
     let rules = doc.rules;
     let r = doc.result;
@@ -243,18 +268,7 @@ pub fn audit_json(doc: &AuditDoc<'_>) -> Value {
             "file": i.path.display().to_string(),
             "sha256": i.sha256,
         })),
-        "captures": doc.captures.iter().map(|c| json!({
-            "path": c.summary.path.display().to_string(),
-            "sha256": c.sha256,
-            "packets": c.summary.packets,
-            "bytes": c.summary.size,
-            "wire_bytes": c.summary.bytes,
-            "first_ts": secs_value(c.summary.first_ts_ns),
-            "last_ts": secs_value(c.summary.last_ts_ns),
-            "link_types": c.summary.link_types.iter().map(|l| json!({"linktype": l, "name": linktype::name(*l)})).collect::<Vec<_>>(),
-            "skipped": skipped_json(&c.summary.stats),
-            "damaged": c.summary.damaged,
-        })).collect::<Vec<_>>(),
+        "captures": doc.captures.iter().map(capture_json).collect::<Vec<_>>(),
         "summary": {
             "flows": r.flows,
             "evicted": doc.table.evicted,

@@ -333,6 +333,20 @@ pub fn write_audit_text(
                 s.packets
             ),
         ]);
+        if let Some(l) = &s.live {
+            let warn = if l.dropped + l.if_dropped > 0 {
+                " (WARNING: packets were lost, the evidence is incomplete)"
+            } else {
+                ""
+            };
+            head.push(vec![
+                String::new(),
+                format!(
+                    "{} received by filter, {} dropped by kernel, {} dropped by interface{warn}",
+                    l.received, l.dropped, l.if_dropped
+                ),
+            ]);
+        }
     }
     let verdicts: Vec<String> = FlowVerdict::ALL
         .iter()

@@ -1,5 +1,7 @@
 //! The runs the commands make: reading the inputs into sinks (with the evidence hashes an
-//! audit needs), and the audit's sink.
+//! audit needs), the audit's sink, and what a live capture does while it runs ([`live`]).
+
+pub mod live;
 
 use std::fs::File;
 use std::io::{self, Read, Write};
@@ -110,6 +112,8 @@ pub struct AuditSink<'r> {
     findings_out: Option<Lines<'r>>,
     /// One line, formatted before it is written whole.
     buf: Vec<u8>,
+    /// Findings raised so far with `findings_out`, by severity (error, warning).
+    pub raised: [u64; 2],
 }
 
 /// What an audit sink leaves: the auditor, and the outcome of each JSON-lines output.
@@ -138,7 +142,13 @@ impl<'r> AuditSink<'r> {
             flows_out: flows_out.map(lines),
             findings_out: findings_out.map(lines),
             buf: Vec::new(),
+            raised: [0; 2],
         }
+    }
+
+    /// The rules flows are judged by.
+    pub fn rules(&self) -> &'r Rules {
+        self.rules
     }
 
     /// Writes the findings raised since the last call.
@@ -147,6 +157,7 @@ impl<'r> AuditSink<'r> {
             return;
         };
         for r in self.auditor.take_raised() {
+            self.raised[r.severity as usize] += 1;
             self.buf.clear();
             // Writing into a vector cannot fail.
             let _ = write_raised_line(&mut self.buf, self.rules, &r);

@@ -7,6 +7,9 @@
 //! allocates nothing per packet. The flow table sees packets in capture order, so results are
 //! the same as with one thread.
 
+pub mod live;
+mod merge;
+
 use std::sync::mpsc;
 
 use crate::capture::{CaptureError, Input, Reader};
@@ -150,6 +153,7 @@ fn read_input(
         link_types: Vec::new(),
         stats: Stats::default(),
         damaged: false,
+        live: None,
     };
     let mut reader = match Reader::open(input, opts.filter.as_deref()) {
         Ok(r) => r,

@@ -1,0 +1,558 @@
+//! Live capture: interfaces -> decode -> flow -> sinks, until a signal, a duration or a count.
+//!
+//! tokio drives it. Each interface has a task on the runtime's worker thread that waits for
+//! its ring to become readable, reads and decodes what waits there (and writes it with
+//! `--write`), and sends the decoded packets in batches whose buffers come back for reuse: the
+//! steady state allocates nothing per packet. The calling thread runs the flow table and the
+//! sinks; it merges several interfaces by time (see [`super::merge`]), moves the table's
+//! clock on a timer so that flows expire while the link is quiet, and answers signals:
+//!
+//! - the first SIGINT or SIGTERM stops the capture: the interfaces are drained, open flows
+//!   end, and the caller writes its full report as for a file;
+//! - a second one stops at once: what is buffered is flushed and nothing more is written
+//!   ([`LiveOutcome::aborted`]).
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::sync::{mpsc, watch};
+
+use super::Outcome;
+use super::merge::Merge;
+use crate::capture::CaptureError;
+use crate::capture::live::{BLOCK_TIMEOUT_MS, Live, LiveConfig, LiveCounters};
+use crate::capture::savefile::{Rotation, Savefile};
+use crate::decode::{self, Packet};
+use crate::flow::{FlowConfig, FlowSink, FlowTable, ServerPorts};
+use crate::stats::{InputSummary, Stats};
+
+/// Packets per batch.
+const BATCH: usize = 1024;
+/// Batches queued between the capture tasks and the flow thread.
+const IN_FLIGHT: usize = 32;
+/// How often an idle interface reports that it is still empty, and libpcap's counters.
+const HEARTBEAT: Duration = Duration::from_millis(100);
+/// How often the flow thread moves the table's clock and reports status.
+const TICK: Duration = Duration::from_millis(250);
+/// Packets the merge of several interfaces holds at most.
+const MERGE_CAP: usize = 1 << 18;
+
+/// What to capture and how.
+#[derive(Debug, Clone, Default)]
+pub struct LiveOptions {
+    /// Interface names (`any`: every interface, Linux cooked capture).
+    pub interfaces: Vec<String>,
+    pub capture: LiveConfig,
+    pub flow: FlowConfig,
+    /// Stop after this long.
+    pub duration: Option<Duration>,
+    /// Stop after this many frames (every interface together).
+    pub count: Option<u64>,
+    /// Keep the captured frames: the path (with several interfaces, one file each, the
+    /// interface's name added to the stem), and the rotation.
+    pub write: Option<(PathBuf, Rotation)>,
+    /// How often [`LiveHooks::report`] runs (aligned to multiples of it since the epoch).
+    pub report_every: Option<Duration>,
+}
+
+/// The state of a running capture, for a status line.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Status {
+    pub elapsed: Duration,
+    /// Frames read, every interface together.
+    pub packets: u64,
+    /// Frames per second over the last status interval.
+    pub rate: f64,
+    pub open_flows: usize,
+    /// libpcap's drop counters, every interface together.
+    pub dropped: u64,
+    pub if_dropped: u64,
+}
+
+/// What the caller does while the capture runs. `S` is its sink.
+pub trait LiveHooks<S: FlowSink> {
+    /// How often [`LiveHooks::report`] should run, if at all.
+    fn schedule(&self) -> Option<Duration> {
+        None
+    }
+    /// About once a second.
+    fn status(&mut self, _status: &Status, _sink: &S) {}
+    /// On the `report_every` schedule, at `now_ns`: a report of everything so far (`table`
+    /// holds the open flows; see [`FlowTable::open_records`]).
+    fn report(&mut self, _now_ns: i64, _sink: &S, _table: &FlowTable<'_>, _status: &Status) {}
+}
+
+/// Hooks that do nothing.
+pub struct NoHooks;
+impl<S: FlowSink> LiveHooks<S> for NoHooks {}
+
+/// Everything a live capture did.
+pub struct LiveOutcome {
+    /// As for files; each interface is an input named `interface NAME`, with its libpcap
+    /// counters.
+    pub outcome: Outcome,
+    /// Stopped by a second signal: open flows were not ended, nothing more should be written.
+    pub aborted: bool,
+    /// The files `--write` wrote (still there), oldest first.
+    pub saved: Vec<PathBuf>,
+}
+
+/// Wall-clock time, ns since the epoch.
+fn now_ns() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
+}
+
+/// Opens every interface (and `--write` file), then captures into `sink` until stopped.
+/// Errors opening are returned before anything is captured; an interface failing later is
+/// reported in the outcome's errors and the others go on.
+pub fn run<S: FlowSink>(
+    opts: &LiveOptions,
+    servers: &dyn ServerPorts,
+    sink: &mut S,
+    hooks: &mut dyn LiveHooks<S>,
+) -> Result<LiveOutcome, CaptureError> {
+    let mut lives = Vec::new();
+    for name in &opts.interfaces {
+        lives.push(Live::open(name, &opts.capture)?);
+    }
+    let several = lives.len() > 1;
+    let mut saves = Vec::new();
+    for live in &lives {
+        saves.push(match &opts.write {
+            None => None,
+            Some((path, rotation)) => {
+                let path = if several {
+                    with_interface(path, live.name())
+                } else {
+                    path.clone()
+                };
+                let s = Savefile::create(&path, live.linktype(), opts.capture.snaplen, *rotation)
+                    .map_err(|e| CaptureError::Open {
+                    path: path.display().to_string(),
+                    message: format!("cannot write the capture (--write): {e}"),
+                })?;
+                Some(s)
+            }
+        });
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .thread_name("flowaudit-capture")
+        .enable_all()
+        .build()
+        .map_err(|e| CaptureError::Open {
+            path: "live capture".into(),
+            message: format!("cannot start: {e}"),
+        })?;
+    runtime.block_on(drive(lives, saves, opts, servers, sink, hooks))
+}
+
+/// `capture.pcap` for interface `eth0` -> `capture-eth0.pcap`.
+fn with_interface(path: &std::path::Path, iface: &str) -> PathBuf {
+    let stem = path
+        .file_stem()
+        .map_or_else(|| "capture".into(), |s| s.to_string_lossy().into_owned());
+    let safe: String = iface
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let name = match path.extension() {
+        Some(ext) => format!("{stem}-{safe}.{}", ext.to_string_lossy()),
+        None => format!("{stem}-{safe}"),
+    };
+    path.with_file_name(name)
+}
+
+/// A batch from one interface.
+struct Msg {
+    iface: usize,
+    packets: Vec<(i64, Packet)>,
+    /// The interface has delivered every packet captured before this time.
+    mark: Option<i64>,
+    counters: Option<LiveCounters>,
+}
+
+/// What a capture task ends with.
+struct TaskEnd {
+    summary: InputSummary,
+    error: Option<CaptureError>,
+    saved: Vec<PathBuf>,
+}
+
+async fn drive<S: FlowSink>(
+    lives: Vec<Live>,
+    saves: Vec<Option<Savefile>>,
+    opts: &LiveOptions,
+    servers: &dyn ServerPorts,
+    sink: &mut S,
+    hooks: &mut dyn LiveHooks<S>,
+) -> Result<LiveOutcome, CaptureError> {
+    let signal_error = |e: std::io::Error| CaptureError::Open {
+        path: "live capture".into(),
+        message: format!("cannot watch for signals: {e}"),
+    };
+    let mut sigint = signal(SignalKind::interrupt()).map_err(signal_error)?;
+    let mut sigterm = signal(SignalKind::terminate()).map_err(signal_error)?;
+    let n = lives.len();
+    let (tx, mut rx) = mpsc::channel::<Msg>(IN_FLIGHT);
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let mut recycle = Vec::with_capacity(n);
+    let mut tasks = Vec::with_capacity(n);
+    for (i, (live, save)) in lives.into_iter().zip(saves).enumerate() {
+        let (free_tx, free_rx) = mpsc::unbounded_channel();
+        recycle.push(free_tx);
+        tasks.push(tokio::spawn(capture(
+            i,
+            live,
+            save,
+            tx.clone(),
+            free_rx,
+            stop_rx.clone(),
+        )));
+    }
+    drop(tx);
+
+    let mut table = FlowTable::new(opts.flow, servers);
+    let mut merge = (n > 1).then(|| Merge::new(n, MERGE_CAP));
+    let mut counters = vec![LiveCounters::default(); n];
+    let mut ticker = tokio::time::interval(TICK);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let start = Instant::now();
+    let mut status = Status::default();
+    let (mut last_status, mut last_packets) = (start, 0u64);
+    let every = opts
+        .report_every
+        .map(|d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX).max(1));
+    let mut next_report = every.map(|e| (now_ns().div_euclid(e) + 1).saturating_mul(e));
+    let mut stopping = false;
+    let mut aborted = false;
+    // Single interface: its mark, for the timer.
+    let mut mark = i64::MIN;
+
+    let stop = |stopping: &mut bool| {
+        if !*stopping {
+            *stopping = true;
+            let _ = stop_tx.send(true);
+        }
+    };
+
+    loop {
+        tokio::select! {
+            biased;
+            _ = sigint.recv() => {
+                if stopping { aborted = true; break; }
+                stop(&mut stopping);
+            }
+            _ = sigterm.recv() => {
+                if stopping { aborted = true; break; }
+                stop(&mut stopping);
+            }
+            m = rx.recv() => {
+                let Some(mut m) = m else { break };
+                if let Some(c) = m.counters {
+                    counters[m.iface] = c;
+                }
+                let limit = opts.count.map_or(u64::MAX, |c| c.saturating_sub(status.packets));
+                let take = m.packets.len().min(usize::try_from(limit).unwrap_or(usize::MAX));
+                match &mut merge {
+                    None => {
+                        for (ts, p) in &m.packets[..take] {
+                            table.packet(*ts, p, sink);
+                        }
+                        if let Some(t) = m.mark {
+                            mark = mark.max(t);
+                        }
+                    }
+                    Some(merge) => {
+                        merge.push(m.iface, &m.packets[..take], m.mark);
+                        while let Some((ts, p)) = merge.pop(false) {
+                            table.packet(ts, &p, sink);
+                        }
+                    }
+                }
+                status.packets += take as u64;
+                if opts.count.is_some_and(|c| status.packets >= c) {
+                    stop(&mut stopping);
+                }
+                m.packets.clear();
+                // The task may be gone already; the buffer is then dropped.
+                let _ = recycle[m.iface].send(m.packets);
+            }
+            _ = ticker.tick() => {
+                let clock = match &merge {
+                    None => mark,
+                    Some(m) => m.watermark(),
+                };
+                if clock != i64::MIN {
+                    table.tick(clock, sink);
+                }
+                sink.flush();
+                if opts.duration.is_some_and(|d| start.elapsed() >= d) {
+                    stop(&mut stopping);
+                }
+                let now = Instant::now();
+                if now.duration_since(last_status) >= Duration::from_secs(1) {
+                    let secs = now.duration_since(last_status).as_secs_f64();
+                    status.rate = (status.packets - last_packets) as f64 / secs;
+                    (last_status, last_packets) = (now, status.packets);
+                    status.elapsed = start.elapsed();
+                    status.open_flows = table.open();
+                    status.dropped = counters.iter().map(|c| c.dropped).sum();
+                    status.if_dropped = counters.iter().map(|c| c.if_dropped).sum();
+                    hooks.status(&status, sink);
+                }
+                if let (Some(e), Some(due)) = (every, next_report) {
+                    let wall = now_ns();
+                    if wall >= due {
+                        next_report = Some((wall.div_euclid(e) + 1).saturating_mul(e));
+                        status.open_flows = table.open();
+                        hooks.report(due, sink, &table, &status);
+                    }
+                }
+            }
+        }
+    }
+
+    if aborted {
+        let _ = stop_tx.send(true);
+        sink.flush();
+        for t in &tasks {
+            t.abort();
+        }
+        return Ok(LiveOutcome {
+            outcome: Outcome {
+                table: table.stats(),
+                icmp: table.icmp,
+                stats: Stats::default(),
+                inputs: Vec::new(),
+                errors: Vec::new(),
+            },
+            aborted: true,
+            saved: Vec::new(),
+        });
+    }
+    if let Some(merge) = &mut merge {
+        while let Some((ts, p)) = merge.pop(true) {
+            table.packet(ts, &p, sink);
+        }
+    }
+    let table_stats = table.finish(sink);
+    let mut inputs = Vec::with_capacity(n);
+    let mut errors = Vec::new();
+    let mut saved = Vec::new();
+    for t in tasks {
+        match t.await {
+            Ok(end) => {
+                inputs.push(end.summary);
+                errors.extend(end.error);
+                saved.extend(end.saved);
+            }
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            Err(_) => {}
+        }
+    }
+    // The flow side stopped taking packets at the count: the summaries say what was read.
+    let mut stats = Stats::default();
+    for s in &inputs {
+        stats.merge(&s.stats);
+    }
+    Ok(LiveOutcome {
+        outcome: Outcome {
+            table: table_stats,
+            icmp: table.icmp,
+            stats,
+            inputs,
+            errors,
+        },
+        aborted: false,
+        saved,
+    })
+}
+
+/// One interface's task: read, decode, write, send, until told to stop; then drain the ring.
+async fn capture(
+    iface: usize,
+    live: Live,
+    mut save: Option<Savefile>,
+    tx: mpsc::Sender<Msg>,
+    mut free: mpsc::UnboundedReceiver<Vec<(i64, Packet)>>,
+    mut stop: watch::Receiver<bool>,
+) -> TaskEnd {
+    let label = format!("interface {}", live.name());
+    let mut sum = InputSummary {
+        path: PathBuf::from(&label),
+        size: None,
+        packets: 0,
+        bytes: 0,
+        first_ts_ns: None,
+        last_ts_ns: None,
+        link_types: vec![live.linktype()],
+        stats: Stats::default(),
+        damaged: false,
+        live: Some(LiveCounters::default()),
+    };
+    let mut error = None;
+    let mut ring = match crate::capture::live::watch(live) {
+        Ok(r) => r,
+        Err((mut live, e)) => {
+            error = Some(CaptureError::Open {
+                path: label.clone(),
+                message: format!("cannot wait for packets: {e}"),
+            });
+            return end(sum, i64::MAX, i64::MIN, error, save, &mut live);
+        }
+    };
+    let (mut first, mut last) = (i64::MAX, i64::MIN);
+    let mut batch: Vec<(i64, Packet)> = Vec::with_capacity(BATCH);
+    let mut last_counters = Instant::now();
+    // Buffers in existence; past the number that can be in flight, wait for one to come back.
+    let mut buffers = 1;
+    let next_buffer =
+        async |free: &mut mpsc::UnboundedReceiver<_>, buffers: &mut usize| match free.try_recv() {
+            Ok(b) => b,
+            Err(_) if *buffers < IN_FLIGHT + 4 => {
+                *buffers += 1;
+                Vec::with_capacity(BATCH)
+            }
+            Err(_) => free.recv().await.unwrap_or_default(),
+        };
+    loop {
+        let live = ring.get_mut();
+        let stopping = *stop.borrow();
+        // Everything waiting in the ring now.
+        let mut failed = false;
+        loop {
+            match live.next_packet() {
+                Ok(Some(p)) => {
+                    sum.stats.frame(p.wire_len);
+                    first = first.min(p.ts_ns);
+                    last = last.max(p.ts_ns);
+                    if let Some(s) = &mut save
+                        && let Err(e) = s.write(p.ts_ns, p.data, p.wire_len)
+                    {
+                        error = Some(CaptureError::Open {
+                            path: label.clone(),
+                            message: format!(
+                                "cannot write the capture (--write): {e}; the capture goes on without it"
+                            ),
+                        });
+                        save = None;
+                    }
+                    match decode::decode(p.linktype, p.data, p.wire_len) {
+                        Ok(pkt) => {
+                            sum.stats.decoded(&pkt);
+                            batch.push((p.ts_ns, pkt));
+                        }
+                        Err(skip) => sum.stats.skipped(skip),
+                    }
+                    if batch.len() == BATCH {
+                        let next = next_buffer(&mut free, &mut buffers).await;
+                        let full = std::mem::replace(&mut batch, next);
+                        let m = Msg {
+                            iface,
+                            packets: full,
+                            mark: None,
+                            counters: None,
+                        };
+                        if tx.send(m).await.is_err() {
+                            return end(sum, first, last, error, save, ring.get_mut());
+                        }
+                    }
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    error = Some(e);
+                    sum.damaged = true;
+                    failed = true;
+                    break;
+                }
+            }
+        }
+        // The ring was empty just now: every packet captured a block timeout ago is here.
+        let mark =
+            crate::engine::live::now_ns().saturating_sub(i64::from(BLOCK_TIMEOUT_MS) * 2_000_000);
+        let counters = (last_counters.elapsed() >= HEARTBEAT).then(|| {
+            last_counters = Instant::now();
+            live.counters()
+        });
+        if !batch.is_empty() || counters.is_some() {
+            let next = next_buffer(&mut free, &mut buffers).await;
+            let full = std::mem::replace(&mut batch, next);
+            let m = Msg {
+                iface,
+                packets: full,
+                mark: Some(mark),
+                counters,
+            };
+            if tx.send(m).await.is_err() {
+                break;
+            }
+        }
+        if let Some(s) = &mut save
+            && let Err(e) = s.flush()
+        {
+            error = Some(CaptureError::Open {
+                path: label.clone(),
+                message: format!("cannot write the capture (--write): {e}"),
+            });
+            save = None;
+        }
+        if stopping || failed {
+            break;
+        }
+        tokio::select! {
+            r = ring.readable_mut() => {
+                if let Ok(mut guard) = r {
+                    guard.clear_ready();
+                }
+            }
+            _ = tokio::time::sleep(HEARTBEAT) => {}
+            _ = stop.changed() => {}
+        }
+    }
+    end(sum, first, last, error, save, ring.get_mut())
+}
+
+fn end(
+    mut sum: InputSummary,
+    first: i64,
+    last: i64,
+    error: Option<CaptureError>,
+    save: Option<Savefile>,
+    live: &mut Live,
+) -> TaskEnd {
+    sum.packets = sum.stats.packets;
+    sum.bytes = sum.stats.wire_bytes;
+    if sum.packets > 0 {
+        sum.first_ts_ns = Some(first);
+        sum.last_ts_ns = Some(last);
+    }
+    sum.live = Some(live.counters());
+    let mut error = error;
+    let saved = match save {
+        Some(mut s) => {
+            if let Err(e) = s.flush() {
+                error.get_or_insert(CaptureError::Open {
+                    path: format!("interface {}", live.name()),
+                    message: format!("cannot write the capture (--write): {e}"),
+                });
+            }
+            s.files()
+        }
+        None => Vec::new(),
+    };
+    TaskEnd {
+        summary: sum,
+        error,
+        saved,
+    }
+}
