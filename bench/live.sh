@@ -4,12 +4,12 @@
 # by tcpreplay onto a veth pair at rising rates.
 #
 #   bench/live.sh [--capture FILE] [--prefix N] [--seconds S] [--rates R1,R2,...]
-#                 [--repeats N] [--bisect N] [--buffer MIB] [--tools T1,T2,...]
+#                 [--repeats N] [--bisect N] [--buffer MIB] [--busy CORES] [--tools T1,T2,...]
 #
 #   --capture FILE   the capture to replay (default bench/data/big.pcap, recorded by
 #                    make_capture.sh when absent)
 #   --prefix N       replay only its first N packets (default 1000000), written once to
-#                    bench/data/live/prefix-N.pcap and preloaded into memory by tcpreplay
+#                    bench/data/live/prefix-NAME-N.pcap and preloaded into memory by tcpreplay
 #   --seconds S      length of one trial (default 10): a trial at R packets/s sends R*S
 #                    packets, looping over the prefix when it is shorter
 #   --rates LIST     the rising steps, packets/s, comma-separated (default
@@ -19,6 +19,8 @@
 #   --bisect N       at most N bisection trials between the last clean and the first lossy
 #                    rate (default 3; it also stops when they are within 5 %)
 #   --buffer MIB     kernel capture buffer of the tcpdump-bigbuf row (default 32)
+#   --busy CORES     a lossy trial during which other processes used more than CORES cores
+#                    (from /proc/stat) is run again, at most twice (default 0.5)
 #   --tools LIST     rows to run, comma-separated (default all):
 #                    tcpdump          tcpdump -i IF -w /dev/null
 #                    tcpdump-bigbuf   tcpdump -i IF -B 32768 -w /dev/null
@@ -42,7 +44,7 @@
 set -euo pipefail
 
 usage() {
-  sed -n '6,24p' "$0" | sed 's/^# \{0,1\}//' >&2
+  sed -n '6,29p' "$0" | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -55,11 +57,12 @@ RATES=25000,50000,100000,150000,200000,250000
 REPEATS=3
 BISECT=3
 BUF_MIB=32
+BUSY=0.5
 ALL_TOOLS=tcpdump,tcpdump-bigbuf,flowaudit,flowaudit-audit
 TOOLS=$ALL_TOOLS
 while [ $# -gt 0 ]; do
   case $1 in
-    --capture|--prefix|--seconds|--rates|--repeats|--bisect|--buffer|--tools)
+    --capture|--prefix|--seconds|--rates|--repeats|--bisect|--buffer|--busy|--tools)
       [ $# -ge 2 ] || usage; opt=$1; val=$2; shift 2 ;;
     --*=*) opt=${1%%=*}; val=${1#*=}; shift ;;
     *) usage ;;
@@ -72,6 +75,7 @@ while [ $# -gt 0 ]; do
     --repeats) REPEATS=$val ;;
     --bisect) BISECT=$val ;;
     --buffer) BUF_MIB=$val ;;
+    --busy) BUSY=$val ;;
     --tools) TOOLS=$val ;;
     *) usage ;;
   esac
@@ -79,6 +83,7 @@ done
 for v in PREFIX_N SECS REPEATS BUF_MIB; do
   [[ ${!v} =~ ^[1-9][0-9]*$ ]] || { echo "live.sh: ${v/_N/} must be a positive integer" >&2; exit 2; }
 done
+[[ $BUSY =~ ^[0-9]+(\.[0-9]+)?$ ]] || { echo "live.sh: --busy must be a number of cores" >&2; exit 2; }
 [[ $BISECT =~ ^[0-9]+$ ]] || { echo "live.sh: --bisect must be a non-negative integer" >&2; exit 2; }
 [[ $RATES =~ ^[1-9][0-9]*(,[1-9][0-9]*)*$ ]] || { echo "live.sh: --rates must be packets/s, comma-separated" >&2; exit 2; }
 IFS=, read -r -a RATE_LIST <<< "$(tr , '\n' <<< "$RATES" | sort -n | uniq | paste -sd,)"
@@ -282,6 +287,24 @@ trial_line() {  # tool phase rate
     "${T_MISS:-}" "${T_CLEAN:-}" "${T_CPU:-}" "${T_US:-}" "${T_RSS:-}" "${T_RC:-}" "$R_LOAD" "$R_OTHERS" "${T_NOTE:-}" >> "$TRIALS"
 }
 
+# trial TOOL PHASE RATE: one trial of the search, logged; a lossy trial during which other
+# processes used more than BUSY cores is run again, at most twice (its line in the trials
+# file says "busy, redone"). Returns 1 when the tool failed.
+trial() {
+  local n=0 ok
+  while :; do
+    ok=yes; replay "$3" || ok=no
+    if [ $ok = no ]; then trial_line "$1" "$2" "$3"; log "  $2 at $(show_rate "$3"): $T_NOTE"; return 1; fi
+    log "  $2 at $(show_rate "$3"): sent $R_SENT at $R_PPS pps, received $T_RECV, dropped $T_KDROP + $T_IFDROP, missing $T_MISS, $T_US us/packet, load $R_LOAD, others' cores $R_OTHERS"
+    if [ "$T_CLEAN" = no ] && [ $n -lt 2 ] && awk -v o="$R_OTHERS" -v b="$BUSY" 'BEGIN {exit !(o > b)}'; then
+      trial_line "$1" "$2 (busy, redone)" "$3"
+      log "  lossy while other processes used $R_OTHERS cores (> $BUSY): again"
+      n=$((n + 1)); continue
+    fi
+    trial_line "$1" "$2" "$3"; return 0
+  done
+}
+
 # ---- tcpreplay alone: its ceiling on this machine ---------------------------------------
 # what preloading the prefix costs (-K reads all of it whatever --limit says): one packet sent
 PRELOAD_CPU=0
@@ -342,9 +365,7 @@ for tool in "${TOOL_LIST[@]}"; do
   # rising steps, then top speed; a step is the last one when tcpreplay gets below 90 % of it
   lo=""; hi=""; hi_pps=""; hi_drops=""; failed=""; ceiling=no
   for r in "${RATE_LIST[@]}" top; do
-    if ! replay "$r"; then failed=$T_NOTE; trial_line "$tool" step "$r"; break; fi
-    trial_line "$tool" step "$r"
-    log "  $(show_rate "$r"): sent $R_SENT at $R_PPS pps, received $T_RECV, dropped $T_KDROP + $T_IFDROP, missing $T_MISS, load $R_LOAD"
+    if ! trial "$tool" step "$r"; then failed=$T_NOTE; break; fi
     if [ "$T_CLEAN" = no ]; then
       hi=$r; hi_pps=$R_PPS; hi_drops=$((T_KDROP + T_IFDROP + T_MISS)); break
     fi
@@ -361,9 +382,7 @@ for tool in "${TOOL_LIST[@]}"; do
       [ $((hi - l)) -gt $((hi / 20)) ] && [ $((hi - l)) -gt 1000 ] || break
       mid=$(((l + hi) / 2000 * 1000))
       [ "$mid" -gt "$l" ] || break
-      if ! replay "$mid"; then failed=$T_NOTE; trial_line "$tool" bisect "$mid"; break; fi
-      trial_line "$tool" bisect "$mid"
-      log "  bisect $mid pps: sent $R_SENT at $R_PPS pps, received $T_RECV, dropped $T_KDROP + $T_IFDROP, missing $T_MISS, load $R_LOAD"
+      if ! trial "$tool" bisect "$mid"; then failed=$T_NOTE; break; fi
       if [ "$T_CLEAN" = yes ]; then lo=$mid
       else hi=$mid; hi_pps=$R_PPS; hi_drops=$((T_KDROP + T_IFDROP + T_MISS)); fi
     done
@@ -375,9 +394,7 @@ for tool in "${TOOL_LIST[@]}"; do
   # repeats at the rate found
   : > "$W/repeats"
   for i in $(seq 1 "$REPEATS"); do
-    if ! replay "$lo"; then failed=$T_NOTE; trial_line "$tool" repeat "$lo"; break; fi
-    trial_line "$tool" repeat "$lo"
-    log "  repeat $i/$REPEATS at $(show_rate "$lo"): $R_PPS pps, received $T_RECV, dropped $T_KDROP + $T_IFDROP, missing $T_MISS, $T_US us/packet, load $R_LOAD"
+    if ! trial "$tool" "repeat $i/$REPEATS" "$lo"; then failed=$T_NOTE; break; fi
     echo "$R_PPS $R_MBPS $T_US $T_RSS $R_LOAD $R_OTHERS $T_CLEAN $R_SEND_PCT" >> "$W/repeats"
   done
   if [ -n "$failed" ]; then row_note "$tool" "$SHOWN" "failed: $failed"; continue; fi
