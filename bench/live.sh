@@ -25,7 +25,8 @@
 #                    tcpdump          tcpdump -i IF -w /dev/null
 #                    tcpdump-bigbuf   tcpdump -i IF -B 32768 -w /dev/null
 #                    flowaudit        flowaudit flows --interface IF -o /dev/null
-#                    flowaudit-audit  flowaudit audit --rules rules/hopex.toml --interface IF -o /dev/null
+#                    flowaudit-audit  flowaudit audit --rules rules/hopex.toml
+#                                       --inventory fixtures/has/inventory.toml --interface IF -o /dev/null
 #
 # The lab: one network namespace (fabench-live-PID) holding a veth pair, fab-tx and fab-rx,
 # offloads off, IPv6 off, no addresses; tcpreplay sends on fab-tx, the tool captures on fab-rx,
@@ -44,7 +45,7 @@
 set -euo pipefail
 
 usage() {
-  sed -n '6,29p' "$0" | sed 's/^# \{0,1\}//' >&2
+  sed -n '6,30p' "$0" | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -91,6 +92,8 @@ IFS=, read -r -a TOOL_LIST <<< "$TOOLS"
 for t in "${TOOL_LIST[@]}"; do
   [[ ,$ALL_TOOLS, == *",$t,"* ]] || { echo "live.sh: unknown tool '$t' (known: $ALL_TOOLS)" >&2; exit 2; }
 done
+CAPTURE=$(realpath -m "$CAPTURE")
+cd "$ROOT"   # the rows name rules/ and fixtures/ relative to the repository
 [ "$(id -u)" = 0 ] || { echo "live.sh: needs root (network namespace, capture, tcpreplay)" >&2; exit 1; }
 
 W=$DATA/live                  # scratch: prefix capture, tool and tcpreplay outputs, build log
@@ -220,7 +223,7 @@ replay() {
     done
     if [ -z "$cpid" ] || ! kill -0 "$cpid" 2>/dev/null || [ "$(packet_sockets)" -le "$n0" ]; then
       stop_pid "$TOOL_PID"; wait "$TOOL_PID" || true; TOOL_PID=""
-      T_NOTE="did not start capturing: $(tail -1 "$W/tool.err" | tr '|\t' '/ ' | cut -c1-150)"
+      T_NOTE="did not start capturing: $(grep -m1 . "$W/tool.err" | tr '|\t' '/ ' | cut -c1-150)"
       return 1
     fi
     sleep 1
@@ -337,7 +340,7 @@ tool_cmd() {  # tool -> TOOL_CMD and SHOWN
     tcpdump) TOOL_CMD=(tcpdump -i "$RX" -w /dev/null) ;;
     tcpdump-bigbuf) TOOL_CMD=(tcpdump -i "$RX" -B $((BUF_MIB * 1024)) -w /dev/null) ;;
     flowaudit) TOOL_CMD=("$FA" flows --interface "$RX" -o /dev/null) ;;
-    flowaudit-audit) TOOL_CMD=("$FA" audit --rules rules/hopex.toml --interface "$RX" -o /dev/null) ;;
+    flowaudit-audit) TOOL_CMD=("$FA" audit --rules rules/hopex.toml --inventory fixtures/has/inventory.toml --interface "$RX" -o /dev/null) ;;
   esac
   SHOWN=${TOOL_CMD[*]}
   [ -z "$FA" ] || SHOWN=${SHOWN//$FA/$(rel "$FA")}
