@@ -107,39 +107,74 @@ struct LiveArgs {
     /// --duration, or --count.
     #[arg(short = 'i', long = "interface", value_name = "IF")]
     interface: Vec<String>,
-    /// Bytes kept of each frame (live). 128 is enough for flows and lightens the kernel's
-    /// work, but --write then keeps frames cut to that length.
-    #[arg(long, value_name = "BYTES", default_value_t = live::DEFAULT_SNAPLEN, requires = "interface")]
-    snaplen: u32,
-    /// Kernel capture buffer per interface (live), MiB: room for bursts while flowaudit is
-    /// busy. Packets that find it full are dropped and counted.
-    #[arg(long, value_name = "MIB", default_value_t = live::DEFAULT_BUFFER_BYTES >> 20, requires = "interface")]
-    buffer_size: usize,
+    /// Bytes kept of each frame (live; default 262144, whole frames). 128 is enough for flows
+    /// and lightens the kernel's work, but --write then keeps frames cut to that length.
+    #[arg(long, value_name = "BYTES")]
+    snaplen: Option<u32>,
+    /// Kernel capture buffer per interface (live), MiB (default 32): room for bursts while
+    /// flowaudit is busy. Packets that find it full are dropped and counted.
+    #[arg(long, value_name = "MIB")]
+    buffer_size: Option<usize>,
     /// Do not put the interfaces in promiscuous mode (see only the host's own traffic; a
     /// mirror port's traffic needs promiscuous mode).
-    #[arg(long, requires = "interface")]
+    #[arg(long)]
     no_promisc: bool,
     /// Stop after this long (live): `90s`, `10m`, `2h`, `7d`, or seconds.
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration, requires = "interface")]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     duration: Option<Duration>,
     /// Stop after this many packets (live, every interface together).
-    #[arg(short = 'c', long, value_name = "N", requires = "interface")]
+    #[arg(short = 'c', long, value_name = "N")]
     count: Option<u64>,
     /// Keep the captured packets in this pcap file (live), to re-audit any finding offline.
     /// With several interfaces, one file each: `FILE-IF.pcap`.
-    #[arg(short = 'w', long, value_name = "FILE", requires = "interface")]
+    #[arg(short = 'w', long, value_name = "FILE")]
     write: Option<PathBuf>,
     /// Start a new --write file when the current one reaches this many megabytes (millions of
     /// bytes, as tcpdump's -C). Rotated files are named after their first packet's time.
-    #[arg(long, value_name = "MB", requires = "write")]
+    #[arg(long, value_name = "MB")]
     rotate_size: Option<u64>,
     /// Start a new --write file every DURATION of the clock (`1h`: on the hour, as
     /// tcpdump's -G).
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration, requires = "write")]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     rotate_every: Option<Duration>,
     /// Keep at most this many --write files: the oldest is deleted (as tcpdump's -W).
-    #[arg(long, value_name = "N", requires = "write")]
+    #[arg(long, value_name = "N")]
     rotate_files: Option<usize>,
+}
+
+impl LiveArgs {
+    /// An option given that means nothing without another: live options without
+    /// --interface, rotation without --write.
+    fn misplaced(&self) -> Option<String> {
+        let live = [
+            (self.snaplen.is_some(), "--snaplen"),
+            (self.buffer_size.is_some(), "--buffer-size"),
+            (self.no_promisc, "--no-promisc"),
+            (self.duration.is_some(), "--duration"),
+            (self.count.is_some(), "--count"),
+            (self.write.is_some(), "--write"),
+        ];
+        let rotation = [
+            (self.rotate_size.is_some(), "--rotate-size"),
+            (self.rotate_every.is_some(), "--rotate-every"),
+            (self.rotate_files.is_some(), "--rotate-files"),
+        ];
+        if self.interface.is_empty()
+            && let Some((_, name)) = live.iter().find(|o| o.0)
+        {
+            return Some(format!(
+                "{name} is for live capture: give it with --interface IF"
+            ));
+        }
+        if self.write.is_none()
+            && let Some((_, name)) = rotation.iter().find(|o| o.0)
+        {
+            return Some(format!(
+                "{name} rotates the --write files: give it with --write FILE"
+            ));
+        }
+        None
+    }
 }
 
 /// The matrix, shared by the commands that judge flows.
@@ -248,7 +283,7 @@ struct AuditArgs {
     /// Also write the report so far every DURATION (live, on multiples of it: `1d` at
     /// midnight UTC), beside the -o file, named after the time: `report-20261129T000000Z.txt`
     /// for `-o report.txt`. Open flows count as they are at that moment.
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration, requires_all = ["interface", "output"])]
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     report_every: Option<Duration>,
 }
 
@@ -376,6 +411,10 @@ fn read_inputs<S: FlowSink>(
     hash: bool,
     hooks: &mut dyn LiveHooks<S>,
 ) -> Result<Inputs, u8> {
+    if let Some(m) = args.live.misplaced() {
+        eprintln!("flowaudit: {m}");
+        return Err(EXIT_USAGE);
+    }
     let flow = FlowConfig {
         tcp_idle_ns: (args.tcp_idle * NS as f64) as i64,
         udp_idle_ns: (args.udp_idle * NS as f64) as i64,
@@ -394,8 +433,10 @@ fn read_inputs<S: FlowSink>(
     let opts = LiveOptions {
         interfaces: l.interface.clone(),
         capture: live::LiveConfig {
-            snaplen: l.snaplen.max(1),
-            buffer_bytes: l.buffer_size.saturating_mul(1 << 20),
+            snaplen: l.snaplen.unwrap_or(live::DEFAULT_SNAPLEN).max(1),
+            buffer_bytes: l
+                .buffer_size
+                .map_or(live::DEFAULT_BUFFER_BYTES, |m| m.saturating_mul(1 << 20)),
             promisc: !l.no_promisc,
             filter: args.filter.clone(),
         },
@@ -586,6 +627,14 @@ fn audit(args: AuditArgs) -> anyhow::Result<u8> {
             .as_ref()
             .is_some_and(|p| p.as_os_str() == "-"),
     ];
+    if args.report_every.is_some()
+        && (args.input.live.interface.is_empty() || args.output.is_none())
+    {
+        eprintln!(
+            "flowaudit: --report-every is for live capture and names its reports after the report's file: give it with --interface IF and -o FILE"
+        );
+        return Ok(EXIT_USAGE);
+    }
     if stdout_users.iter().filter(|&&u| u).count() > 1 {
         eprintln!(
             "flowaudit: only one of the report (-o), --flows-out and --findings-out can go to standard output: give the others a file"

@@ -16,12 +16,16 @@ use std::os::fd::{AsRawFd, RawFd};
 
 use tokio::io::unix::AsyncFd;
 
-use pcap::{Active, Capture, Device, Precision};
+use pcap::{Active, Capture, Device, Linktype, Precision};
 
 use super::{CaptureError, RawPacket};
 
 /// How long a partly filled ring block may wait before the kernel hands it over, ms.
 pub const BLOCK_TIMEOUT_MS: i32 = 100;
+
+/// Linux cooked capture, versions 1 and 2 (the same numbers as DLT and LINKTYPE).
+const DLT_LINUX_SLL: i32 = 113;
+const DLT_LINUX_SLL2: i32 = 276;
 
 /// Default kernel ring size, bytes: 32 MiB (tcpdump's default is 2 MiB), room for about a
 /// quarter of a second of a saturated 1 Gbit/s link.
@@ -112,6 +116,15 @@ impl Live {
             }
             Err(e) => return Err(open_err(e)),
         };
+        // `any` gives Linux cooked captures; version 2 also says which interface each packet
+        // came in on. Chosen before the filter, which is compiled for the link type.
+        if capture.get_datalink() == Linktype(DLT_LINUX_SLL)
+            && capture
+                .list_datalinks()
+                .is_ok_and(|l| l.contains(&Linktype(DLT_LINUX_SLL2)))
+        {
+            let _ = capture.set_datalink(Linktype(DLT_LINUX_SLL2));
+        }
         if let Some(expr) = &cfg.filter {
             capture
                 .filter(expr, true)

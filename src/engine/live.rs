@@ -214,6 +214,7 @@ async fn drive<S: FlowSink>(
             i,
             live,
             save,
+            opts.count,
             tx.clone(),
             free_rx,
             stop_rx.clone(),
@@ -378,11 +379,13 @@ async fn drive<S: FlowSink>(
     })
 }
 
-/// One interface's task: read, decode, write, send, until told to stop; then drain the ring.
+/// One interface's task: read, decode, write, send, until told to stop (or `count` packets
+/// are read); then drain the ring.
 async fn capture(
     iface: usize,
     live: Live,
     mut save: Option<Savefile>,
+    count: Option<u64>,
     tx: mpsc::Sender<Msg>,
     mut free: mpsc::UnboundedReceiver<Vec<(i64, Packet)>>,
     mut stop: watch::Receiver<bool>,
@@ -428,9 +431,15 @@ async fn capture(
     loop {
         let live = ring.get_mut();
         let stopping = *stop.borrow();
-        // Everything waiting in the ring now.
+        // Everything waiting in the ring now (up to --count: with one interface, exactly the
+        // packets the flow side takes are read and written).
         let mut failed = false;
+        let mut counted = false;
         loop {
+            if count.is_some_and(|c| sum.stats.packets >= c) {
+                counted = true;
+                break;
+            }
             match live.next_packet() {
                 Ok(Some(p)) => {
                     sum.stats.frame(p.wire_len);
@@ -506,7 +515,7 @@ async fn capture(
             });
             save = None;
         }
-        if stopping || failed {
+        if stopping || failed || counted {
             break;
         }
         tokio::select! {

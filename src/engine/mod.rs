@@ -5,7 +5,8 @@
 //! the calling thread runs the flow table and the sinks it hands ended flows to. Decoded packets
 //! cross between them in batches whose buffers are sent back and reused, so the steady state
 //! allocates nothing per packet. The flow table sees packets in capture order, so results are
-//! the same as with one thread.
+//! the same as with one thread: across inputs, that is time order (the reader thread merges
+//! inputs whose time spans overlap, see [`read`]); within an input, file order.
 
 pub mod live;
 mod merge;
@@ -57,8 +58,10 @@ const IN_FLIGHT: usize = 4;
 
 type Batch = Vec<(i64, Packet)>;
 
-/// Reads `inputs` in order as one capture: one flow table across files, so a connection that
-/// spans two files is one flow. Each flow goes to `sink` when it ends; `servers` steers
+/// Reads `inputs` (in discovery order, by first packet time) as one capture: one flow table
+/// across files, so a connection that spans two files is one flow. Inputs whose time spans
+/// overlap (simultaneous captures, such as one file per interface) are merged by packet time;
+/// inputs that follow one another (a rotated series) are read one after another. Each flow goes to `sink` when it ends; `servers` steers
 /// direction inference. An input that fails is reported in `errors`; what it yielded before the
 /// damage is kept, and the other inputs are read. `progress` is called now and then (on the
 /// reader thread) with the number of input bytes consumed since its last call.
@@ -91,18 +94,12 @@ pub fn read(
                 // The flow side only goes away by panicking, which the scope reports.
                 let _ = to_flows.send(full);
             };
-            let mut summaries = Vec::with_capacity(inputs.len());
-            let mut errors = Vec::new();
-            for input in inputs {
-                let (sum, err) = read_input(input, opts, progress, &mut |ts, p| {
-                    batch.push((ts, p));
-                    if batch.len() == BATCH {
-                        send(&mut batch);
-                    }
-                });
-                summaries.push(sum);
-                errors.extend(err);
-            }
+            let (summaries, errors) = read_merged(inputs, opts, progress, &mut |ts, p| {
+                batch.push((ts, p));
+                if batch.len() == BATCH {
+                    send(&mut batch);
+                }
+            });
             if !batch.is_empty() {
                 send(&mut batch);
             }
@@ -136,69 +133,209 @@ pub fn read(
     })
 }
 
-/// Reads one input, handing each decoded packet to `sink`.
-fn read_input(
-    input: &Input,
+/// Reads `inputs` (in discovery order: by first packet time) and hands every decoded packet to
+/// `sink`, merging by time the inputs whose time spans overlap; returns each input's summary and
+/// errors, in `inputs` order.
+///
+/// A k-way merge that opens inputs one by one: an input is opened when its first packet is due,
+/// that is when its first packet time is at or before the next packet of every open input (or
+/// no input is open); one whose first time is unknown (standard input, no packets) is opened
+/// where it falls in `inputs`. Each open input holds its next decoded packet; the earliest of
+/// those goes on, ties to the input that comes first in `inputs`. An input is closed at its end,
+/// so inputs that follow one another (a rotated series) are read one after another with one
+/// file open at a time. A file's own packets stay in file order whatever their timestamps.
+fn read_merged(
+    inputs: &[Input],
     opts: &Options,
     progress: &mut (dyn FnMut(u64) + Send),
-    sink: &mut dyn FnMut(i64, Packet),
-) -> (InputSummary, Option<CaptureError>) {
-    let mut sum = InputSummary {
-        path: input.path.clone(),
-        size: input.size,
-        packets: 0,
-        bytes: 0,
-        first_ts_ns: None,
-        last_ts_ns: None,
-        link_types: Vec::new(),
-        stats: Stats::default(),
-        damaged: false,
-        live: None,
-    };
-    let mut reader = match Reader::open(input, opts.filter.as_deref()) {
-        Ok(r) => r,
-        Err(e) => {
-            sum.damaged = true;
-            return (sum, Some(e));
-        }
-    };
-    let (mut first, mut last) = (i64::MAX, i64::MIN);
-    let mut reported = 0u64;
-    let mut error = None;
+    sink: &mut impl FnMut(i64, Packet),
+) -> (Vec<InputSummary>, Vec<CaptureError>) {
+    let mut done: Vec<Option<(InputSummary, Option<CaptureError>)>> =
+        (0..inputs.len()).map(|_| None).collect();
+    let mut open: Vec<Open> = Vec::new();
+    let mut next_input = 0;
     loop {
-        match reader.next_packet() {
-            Ok(Some(p)) => {
-                sum.stats.frame(p.wire_len);
-                first = first.min(p.ts_ns);
-                last = last.max(p.ts_ns);
-                match decode::decode(p.linktype, p.data, p.wire_len) {
-                    Ok(pkt) => {
-                        sum.stats.decoded(&pkt);
-                        sink(p.ts_ns, pkt);
-                    }
-                    Err(skip) => sum.stats.skipped(skip),
-                }
-                if sum.stats.packets.is_multiple_of(PROGRESS_EVERY) {
-                    let off = reader.offset();
-                    progress(off.saturating_sub(reported));
-                    reported = off;
-                }
-            }
-            Ok(None) => break,
-            Err(e) => {
-                sum.damaged = true;
-                error = Some(e);
+        // Open every input whose first packet is due.
+        while let Some(input) = inputs.get(next_input) {
+            let due = match (input.first_ts_ns, earliest(&open)) {
+                (Some(first), Some((ts, _))) => first <= ts,
+                _ => true,
+            };
+            if !due {
                 break;
             }
+            let order = next_input;
+            next_input += 1;
+            match Source::open(order, input, opts) {
+                // Nothing goes on before the first packet is read and held.
+                Ok(mut src) => match src.advance(NOTHING, progress, sink) {
+                    Ok(next) => open.push(Open { next, src }),
+                    Err(err) => done[order] = Some(src.finish(err, progress)),
+                },
+                Err((sum, e)) => done[order] = Some((sum, Some(e))),
+            }
+        }
+        let Some((_, i)) = earliest(&open) else {
+            // Nothing open and nothing left to open.
+            break;
+        };
+        // The earliest packet goes on, and after it, from the same input, every packet before
+        // the bound: the next packet of the other open inputs, and the first packet of the next
+        // input to open (at that time, the next input opens first).
+        let mut bound = NOTHING_BOUND;
+        for (j, o) in open.iter().enumerate() {
+            if j != i {
+                bound = bound.min((o.next.0, o.src.order));
+            }
+        }
+        if let Some(first) = inputs.get(next_input).and_then(|input| input.first_ts_ns) {
+            bound = bound.min((first, 0));
+        }
+        let o = &mut open[i];
+        sink(o.next.0, o.next.1);
+        match o.src.advance(bound, progress, sink) {
+            Ok(next) => o.next = next,
+            Err(err) => {
+                let src = open.swap_remove(i).src;
+                let order = src.order;
+                done[order] = Some(src.finish(err, progress));
+            }
         }
     }
-    progress(reader.offset().saturating_sub(reported));
-    sum.packets = sum.stats.packets;
-    sum.bytes = sum.stats.wire_bytes;
-    if sum.packets > 0 {
-        sum.first_ts_ns = Some(first);
-        sum.last_ts_ns = Some(last);
+    let mut summaries = Vec::with_capacity(inputs.len());
+    let mut errors = Vec::new();
+    for (sum, err) in done.into_iter().flatten() {
+        summaries.push(sum);
+        errors.extend(err);
     }
-    sum.link_types = reader.link_types().to_vec();
-    (sum, error)
+    (summaries, errors)
+}
+
+/// A bound no packet is before: the look-ahead packet is read and held.
+const NOTHING: (i64, usize) = (i64::MIN, 0);
+/// A bound every packet is before: with nothing else open or to open, the input is read to its
+/// end.
+const NOTHING_BOUND: (i64, usize) = (i64::MAX, usize::MAX);
+
+/// The open input with the earliest next packet: (its time, its index in `open`); ties to the
+/// input first in discovery order.
+fn earliest(open: &[Open]) -> Option<(i64, usize)> {
+    open.iter()
+        .enumerate()
+        .min_by_key(|(_, o)| (o.next.0, o.src.order))
+        .map(|(i, o)| (o.next.0, i))
+}
+
+/// An open input of the merge and its next decoded packet, not handed on yet.
+struct Open {
+    next: (i64, Packet),
+    src: Source,
+}
+
+/// An input being read.
+struct Source {
+    /// Its index in the inputs: the tie-breaker.
+    order: usize,
+    reader: Reader,
+    sum: InputSummary,
+    first: i64,
+    last: i64,
+    /// Input bytes already reported to `progress`.
+    reported: u64,
+}
+
+impl Source {
+    fn open(
+        order: usize,
+        input: &Input,
+        opts: &Options,
+    ) -> Result<Source, (InputSummary, CaptureError)> {
+        let mut sum = InputSummary {
+            path: input.path.clone(),
+            size: input.size,
+            packets: 0,
+            bytes: 0,
+            first_ts_ns: None,
+            last_ts_ns: None,
+            link_types: Vec::new(),
+            stats: Stats::default(),
+            damaged: false,
+            live: None,
+        };
+        match Reader::open(input, opts.filter.as_deref()) {
+            Ok(reader) => Ok(Source {
+                order,
+                reader,
+                sum,
+                first: i64::MAX,
+                last: i64::MIN,
+                reported: 0,
+            }),
+            Err(e) => {
+                sum.damaged = true;
+                Err((sum, e))
+            }
+        }
+    }
+
+    /// Reads frames, counting each, and hands each decoded packet to `sink` as long as it comes
+    /// before `bound` ((time, input order), compared as a pair); returns the first decoded packet
+    /// that does not, for the caller to hold. Err at the end of the input: Some(error) if it
+    /// stopped at damage.
+    #[inline]
+    fn advance(
+        &mut self,
+        bound: (i64, usize),
+        progress: &mut (dyn FnMut(u64) + Send),
+        sink: &mut impl FnMut(i64, Packet),
+    ) -> Result<(i64, Packet), Option<CaptureError>> {
+        loop {
+            let p = match self.reader.next_packet() {
+                Ok(Some(p)) => p,
+                Ok(None) => return Err(None),
+                Err(e) => return Err(Some(e)),
+            };
+            let stats = &mut self.sum.stats;
+            stats.frame(p.wire_len);
+            let ts = p.ts_ns;
+            self.first = self.first.min(ts);
+            self.last = self.last.max(ts);
+            let decoded = decode::decode(p.linktype, p.data, p.wire_len);
+            if stats.packets.is_multiple_of(PROGRESS_EVERY) {
+                let off = self.reader.offset();
+                progress(off.saturating_sub(self.reported));
+                self.reported = off;
+            }
+            match decoded {
+                Ok(pkt) => {
+                    self.sum.stats.decoded(&pkt);
+                    if (ts, self.order) < bound {
+                        sink(ts, pkt);
+                    } else {
+                        return Ok((ts, pkt));
+                    }
+                }
+                Err(skip) => self.sum.stats.skipped(skip),
+            }
+        }
+    }
+
+    /// The summary of an input read to its end, or to the damage `error`.
+    fn finish(
+        mut self,
+        error: Option<CaptureError>,
+        progress: &mut (dyn FnMut(u64) + Send),
+    ) -> (InputSummary, Option<CaptureError>) {
+        progress(self.reader.offset().saturating_sub(self.reported));
+        let sum = &mut self.sum;
+        sum.damaged = error.is_some();
+        sum.packets = sum.stats.packets;
+        sum.bytes = sum.stats.wire_bytes;
+        if sum.packets > 0 {
+            sum.first_ts_ns = Some(self.first);
+            sum.last_ts_ns = Some(self.last);
+        }
+        sum.link_types = self.reader.link_types().to_vec();
+        (self.sum, error)
+    }
 }
