@@ -92,6 +92,11 @@ on_exit() {
 }
 trap on_exit EXIT
 
+# One copy of the binary for the live and the offline audit: a rebuild in the
+# same target directory meanwhile changes neither.
+cp "$FLOWAUDIT" "$W/flowaudit"
+FLOWAUDIT=$W/flowaudit
+
 lab_packages
 lab_build
 lab_content
