@@ -419,6 +419,7 @@ async fn capture(
     let mut last_counters = Instant::now();
     // Buffers in existence; past the number that can be in flight, wait for one to come back.
     let mut buffers = 1;
+    let mut last_round = false;
     let next_buffer =
         async |free: &mut mpsc::UnboundedReceiver<_>, buffers: &mut usize| match free.try_recv() {
             Ok(b) => b,
@@ -515,8 +516,15 @@ async fn capture(
             });
             save = None;
         }
-        if stopping || failed || counted {
+        if failed || counted || last_round {
             break;
+        }
+        if stopping {
+            // Packets in a ring block the kernel has not handed over yet come within a block
+            // timeout: one last read after it, so that nothing captured before the stop is lost.
+            last_round = true;
+            tokio::time::sleep(Duration::from_millis(2 * BLOCK_TIMEOUT_MS as u64)).await;
+            continue;
         }
         tokio::select! {
             r = ring.readable_mut() => {
