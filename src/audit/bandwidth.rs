@@ -79,10 +79,20 @@ impl Usage {
         }
     }
 
-    /// The busiest final second, when its bytes are over `budget_kbps`.
-    pub fn final_peak_over(&self, budget_kbps: f64) -> Option<i64> {
-        let kbps = self.peak as f64 * 8.0 / 1000.0;
-        self.peak_sec.filter(|_| kbps > budget_kbps)
+    /// The busiest second before `before` (final, or still open but complete since the clock
+    /// is past it), when its bytes are over `budget_kbps`.
+    pub fn peak_over(&self, budget_kbps: f64, before: i64) -> Option<i64> {
+        let over = |bytes: u64| bytes as f64 * 8.0 / 1000.0 > budget_kbps;
+        let open = self
+            .window
+            .iter()
+            .filter(|e| e.0 < before)
+            .max_by_key(|e| (e.1, std::cmp::Reverse(e.0)));
+        let best = match open {
+            Some(&(o, b)) if b > self.peak || self.peak_sec.is_none() => Some((o, b)),
+            _ => self.peak_sec.map(|s| (s, self.peak)),
+        };
+        best.filter(|&(_, b)| over(b)).map(|(s, _)| s)
     }
 
     /// Active seconds and the busiest second's bytes, once every second is final.

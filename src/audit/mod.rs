@@ -287,8 +287,9 @@ pub struct Finding {
 /// fields that name a finding in the report), when, and by which flow.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Raised {
-    /// Packet time it was raised: the last packet of the flow that raised it; for
-    /// over_bandwidth over a peak budget, the end of the second that went over; for missing and
+    /// Packet time at which its evidence was complete: the last packet of the flow that raised
+    /// it (raised when that flow ends); for over_bandwidth over a peak budget, the end of the
+    /// second that went over (raised once the clock has left it); for missing and
     /// over_bandwidth over an average budget, the end of the capture (see
     /// [`Auditor::raise_pending`]).
     pub ts_ns: i64,
@@ -516,20 +517,49 @@ impl<'a> Auditor<'a> {
         let window = self.opts.bandwidth_window.max(1);
         let u = self.usage.entry((i, b.orig_h)).or_default();
         u.add_bytes(b.sec, b.ip_bytes, window);
-        if let (Some(raised), Some(budget)) = (&mut self.raised, rule.peak_kbps)
-            && !u.raised
-            && let Some(sec) = u.final_peak_over(budget)
-        {
-            u.raised = true;
-            raised.extend(
-                build::bandwidth_findings_of(self.rules, i, b.orig_h, u).map(|f| {
-                    Raised::of(
-                        &f,
-                        sec.saturating_add(1).saturating_mul(crate::flow::NS),
-                        None,
-                    )
-                }),
-            );
+        if self.raised.is_some() {
+            self.raise_peak(i, b.orig_h, i64::MIN);
+        }
+    }
+
+    /// The clock entered the second of `now_ns`: every second before it is complete, so a
+    /// peak budget exceeded in one is raised now (only when raising; the figures of the report
+    /// do not change).
+    pub fn clock(&mut self, now_ns: i64) {
+        if self.raised.is_none() {
+            return;
+        }
+        let now = now_ns.div_euclid(crate::flow::NS);
+        let due: Vec<(usize, IpAddr)> = self
+            .usage
+            .iter()
+            .filter(|((i, _), u)| !u.raised && self.rules.rules[*i].peak_kbps.is_some())
+            .map(|(k, _)| *k)
+            .collect();
+        for (i, client) in due {
+            self.raise_peak(i, client, now);
+        }
+    }
+
+    /// Raises the over_bandwidth finding of (rule `i`, `client`) if a complete second (final,
+    /// or before the second `now`) is over the rule's peak budget, at the end of that second.
+    fn raise_peak(&mut self, i: usize, client: IpAddr, now: i64) {
+        let (Some(raised), Some(budget)) = (&mut self.raised, self.rules.rules[i].peak_kbps) else {
+            return;
+        };
+        let Some(u) = self.usage.get_mut(&(i, client)) else {
+            return;
+        };
+        if u.raised {
+            return;
+        }
+        let Some(sec) = u.peak_over(budget, now) else {
+            return;
+        };
+        u.raised = true;
+        if let Some(f) = build::bandwidth_findings_of(self.rules, i, client, u) {
+            let end = sec.saturating_add(1).saturating_mul(crate::flow::NS);
+            raised.push(Raised::of(&f, end, None));
         }
     }
 

@@ -137,6 +137,8 @@ pub trait FlowSink {
     fn flow(&mut self, r: &FlowRecord);
     /// A second of one flow's traffic is over (only when [`FlowConfig::seconds`] is on).
     fn second(&mut self, _b: &SecondBytes) {}
+    /// The table's clock (packet time, or a live capture's timer) entered a new second.
+    fn clock(&mut self, _now_ns: i64) {}
     /// The input paused (a live capture waiting for packets): what is buffered goes out, so
     /// that readers of the outputs see each line soon after it is made. Write errors are kept
     /// for the sink's own end.

@@ -504,8 +504,11 @@ impl<'a> FlowTable<'a> {
         if old == NONE {
             sink.open(ts);
         }
-        if self.cfg.seconds && old != NONE && ts.div_euclid(NS) != old.div_euclid(NS) {
-            self.close_second(sink);
+        if old != NONE && ts.div_euclid(NS) != old.div_euclid(NS) {
+            if self.cfg.seconds {
+                self.close_second(sink);
+            }
+            sink.clock(ts);
         }
         loop {
             let mut next: Option<(i64, u32, usize)> = None;

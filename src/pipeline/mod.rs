@@ -205,6 +205,11 @@ impl FlowSink for AuditSink<'_> {
         self.write_raised();
     }
 
+    fn clock(&mut self, now_ns: i64) {
+        self.auditor.clock(now_ns);
+        self.write_raised();
+    }
+
     fn flush(&mut self) {
         for out in [&mut self.flows_out, &mut self.findings_out]
             .into_iter()
