@@ -132,12 +132,8 @@ def main():
         raised = lines(p("findings.jsonl"))
         cap = offline["captures"][0]
         first, last = cap["first_ts"], cap["last_ts"]
-        # The client and server: `src` and `dst`, or under the report's names `src_ip` and
-        # `dst_ip` (beside `src_role` and `dst_role`).
-        addr = lambda r, end: r[end] if end in r else r.get(end + "_ip")
-        rkey = lambda r: (r.get("kind"), r.get("rule"), addr(r, "src"), addr(r, "dst"), r.get("dst_port"))
-        names = sorted({n for r in raised for n in ("src", "dst", "src_ip", "dst_ip") if n in r})
-        print(f"note  findings.jsonl names the hosts {', '.join(names)}")
+        # The client and server, under the report's names `src_ip` and `dst_ip`.
+        rkey = lambda r: (r.get("kind"), r.get("rule"), r.get("src_ip"), r.get("dst_ip"), r.get("dst_port"))
         want = {(f["kind"], f["rule"], f["src_ip"], f["dst_ip"], f["dst_port"]): f for f in findings}
         count = Counter(map(rkey, raised))
         check(len(raised) == len(findings) and all(count[k] == 1 for k in want),
