@@ -396,3 +396,81 @@ fn live_options_need_an_interface() {
         "flowaudit: --rotate-files rotates the --write files: give it with --write FILE\n"
     );
 }
+
+/// A second Ctrl-C while the capture is stopping ends it at once: exit 130, no statistics, the
+/// records already written flushed.
+#[test]
+fn second_interrupt_stops_at_once() {
+    if !may_capture("second_interrupt") {
+        return;
+    }
+    let d = tmp("twice");
+    let pcap = d.join("lo.pcap");
+    let mut child = Command::new(bin())
+        .args(["flows", "-i", "lo", "--filter", "tcp", "-w"])
+        .arg(&pcap)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for(&pcap, &mut child);
+    traffic(2);
+    interrupt(&child);
+    // The first one drains the rings for a block timeout (200 ms): the second comes within it.
+    std::thread::sleep(Duration::from_millis(50));
+    interrupt(&child);
+    let o = finish(child);
+    assert_eq!(o.status.code(), Some(130), "{}", text(&o.stderr));
+    assert!(
+        !text(&o.stderr).contains("packets received by filter"),
+        "{}",
+        text(&o.stderr)
+    );
+    std::fs::remove_dir_all(&d).ok();
+}
+
+/// The status line is drawn on a terminal (here a pseudo-terminal made by `script`), and
+/// never when stderr is not one.
+#[test]
+fn status_line_only_on_a_terminal() {
+    if !may_capture("status_line") {
+        return;
+    }
+    if Command::new("script").arg("--version").output().is_err() {
+        panic!("live test needs `script` (util-linux) for a pseudo-terminal");
+    }
+    let cmd = format!(
+        "{} flows -i lo --filter tcp --duration 2.5 -o /dev/null",
+        bin()
+    );
+    let o = Command::new("script")
+        .args(["-qfec", &cmd, "/dev/null"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o.stderr));
+    let tty = text(&o.stdout);
+    assert!(tty.contains("00:00:01  "), "{tty}");
+    assert!(
+        tty.contains(" packets (") && tty.contains(" open flows") && tty.contains(" dropped"),
+        "{tty}"
+    );
+    // Not a terminal: statistics at the end only.
+    let o = Command::new(bin())
+        .args([
+            "flows",
+            "-i",
+            "lo",
+            "--filter",
+            "tcp",
+            "--duration",
+            "1.5",
+            "-o",
+            "/dev/null",
+        ])
+        .output()
+        .unwrap();
+    let err = text(&o.stderr);
+    assert!(!err.contains("open flows") && !err.contains('\r'), "{err}");
+    assert!(err.contains("capture lo: "), "{err}");
+}
