@@ -188,6 +188,142 @@ struct TaskEnd {
     saved: Vec<PathBuf>,
 }
 
+/// The flow side: the table, the merge of several interfaces, and what the status line shows.
+struct FlowSide<'a> {
+    table: FlowTable<'a>,
+    /// With several interfaces.
+    merge: Option<Merge>,
+    /// With one interface: the time before which it has delivered everything.
+    mark: i64,
+    counters: Vec<LiveCounters>,
+    status: Status,
+    count: Option<u64>,
+}
+
+impl<'a> FlowSide<'a> {
+    fn new(n: usize, opts: &LiveOptions, servers: &'a dyn ServerPorts) -> Self {
+        FlowSide {
+            table: FlowTable::new(opts.flow, servers),
+            merge: (n > 1).then(|| Merge::new(n, MERGE_CAP)),
+            mark: i64::MIN,
+            counters: vec![LiveCounters::default(); n],
+            status: Status::default(),
+            count: opts.count,
+        }
+    }
+
+    /// Takes a batch (up to --count); true once the count is reached.
+    fn batch(&mut self, m: &Msg, sink: &mut dyn FlowSink) -> bool {
+        if let Some(c) = m.counters {
+            self.counters[m.iface] = c;
+        }
+        let limit = self
+            .count
+            .map_or(u64::MAX, |c| c.saturating_sub(self.status.packets));
+        let take = m
+            .packets
+            .len()
+            .min(usize::try_from(limit).unwrap_or(usize::MAX));
+        match &mut self.merge {
+            None => {
+                for (ts, p) in &m.packets[..take] {
+                    self.table.packet(*ts, p, sink);
+                }
+                if let Some(t) = m.mark {
+                    self.mark = self.mark.max(t);
+                }
+            }
+            Some(merge) => {
+                merge.push(m.iface, &m.packets[..take], m.mark);
+                while let Some((ts, p)) = merge.pop(false) {
+                    self.table.packet(ts, &p, sink);
+                }
+            }
+        }
+        self.status.packets += take as u64;
+        self.count.is_some_and(|c| self.status.packets >= c)
+    }
+
+    /// Moves the table's clock to the time every interface has delivered up to.
+    fn clock(&mut self, sink: &mut dyn FlowSink) {
+        let clock = match &self.merge {
+            None => self.mark,
+            Some(m) => m.watermark(),
+        };
+        if clock != i64::MIN {
+            self.table.tick(clock, sink);
+        }
+    }
+
+    /// The end: what the merge still holds goes to the table, and every open flow ends.
+    fn finish(&mut self, sink: &mut dyn FlowSink) -> crate::flow::TableStats {
+        if let Some(merge) = &mut self.merge {
+            while let Some((ts, p)) = merge.pop(true) {
+                self.table.packet(ts, &p, sink);
+            }
+        }
+        self.table.finish(sink)
+    }
+
+    /// The status now, `rate` over `secs`.
+    fn status(&mut self, elapsed: Duration, since: u64, secs: f64) -> Status {
+        let s = &mut self.status;
+        s.rate = (s.packets - since) as f64 / secs.max(1e-9);
+        s.elapsed = elapsed;
+        s.open_flows = self.table.open();
+        s.dropped = self.counters.iter().map(|c| c.dropped).sum();
+        s.if_dropped = self.counters.iter().map(|c| c.if_dropped).sum();
+        *s
+    }
+}
+
+/// When the status line and the scheduled reports are due.
+struct Schedule {
+    start: Instant,
+    last_status: Instant,
+    last_packets: u64,
+    /// The report period, ns.
+    every: Option<i64>,
+    next_report: Option<i64>,
+}
+
+impl Schedule {
+    fn new(report_every: Option<Duration>) -> Schedule {
+        let every = report_every.map(|d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX).max(1));
+        let start = Instant::now();
+        Schedule {
+            start,
+            last_status: start,
+            last_packets: 0,
+            every,
+            next_report: every.map(|e| (now_ns().div_euclid(e) + 1).saturating_mul(e)),
+        }
+    }
+
+    /// The status, when a second has passed since the last.
+    fn status(&mut self, flows: &mut FlowSide<'_>) -> Option<Status> {
+        let now = Instant::now();
+        let secs = now.duration_since(self.last_status).as_secs_f64();
+        if secs < 1.0 {
+            return None;
+        }
+        let s = flows.status(self.start.elapsed(), self.last_packets, secs);
+        (self.last_status, self.last_packets) = (now, s.packets);
+        Some(s)
+    }
+
+    /// The time a scheduled report is for, when one is due.
+    fn report(&mut self) -> Option<i64> {
+        let (e, due) = (self.every?, self.next_report?);
+        let wall = now_ns();
+        if wall < due {
+            return None;
+        }
+        self.next_report = Some((wall.div_euclid(e) + 1).saturating_mul(e));
+        Some(due)
+    }
+}
+
 async fn drive<S: FlowSink>(
     lives: Vec<Live>,
     saves: Vec<Option<Savefile>>,
@@ -210,7 +346,7 @@ async fn drive<S: FlowSink>(
     for (i, (live, save)) in lives.into_iter().zip(saves).enumerate() {
         let (free_tx, free_rx) = mpsc::unbounded_channel();
         recycle.push(free_tx);
-        tasks.push(tokio::spawn(capture(
+        let task = capture(
             i,
             live,
             save,
@@ -218,70 +354,31 @@ async fn drive<S: FlowSink>(
             tx.clone(),
             free_rx,
             stop_rx.clone(),
-        )));
+        );
+        tasks.push(tokio::spawn(task));
     }
     drop(tx);
 
-    let mut table = FlowTable::new(opts.flow, servers);
-    let mut merge = (n > 1).then(|| Merge::new(n, MERGE_CAP));
-    let mut counters = vec![LiveCounters::default(); n];
+    let mut flows = FlowSide::new(n, opts, servers);
+    let mut schedule = Schedule::new(opts.report_every);
     let mut ticker = tokio::time::interval(TICK);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-    let start = Instant::now();
-    let mut status = Status::default();
-    let (mut last_status, mut last_packets) = (start, 0u64);
-    let every = opts
-        .report_every
-        .map(|d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX).max(1));
-    let mut next_report = every.map(|e| (now_ns().div_euclid(e) + 1).saturating_mul(e));
+    // A first signal (or the duration, or the count) stops the capture; a second aborts.
     let mut stopping = false;
-    let mut aborted = false;
-    // Single interface: its mark, for the timer.
-    let mut mark = i64::MIN;
-
-    let stop = |stopping: &mut bool| {
-        if !*stopping {
-            *stopping = true;
-            let _ = stop_tx.send(true);
-        }
+    let stop = |stopping: &mut bool| -> bool {
+        let again = *stopping;
+        *stopping = true;
+        let _ = stop_tx.send(true);
+        again
     };
-
-    loop {
+    let aborted = loop {
         tokio::select! {
             biased;
-            _ = sigint.recv() => {
-                if stopping { aborted = true; break; }
-                stop(&mut stopping);
-            }
-            _ = sigterm.recv() => {
-                if stopping { aborted = true; break; }
-                stop(&mut stopping);
-            }
+            _ = sigint.recv() => if stop(&mut stopping) { break true },
+            _ = sigterm.recv() => if stop(&mut stopping) { break true },
             m = rx.recv() => {
-                let Some(mut m) = m else { break };
-                if let Some(c) = m.counters {
-                    counters[m.iface] = c;
-                }
-                let limit = opts.count.map_or(u64::MAX, |c| c.saturating_sub(status.packets));
-                let take = m.packets.len().min(usize::try_from(limit).unwrap_or(usize::MAX));
-                match &mut merge {
-                    None => {
-                        for (ts, p) in &m.packets[..take] {
-                            table.packet(*ts, p, sink);
-                        }
-                        if let Some(t) = m.mark {
-                            mark = mark.max(t);
-                        }
-                    }
-                    Some(merge) => {
-                        merge.push(m.iface, &m.packets[..take], m.mark);
-                        while let Some((ts, p)) = merge.pop(false) {
-                            table.packet(ts, &p, sink);
-                        }
-                    }
-                }
-                status.packets += take as u64;
-                if opts.count.is_some_and(|c| status.packets >= c) {
+                let Some(mut m) = m else { break false };
+                if flows.batch(&m, sink) {
                     stop(&mut stopping);
                 }
                 m.packets.clear();
@@ -289,50 +386,31 @@ async fn drive<S: FlowSink>(
                 let _ = recycle[m.iface].send(m.packets);
             }
             _ = ticker.tick() => {
-                let clock = match &merge {
-                    None => mark,
-                    Some(m) => m.watermark(),
-                };
-                if clock != i64::MIN {
-                    table.tick(clock, sink);
-                }
+                flows.clock(sink);
                 sink.flush();
-                if opts.duration.is_some_and(|d| start.elapsed() >= d) {
+                if opts.duration.is_some_and(|d| schedule.start.elapsed() >= d) {
                     stop(&mut stopping);
                 }
-                let now = Instant::now();
-                if now.duration_since(last_status) >= Duration::from_secs(1) {
-                    let secs = now.duration_since(last_status).as_secs_f64();
-                    status.rate = (status.packets - last_packets) as f64 / secs;
-                    (last_status, last_packets) = (now, status.packets);
-                    status.elapsed = start.elapsed();
-                    status.open_flows = table.open();
-                    status.dropped = counters.iter().map(|c| c.dropped).sum();
-                    status.if_dropped = counters.iter().map(|c| c.if_dropped).sum();
+                if let Some(status) = schedule.status(&mut flows) {
                     hooks.status(&status, sink);
                 }
-                if let (Some(e), Some(due)) = (every, next_report) {
-                    let wall = now_ns();
-                    if wall >= due {
-                        next_report = Some((wall.div_euclid(e) + 1).saturating_mul(e));
-                        status.open_flows = table.open();
-                        hooks.report(due, sink, &table, &status);
-                    }
+                if let Some(at) = schedule.report() {
+                    let status = flows.status;
+                    hooks.report(at, sink, &flows.table, &status);
                 }
             }
         }
-    }
+    };
 
     if aborted {
-        let _ = stop_tx.send(true);
         sink.flush();
         for t in &tasks {
             t.abort();
         }
         return Ok(LiveOutcome {
             outcome: Outcome {
-                table: table.stats(),
-                icmp: table.icmp,
+                table: flows.table.stats(),
+                icmp: flows.table.icmp,
                 stats: Stats::default(),
                 inputs: Vec::new(),
                 errors: Vec::new(),
@@ -341,39 +419,29 @@ async fn drive<S: FlowSink>(
             saved: Vec::new(),
         });
     }
-    if let Some(merge) = &mut merge {
-        while let Some((ts, p)) = merge.pop(true) {
-            table.packet(ts, &p, sink);
-        }
-    }
-    let table_stats = table.finish(sink);
-    let mut inputs = Vec::with_capacity(n);
-    let mut errors = Vec::new();
+    let table = flows.finish(sink);
+    let mut outcome = Outcome {
+        table,
+        icmp: flows.table.icmp,
+        stats: Stats::default(),
+        inputs: Vec::with_capacity(n),
+        errors: Vec::new(),
+    };
     let mut saved = Vec::new();
     for t in tasks {
         match t.await {
             Ok(end) => {
-                inputs.push(end.summary);
-                errors.extend(end.error);
+                outcome.stats.merge(&end.summary.stats);
+                outcome.inputs.push(end.summary);
+                outcome.errors.extend(end.error);
                 saved.extend(end.saved);
             }
             Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
             Err(_) => {}
         }
     }
-    // The flow side stopped taking packets at the count: the summaries say what was read.
-    let mut stats = Stats::default();
-    for s in &inputs {
-        stats.merge(&s.stats);
-    }
     Ok(LiveOutcome {
-        outcome: Outcome {
-            table: table_stats,
-            icmp: table.icmp,
-            stats,
-            inputs,
-            errors,
-        },
+        outcome,
         aborted: false,
         saved,
     })
