@@ -267,7 +267,8 @@ replay() {
       [ -n "$T_NOTE" ] || T_NOTE="exit $rc, no drop counters on stderr: $(tail -1 "$W/tool.err" | tr '|\t' '/ ' | cut -c1-150)"
       return 1
     fi
-    read -r _ u s m < "$W/tool.time" || true
+    # the last line: GNU time puts "Command exited with non-zero status N" before the figures
+    read -r _ u s m <<< "$(tail -1 "$W/tool.time")"
     T_CPU=$(awk -v u="$u" -v s="$s" 'BEGIN {printf "%.2f", u + s}')
     T_RSS=$(awk -v m="$m" 'BEGIN {printf "%.1f", m / 1024}')
     T_MISS=$((R_SENT > T_RECV ? R_SENT - T_RECV : 0))
