@@ -407,7 +407,7 @@ for tool in "${TOOL_LIST[@]}"; do
   load=$(col 5 "$W/repeats"); others=$(col 6 "$W/repeats" | xargs printf '%.2f')
   rcpu=$(col 8 "$W/repeats" | xargs printf '%.0f')
   clean=$(grep -c ' yes ' "$W/repeats" || true)
-  mark=""; [ "$ceiling" = no ] || mark="≥ "
+  mark=""; [ "$ceiling" = no ] || [ "$clean" != "$REPEATS" ] || mark="≥ "
   if [ -n "$hi_pps" ]; then lossy="$hi_pps ($hi_drops lost)"; else lossy="none"; fi
   ROWS_MD+=("| $tool | \`$SHOWN\` | $mark$pps | $mark$mbps | $clean/$REPEATS | $us | $rss | $load, $others | $rcpu % | $lossy |")
   printf '%s\t%s\tok\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$tool" "$SHOWN" "$pps" "$mbps" "$ceiling" \
