@@ -195,7 +195,10 @@ for i in "$TX" "$RX"; do
 done
 
 # ---- one trial --------------------------------------------------------------------------
-cpu_busy() { awk '$1 == "cpu" {print $2 + $3 + $4 + $7 + $8 + $9; exit}' /proc/stat; }  # jiffies
+# CPU time of processes, jiffies: user, nice, system and steal; not irq and softirq, where the
+# kernel delivers the replayed frames (the veth's receive path and the copies into capture
+# buffers are not charged to tcpreplay)
+cpu_busy() { awk '$1 == "cpu" {print $2 + $3 + $4 + $9; exit}' /proc/stat; }
 HZ=$(getconf CLK_TCK)
 packet_sockets() { in_ns cat /proc/net/packet | awk 'NR > 1' | wc -l; }
 
