@@ -63,7 +63,8 @@ enum Command {
 struct InputArgs {
     /// Capture files (pcap or pcapng), directories (every capture in them, found by content),
     /// or `-` for standard input. Several files are one capture, read in order of their first
-    /// packet's time.
+    /// packet's time; files whose time spans overlap (one per interface) are merged by packet
+    /// time.
     #[arg(
         required_unless_present = "interface",
         conflicts_with = "interface",

@@ -10,6 +10,8 @@
 
 pub mod live;
 mod merge;
+#[cfg(test)]
+mod tests;
 
 use std::sync::mpsc;
 
@@ -61,10 +63,11 @@ type Batch = Vec<(i64, Packet)>;
 /// Reads `inputs` (in discovery order, by first packet time) as one capture: one flow table
 /// across files, so a connection that spans two files is one flow. Inputs whose time spans
 /// overlap (simultaneous captures, such as one file per interface) are merged by packet time;
-/// inputs that follow one another (a rotated series) are read one after another. Each flow goes to `sink` when it ends; `servers` steers
-/// direction inference. An input that fails is reported in `errors`; what it yielded before the
-/// damage is kept, and the other inputs are read. `progress` is called now and then (on the
-/// reader thread) with the number of input bytes consumed since its last call.
+/// inputs that follow one another (a rotated series) are read one after another. Each flow goes
+/// to `sink` when it ends; `servers` steers direction inference. An input that fails is reported
+/// in `errors`; what it yielded before the damage is kept, and the other inputs are read.
+/// `progress` is called now and then (on the reader thread) with the number of input bytes
+/// consumed since its last call.
 pub fn read(
     inputs: &[Input],
     opts: &Options,
@@ -168,13 +171,19 @@ fn read_merged(
             next_input += 1;
             match Source::open(order, input, opts) {
                 // Nothing goes on before the first packet is read and held.
-                Ok(mut src) => match src.advance(NOTHING, progress, sink) {
+                Ok(mut src) => match src.advance(HOLD_FIRST, progress, sink) {
                     Ok(next) => open.push(Open { next, src }),
                     Err(err) => done[order] = Some(src.finish(err, progress)),
                 },
-                Err((sum, e)) => done[order] = Some((sum, Some(e))),
+                Err(e) => {
+                    let mut sum = summary(input);
+                    sum.damaged = true;
+                    done[order] = Some((sum, Some(e)));
+                }
             }
         }
+        #[cfg(test)]
+        tests::MOST_OPEN.with(|m| m.set(m.get().max(open.len())));
         let Some((_, i)) = earliest(&open) else {
             // Nothing open and nothing left to open.
             break;
@@ -182,7 +191,7 @@ fn read_merged(
         // The earliest packet goes on, and after it, from the same input, every packet before
         // the bound: the next packet of the other open inputs, and the first packet of the next
         // input to open (at that time, the next input opens first).
-        let mut bound = NOTHING_BOUND;
+        let mut bound = UNBOUNDED;
         for (j, o) in open.iter().enumerate() {
             if j != i {
                 bound = bound.min((o.next.0, o.src.order));
@@ -211,11 +220,11 @@ fn read_merged(
     (summaries, errors)
 }
 
-/// A bound no packet is before: the look-ahead packet is read and held.
-const NOTHING: (i64, usize) = (i64::MIN, 0);
+/// A bound no packet is before: the first packet is read and held.
+const HOLD_FIRST: (i64, usize) = (i64::MIN, 0);
 /// A bound every packet is before: with nothing else open or to open, the input is read to its
 /// end.
-const NOTHING_BOUND: (i64, usize) = (i64::MAX, usize::MAX);
+const UNBOUNDED: (i64, usize) = (i64::MAX, usize::MAX);
 
 /// The open input with the earliest next packet: (its time, its index in `open`); ties to the
 /// input first in discovery order.
@@ -224,6 +233,22 @@ fn earliest(open: &[Open]) -> Option<(i64, usize)> {
         .enumerate()
         .min_by_key(|(_, o)| (o.next.0, o.src.order))
         .map(|(i, o)| (o.next.0, i))
+}
+
+/// The summary of `input` before anything is read.
+fn summary(input: &Input) -> InputSummary {
+    InputSummary {
+        path: input.path.clone(),
+        size: input.size,
+        packets: 0,
+        bytes: 0,
+        first_ts_ns: None,
+        last_ts_ns: None,
+        link_types: Vec::new(),
+        stats: Stats::default(),
+        damaged: false,
+        live: None,
+    }
 }
 
 /// An open input of the merge and its next decoded packet, not handed on yet.
@@ -245,37 +270,15 @@ struct Source {
 }
 
 impl Source {
-    fn open(
-        order: usize,
-        input: &Input,
-        opts: &Options,
-    ) -> Result<Source, (InputSummary, CaptureError)> {
-        let mut sum = InputSummary {
-            path: input.path.clone(),
-            size: input.size,
-            packets: 0,
-            bytes: 0,
-            first_ts_ns: None,
-            last_ts_ns: None,
-            link_types: Vec::new(),
-            stats: Stats::default(),
-            damaged: false,
-            live: None,
-        };
-        match Reader::open(input, opts.filter.as_deref()) {
-            Ok(reader) => Ok(Source {
-                order,
-                reader,
-                sum,
-                first: i64::MAX,
-                last: i64::MIN,
-                reported: 0,
-            }),
-            Err(e) => {
-                sum.damaged = true;
-                Err((sum, e))
-            }
-        }
+    fn open(order: usize, input: &Input, opts: &Options) -> Result<Source, CaptureError> {
+        Ok(Source {
+            order,
+            reader: Reader::open(input, opts.filter.as_deref())?,
+            sum: summary(input),
+            first: i64::MAX,
+            last: i64::MIN,
+            reported: 0,
+        })
     }
 
     /// Reads frames, counting each, and hands each decoded packet to `sink` as long as it comes
