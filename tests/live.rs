@@ -474,3 +474,41 @@ fn status_line_only_on_a_terminal() {
     assert!(!err.contains("open flows") && !err.contains('\r'), "{err}");
     assert!(err.contains("capture lo: "), "{err}");
 }
+
+/// Two interfaces of a router in network namespaces (`tests/lab/router.sh`): one flow table,
+/// a connection crossing both is one flow, and the two --write files read back together give
+/// the live run's records.
+#[test]
+fn router_on_two_interfaces_is_one_flow_table() {
+    if !may_capture("router") {
+        return;
+    }
+    let probe = format!("farte-probe-{}", std::process::id());
+    match Command::new("ip").args(["netns", "add", &probe]).output() {
+        Ok(o) if o.status.success() => {
+            let _ = Command::new("ip").args(["netns", "del", &probe]).output();
+        }
+        other => {
+            let why = format!("live test SKIPPED (router): no network namespaces: {other:?}");
+            if std::env::var("FLOWAUDIT_LAB").is_ok_and(|m| m == "required") {
+                panic!("{why}, and FLOWAUDIT_LAB=required");
+            }
+            eprintln!("{why}");
+            return;
+        }
+    }
+    let d = tmp("router");
+    let o = Command::new("bash")
+        .arg(root().join("tests/lab/router.sh"))
+        .arg(bin())
+        .arg(&d)
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "router.sh failed:\n{}\n{}",
+        text(&o.stdout),
+        text(&o.stderr)
+    );
+    std::fs::remove_dir_all(&d).ok();
+}
