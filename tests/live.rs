@@ -116,6 +116,19 @@ fn finish(child: Child) -> Output {
     child.wait_with_output().unwrap()
 }
 
+/// Starts `flows -i lo --filter FILTER -w PCAP`, and waits until it captures.
+fn start_flows(filter: &str, pcap: &Path) -> Child {
+    let mut child = Command::new(bin())
+        .args(["flows", "-i", "lo", "--filter", filter, "-w"])
+        .arg(pcap)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for(pcap, &mut child);
+    child
+}
+
 /// `flows --interface lo`, stopped by SIGINT: every flow of the traffic, the same records as
 /// flowaudit reading its own --write file, libpcap's counters on stderr.
 #[test]
@@ -125,16 +138,9 @@ fn flows_on_loopback_match_the_written_capture() {
     }
     let d = tmp("flows");
     let pcap = d.join("lo.pcap");
-    // Only this test's traffic: the listeners' ports are not known before, so capture the
-    // loopback's TCP and UDP and keep this test's ports afterwards by filter on the file.
-    let mut child = Command::new(bin())
-        .args(["flows", "-i", "lo", "--filter", "tcp or udp", "-w"])
-        .arg(&pcap)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    wait_for(&pcap, &mut child);
+    // The listeners' ports are not known before: capture the loopback's TCP and UDP, and keep
+    // this test's flows by port afterwards.
+    let child = start_flows("tcp or udp", &pcap);
     let (tp, up) = traffic(3);
     std::thread::sleep(Duration::from_millis(300));
     interrupt(&child);
@@ -406,14 +412,7 @@ fn second_interrupt_stops_at_once() {
     }
     let d = tmp("twice");
     let pcap = d.join("lo.pcap");
-    let mut child = Command::new(bin())
-        .args(["flows", "-i", "lo", "--filter", "tcp", "-w"])
-        .arg(&pcap)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    wait_for(&pcap, &mut child);
+    let child = start_flows("tcp", &pcap);
     traffic(2);
     interrupt(&child);
     // The first one drains the rings for a block timeout (200 ms): the second comes within it.
