@@ -112,7 +112,7 @@ pub struct AuditSink<'r> {
     findings_out: Option<Lines<'r>>,
     /// One line, formatted before it is written whole.
     buf: Vec<u8>,
-    /// Findings raised so far with `findings_out`, by severity (error, warning).
+    /// Findings raised so far, by severity (error, warning).
     pub raised: [u64; 2],
 }
 
@@ -131,11 +131,8 @@ impl<'r> AuditSink<'r> {
         findings_out: Option<Box<dyn Write + 'r>>,
     ) -> Self {
         let lines = |w| Lines { w, error: None };
-        let auditor = if findings_out.is_some() {
-            auditor.raising()
-        } else {
-            auditor
-        };
+        // Findings are raised whether or not they are written: the live status line counts them.
+        let auditor = auditor.raising();
         AuditSink {
             auditor,
             rules,
@@ -152,16 +149,16 @@ impl<'r> AuditSink<'r> {
     }
 
     /// Writes the findings raised since the last call.
+    /// Counts the findings raised since the last call, and writes them with `findings_out`.
     fn write_raised(&mut self) {
-        let Some(out) = &mut self.findings_out else {
-            return;
-        };
         for r in self.auditor.take_raised() {
             self.raised[r.severity as usize] += 1;
-            self.buf.clear();
-            // Writing into a vector cannot fail.
-            let _ = write_raised_line(&mut self.buf, self.rules, &r);
-            out.write(&self.buf);
+            if let Some(out) = &mut self.findings_out {
+                self.buf.clear();
+                // Writing into a vector cannot fail.
+                let _ = write_raised_line(&mut self.buf, self.rules, &r);
+                out.write(&self.buf);
+            }
         }
     }
 
