@@ -1596,22 +1596,22 @@ fn reversed_connection_and_reversed_hosts() {
 
 // ---- --flows-out ------------------------------------------------------------------------------
 
-/// `--flows-out` on the HAS sample: every judged flow as a JSON line, pinned in
-/// fixtures/has/expected-flows-out.jsonl (renew: `flowaudit audit -q --rules rules/hopex.toml
-/// --inventory fixtures/has/inventory.toml fixtures/has/has.pcap --flows-out
-/// fixtures/has/expected-flows-out.jsonl -o /dev/null`, after checking it against the tests
-/// below), and every number of the report traced to those lines.
-#[test]
-fn flows_out_traces_every_finding_to_flows() {
-    let dir = std::env::temp_dir().join(format!("flowaudit-flows-out-{}", std::process::id()));
+/// The audit of the HAS sample with a JSON-lines output (`--flows-out` or `--findings-out`) to a
+/// file: what it wrote there (the report goes to /dev/null, nothing to stdout, exit 1).
+fn audit_has_lines(option: &str) -> String {
+    let dir = std::env::temp_dir().join(format!(
+        "flowaudit{}-{}",
+        option.trim_start_matches('-'),
+        std::process::id()
+    ));
     std::fs::create_dir_all(&dir).unwrap();
-    let file = dir.join("flows.jsonl");
+    let file = dir.join("out.jsonl");
     let mut a = vec![
         "audit",
         "-q",
         "-o",
         "/dev/null",
-        "--flows-out",
+        option,
         file.to_str().unwrap(),
     ];
     a.extend_from_slice(&HAS);
@@ -1619,6 +1619,18 @@ fn flows_out_traces_every_finding_to_flows() {
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert_eq!(stdout(&o), "");
     let got = std::fs::read_to_string(&file).unwrap();
+    std::fs::remove_dir_all(&dir).ok();
+    got
+}
+
+/// `--flows-out` on the HAS sample: every judged flow as a JSON line, pinned in
+/// fixtures/has/expected-flows-out.jsonl (renew: `flowaudit audit -q --rules rules/hopex.toml
+/// --inventory fixtures/has/inventory.toml fixtures/has/has.pcap --flows-out
+/// fixtures/has/expected-flows-out.jsonl -o /dev/null`, after checking it against the tests
+/// below), and every number of the report traced to those lines.
+#[test]
+fn flows_out_traces_every_finding_to_flows() {
+    let got = audit_has_lines("--flows-out");
     let want = read("fixtures/has/expected-flows-out.jsonl");
     assert_lines(&got, &want, "--flows-out");
 
@@ -1720,6 +1732,8 @@ fn flows_out_traces_every_finding_to_flows() {
     }
 
     // `--flows-out -` writes the lines to standard output when the report goes to a file.
+    let dir = std::env::temp_dir().join(format!("flowaudit-flows-out-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
     let report_file = dir.join("report.txt");
     let mut a = vec![
         "audit",
@@ -1776,22 +1790,7 @@ fn flows_out_traces_every_finding_to_flows() {
 /// its first flow began and no later than the capture's last packet.
 #[test]
 fn findings_out_raises_each_finding_once() {
-    let dir = std::env::temp_dir().join(format!("flowaudit-findings-out-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let file = dir.join("findings.jsonl");
-    let mut a = vec![
-        "audit",
-        "-q",
-        "-o",
-        "/dev/null",
-        "--findings-out",
-        file.to_str().unwrap(),
-    ];
-    a.extend_from_slice(&HAS);
-    let o = run(&a);
-    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
-    let got = std::fs::read_to_string(&file).unwrap();
-    std::fs::remove_dir_all(&dir).ok();
+    let got = audit_has_lines("--findings-out");
     let want = read("fixtures/has/expected-findings-out.jsonl");
     assert_lines(&got, &want, "--findings-out");
 
