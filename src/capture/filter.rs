@@ -31,15 +31,10 @@ pub(super) fn compile(expr: &str, dlt: i32) -> Result<BpfProgram, String> {
     dead.compile(expr, true).map_err(|e| pcap_message(&e))
 }
 
-/// The DLT_* number libpcap's filter compiler knows a LINKTYPE_* number by. Only a few differ.
+/// The DLT_* number libpcap's filter compiler knows a LINKTYPE_* number by (from the registry of
+/// link types; only a few differ).
 pub(super) fn dlt_for_linktype(linktype: u32) -> i32 {
-    match linktype {
-        100 => 11, // LINKTYPE_ATM_RFC1483 -> DLT_ATM_RFC1483
-        101 => 12, // LINKTYPE_RAW -> DLT_RAW
-        102 => 15, // LINKTYPE_SLIP_BSDOS -> DLT_SLIP_BSDOS
-        103 => 16, // LINKTYPE_PPP_BSDOS -> DLT_PPP_BSDOS
-        other => i32::try_from(other).unwrap_or(-1),
-    }
+    crate::decode::linktype::dlt_for_linktype(linktype)
 }
 
 /// The filter as it applies to the frames of one link type.

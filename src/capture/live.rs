@@ -237,16 +237,10 @@ pub fn interfaces() -> Result<Vec<InterfaceInfo>, CaptureError> {
         .collect())
 }
 
-/// The LINKTYPE_* number of a DLT_* number (libpcap reports live link types as DLT_*; only a
-/// few differ).
+/// The LINKTYPE_* number of a DLT_* number (libpcap reports live link types as DLT_*; the
+/// registry of link types lists the few that differ).
 fn linktype_for_dlt(dlt: u32) -> u32 {
-    match dlt {
-        11 => 100,      // DLT_ATM_RFC1483
-        12 | 14 => 101, // DLT_RAW (14 on OpenBSD)
-        15 => 102,      // DLT_SLIP_BSDOS
-        16 => 103,      // DLT_PPP_BSDOS
-        other => other,
-    }
+    crate::decode::linktype::linktype_for_dlt(dlt)
 }
 
 /// The error for an interface that would not open, from libpcap's message.

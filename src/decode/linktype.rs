@@ -1,0 +1,239 @@
+//! The registry of link types: one row per LINKTYPE_* number flowaudit knows, with its name, the
+//! DLT_* numbers libpcap uses for it, and which link-layer decoder reads its frames.
+//!
+//! Everything that knows about link types reads [`REGISTRY`]: the dispatch in
+//! [`decode`](super::decode), the names in statistics and reports, the filter compiler's DLT_*
+//! number ([`dlt_for_linktype`]) and the LINKTYPE_* number of a live capture ([`linktype_for_dlt`]).
+
+/// BSD loopback: 4-byte address family in the capturing host's byte order.
+pub const NULL: u32 = 0;
+/// Ethernet II / 802.3.
+pub const ETHERNET: u32 = 1;
+/// Raw IP, DLT_RAW on most platforms.
+pub const DLT_RAW: u32 = 12;
+/// Raw IP, DLT_RAW on OpenBSD.
+pub const DLT_RAW_OPENBSD: u32 = 14;
+/// RFC 1483 LLC/SNAP-encapsulated ATM (not decoded; listed for its DLT_* number).
+pub const ATM_RFC1483: u32 = 100;
+/// Raw IP, the LINKTYPE_RAW value stored in files.
+pub const RAW: u32 = 101;
+/// BSD/OS SLIP (not decoded; listed for its DLT_* number).
+pub const SLIP_BSDOS: u32 = 102;
+/// BSD/OS PPP (not decoded; listed for its DLT_* number).
+pub const PPP_BSDOS: u32 = 103;
+/// OpenBSD loopback: 4-byte address family in network byte order.
+pub const LOOP: u32 = 108;
+/// Linux cooked capture v1 (SLL).
+pub const LINUX_SLL: u32 = 113;
+/// Raw IPv4 only.
+pub const IPV4: u32 = 228;
+/// Raw IPv6 only.
+pub const IPV6: u32 = 229;
+/// Linux cooked capture v2 (SLL2).
+pub const LINUX_SLL2: u32 = 276;
+
+/// The link-layer decoder that reads a link type's frames.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Link {
+    /// Ethernet header, then the EtherType chain ([`super::ethernet`]).
+    Ethernet,
+    /// Linux cooked capture v1 ([`super::sll`]).
+    LinuxSll,
+    /// Linux cooked capture v2 ([`super::sll`]).
+    LinuxSll2,
+    /// BSD loopback, address family in the capturing host's byte order ([`super::null`]).
+    Null,
+    /// OpenBSD loopback, address family in network byte order ([`super::null`]).
+    Loop,
+    /// Raw IPv4 or IPv6, told apart by the version nibble ([`super::raw`]).
+    RawIp,
+    /// Raw IPv4 only.
+    Ipv4,
+    /// Raw IPv6 only.
+    Ipv6,
+}
+
+/// One link type.
+#[derive(Debug, Clone, Copy)]
+pub struct LinkType {
+    /// The LINKTYPE_* number of pcap and pcapng headers.
+    pub number: u32,
+    /// Short name for statistics and messages.
+    pub name: &'static str,
+    /// DLT_* numbers libpcap reports for this link type on some platform, when they differ from
+    /// `number`; the first is the one its filter compiler takes.
+    pub dlts: &'static [u32],
+    /// How its frames are decoded; `None`: flowaudit does not decode it.
+    pub link: Option<Link>,
+}
+
+const fn row(
+    number: u32,
+    name: &'static str,
+    dlts: &'static [u32],
+    link: Option<Link>,
+) -> LinkType {
+    LinkType {
+        number,
+        name,
+        dlts,
+        link,
+    }
+}
+
+/// Every link type flowaudit knows.
+pub const REGISTRY: &[LinkType] = &[
+    row(NULL, "null", &[], Some(Link::Null)),
+    row(ETHERNET, "ethernet", &[], Some(Link::Ethernet)),
+    // Platform DLT_RAW values also appear as link types in files written by some tools.
+    row(DLT_RAW, "raw-ip", &[], Some(Link::RawIp)),
+    row(DLT_RAW_OPENBSD, "raw-ip", &[], Some(Link::RawIp)),
+    row(ATM_RFC1483, "atm-rfc1483", &[11], None),
+    row(
+        RAW,
+        "raw-ip",
+        &[DLT_RAW, DLT_RAW_OPENBSD],
+        Some(Link::RawIp),
+    ),
+    row(SLIP_BSDOS, "slip-bsdos", &[15], None),
+    row(PPP_BSDOS, "ppp-bsdos", &[16], None),
+    row(LOOP, "loop", &[], Some(Link::Loop)),
+    row(LINUX_SLL, "linux-sll", &[], Some(Link::LinuxSll)),
+    row(IPV4, "ipv4", &[], Some(Link::Ipv4)),
+    row(IPV6, "ipv6", &[], Some(Link::Ipv6)),
+    row(LINUX_SLL2, "linux-sll2", &[], Some(Link::LinuxSll2)),
+];
+
+/// One past the largest number in [`REGISTRY`]: the size of the lookup index.
+const INDEX_LEN: usize = {
+    let mut max = 0;
+    let mut i = 0;
+    while i < REGISTRY.len() {
+        if REGISTRY[i].number as usize > max {
+            max = REGISTRY[i].number as usize;
+        }
+        i += 1;
+    }
+    max + 1
+};
+
+/// No row for this number in [`INDEX`].
+const NONE: u8 = u8::MAX;
+
+/// The row of each number in [`REGISTRY`] ([`NONE`]: no row), built at compile time so that the
+/// per-frame lookup is one load.
+const INDEX: [u8; INDEX_LEN] = {
+    assert!(REGISTRY.len() < NONE as usize);
+    let mut index = [NONE; INDEX_LEN];
+    let mut i = 0;
+    while i < REGISTRY.len() {
+        let n = REGISTRY[i].number as usize;
+        assert!(index[n] == NONE, "a link type listed twice");
+        index[n] = i as u8;
+        i += 1;
+    }
+    index
+};
+
+/// The registry row of `lt`, if flowaudit knows it.
+#[inline]
+pub fn lookup(lt: u32) -> Option<&'static LinkType> {
+    match INDEX.get(lt as usize) {
+        Some(&i) if i != NONE => Some(&REGISTRY[i as usize]),
+        _ => None,
+    }
+}
+
+/// The decoder of `lt`'s frames, if flowaudit decodes it.
+#[inline]
+pub fn link(lt: u32) -> Option<Link> {
+    lookup(lt).and_then(|l| l.link)
+}
+
+/// True when flowaudit can decode this link type.
+pub fn is_supported(lt: u32) -> bool {
+    link(lt).is_some()
+}
+
+/// A short name for statistics and messages ("unsupported" for a link type flowaudit does not
+/// decode).
+pub fn name(lt: u32) -> &'static str {
+    match lookup(lt) {
+        Some(l) if l.link.is_some() => l.name,
+        _ => "unsupported",
+    }
+}
+
+/// The DLT_* number libpcap's filter compiler knows a LINKTYPE_* number by (only a few differ;
+/// -1 for a number that does not fit).
+pub fn dlt_for_linktype(lt: u32) -> i32 {
+    let dlt = match lookup(lt) {
+        Some(l) => l.dlts.first().copied().unwrap_or(lt),
+        None => lt,
+    };
+    i32::try_from(dlt).unwrap_or(-1)
+}
+
+/// The LINKTYPE_* number of a DLT_* number as libpcap reports it for a live capture (only a few
+/// differ).
+pub fn linktype_for_dlt(dlt: u32) -> u32 {
+    REGISTRY
+        .iter()
+        .find(|l| l.dlts.contains(&dlt))
+        .map_or(dlt, |l| l.number)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::*;
+    use super::*;
+
+    #[test]
+    fn unsupported_link_type() {
+        assert_eq!(
+            decode(105, &[0u8; 40], 40).unwrap_err(),
+            Skip::UnsupportedLinkType(105)
+        );
+    }
+
+    #[test]
+    fn names() {
+        assert_eq!(name(ETHERNET), "ethernet");
+        assert_eq!(name(NULL), "null");
+        for lt in [DLT_RAW, DLT_RAW_OPENBSD, RAW] {
+            assert_eq!(name(lt), "raw-ip");
+        }
+        assert_eq!(name(LOOP), "loop");
+        assert_eq!(name(LINUX_SLL), "linux-sll");
+        assert_eq!(name(LINUX_SLL2), "linux-sll2");
+        assert_eq!(name(IPV4), "ipv4");
+        assert_eq!(name(IPV6), "ipv6");
+        // Known but not decoded, and unknown.
+        assert_eq!(name(ATM_RFC1483), "unsupported");
+        assert_eq!(name(105), "unsupported");
+        assert_eq!(name(u32::MAX), "unsupported");
+        assert!(is_supported(LINUX_SLL2) && !is_supported(PPP_BSDOS) && !is_supported(9999));
+    }
+
+    #[test]
+    fn dlt_numbers_both_ways() {
+        // LINKTYPE_* -> DLT_* for the filter compiler.
+        assert_eq!(dlt_for_linktype(ATM_RFC1483), 11);
+        assert_eq!(dlt_for_linktype(RAW), 12);
+        assert_eq!(dlt_for_linktype(SLIP_BSDOS), 15);
+        assert_eq!(dlt_for_linktype(PPP_BSDOS), 16);
+        assert_eq!(dlt_for_linktype(DLT_RAW), 12);
+        assert_eq!(dlt_for_linktype(DLT_RAW_OPENBSD), 14);
+        assert_eq!(dlt_for_linktype(ETHERNET), 1);
+        assert_eq!(dlt_for_linktype(147), 147);
+        assert_eq!(dlt_for_linktype(u32::MAX), -1);
+        // DLT_* -> LINKTYPE_* for live captures.
+        assert_eq!(linktype_for_dlt(11), ATM_RFC1483);
+        assert_eq!(linktype_for_dlt(12), RAW);
+        assert_eq!(linktype_for_dlt(14), RAW);
+        assert_eq!(linktype_for_dlt(15), SLIP_BSDOS);
+        assert_eq!(linktype_for_dlt(16), PPP_BSDOS);
+        assert_eq!(linktype_for_dlt(1), ETHERNET);
+        assert_eq!(linktype_for_dlt(113), LINUX_SLL);
+    }
+}
