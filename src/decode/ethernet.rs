@@ -93,7 +93,8 @@ pub(super) fn header(frame: &Frame<'_>, off: usize) -> Result<u16, Skip> {
 /// Decodes an Ethernet frame.
 pub(super) fn ethernet(frame: &Frame<'_>, wire: usize) -> Result<Packet, Skip> {
     let et = header(frame, 0)?;
-    ether_payload(frame, wire, field::LEN, et, VlanStack::default())
+    let mut vlan = VlanStack::default();
+    ether_payload(frame, wire, field::LEN, et, &mut vlan)
 }
 
 /// Follows an EtherType chain (VLAN tags, MPLS labels, PPPoE) from `off` to the IP header.
@@ -102,12 +103,12 @@ pub(super) fn ether_payload(
     wire: usize,
     mut off: usize,
     mut et: u16,
-    mut vlan: VlanStack,
+    vlan: &mut VlanStack,
 ) -> Result<Packet, Skip> {
     loop {
         match et {
-            ethertype::IPV4 => return ipv4::ipv4(frame, wire, off, vlan),
-            ethertype::IPV6 => return ipv6::ipv6(frame, wire, off, vlan),
+            ethertype::IPV4 => return ipv4::ipv4(frame, wire, off, *vlan),
+            ethertype::IPV6 => return ipv6::ipv6(frame, wire, off, *vlan),
             ethertype::VLAN | ethertype::QINQ | ethertype::QINQ_OLD1 | ethertype::QINQ_OLD2 => {
                 // Tags of any depth are followed; the flow key keeps the first MAX_VLANS.
                 let h = frame.header(off, field::vlan::LEN, Layer::Vlan)?;

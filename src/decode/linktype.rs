@@ -120,8 +120,7 @@ const INDEX_LEN: usize = {
 /// No row for this number in [`INDEX`].
 const NONE: u8 = u8::MAX;
 
-/// The row of each number in [`REGISTRY`] ([`NONE`]: no row), built at compile time so that the
-/// per-frame lookup is one load.
+/// The row of each number in [`REGISTRY`] ([`NONE`]: no row), built at compile time.
 const INDEX: [u8; INDEX_LEN] = {
     assert!(REGISTRY.len() < NONE as usize);
     let mut index = [NONE; INDEX_LEN];
@@ -135,8 +134,19 @@ const INDEX: [u8; INDEX_LEN] = {
     index
 };
 
+/// The decoder of each number, built at compile time from [`REGISTRY`] so that the per-frame
+/// dispatch is one load.
+const LINKS: [Option<Link>; INDEX_LEN] = {
+    let mut links = [None; INDEX_LEN];
+    let mut i = 0;
+    while i < REGISTRY.len() {
+        links[REGISTRY[i].number as usize] = REGISTRY[i].link;
+        i += 1;
+    }
+    links
+};
+
 /// The registry row of `lt`, if flowaudit knows it.
-#[inline]
 pub fn lookup(lt: u32) -> Option<&'static LinkType> {
     match INDEX.get(lt as usize) {
         Some(&i) if i != NONE => Some(&REGISTRY[i as usize]),
@@ -147,7 +157,10 @@ pub fn lookup(lt: u32) -> Option<&'static LinkType> {
 /// The decoder of `lt`'s frames, if flowaudit decodes it.
 #[inline]
 pub fn link(lt: u32) -> Option<Link> {
-    lookup(lt).and_then(|l| l.link)
+    match LINKS.get(lt as usize) {
+        Some(&link) => link,
+        None => None,
+    }
 }
 
 /// True when flowaudit can decode this link type.

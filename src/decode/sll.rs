@@ -47,14 +47,14 @@ mod field {
 pub(super) fn sll(frame: &Frame<'_>, wire: usize) -> Result<Packet, Skip> {
     let h = frame.header(0, field::sll::LEN, Layer::LinuxSll)?;
     let et = be16(h, field::sll::PROTOCOL);
-    ether_payload(frame, wire, field::sll::LEN, et, VlanStack::default())
+    ether_payload(frame, wire, field::sll::LEN, et, &mut VlanStack::default())
 }
 
 /// Decodes an SLL2 frame.
 pub(super) fn sll2(frame: &Frame<'_>, wire: usize) -> Result<Packet, Skip> {
     let h = frame.header(0, field::sll2::LEN, Layer::LinuxSll2)?;
     let et = be16(h, field::sll2::PROTOCOL);
-    ether_payload(frame, wire, field::sll2::LEN, et, VlanStack::default())
+    ether_payload(frame, wire, field::sll2::LEN, et, &mut VlanStack::default())
 }
 
 #[cfg(test)]
