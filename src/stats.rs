@@ -229,3 +229,82 @@ pub struct InputSummary {
     /// For a live interface: libpcap's counters (received, dropped).
     pub live: Option<crate::capture::live::LiveCounters>,
 }
+
+impl InputSummary {
+    /// An input before anything is read from it.
+    pub fn new(path: PathBuf, size: Option<u64>) -> InputSummary {
+        InputSummary {
+            path,
+            size,
+            packets: 0,
+            bytes: 0,
+            first_ts_ns: None,
+            last_ts_ns: None,
+            link_types: Vec::new(),
+            stats: Stats::default(),
+            damaged: false,
+            live: None,
+        }
+    }
+}
+
+/// Counts one input's frames as they are read (a file, or a live interface): its statistics and
+/// its time span, then its [`InputSummary`].
+pub struct Tally {
+    pub sum: InputSummary,
+    first: i64,
+    last: i64,
+}
+
+impl Tally {
+    pub fn new(sum: InputSummary) -> Tally {
+        Tally {
+            sum,
+            first: i64::MAX,
+            last: i64::MIN,
+        }
+    }
+
+    /// One frame read: counted, its time noted, decoded; Some(packet) for a flow packet, else
+    /// counted by why not.
+    #[inline]
+    pub fn frame(
+        &mut self,
+        ts_ns: i64,
+        linktype: u32,
+        data: &[u8],
+        wire_len: u32,
+    ) -> Option<Packet> {
+        let stats = &mut self.sum.stats;
+        stats.frame(wire_len);
+        self.first = self.first.min(ts_ns);
+        self.last = self.last.max(ts_ns);
+        match crate::decode::decode(linktype, data, wire_len) {
+            Ok(pkt) => {
+                stats.decoded(&pkt);
+                Some(pkt)
+            }
+            Err(skip) => {
+                stats.skipped(skip);
+                None
+            }
+        }
+    }
+
+    /// Frames counted so far.
+    pub fn packets(&self) -> u64 {
+        self.sum.stats.packets
+    }
+
+    /// The summary, with its totals and time span.
+    pub fn finish(mut self) -> InputSummary {
+        let sum = &mut self.sum;
+        sum.packets = sum.stats.packets;
+        sum.bytes = sum.stats.wire_bytes;
+        if sum.packets > 0 {
+            sum.first_ts_ns = Some(self.first);
+            sum.last_ts_ns = Some(self.last);
+        }
+        self.sum
+    }
+}

@@ -23,9 +23,9 @@ use super::merge::Merge;
 use crate::capture::CaptureError;
 use crate::capture::live::{BLOCK_TIMEOUT_MS, Live, LiveConfig, LiveCounters};
 use crate::capture::savefile::{Rotation, Savefile};
-use crate::decode::{self, Packet};
+use crate::decode::Packet;
 use crate::flow::{FlowConfig, FlowSink, FlowTable, ServerPorts};
-use crate::stats::{InputSummary, Stats};
+use crate::stats::{InputSummary, Stats, Tally};
 
 /// Packets per batch.
 const BATCH: usize = 1024;
@@ -459,17 +459,15 @@ async fn capture(
     mut stop: watch::Receiver<bool>,
 ) -> TaskEnd {
     let label = format!("interface {}", live.name());
-    let mut sum = InputSummary {
-        path: PathBuf::from(&label),
-        size: None,
-        packets: 0,
-        bytes: 0,
-        first_ts_ns: None,
-        last_ts_ns: None,
+    let mut tally = Tally::new(InputSummary {
         link_types: vec![live.linktype()],
-        stats: Stats::default(),
-        damaged: false,
         live: Some(LiveCounters::default()),
+        ..InputSummary::new(PathBuf::from(&label), None)
+    });
+    // A --write failure: reported, and the capture goes on without it.
+    let write_error = |e: std::io::Error| CaptureError::Open {
+        path: label.clone(),
+        message: format!("cannot write the capture (--write): {e}; the capture went on without it"),
     };
     let mut error = None;
     let mut ring = match crate::capture::live::watch(live) {
@@ -479,10 +477,9 @@ async fn capture(
                 path: label.clone(),
                 message: format!("cannot wait for packets: {e}"),
             });
-            return end(sum, i64::MAX, i64::MIN, error, save, &mut live);
+            return end(tally, error, save, &mut live);
         }
     };
-    let (mut first, mut last) = (i64::MAX, i64::MIN);
     let mut batch: Vec<(i64, Packet)> = Vec::with_capacity(BATCH);
     let mut last_counters = Instant::now();
     // Buffers in existence; past the number that can be in flight, wait for one to come back.
@@ -505,32 +502,20 @@ async fn capture(
         let mut failed = false;
         let mut counted = false;
         loop {
-            if count.is_some_and(|c| sum.stats.packets >= c) {
+            if count.is_some_and(|c| tally.packets() >= c) {
                 counted = true;
                 break;
             }
             match live.next_packet() {
                 Ok(Some(p)) => {
-                    sum.stats.frame(p.wire_len);
-                    first = first.min(p.ts_ns);
-                    last = last.max(p.ts_ns);
                     if let Some(s) = &mut save
                         && let Err(e) = s.write(p.ts_ns, p.data, p.wire_len)
                     {
-                        error = Some(CaptureError::Open {
-                            path: label.clone(),
-                            message: format!(
-                                "cannot write the capture (--write): {e}; the capture goes on without it"
-                            ),
-                        });
+                        error = Some(write_error(e));
                         save = None;
                     }
-                    match decode::decode(p.linktype, p.data, p.wire_len) {
-                        Ok(pkt) => {
-                            sum.stats.decoded(&pkt);
-                            batch.push((p.ts_ns, pkt));
-                        }
-                        Err(skip) => sum.stats.skipped(skip),
+                    if let Some(pkt) = tally.frame(p.ts_ns, p.linktype, p.data, p.wire_len) {
+                        batch.push((p.ts_ns, pkt));
                     }
                     if batch.len() == BATCH {
                         let next = next_buffer(&mut free, &mut buffers).await;
@@ -542,14 +527,14 @@ async fn capture(
                             counters: None,
                         };
                         if tx.send(m).await.is_err() {
-                            return end(sum, first, last, error, save, ring.get_mut());
+                            return end(tally, error, save, ring.get_mut());
                         }
                     }
                 }
                 Ok(None) => break,
                 Err(e) => {
                     error = Some(e);
-                    sum.damaged = true;
+                    tally.sum.damaged = true;
                     failed = true;
                     break;
                 }
@@ -578,10 +563,7 @@ async fn capture(
         if let Some(s) = &mut save
             && let Err(e) = s.flush()
         {
-            error = Some(CaptureError::Open {
-                path: label.clone(),
-                message: format!("cannot write the capture (--write): {e}"),
-            });
+            error = Some(write_error(e));
             save = None;
         }
         if failed || counted || last_round {
@@ -604,30 +586,24 @@ async fn capture(
             _ = stop.changed() => {}
         }
     }
-    end(sum, first, last, error, save, ring.get_mut())
+    end(tally, error, save, ring.get_mut())
 }
 
+/// The task's end: the interface's summary with libpcap's counters now, the last of --write
+/// flushed (a failure there is reported unless an error already was).
 fn end(
-    mut sum: InputSummary,
-    first: i64,
-    last: i64,
-    error: Option<CaptureError>,
+    tally: Tally,
+    mut error: Option<CaptureError>,
     save: Option<Savefile>,
     live: &mut Live,
 ) -> TaskEnd {
-    sum.packets = sum.stats.packets;
-    sum.bytes = sum.stats.wire_bytes;
-    if sum.packets > 0 {
-        sum.first_ts_ns = Some(first);
-        sum.last_ts_ns = Some(last);
-    }
-    sum.live = Some(live.counters());
-    let mut error = error;
+    let mut summary = tally.finish();
+    summary.live = Some(live.counters());
     let saved = match save {
         Some(mut s) => {
             if let Err(e) = s.flush() {
                 error.get_or_insert(CaptureError::Open {
-                    path: format!("interface {}", live.name()),
+                    path: summary.path.display().to_string(),
                     message: format!("cannot write the capture (--write): {e}"),
                 });
             }
@@ -636,7 +612,7 @@ fn end(
         None => Vec::new(),
     };
     TaskEnd {
-        summary: sum,
+        summary,
         error,
         saved,
     }

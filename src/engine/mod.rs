@@ -16,10 +16,10 @@ mod tests;
 use std::sync::mpsc;
 
 use crate::capture::{CaptureError, Input, Reader};
-use crate::decode::{self, Packet};
+use crate::decode::Packet;
 use crate::flow::{FlowConfig, FlowSink, FlowTable, IcmpAttach, ServerPorts, TableStats};
 pub use crate::stats::InputSummary;
-use crate::stats::Stats;
+use crate::stats::{Stats, Tally};
 
 /// How to read the inputs.
 #[derive(Debug, Clone, Default)]
@@ -237,18 +237,7 @@ fn earliest(open: &[Open]) -> Option<(i64, usize)> {
 
 /// The summary of `input` before anything is read.
 fn summary(input: &Input) -> InputSummary {
-    InputSummary {
-        path: input.path.clone(),
-        size: input.size,
-        packets: 0,
-        bytes: 0,
-        first_ts_ns: None,
-        last_ts_ns: None,
-        link_types: Vec::new(),
-        stats: Stats::default(),
-        damaged: false,
-        live: None,
-    }
+    InputSummary::new(input.path.clone(), input.size)
 }
 
 /// An open input of the merge and its next decoded packet, not handed on yet.
@@ -262,9 +251,7 @@ struct Source {
     /// Its index in the inputs: the tie-breaker.
     order: usize,
     reader: Reader,
-    sum: InputSummary,
-    first: i64,
-    last: i64,
+    tally: Tally,
     /// Input bytes already reported to `progress`.
     reported: u64,
 }
@@ -274,9 +261,7 @@ impl Source {
         Ok(Source {
             order,
             reader: Reader::open(input, opts.filter.as_deref())?,
-            sum: summary(input),
-            first: i64::MAX,
-            last: i64::MIN,
+            tally: Tally::new(summary(input)),
             reported: 0,
         })
     }
@@ -298,47 +283,33 @@ impl Source {
                 Ok(None) => return Err(None),
                 Err(e) => return Err(Some(e)),
             };
-            let stats = &mut self.sum.stats;
-            stats.frame(p.wire_len);
             let ts = p.ts_ns;
-            self.first = self.first.min(ts);
-            self.last = self.last.max(ts);
-            let decoded = decode::decode(p.linktype, p.data, p.wire_len);
-            if stats.packets.is_multiple_of(PROGRESS_EVERY) {
+            let decoded = self.tally.frame(ts, p.linktype, p.data, p.wire_len);
+            if self.tally.packets().is_multiple_of(PROGRESS_EVERY) {
                 let off = self.reader.offset();
                 progress(off.saturating_sub(self.reported));
                 self.reported = off;
             }
-            match decoded {
-                Ok(pkt) => {
-                    self.sum.stats.decoded(&pkt);
-                    if (ts, self.order) < bound {
-                        sink(ts, pkt);
-                    } else {
-                        return Ok((ts, pkt));
-                    }
+            if let Some(pkt) = decoded {
+                if (ts, self.order) < bound {
+                    sink(ts, pkt);
+                } else {
+                    return Ok((ts, pkt));
                 }
-                Err(skip) => self.sum.stats.skipped(skip),
             }
         }
     }
 
     /// The summary of an input read to its end, or to the damage `error`.
     fn finish(
-        mut self,
+        self,
         error: Option<CaptureError>,
         progress: &mut (dyn FnMut(u64) + Send),
     ) -> (InputSummary, Option<CaptureError>) {
         progress(self.reader.offset().saturating_sub(self.reported));
-        let sum = &mut self.sum;
+        let mut sum = self.tally.finish();
         sum.damaged = error.is_some();
-        sum.packets = sum.stats.packets;
-        sum.bytes = sum.stats.wire_bytes;
-        if sum.packets > 0 {
-            sum.first_ts_ns = Some(self.first);
-            sum.last_ts_ns = Some(self.last);
-        }
         sum.link_types = self.reader.link_types().to_vec();
-        (self.sum, error)
+        (sum, error)
     }
 }

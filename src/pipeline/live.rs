@@ -12,7 +12,7 @@ use crate::engine::live::{LiveHooks, Status};
 use crate::flow::{FlowSink, FlowTable};
 use crate::report::audit::{AuditDoc, CaptureEvidence, write_audit_json, write_audit_text};
 use crate::report::file_stamp;
-use crate::stats::{InputSummary, Stats};
+use crate::stats::InputSummary;
 
 /// A status line on standard error, redrawn in place about once a second; only when asked
 /// (on a terminal, and not quiet).
@@ -185,16 +185,12 @@ impl<'r> LiveHooks<AuditSink<'r>> for AuditHooks<'r> {
         let result = snap.finish();
         let captures = [CaptureEvidence {
             summary: InputSummary {
-                path: PathBuf::from(format!("interface {}", self.interfaces.join(","))),
-                size: None,
                 packets: status.packets,
-                bytes: 0,
-                first_ts_ns: None,
                 last_ts_ns: Some(now_ns),
-                link_types: Vec::new(),
-                stats: Stats::default(),
-                damaged: false,
-                live: None,
+                ..InputSummary::new(
+                    PathBuf::from(format!("interface {}", self.interfaces.join(","))),
+                    None,
+                )
             },
             sha256: None,
         }];
