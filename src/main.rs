@@ -454,11 +454,6 @@ fn read_inputs<S: FlowSink>(
             };
             (p, rotation)
         }),
-        report_every: None,
-    };
-    let opts = LiveOptions {
-        report_every: hooks.schedule(),
-        ..opts
     };
     let run = match engine::live::run(&opts, servers, sink, hooks) {
         Ok(r) => r,

@@ -52,8 +52,6 @@ pub struct LiveOptions {
     /// Keep the captured frames: the path (with several interfaces, one file each, the
     /// interface's name added to the stem), and the rotation.
     pub write: Option<(PathBuf, Rotation)>,
-    /// How often [`LiveHooks::report`] runs (aligned to multiples of it since the epoch).
-    pub report_every: Option<Duration>,
 }
 
 /// The state of a running capture, for a status line.
@@ -72,13 +70,14 @@ pub struct Status {
 
 /// What the caller does while the capture runs. `S` is its sink.
 pub trait LiveHooks<S: FlowSink> {
-    /// How often [`LiveHooks::report`] should run, if at all.
+    /// How often [`LiveHooks::report`] should run, if at all (aligned to multiples of it since
+    /// the epoch).
     fn schedule(&self) -> Option<Duration> {
         None
     }
     /// About once a second.
     fn status(&mut self, _status: &Status, _sink: &S) {}
-    /// On the `report_every` schedule, at `now_ns`: a report of everything so far (`table`
+    /// On the [`LiveHooks::schedule`], at `now_ns`: a report of everything so far (`table`
     /// holds the open flows; see [`FlowTable::open_records`]).
     fn report(&mut self, _now_ns: i64, _sink: &S, _table: &FlowTable<'_>, _status: &Status) {}
 }
@@ -360,7 +359,7 @@ async fn drive<S: FlowSink>(
     drop(tx);
 
     let mut flows = FlowSide::new(n, opts, servers);
-    let mut schedule = Schedule::new(opts.report_every);
+    let mut schedule = Schedule::new(hooks.schedule());
     let mut ticker = tokio::time::interval(TICK);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     // A first signal (or the duration, or the count) stops the capture; a second aborts.
