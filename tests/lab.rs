@@ -8,35 +8,10 @@
 //! `FLOWAUDIT_LAB=required` (CI), which makes a skip a failure. `FLOWAUDIT_LAB=off` skips it on
 //! purpose.
 
+mod common;
+
 use std::process::Command;
 use std::time::Instant;
-
-/// Why the lab cannot run here, if it cannot.
-fn unavailable() -> Option<String> {
-    match Command::new("id").arg("-u").output() {
-        Ok(o) if String::from_utf8_lossy(&o.stdout).trim() == "0" => {}
-        Ok(o) => {
-            return Some(format!(
-                "running as uid {}",
-                String::from_utf8_lossy(&o.stdout).trim()
-            ));
-        }
-        Err(e) => return Some(format!("id -u: {e}")),
-    }
-    // A namespace of our own, deleted at once: the lab's names are not touched.
-    let probe = format!("falab-probe-{}", std::process::id());
-    match Command::new("ip").args(["netns", "add", &probe]).output() {
-        Err(e) => Some(format!("no ip command: {e}")),
-        Ok(o) if !o.status.success() => Some(format!(
-            "ip netns add failed: {}",
-            String::from_utf8_lossy(&o.stderr).trim()
-        )),
-        Ok(_) => {
-            let _ = Command::new("ip").args(["netns", "del", &probe]).output();
-            None
-        }
-    }
-}
 
 /// Whether the binary captures live (`audit --interface`); with `LAB_CAPTURE=tcpdump` the script
 /// captures with tcpdump and audits the file instead.
@@ -58,19 +33,14 @@ fn has_lab_audited_live() {
         return;
     }
     let bin = env!("CARGO_BIN_EXE_flowaudit");
-    let skip = match unavailable() {
-        Some(why) => Some(format!("needs root and network namespaces ({why})")),
-        None if !live_capture(bin) => {
-            Some("this build has no live capture (flowaudit audit --interface)".to_string())
-        }
-        None => None,
-    };
-    if let Some(why) = skip {
-        assert!(
-            mode != "required",
-            "lab test cannot run, and FLOWAUDIT_LAB=required: {why}"
-        );
-        eprintln!("lab test SKIPPED: {why}");
+    let why = common::not_root()
+        .or_else(common::no_netns)
+        .map(|why| format!("needs root and network namespaces ({why})"))
+        .or_else(|| {
+            (!live_capture(bin))
+                .then(|| "this build has no live capture (flowaudit audit --interface)".to_string())
+        });
+    if !common::may_run("lab test", why) {
         return;
     }
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/lab/live.sh");

@@ -6,6 +6,8 @@
 //! SKIPPED: ...` on standard error and pass, unless `FLOWAUDIT_LAB=required` (CI), which makes
 //! a skip a failure.
 
+mod common;
+
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream, UdpSocket};
 use std::path::{Path, PathBuf};
@@ -26,19 +28,8 @@ fn text(b: &[u8]) -> String {
 
 /// Whether this process may capture; prints the skip line when not.
 fn may_capture(test: &str) -> bool {
-    let uid = Command::new("id")
-        .arg("-u")
-        .output()
-        .map(|o| text(&o.stdout));
-    if uid.as_deref().is_ok_and(|u| u.trim() == "0") {
-        return true;
-    }
-    let why = format!("live test SKIPPED ({test}): needs root to capture (id -u: {uid:?})");
-    if std::env::var("FLOWAUDIT_LAB").is_ok_and(|m| m == "required") {
-        panic!("{why}, and FLOWAUDIT_LAB=required");
-    }
-    eprintln!("{why}");
-    false
+    let why = common::not_root().map(|why| format!("needs root to capture ({why})"));
+    common::may_run(&format!("live test ({test})"), why)
 }
 
 fn tmp(name: &str) -> PathBuf {
@@ -482,19 +473,8 @@ fn router_on_two_interfaces_is_one_flow_table() {
     if !may_capture("router") {
         return;
     }
-    let probe = format!("farte-probe-{}", std::process::id());
-    match Command::new("ip").args(["netns", "add", &probe]).output() {
-        Ok(o) if o.status.success() => {
-            let _ = Command::new("ip").args(["netns", "del", &probe]).output();
-        }
-        other => {
-            let why = format!("live test SKIPPED (router): no network namespaces: {other:?}");
-            if std::env::var("FLOWAUDIT_LAB").is_ok_and(|m| m == "required") {
-                panic!("{why}, and FLOWAUDIT_LAB=required");
-            }
-            eprintln!("{why}");
-            return;
-        }
+    if !common::may_run("live test (router)", common::no_netns()) {
+        return;
     }
     let d = tmp("router");
     let o = Command::new("bash")

@@ -1,0 +1,50 @@
+//! What the tests that need root and network namespaces share: why they cannot run here, and how
+//! a test that cannot run says so.
+//!
+//! Such a test prints `... SKIPPED: why` on standard error and passes, unless
+//! `FLOWAUDIT_LAB=required` (CI), which makes a skip a failure.
+
+#![allow(dead_code)]
+
+use std::process::Command;
+
+/// Why this process is not root, if it is not.
+pub fn not_root() -> Option<String> {
+    match Command::new("id").arg("-u").output() {
+        Ok(o) if String::from_utf8_lossy(&o.stdout).trim() == "0" => None,
+        Ok(o) => Some(format!(
+            "running as uid {}",
+            String::from_utf8_lossy(&o.stdout).trim()
+        )),
+        Err(e) => Some(format!("id -u: {e}")),
+    }
+}
+
+/// Why network namespaces cannot be made here, if they cannot: a namespace of our own is made
+/// and deleted at once (no lab's names are touched).
+pub fn no_netns() -> Option<String> {
+    let probe = format!("fa-probe-{}", std::process::id());
+    match Command::new("ip").args(["netns", "add", &probe]).output() {
+        Err(e) => Some(format!("no ip command: {e}")),
+        Ok(o) if !o.status.success() => Some(format!(
+            "ip netns add failed: {}",
+            String::from_utf8_lossy(&o.stderr).trim()
+        )),
+        Ok(_) => {
+            let _ = Command::new("ip").args(["netns", "del", &probe]).output();
+            None
+        }
+    }
+}
+
+/// True when the test may run; otherwise prints `WHAT SKIPPED: why` (or panics under
+/// `FLOWAUDIT_LAB=required`) and returns false.
+pub fn may_run(what: &str, why: Option<String>) -> bool {
+    let Some(why) = why else { return true };
+    let msg = format!("{what} SKIPPED: {why}");
+    if std::env::var("FLOWAUDIT_LAB").is_ok_and(|m| m == "required") {
+        panic!("{msg}, and FLOWAUDIT_LAB=required");
+    }
+    eprintln!("{msg}");
+    false
+}
