@@ -151,7 +151,7 @@ fn fragment_and_icmp_statistics() {
         stderr(&o).lines().skip(1).collect::<Vec<_>>(),
         [
             "flows: 3 (1 tcp, 2 udp) from 14 packets (10 tcp, 4 udp)",
-            "ip fragments: 4: 4 in 2 datagrams reassembled (2 tcp/udp packets), 0 in 0 incomplete \
+            "ip fragments: 4 frames; 4 in 2 datagrams reassembled (2 tcp/udp packets), 0 in 0 incomplete \
              (0 timed out, 0 evicted, 0 at the end of the input), 0 rejected; 0 duplicates, \
              0 overlaps, 0 inconsistent",
             "not in a flow: 0 packets",

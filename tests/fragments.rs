@@ -74,7 +74,7 @@ fn real_kernel_fragments_statistics() {
         statistics("fixtures/fragments/real.pcap"),
         [
             "flows: 3 (1 tcp, 2 udp) from 30 packets (22 tcp, 8 udp)",
-            "ip fragments: 24: 24 in 8 datagrams reassembled (6 tcp/udp packets), 0 in 0 \
+            "ip fragments: 24 frames; 24 in 8 datagrams reassembled (6 tcp/udp packets), 0 in 0 \
              incomplete (0 timed out, 0 evicted, 0 at the end of the input), 0 rejected; \
              0 duplicates, 0 overlaps, 0 inconsistent",
             "not in a flow: 8 packets",
@@ -102,7 +102,7 @@ fn hostile_fragments_statistics() {
         statistics("fixtures/synthetic/fragments.pcap"),
         [
             "flows: 9 (0 tcp, 9 udp) from 11 packets (0 tcp, 11 udp)",
-            "ip fragments: 23: 18 in 7 datagrams reassembled (7 tcp/udp packets), 4 in 3 \
+            "ip fragments: 23 frames; 18 in 7 datagrams reassembled (7 tcp/udp packets), 4 in 3 \
              incomplete (2 timed out, 0 evicted, 1 at the end of the input), 1 rejected; \
              1 duplicates, 2 overlaps, 1 inconsistent",
             "not in a flow: 5 packets",

@@ -168,7 +168,7 @@ pub fn write_stats(
     if f.fragments > 0 {
         writeln!(
             w,
-            "ip fragments: {}: {} in {} datagrams reassembled ({} tcp/udp packets), {} in {} \
+            "ip fragments: {} frames; {} in {} datagrams reassembled ({} tcp/udp packets), {} in {} \
              incomplete ({} timed out, {} evicted, {} at the end of the input), {} rejected; \
              {} duplicates, {} overlaps, {} inconsistent",
             f.fragments,
