@@ -1,8 +1,8 @@
 //! Reassembly stage: IPv4 and IPv6 fragments back into their datagrams, between decode and flow.
 //!
-//! The decoder hands every fragment over as [`crate::decode::Transport::Fragment`] with where its data lies in the
-//! frame; the stage copies those bytes into the datagram's buffer, and when the last missing piece
-//! comes, decodes the datagram's transport header from the reassembled bytes
+//! The decoder hands every fragment over as [`crate::decode::Transport::Fragment`], with where
+//! its data lies in the frame; the stage copies those bytes into the datagram's buffer, and when
+//! the last missing piece comes, decodes the datagram's transport header from the reassembled bytes
 //! ([`crate::decode::reassembled`]) and returns the packet: one packet of its flow, whose IP length
 //! is the whole datagram's and whose time is the time of the fragment that completed it (as tshark
 //! and Zeek count it). The flow stage never sees a fragment. One reassembler serves one input
