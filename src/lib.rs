@@ -15,6 +15,7 @@ pub mod decode;
 pub mod engine;
 pub mod flow;
 pub mod pipeline;
+pub mod reassembly;
 pub mod report;
 pub mod rules;
 pub mod stats;

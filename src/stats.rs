@@ -3,9 +3,66 @@
 use std::path::PathBuf;
 
 use crate::decode::{Layer, Packet, Reason, Skip, Transport};
+use crate::reassembly::Reassembler;
 
 const LAYERS: usize = Layer::ALL.len();
 const REASONS: usize = Reason::ALL.len();
+
+/// IP fragments and what reassembly ([`crate::reassembly`]) made of them. Every fragment frame
+/// ends in exactly one of: a reassembled datagram, an incomplete one, or rejected
+/// (`fragments = reassembled_fragments + incomplete_fragments + rejected` once the input is
+/// finished). Duplicates, overlaps and inconsistent fragments are among those, counted again by
+/// what they brought (see `reassembly::policy`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FragStats {
+    /// Frames carrying a fragment (not atomic fragments: those are whole packets).
+    pub fragments: u64,
+    /// Datagrams reassembled; each is then one packet, counted by its protocol.
+    pub reassembled: u64,
+    /// Fragments in them.
+    pub reassembled_fragments: u64,
+    /// Of those, fragments of datagrams that are TCP/UDP flow packets, and those packets.
+    pub flow_fragments: u64,
+    pub flow_packets: u64,
+    /// Datagrams never completed: timed out, dropped for the caps (evicted), still pending at
+    /// the end of the input.
+    pub timed_out: u64,
+    pub evicted: u64,
+    pub unfinished: u64,
+    /// Fragments in them.
+    pub incomplete_fragments: u64,
+    /// Fragments that brought nothing new and agreed with what was held.
+    pub duplicates: u64,
+    /// Fragments that overlapped held data and were no duplicates (new bytes, or other bytes).
+    pub overlaps: u64,
+    /// Fragments that disagreed with held data (bytes or the datagram's end); held data won.
+    pub inconsistent: u64,
+    /// Fragments refused: past 65,535 bytes, empty but not the last, or too many pieces.
+    pub rejected: u64,
+}
+
+impl FragStats {
+    /// Datagrams given up.
+    pub fn incomplete(&self) -> u64 {
+        self.timed_out + self.evicted + self.unfinished
+    }
+
+    fn merge(&mut self, o: &FragStats) {
+        self.fragments += o.fragments;
+        self.reassembled += o.reassembled;
+        self.reassembled_fragments += o.reassembled_fragments;
+        self.flow_fragments += o.flow_fragments;
+        self.flow_packets += o.flow_packets;
+        self.timed_out += o.timed_out;
+        self.evicted += o.evicted;
+        self.unfinished += o.unfinished;
+        self.incomplete_fragments += o.incomplete_fragments;
+        self.duplicates += o.duplicates;
+        self.overlaps += o.overlaps;
+        self.inconsistent += o.inconsistent;
+        self.rejected += o.rejected;
+    }
+}
 
 /// Counters over everything read. Fixed-size tables: counting allocates nothing per packet
 /// (the small lists of odd values grow only when a new value appears).
@@ -27,8 +84,8 @@ pub struct Stats {
     pub not_ip_family: Vec<(u32, u64)>,
     /// IP packets of protocols other than TCP, UDP, ICMP, by protocol number.
     pub ip_proto: [u64; 256],
-    /// Non-first IP fragments.
-    pub fragments: u64,
+    /// IP fragments and their reassembly.
+    pub frag: FragStats,
     /// Frames whose headers the snaplen cut, by layer.
     pub truncated: [u64; LAYERS],
     /// Frames with a malformed header, by layer and reason.
@@ -50,16 +107,12 @@ impl Default for Stats {
             not_ip_ppp: Vec::new(),
             not_ip_family: Vec::new(),
             ip_proto: [0; 256],
-            fragments: 0,
+            frag: FragStats::default(),
             truncated: [0; LAYERS],
             malformed: [[0; REASONS]; LAYERS],
             unsupported_link: Vec::new(),
         }
     }
-}
-
-fn bump<K: PartialEq + Ord + Copy>(list: &mut Vec<(K, u64)>, k: K) {
-    add(list, k, 1);
 }
 
 /// Adds `n` to `k`'s count in a small sorted list of (value, count).
@@ -92,25 +145,53 @@ impl Stats {
     /// Counts a decoded packet by transport.
     #[inline]
     pub fn decoded(&mut self, p: &Packet) {
+        self.decoded_frames(p, 1);
+    }
+
+    /// Counts a packet that took `frames` frames (a reassembled datagram: one flow packet, or
+    /// `frames` frames not in a flow).
+    fn decoded_frames(&mut self, p: &Packet, frames: u64) {
         match p.transport {
             Transport::Tcp(_) => self.tcp_packets += 1,
             Transport::Udp(_) => self.udp_packets += 1,
-            Transport::Icmp(i) if i.v6 => self.icmpv6_packets += 1,
-            Transport::Icmp(_) => self.icmp_packets += 1,
+            Transport::Icmp(i) if i.v6 => self.icmpv6_packets += frames,
+            Transport::Icmp(_) => self.icmp_packets += frames,
+            // Reassembly takes fragments before they are counted here.
+            Transport::Fragment(_) => {}
         }
     }
 
     /// Counts a frame that is not part of a flow.
     pub fn skipped(&mut self, s: Skip) {
+        self.skipped_frames(s, 1);
+    }
+
+    /// Counts `n` frames that are not part of a flow for the same reason.
+    fn skipped_frames(&mut self, s: Skip, n: u64) {
         match s {
-            Skip::UnsupportedLinkType(lt) => bump(&mut self.unsupported_link, lt),
-            Skip::NotIp(et) => bump(&mut self.not_ip, et),
-            Skip::NotIpPpp(p) => bump(&mut self.not_ip_ppp, p),
-            Skip::NotIpFamily(f) => bump(&mut self.not_ip_family, f),
-            Skip::IpProto(p) => self.ip_proto[p as usize] += 1,
-            Skip::Fragment => self.fragments += 1,
-            Skip::Truncated(l) => self.truncated[layer_index(l)] += 1,
-            Skip::Malformed(l, r) => self.malformed[layer_index(l)][reason_index(r)] += 1,
+            Skip::UnsupportedLinkType(lt) => add(&mut self.unsupported_link, lt, n),
+            Skip::NotIp(et) => add(&mut self.not_ip, et, n),
+            Skip::NotIpPpp(p) => add(&mut self.not_ip_ppp, p, n),
+            Skip::NotIpFamily(f) => add(&mut self.not_ip_family, f, n),
+            Skip::IpProto(p) => self.ip_proto[p as usize] += n,
+            Skip::Truncated(l) => self.truncated[layer_index(l)] += n,
+            Skip::Malformed(l, r) => self.malformed[layer_index(l)][reason_index(r)] += n,
+        }
+    }
+
+    /// Counts a reassembled datagram of `frames` fragments: one TCP/UDP packet, or `frames`
+    /// frames not in a flow (ICMP, another protocol, a broken transport header).
+    fn reassembled(&mut self, result: &Result<Packet, Skip>, frames: u32) {
+        let frames = frames as u64;
+        match result {
+            Ok(p) => {
+                if matches!(p.transport, Transport::Tcp(_) | Transport::Udp(_)) {
+                    self.frag.flow_fragments += frames;
+                    self.frag.flow_packets += 1;
+                }
+                self.decoded_frames(p, frames);
+            }
+            Err(s) => self.skipped_frames(*s, frames),
         }
     }
 
@@ -137,7 +218,7 @@ impl Stats {
         for (a, b) in self.ip_proto.iter_mut().zip(o.ip_proto.iter()) {
             *a += b;
         }
-        self.fragments += o.fragments;
+        self.frag.merge(&o.frag);
         for (a, b) in self.truncated.iter_mut().zip(o.truncated.iter()) {
             *a += b;
         }
@@ -148,9 +229,17 @@ impl Stats {
         }
     }
 
-    /// Frames that are not TCP/UDP flow packets.
+    /// Frames that are not part of a TCP/UDP flow packet (a reassembled flow packet takes all its
+    /// fragments' frames).
     pub fn not_in_flows(&self) -> u64 {
-        self.packets - self.tcp_packets - self.udp_packets
+        let flow_frames =
+            self.tcp_packets + self.udp_packets + self.frag.flow_fragments - self.frag.flow_packets;
+        self.packets.saturating_sub(flow_frames)
+    }
+
+    /// Fragment frames that are in no packet: of incomplete datagrams, or rejected.
+    pub fn fragments_in_no_packet(&self) -> u64 {
+        self.frag.incomplete_fragments + self.frag.rejected
     }
 
     /// Truncated frames by layer, in layer order, non-zero only.
@@ -249,11 +338,13 @@ impl InputSummary {
 }
 
 /// Counts one input's frames as they are read (a file, or a live interface): its statistics and
-/// its time span, then its [`InputSummary`].
+/// its time span, then its [`InputSummary`]. Its IP fragments go through the input's own
+/// [`Reassembler`], whose clock is the input's packet times.
 pub struct Tally {
     pub sum: InputSummary,
     first: i64,
     last: i64,
+    frags: Reassembler,
 }
 
 impl Tally {
@@ -262,11 +353,13 @@ impl Tally {
             sum,
             first: i64::MAX,
             last: i64::MIN,
+            frags: Reassembler::default(),
         }
     }
 
-    /// One frame read: counted, its time noted, decoded; Some(packet) for a flow packet, else
-    /// counted by why not.
+    /// One frame read: counted, its time noted, decoded; Some(packet) for a flow packet (or an
+    /// ICMP one), else counted by why not. A fragment goes to reassembly: Some(the datagram's
+    /// packet) when it completes one, at this frame's time.
     #[inline]
     pub fn frame(
         &mut self,
@@ -279,8 +372,16 @@ impl Tally {
         stats.frame(wire_len);
         self.first = self.first.min(ts_ns);
         self.last = self.last.max(ts_ns);
+        self.frags.expire(ts_ns, &mut stats.frag);
         match crate::decode::decode(linktype, data, wire_len) {
             Ok(pkt) => {
+                if let Transport::Fragment(f) = pkt.transport {
+                    let done = self
+                        .frags
+                        .fragment(ts_ns, &pkt, &f, data, &mut stats.frag)?;
+                    stats.reassembled(&done.result, done.frames);
+                    return done.result.ok();
+                }
                 stats.decoded(&pkt);
                 Some(pkt)
             }
@@ -296,8 +397,10 @@ impl Tally {
         self.sum.stats.packets
     }
 
-    /// The summary, with its totals and time span.
+    /// The summary, with its totals and time span; datagrams still pending are counted as
+    /// unfinished.
     pub fn finish(mut self) -> InputSummary {
+        self.frags.finish(&mut self.sum.stats.frag);
         let sum = &mut self.sum;
         sum.packets = sum.stats.packets;
         sum.bytes = sum.stats.wire_bytes;

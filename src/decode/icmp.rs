@@ -72,7 +72,10 @@ fn quoted(b: &[u8]) -> Option<Quoted> {
         6 => ipv6::parse(&frame, wire, 0).ok()?,
         _ => return None,
     };
-    if ip.proto != ipproto::TCP && ip.proto != ipproto::UDP {
+    // A fragment after the first carries no ports.
+    if ip.proto != ipproto::TCP && ip.proto != ipproto::UDP
+        || ip.frag.is_some_and(|f| f.offset != 0)
+    {
         return None;
     }
     let p = ip.l4.get(0..4)?;

@@ -1,24 +1,48 @@
 //! What IPv4 and IPv6 hand to the transport layer, and the transport dispatch.
 
-use super::{Addr, Frame, Packet, Skip, Transport, VlanStack, icmp, ipproto, tcp, udp};
+use super::{
+    Addr, Fragment, Frame, Packet, Skip, Transport, VlanStack, icmp, ipproto, ipv6, tcp, udp,
+};
 
 /// The network-layer facts shared by the outer packet and a quoted one.
 pub(super) struct Ip<'a> {
     pub v6: bool,
     pub src: Addr,
     pub dst: Addr,
-    /// Protocol of the transport header (after IPv6 extension headers).
+    /// Protocol of the transport header (after IPv6 extension headers); for a fragment, the
+    /// protocol of the datagram's payload.
     pub proto: u8,
     /// IP bytes of the packet (IPv4 total length, IPv6 payload length + 40).
     pub ip_len: u32,
-    /// Transport bytes from the IP length fields (what follows the last IP header).
+    /// Transport bytes from the IP length fields (what follows the last IP header); for a
+    /// fragment, its data bytes.
     pub l4_len: u32,
-    /// The captured transport bytes.
+    /// The captured transport bytes (a fragment's captured data).
     pub l4: &'a [u8],
+    /// Set when the packet is a fragment of a larger datagram (not an atomic fragment).
+    pub frag: Option<FragHdr>,
 }
 
-/// Decodes the transport header of `ip`.
+/// The fragment fields of an IP header.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct FragHdr {
+    /// Identification (IPv4: 16 bits).
+    pub id: u32,
+    /// Position of the fragment's data in the datagram, bytes.
+    pub offset: u32,
+    /// More fragments follow.
+    pub more: bool,
+    /// IP header bytes before the fragment's data (IPv6: the unfragmentable part).
+    pub hdr_len: u32,
+    /// Offset of the fragment's data in the frame.
+    pub data_off: usize,
+}
+
+/// Decodes the transport header of `ip`, or hands a fragment on to reassembly.
 pub(super) fn transport(frame: &Frame<'_>, ip: Ip<'_>, vlan: VlanStack) -> Result<Packet, Skip> {
+    if let Some(f) = ip.frag {
+        return Ok(fragment(&ip, f, vlan));
+    }
     // The transport header is checked against the captured bytes the IP layer left.
     let sub = Frame {
         data: ip.l4,
@@ -39,4 +63,62 @@ pub(super) fn transport(frame: &Frame<'_>, ip: Ip<'_>, vlan: VlanStack) -> Resul
         ip_len: ip.ip_len,
         transport,
     })
+}
+
+/// A fragment, as the reassembly stage takes it: its fields and where its data lies in the frame.
+fn fragment(ip: &Ip<'_>, f: FragHdr, vlan: VlanStack) -> Packet {
+    let start = f.data_off as u32;
+    Packet {
+        vlan,
+        v6: ip.v6,
+        src: ip.src,
+        dst: ip.dst,
+        ip_len: ip.ip_len,
+        transport: Transport::Fragment(Fragment {
+            id: f.id,
+            offset: f.offset,
+            more: f.more,
+            proto: ip.proto,
+            hdr_len: f.hdr_len,
+            len: ip.l4_len,
+            start,
+            end: start + ip.l4.len() as u32,
+        }),
+    }
+}
+
+/// Decodes what a reassembled datagram carries, as if it had come in one packet: `data` holds the
+/// captured bytes of its payload from offset 0 (IPv4: after the header; IPv6: after the
+/// unfragmentable part, starting with the header the Fragment header named), `len` the payload's
+/// length, `proto` the protocol of its first header and `hdr_len` the IP header bytes before it;
+/// `base` is one of its fragments (addresses, VLANs).
+pub(crate) fn reassembled(
+    base: &Packet,
+    proto: u8,
+    hdr_len: u32,
+    data: &[u8],
+    len: u32,
+) -> Result<Packet, Skip> {
+    let frame = Frame {
+        data,
+        cut: (data.len() as u32) < len,
+    };
+    // IPv6: extension headers may follow in the fragmentable part.
+    let (proto, pos) = if base.v6 {
+        ipv6::chain_reassembled(&frame, proto, len as usize)?
+    } else {
+        (proto, 0)
+    };
+    let l4 = data.get(pos..).unwrap_or(&[]);
+    let ip = Ip {
+        v6: base.v6,
+        src: base.src,
+        dst: base.dst,
+        proto,
+        ip_len: hdr_len + len,
+        l4_len: len - pos as u32,
+        l4,
+        frag: None,
+    };
+    transport(&frame, ip, base.vlan)
 }

@@ -1,6 +1,6 @@
 //! IPv4 (RFC 791): header, length checks and fragments.
 
-use super::ip::{self, Ip};
+use super::ip::{self, FragHdr, Ip};
 use super::{Addr, Frame, Layer, Packet, Reason, Skip, VlanStack, be16};
 
 mod field {
@@ -9,8 +9,15 @@ mod field {
     pub const VER_IHL: usize = 0;
     /// Total length of the packet, header included, bytes.
     pub const LENGTH: Field = 2..4;
-    /// Flags (3 bits) and fragment offset in 8-byte units (13 bits).
+    /// Identification: the datagram a fragment belongs to.
+    pub const IDENT: Field = 4..6;
+    /// Flags (3 bits: reserved, don't fragment, more fragments) and fragment offset in 8-byte
+    /// units (13 bits).
     pub const FLG_OFF: Field = 6..8;
+    /// The more-fragments flag in [`FLG_OFF`].
+    pub const MF: u16 = 0x2000;
+    /// The fragment offset bits in [`FLG_OFF`], 8-byte units.
+    pub const OFFSET: u16 = 0x1fff;
     /// Protocol of the payload.
     pub const PROTOCOL: usize = 9;
     /// Source address.
@@ -53,10 +60,16 @@ pub(super) fn parse<'a>(frame: &Frame<'a>, wire: usize, off: usize) -> Result<Ip
         t if t > on_wire => return Err(Skip::Malformed(Layer::Ipv4, Reason::BadTotalLength)),
         t => t,
     };
-    // Fragments after the first carry no transport header.
-    if be16(h, field::FLG_OFF) & 0x1fff != 0 {
-        return Err(Skip::Fragment);
-    }
+    // A fragment (offset or more-fragments set; offset 0 without MF is a whole packet) goes to
+    // reassembly with its data.
+    let flg_off = be16(h, field::FLG_OFF);
+    let frag = (flg_off & (field::MF | field::OFFSET) != 0).then(|| FragHdr {
+        id: be16(h, field::IDENT) as u32,
+        offset: (flg_off & field::OFFSET) as u32 * 8,
+        more: flg_off & field::MF != 0,
+        hdr_len: ihl as u32,
+        data_off: off + ihl,
+    });
     let captured = &h[ihl..h.len().min(total)];
     Ok(Ip {
         v6: false,
@@ -66,6 +79,7 @@ pub(super) fn parse<'a>(frame: &Frame<'a>, wire: usize, off: usize) -> Result<Ip
         ip_len: total as u32,
         l4_len: (total - ihl) as u32,
         l4: captured,
+        frag,
     })
 }
 
@@ -108,16 +122,41 @@ mod tests {
     }
 
     #[test]
-    fn ipv4_non_first_fragment() {
-        let mut f = eth_tcp(0);
-        f[20..22].copy_from_slice(&0x0001u16.to_be_bytes()); // offset 8 bytes
-        assert_eq!(
-            decode(linktype::ETHERNET, &f, f.len() as u32).unwrap_err(),
-            Skip::Fragment
-        );
-        // First fragment (MF set, offset 0) still decodes.
+    fn ipv4_fragments_go_to_reassembly() {
+        let mut f = eth_tcp(4);
+        f[18..20].copy_from_slice(&0x1234u16.to_be_bytes()); // identification
+        f[20..22].copy_from_slice(&0x0001u16.to_be_bytes()); // offset 8 bytes, last fragment
+        let want = Fragment {
+            id: 0x1234,
+            offset: 8,
+            more: false,
+            proto: ipproto::TCP,
+            hdr_len: 20,
+            len: 24,
+            start: 34,
+            end: 58,
+        };
+        let p = decode(linktype::ETHERNET, &f, f.len() as u32).unwrap();
+        assert!(matches!(p.transport, Transport::Fragment(g) if g == want));
+        assert_eq!(p.ip_len, 44);
+        // First fragment: MF set, offset 0; its data is handed on too, cut by the snaplen.
         f[20..22].copy_from_slice(&0x2000u16.to_be_bytes());
-        assert!(decode(linktype::ETHERNET, &f, f.len() as u32).is_ok());
+        let p = decode(linktype::ETHERNET, &f[..40], f.len() as u32).unwrap();
+        let want = Fragment {
+            offset: 0,
+            more: true,
+            end: 40,
+            ..want
+        };
+        assert!(matches!(p.transport, Transport::Fragment(g) if g == want));
+        // Offset 0 without MF (DF or not) is a whole packet.
+        f[20..22].copy_from_slice(&0x0000u16.to_be_bytes());
+        assert!(matches!(
+            decode(linktype::ETHERNET, &f, f.len() as u32)
+                .unwrap()
+                .transport,
+            Transport::Tcp(_)
+        ));
     }
 
     #[test]

@@ -1,8 +1,8 @@
 //! IPv6 (RFC 8200): fixed header, extension headers (hop-by-hop, routing, destination options,
 //! AH) and fragments.
 
-use super::ip::{self, Ip};
-use super::{Addr, Frame, Layer, Packet, Reason, Skip, VlanStack, be16, ipproto};
+use super::ip::{self, FragHdr, Ip};
+use super::{Addr, Frame, Layer, Packet, Reason, Skip, VlanStack, be16, be32, ipproto};
 
 mod field {
     use super::super::Field;
@@ -28,6 +28,10 @@ mod field {
         pub const LENGTH: usize = 1;
         /// Fragment header: offset in 8-byte units (13 bits), 2 reserved bits, more-fragments bit.
         pub const FRAG_OFF: Field = 2..4;
+        /// Fragment header: the more-fragments bit (M) in [`FRAG_OFF`].
+        pub const FRAG_M: u16 = 1;
+        /// Fragment header: identification of the datagram.
+        pub const FRAG_IDENT: Field = 4..8;
         /// Fragment header length, bytes.
         pub const FRAG_LEN: usize = 8;
         /// Unit of the length field and shortest extension header, bytes.
@@ -66,8 +70,31 @@ pub(super) fn parse<'a>(frame: &Frame<'a>, wire: usize, off: usize) -> Result<Ip
         p => p,
     };
     let total = field::LEN + payload;
-    let mut next = h[field::NEXT_HEADER];
-    let mut pos = field::LEN;
+    let (next, pos, frag) = chain(frame, off, field::LEN, h[field::NEXT_HEADER], total)?;
+    let l4 = h.get(pos..h.len().min(total)).unwrap_or(&[]);
+    Ok(Ip {
+        v6: true,
+        src: Addr::v6(&h[field::SRC]),
+        dst: Addr::v6(&h[field::DST]),
+        proto: next,
+        ip_len: total as u32,
+        l4_len: (total - pos) as u32,
+        l4,
+        frag,
+    })
+}
+
+/// Follows the extension headers of the packet at `off`, from `pos` (relative to `off`) where a
+/// header of type `next` starts, in a packet of `total` bytes: the protocol after the last one and
+/// where it starts. A Fragment header of a fragment (not an atomic one) ends the walk: what
+/// follows it is the datagram's fragmentable part, and the fragment's fields are returned.
+fn chain(
+    frame: &Frame<'_>,
+    off: usize,
+    mut pos: usize,
+    mut next: u8,
+    total: usize,
+) -> Result<(u8, usize, Option<FragHdr>), Skip> {
     let mut headers = 0;
     loop {
         match next {
@@ -91,12 +118,24 @@ pub(super) fn parse<'a>(frame: &Frame<'a>, wire: usize, off: usize) -> Result<Ip
                     return Err(Skip::Malformed(Layer::Ipv6Ext, Reason::TooManyHeaders));
                 }
                 let e = frame.header(off + pos, field::ext::FRAG_LEN, Layer::Ipv6Ext)?;
-                // Fragments after the first carry no transport header.
-                if be16(e, field::ext::FRAG_OFF) >> 3 != 0 {
-                    return Err(Skip::Fragment);
-                }
+                let flg_off = be16(e, field::ext::FRAG_OFF);
+                let unfragmentable = pos;
                 next = e[field::ext::NEXT_HEADER];
                 pos += field::ext::FRAG_LEN;
+                if pos > total {
+                    return Err(Skip::Malformed(Layer::Ipv6Ext, Reason::BadHeaderLength));
+                }
+                // Offset 0 without M: an atomic fragment, a whole packet (RFC 8200 4.5, RFC 6946).
+                if flg_off != 0 {
+                    let frag = FragHdr {
+                        id: be32(e, field::ext::FRAG_IDENT),
+                        offset: (flg_off >> 3) as u32 * 8,
+                        more: flg_off & field::ext::FRAG_M != 0,
+                        hdr_len: unfragmentable as u32,
+                        data_off: off + pos,
+                    };
+                    return Ok((next, pos, Some(frag)));
+                }
             }
             _ => break,
         }
@@ -105,16 +144,21 @@ pub(super) fn parse<'a>(frame: &Frame<'a>, wire: usize, off: usize) -> Result<Ip
             return Err(Skip::Malformed(Layer::Ipv6Ext, Reason::BadHeaderLength));
         }
     }
-    let l4 = h.get(pos..h.len().min(total)).unwrap_or(&[]);
-    Ok(Ip {
-        v6: true,
-        src: Addr::v6(&h[field::SRC]),
-        dst: Addr::v6(&h[field::DST]),
-        proto: next,
-        ip_len: total as u32,
-        l4_len: (total - pos) as u32,
-        l4,
-    })
+    Ok((next, pos, None))
+}
+
+/// Follows the extension headers at the start of a reassembled datagram's fragmentable part
+/// (`total` bytes, the first header of type `next`): the transport protocol and where it starts.
+/// A second Fragment header (other than an atomic one) is malformed: a datagram is fragmented once.
+pub(super) fn chain_reassembled(
+    frame: &Frame<'_>,
+    next: u8,
+    total: usize,
+) -> Result<(u8, usize), Skip> {
+    match chain(frame, 0, 0, next, total)? {
+        (next, pos, None) => Ok((next, pos)),
+        (_, _, Some(_)) => Err(Skip::Malformed(Layer::Ipv6Ext, Reason::TooManyHeaders)),
+    }
 }
 
 #[cfg(test)]
@@ -138,20 +182,42 @@ mod tests {
 
     #[test]
     fn ipv6_fragments_and_no_next_header() {
-        // First fragment: offset 0, M set -> decodes.
-        let mut f = ipv6_hdr(ipproto::FRAGMENT, 8 + 8 + 4);
+        // Hop-by-hop (unfragmentable), then a first fragment: offset 0, M set.
+        let mut f = ipv6_hdr(ipproto::HOPOPTS, 8 + 8 + 12);
+        f.extend([ipproto::FRAGMENT, 0, 1, 4, 0, 0, 0, 0]);
         f.extend([ipproto::UDP, 0, 0x00, 0x01, 0, 0, 0, 9]);
         f.extend([0x9c, 0x40, 0x00, 0x35, 0x00, 100, 0, 0, 1, 2, 3, 4]);
+        let want = Fragment {
+            id: 9,
+            offset: 0,
+            more: true,
+            proto: ipproto::UDP,
+            hdr_len: 48,
+            len: 12,
+            start: 56,
+            end: 68,
+        };
         let p = decode(linktype::IPV6, &f, f.len() as u32).unwrap();
-        match p.transport {
-            Transport::Udp(u) => assert_eq!(u.payload_len, 4),
-            other => panic!("{other:?}"),
-        }
-        // Non-first: offset 8 bytes.
-        f[40 + 2..40 + 4].copy_from_slice(&(1u16 << 3).to_be_bytes());
+        assert!(matches!(p.transport, Transport::Fragment(g) if g == want));
+        // Non-first: offset 8 bytes, last.
+        f[48 + 2..48 + 4].copy_from_slice(&(1u16 << 3).to_be_bytes());
+        let p = decode(linktype::IPV6, &f, f.len() as u32).unwrap();
+        let want = Fragment {
+            offset: 8,
+            more: false,
+            ..want
+        };
+        assert!(matches!(p.transport, Transport::Fragment(g) if g == want));
+        // Atomic fragment: offset 0, M clear: a whole packet.
+        f[48 + 2..48 + 4].copy_from_slice(&0u16.to_be_bytes());
+        let p = decode(linktype::IPV6, &f, f.len() as u32).unwrap();
+        assert!(matches!(p.transport, Transport::Udp(u) if u.payload_len == 4));
+        // A Fragment header cut by the end of the payload.
+        let mut g = ipv6_hdr(ipproto::FRAGMENT, 4);
+        g.extend([ipproto::UDP, 0, 0, 1]);
         assert_eq!(
-            decode(linktype::IPV6, &f, f.len() as u32).unwrap_err(),
-            Skip::Fragment
+            decode(linktype::IPV6, &g, g.len() as u32).unwrap_err(),
+            Skip::Malformed(Layer::Ipv6Ext, Reason::TooShort)
         );
         let f = ipv6_hdr(59, 0);
         assert_eq!(

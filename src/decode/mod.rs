@@ -4,10 +4,11 @@
 //! small checked view (`mod field` byte ranges, as in smoltcp's `wire` module), and decoding never
 //! panics on any input: every index is checked against the captured length first.
 //!
-//! A frame either decodes to a [`Packet`] (TCP, UDP or ICMP over IPv4/IPv6), or to a [`Skip`] that
-//! says why it is not part of a TCP/UDP flow: a non-IP frame, another IP protocol, a non-first
-//! fragment, headers cut by the snaplen, or a header that is malformed (with layer and reason).
-//! The capture statistics count every [`Skip`], so nothing is dropped silently.
+//! A frame either decodes to a [`Packet`] (TCP, UDP or ICMP over IPv4/IPv6, or an IP fragment for
+//! the reassembly stage), or to a [`Skip`] that says why it is not part of a TCP/UDP flow: a
+//! non-IP frame, another IP protocol, headers cut by the snaplen, or a header that is malformed
+//! (with layer and reason). The capture statistics count every [`Skip`], so nothing is dropped
+//! silently.
 //!
 //! One file per layer, as in smoltcp's `wire` module: each holds its header's `mod field` byte
 //! ranges (one doc line per field, with its unit), the code that reads it in place, and its tests.
@@ -32,6 +33,7 @@ mod testutil;
 mod udp;
 
 pub use ethernet::{MAX_VLANS, VlanStack, ethertype};
+pub(crate) use ip::reassembled;
 use linktype::Link;
 pub use tcp::tcpflags;
 
@@ -106,6 +108,34 @@ pub enum Transport {
     Tcp(Tcp),
     Udp(Udp),
     Icmp(Icmp),
+    /// A fragment of a larger IP datagram, for the reassembly stage (`crate::reassembly`): the
+    /// flow stage never sees one.
+    Fragment(Fragment),
+}
+
+/// A fragment of an IP datagram (IPv4 with an offset or more-fragments set, IPv6 with a Fragment
+/// header other than an atomic one): what reassembly needs. The [`Packet`] around it gives the
+/// addresses and VLANs; its `ip_len` is the fragment's own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Fragment {
+    /// Identification of the datagram (IPv4: 16 bits; IPv6: 32).
+    pub id: u32,
+    /// Position of this fragment's data in the datagram's payload, bytes.
+    pub offset: u32,
+    /// More fragments follow (IPv4 MF, IPv6 M).
+    pub more: bool,
+    /// Protocol of the datagram's payload: the IPv4 protocol, or the IPv6 Fragment header's next
+    /// header.
+    pub proto: u8,
+    /// IP header bytes before the data: the IPv4 header length, or the IPv6 unfragmentable part
+    /// (40 + the extension headers before the Fragment header).
+    pub hdr_len: u32,
+    /// Data bytes on the wire, from the IP length fields.
+    pub len: u32,
+    /// Where the captured part of the data lies in the frame: from `start` to `end` (fewer than
+    /// `len` bytes when the snaplen cut the frame).
+    pub start: u32,
+    pub end: u32,
 }
 
 /// The TCP header fields the flow stage uses.
@@ -266,8 +296,6 @@ pub enum Skip {
     NotIpFamily(u32),
     /// An IP packet of another protocol (GRE, ESP, SCTP, ...), or IPv6 "no next header" (59).
     IpProto(u8),
-    /// A non-first IP fragment: it carries no ports.
-    Fragment,
     /// The snaplen cut the frame inside this layer's header.
     Truncated(Layer),
     /// This layer's header is malformed.

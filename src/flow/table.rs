@@ -192,6 +192,8 @@ impl<'a> FlowTable<'a> {
                 self.icmp_error(vlan, &i);
                 None
             }
+            // Fragments end in the reassembly stage, which hands on whole datagrams.
+            Transport::Fragment(_) => None,
         };
         if let Some(slot) = slot
             && self.cfg.seconds

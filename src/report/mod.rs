@@ -164,6 +164,28 @@ pub fn write_stats(
             flows.evicted, flows.peak_open
         )?;
     }
+    let f = &stats.frag;
+    if f.fragments > 0 {
+        writeln!(
+            w,
+            "ip fragments: {} frames; {} in {} datagrams reassembled ({} tcp/udp packets), {} in {} \
+             incomplete ({} timed out, {} evicted, {} at the end of the input), {} rejected; \
+             {} duplicates, {} overlaps, {} inconsistent",
+            f.fragments,
+            f.reassembled_fragments,
+            f.reassembled,
+            f.flow_packets,
+            f.incomplete_fragments,
+            f.incomplete(),
+            f.timed_out,
+            f.evicted,
+            f.unfinished,
+            f.rejected,
+            f.duplicates,
+            f.overlaps,
+            f.inconsistent
+        )?;
+    }
     writeln!(w, "not in a flow: {} packets", stats.not_in_flows())?;
     let mut line = |label: &str, items: Vec<String>| -> io::Result<()> {
         if items.is_empty() {
@@ -211,8 +233,16 @@ pub fn write_stats(
             .map(|p| format!("{} {}", ip_proto_name(p as u8), stats.ip_proto[p]))
             .collect(),
     )?;
-    if stats.fragments > 0 {
-        line("non-first ip fragments", vec![stats.fragments.to_string()])?;
+    if stats.fragments_in_no_packet() > 0 {
+        line(
+            "ip fragments in no packet",
+            vec![format!(
+                "{} (incomplete {}, rejected {})",
+                stats.fragments_in_no_packet(),
+                stats.frag.incomplete_fragments,
+                stats.frag.rejected
+            )],
+        )?;
     }
     line(
         "truncated by snaplen",

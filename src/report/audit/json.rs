@@ -76,7 +76,10 @@ fn skipped_json(s: &Stats) -> Value {
     for (p, n) in s.ip_proto.iter().enumerate() {
         put(format!("ip {}", ip_proto_name(p as u8)), *n);
     }
-    put("non-first fragments".into(), s.fragments);
+    put(
+        "ip fragments in no packet".into(),
+        s.fragments_in_no_packet(),
+    );
     for (l, n) in s.truncated_by_layer() {
         put(format!("truncated {}", l.name()), n);
     }
@@ -87,6 +90,25 @@ fn skipped_json(s: &Stats) -> Value {
         put(format!("unsupported link type {l}"), *n);
     }
     Value::Object(m)
+}
+
+/// IP fragments of one input and what reassembly made of them.
+fn fragments_json(f: &crate::stats::FragStats) -> Value {
+    json!({
+        "fragments": f.fragments,
+        "reassembled": f.reassembled,
+        "reassembled_fragments": f.reassembled_fragments,
+        "flow_packets": f.flow_packets,
+        "flow_fragments": f.flow_fragments,
+        "timed_out": f.timed_out,
+        "evicted": f.evicted,
+        "unfinished": f.unfinished,
+        "incomplete_fragments": f.incomplete_fragments,
+        "rejected": f.rejected,
+        "duplicates": f.duplicates,
+        "overlaps": f.overlaps,
+        "inconsistent": f.inconsistent,
+    })
 }
 
 /// One `--findings-out` line: a finding the first time it is raised, with the report's keys
@@ -230,6 +252,9 @@ fn capture_json(c: &super::CaptureEvidence) -> Value {
         "skipped": skipped_json(&c.summary.stats),
         "damaged": c.summary.damaged,
     });
+    if let (true, Value::Object(m)) = (c.summary.stats.frag.fragments > 0, &mut v) {
+        m.insert("fragments".into(), fragments_json(&c.summary.stats.frag));
+    }
     if let (Some(l), Value::Object(m)) = (c.summary.live, &mut v) {
         m.insert(
             "live".into(),
