@@ -2,10 +2,11 @@
 
 use std::path::PathBuf;
 
-use crate::decode::{Layer, Packet, Reason, Skip, Transport};
+use crate::decode::{Layer, Opaque, Packet, Reason, Skip, Transport};
 
 const LAYERS: usize = Layer::ALL.len();
 const REASONS: usize = Reason::ALL.len();
+const OPAQUES: usize = Opaque::ALL.len();
 
 /// Counters over everything read. Fixed-size tables: counting allocates nothing per packet
 /// (the small lists of odd values grow only when a new value appears).
@@ -23,8 +24,13 @@ pub struct Stats {
     pub not_ip: Vec<(u16, u64)>,
     /// PPPoE session frames whose PPP protocol is not IP, by PPP protocol.
     pub not_ip_ppp: Vec<(u16, u64)>,
-    /// Loopback frames of a non-IP address family, by family.
+    /// Loopback and NFLOG frames of a non-IP address family, by family.
     pub not_ip_family: Vec<(u32, u64)>,
+    /// Frames whose link layer's own protocol value is not IP, by layer and value (see
+    /// [`Skip::NotIpLink`]).
+    pub not_ip_link: Vec<((Layer, u32), u64)>,
+    /// Frames whose link layer carries no readable IP packet, by layer and why.
+    pub opaque: [[u64; OPAQUES]; LAYERS],
     /// IP packets of protocols other than TCP, UDP, ICMP, by protocol number.
     pub ip_proto: [u64; 256],
     /// Non-first IP fragments.
@@ -49,6 +55,8 @@ impl Default for Stats {
             not_ip: Vec::new(),
             not_ip_ppp: Vec::new(),
             not_ip_family: Vec::new(),
+            not_ip_link: Vec::new(),
+            opaque: [[0; OPAQUES]; LAYERS],
             ip_proto: [0; 256],
             fragments: 0,
             truncated: [0; LAYERS],
@@ -81,6 +89,10 @@ fn reason_index(r: Reason) -> usize {
     Reason::ALL.iter().position(|&x| x == r).unwrap_or(0)
 }
 
+fn opaque_index(o: Opaque) -> usize {
+    Opaque::ALL.iter().position(|&x| x == o).unwrap_or(0)
+}
+
 impl Stats {
     /// Counts a frame as read.
     #[inline]
@@ -107,6 +119,8 @@ impl Stats {
             Skip::NotIp(et) => bump(&mut self.not_ip, et),
             Skip::NotIpPpp(p) => bump(&mut self.not_ip_ppp, p),
             Skip::NotIpFamily(f) => bump(&mut self.not_ip_family, f),
+            Skip::NotIpLink(l, v) => bump(&mut self.not_ip_link, (l, v)),
+            Skip::Opaque(l, o) => self.opaque[layer_index(l)][opaque_index(o)] += 1,
             Skip::IpProto(p) => self.ip_proto[p as usize] += 1,
             Skip::Fragment => self.fragments += 1,
             Skip::Truncated(l) => self.truncated[layer_index(l)] += 1,
@@ -130,6 +144,14 @@ impl Stats {
         }
         for &(k, n) in &o.not_ip_family {
             add(&mut self.not_ip_family, k, n);
+        }
+        for &(k, n) in &o.not_ip_link {
+            add(&mut self.not_ip_link, k, n);
+        }
+        for (ra, rb) in self.opaque.iter_mut().zip(o.opaque.iter()) {
+            for (a, b) in ra.iter_mut().zip(rb.iter()) {
+                *a += b;
+            }
         }
         for &(k, n) in &o.unsupported_link {
             add(&mut self.unsupported_link, k, n);
@@ -171,6 +193,41 @@ impl Stats {
                 .filter(move |(ri, _)| self.malformed[li][*ri] > 0)
                 .map(move |(ri, r)| (*l, *r, self.malformed[li][ri]))
         })
+    }
+}
+
+impl Stats {
+    /// Link-layer frames that are not IP packets, labelled: link protocol values that are not
+    /// IP, then frames that carry no readable packet; non-zero only, in layer order.
+    pub fn link_skips(&self) -> Vec<(String, u64)> {
+        let mut v: Vec<(String, u64)> = self
+            .not_ip_link
+            .iter()
+            .map(|&((l, value), n)| (not_ip_link_name(l, value), n))
+            .collect();
+        for (li, l) in Layer::ALL.iter().enumerate() {
+            for (oi, o) in Opaque::ALL.iter().enumerate() {
+                let n = self.opaque[li][oi];
+                if n > 0 {
+                    v.push((format!("{} {}", l.name(), o.name()), n));
+                }
+            }
+        }
+        v
+    }
+}
+
+/// A short name for a link layer's protocol value that is not IP ([`Skip::NotIpLink`]).
+pub fn not_ip_link_name(l: Layer, value: u32) -> String {
+    match l {
+        Layer::LinuxSll | Layer::LinuxSll2 if value >= 0x1_0000 => {
+            format!("{} hardware type {}", l.name(), value & 0xffff)
+        }
+        Layer::LinuxSll | Layer::LinuxSll2 => format!("{} protocol 0x{value:04x}", l.name()),
+        Layer::Llc if value >= 0x100_0000 => format!("snap oui {:06x}", value & 0xff_ffff),
+        Layer::Llc => format!("llc sap 0x{:02x}", value >> 8),
+        Layer::Fddi => format!("fddi frame control 0x{value:02x}"),
+        _ => format!("{} protocol 0x{value:02x}", l.name()),
     }
 }
 
