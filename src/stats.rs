@@ -27,7 +27,8 @@ pub struct Stats {
     /// Loopback and NFLOG frames of a non-IP address family, by family.
     pub not_ip_family: Vec<(u32, u64)>,
     /// Frames whose link layer's own protocol value is not IP, by layer and value (see
-    /// [`Skip::NotIpLink`]).
+    /// [`Skip::NotIpLink`]); at most [`MAX_LINK_VALUES`] values, later new ones counted under
+    /// (layer, [`OTHER_LINK_VALUE`]).
     pub not_ip_link: Vec<((Layer, u32), u64)>,
     /// Frames whose link layer carries no readable IP packet, by layer and why.
     pub opaque: [[u64; OPAQUES]; LAYERS],
@@ -64,6 +65,24 @@ impl Default for Stats {
             unsupported_link: Vec::new(),
         }
     }
+}
+
+/// Most distinct values kept in [`Stats::not_ip_link`]: its values (LLC SAP pairs, SNAP OUIs)
+/// are many, and a hostile capture could bring a new one with every frame.
+pub const MAX_LINK_VALUES: usize = 256;
+
+/// The value other link protocol values are counted under once [`MAX_LINK_VALUES`] are kept.
+pub const OTHER_LINK_VALUE: u32 = u32::MAX;
+
+/// Counts `k` in `list`, or under (its layer, [`OTHER_LINK_VALUE`]) when the list is full.
+fn bump_link(list: &mut Vec<((Layer, u32), u64)>, k: (Layer, u32), n: u64) {
+    let known = list.iter().any(|(key, _)| *key == k);
+    let k = if known || list.len() < MAX_LINK_VALUES {
+        k
+    } else {
+        (k.0, OTHER_LINK_VALUE)
+    };
+    add(list, k, n);
 }
 
 fn bump<K: PartialEq + Ord + Copy>(list: &mut Vec<(K, u64)>, k: K) {
@@ -119,7 +138,7 @@ impl Stats {
             Skip::NotIp(et) => bump(&mut self.not_ip, et),
             Skip::NotIpPpp(p) => bump(&mut self.not_ip_ppp, p),
             Skip::NotIpFamily(f) => bump(&mut self.not_ip_family, f),
-            Skip::NotIpLink(l, v) => bump(&mut self.not_ip_link, (l, v)),
+            Skip::NotIpLink(l, v) => bump_link(&mut self.not_ip_link, (l, v), 1),
             Skip::Opaque(l, o) => self.opaque[layer_index(l)][opaque_index(o)] += 1,
             Skip::IpProto(p) => self.ip_proto[p as usize] += 1,
             Skip::Fragment => self.fragments += 1,
@@ -146,7 +165,7 @@ impl Stats {
             add(&mut self.not_ip_family, k, n);
         }
         for &(k, n) in &o.not_ip_link {
-            add(&mut self.not_ip_link, k, n);
+            bump_link(&mut self.not_ip_link, k, n);
         }
         for (ra, rb) in self.opaque.iter_mut().zip(o.opaque.iter()) {
             for (a, b) in ra.iter_mut().zip(rb.iter()) {
@@ -220,6 +239,7 @@ impl Stats {
 /// A short name for a link layer's protocol value that is not IP ([`Skip::NotIpLink`]).
 pub fn not_ip_link_name(l: Layer, value: u32) -> String {
     match l {
+        _ if value == OTHER_LINK_VALUE => format!("{} other values", l.name()),
         Layer::LinuxSll | Layer::LinuxSll2 if value >= 0x1_0000 => {
             format!("{} hardware type {}", l.name(), value & 0xffff)
         }
@@ -363,5 +383,32 @@ impl Tally {
             sum.last_ts_ns = Some(self.last);
         }
         self.sum
+    }
+}
+
+#[cfg(test)]
+mod link_tests {
+    use super::*;
+
+    #[test]
+    fn link_values_are_capped_and_named() {
+        let mut s = Stats::default();
+        for v in 0..(MAX_LINK_VALUES as u32 + 10) {
+            s.skipped(Skip::NotIpLink(Layer::Llc, 0x100_0000 | v));
+        }
+        s.skipped(Skip::NotIpLink(Layer::Llc, 0x100_0000));
+        assert_eq!(s.not_ip_link.len(), MAX_LINK_VALUES + 1);
+        assert_eq!(s.not_ip_link[0], ((Layer::Llc, 0x100_0000), 2));
+        let other = s.not_ip_link.last().copied().unwrap();
+        assert_eq!(other, ((Layer::Llc, OTHER_LINK_VALUE), 10));
+        s.skipped(Skip::Opaque(Layer::Ieee80211, Opaque::Encrypted));
+        let names = s.link_skips();
+        assert_eq!(names[0], ("snap oui 000000".to_string(), 2));
+        assert_eq!(names[MAX_LINK_VALUES], ("llc other values".to_string(), 10));
+        assert_eq!(names.last().unwrap(), &("802.11 encrypted".to_string(), 1));
+        let mut m = Stats::default();
+        m.merge(&s);
+        assert_eq!(m.not_ip_link, s.not_ip_link);
+        assert_eq!(m.opaque, s.opaque);
     }
 }

@@ -323,7 +323,7 @@ pub enum Skip {
     Opaque(Layer, Opaque),
     /// A PPPoE session frame whose PPP protocol is not IP (LCP, IPCP, ...).
     NotIpPpp(u16),
-    /// A loopback (NULL/LOOP) frame whose address family is not IP.
+    /// A loopback (NULL/LOOP) or NFLOG frame whose address family is not IP.
     NotIpFamily(u32),
     /// An IP packet of another protocol (GRE, ESP, SCTP, ...), or IPv6 "no next header" (59).
     IpProto(u8),
@@ -410,7 +410,7 @@ impl<'a> Frame<'a> {
 
     /// The frame that starts at `off` (`wire`: this frame's length on the wire) and whose last
     /// `trailer` bytes on the wire (an FCS, say) are not part of it; with that sub-frame's wire
-    /// length. `off` must be within the captured bytes.
+    /// length. Past the captured bytes, the sub-frame is empty (and cut if the wire had more).
     #[inline]
     fn inner(&self, off: usize, wire: usize, trailer: usize) -> (Frame<'a>, usize) {
         let wire = wire.saturating_sub(off).saturating_sub(trailer);
