@@ -48,14 +48,14 @@ const CAPTURES: &[(&str, &[&str])] = &[
         "ieee80211",
         &[
             "not in a flow: 3 packets",
-            "  link layer, no ip: 802.11 encrypted 1, 802.11 no payload (management, control or null frame) 2",
+            "  link layer, no ip: 802.11 encrypted 1, 802.11 no payload 2",
         ],
     ),
     (
         "radiotap",
         &[
             "not in a flow: 1 packets",
-            "  link layer, no ip: 802.11 no payload (management, control or null frame) 1",
+            "  link layer, no ip: 802.11 no payload 1",
         ],
     ),
     (

@@ -359,8 +359,8 @@ impl Opaque {
     pub fn name(self) -> &'static str {
         match self {
             Opaque::Encrypted => "encrypted",
-            Opaque::NoPayload => "no payload (management, control or null frame)",
-            Opaque::Aggregate => "aggregate (a-msdu, not decoded)",
+            Opaque::NoPayload => "no payload",
+            Opaque::Aggregate => "a-msdu (not decoded)",
             Opaque::Fragment => "link-layer fragment",
         }
     }
