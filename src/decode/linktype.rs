@@ -312,6 +312,41 @@ mod tests {
     }
 
     #[test]
+    fn every_decoded_link_type_has_its_decoder() {
+        for (lt, link, name) in [
+            (ARCNET_BSD, Link::ArcnetBsd, "arcnet"),
+            (PPP, Link::Ppp, "ppp"),
+            (FDDI, Link::Fddi, "fddi"),
+            (PPP_HDLC, Link::Ppp, "ppp-hdlc"),
+            (C_HDLC, Link::CiscoHdlc, "cisco-hdlc"),
+            (IEEE802_11, Link::Ieee80211, "802.11"),
+            (IEEE802_11_RADIOTAP, Link::Radiotap, "802.11-radiotap"),
+            (ARCNET_LINUX, Link::ArcnetLinux, "arcnet-linux"),
+            (PPI, Link::Ppi, "ppi"),
+            (NFLOG, Link::Nflog, "nflog"),
+            (IPOIB, Link::Ipoib, "ipoib"),
+            (PKTAP, Link::Pktap, "pktap"),
+        ] {
+            assert_eq!(
+                (super::link(lt), super::name(lt)),
+                (Some(link), name),
+                "{lt}"
+            );
+            // Their DLT_* numbers are their LINKTYPE_* numbers on Linux.
+            assert_eq!(linktype_for_dlt(lt), lt);
+        }
+        // PKTAP's DLT is 149 on Darwin only; elsewhere 149 is DLT_USER2.
+        if cfg!(target_vendor = "apple") {
+            assert_eq!(
+                (dlt_for_linktype(PKTAP), linktype_for_dlt(149)),
+                (149, PKTAP)
+            );
+        } else {
+            assert_eq!((dlt_for_linktype(PKTAP), linktype_for_dlt(149)), (258, 149));
+        }
+    }
+
+    #[test]
     fn dlt_numbers_both_ways() {
         // LINKTYPE_* -> DLT_* for the filter compiler.
         assert_eq!(dlt_for_linktype(ATM_RFC1483), 11);
