@@ -74,6 +74,10 @@ pub(super) fn nflog(frame: &Frame<'_>, wire: usize) -> Result<Packet, Skip> {
                 ipv6::ipv6(&inner, wire, 0, vlan)
             };
         }
+        if off + len > frame.data.len() && !frame.cut {
+            // A TLV that runs past the record.
+            return Err(Skip::Malformed(Layer::Nflog, Reason::BadHeaderLength));
+        }
         off += len.next_multiple_of(field::tlv::LEN);
     }
 }
@@ -152,6 +156,11 @@ mod tests {
         let f = [2u8, 0, 0, 1, 2, 0, 9, 0];
         assert_eq!(
             decode(linktype::NFLOG, &f, 8).unwrap_err(),
+            Skip::Malformed(Layer::Nflog, Reason::BadHeaderLength)
+        );
+        let f = [2u8, 0, 0, 1, 12, 0, 10, 0, 0, 0, 0, 0];
+        assert_eq!(
+            decode(linktype::NFLOG, &f, 12).unwrap_err(),
             Skip::Malformed(Layer::Nflog, Reason::BadHeaderLength)
         );
         let f = [2u8, 0, 0, 1, 8, 0];
