@@ -338,10 +338,10 @@ pub enum Skip {
 /// Why a link-layer frame carries no readable IP packet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Opaque {
-    /// The payload is encrypted (802.11 protected frames, MACsec with confidentiality).
+    /// The payload is encrypted (802.11 protected frames, MACsec frames with the E or C bit).
     Encrypted,
     /// A frame with no network-layer payload by its type: 802.11 management, control and
-    /// null-data frames, an NFLOG record without a payload.
+    /// null-data frames, an NFLOG record without a payload TLV, a PKTAP record of no packet.
     NoPayload,
     /// An 802.11 A-MSDU: several packets in one frame (not decoded).
     Aggregate,
