@@ -2,11 +2,12 @@
 
 use std::path::PathBuf;
 
-use crate::decode::{Layer, Packet, Reason, Skip, Transport};
+use crate::decode::{Layer, Opaque, Packet, Reason, Skip, Transport};
 use crate::reassembly::Reassembler;
 
 const LAYERS: usize = Layer::ALL.len();
 const REASONS: usize = Reason::ALL.len();
+const OPAQUES: usize = Opaque::ALL.len();
 
 /// IP fragments and what reassembly ([`crate::reassembly`]) made of them. Every fragment frame
 /// ends in exactly one of: a reassembled datagram, an incomplete one, or rejected
@@ -80,8 +81,14 @@ pub struct Stats {
     pub not_ip: Vec<(u16, u64)>,
     /// PPPoE session frames whose PPP protocol is not IP, by PPP protocol.
     pub not_ip_ppp: Vec<(u16, u64)>,
-    /// Loopback frames of a non-IP address family, by family.
+    /// Loopback and NFLOG frames of a non-IP address family, by family.
     pub not_ip_family: Vec<(u32, u64)>,
+    /// Frames whose link layer's own protocol value is not IP, by layer and value (see
+    /// [`Skip::NotIpLink`]); at most [`MAX_LINK_VALUES`] values, later new ones counted under
+    /// (layer, [`OTHER_LINK_VALUE`]).
+    pub not_ip_link: Vec<((Layer, u32), u64)>,
+    /// Frames whose link layer carries no readable IP packet, by layer and why.
+    pub opaque: [[u64; OPAQUES]; LAYERS],
     /// IP packets of protocols other than TCP, UDP, ICMP, by protocol number.
     pub ip_proto: [u64; 256],
     /// IP fragments and their reassembly.
@@ -106,6 +113,8 @@ impl Default for Stats {
             not_ip: Vec::new(),
             not_ip_ppp: Vec::new(),
             not_ip_family: Vec::new(),
+            not_ip_link: Vec::new(),
+            opaque: [[0; OPAQUES]; LAYERS],
             ip_proto: [0; 256],
             frag: FragStats::default(),
             truncated: [0; LAYERS],
@@ -113,6 +122,24 @@ impl Default for Stats {
             unsupported_link: Vec::new(),
         }
     }
+}
+
+/// Most distinct values kept in [`Stats::not_ip_link`]: its values (LLC SAP pairs, SNAP OUIs)
+/// are many, and a hostile capture could bring a new one with every frame.
+pub const MAX_LINK_VALUES: usize = 256;
+
+/// The value other link protocol values are counted under once [`MAX_LINK_VALUES`] are kept.
+pub const OTHER_LINK_VALUE: u32 = u32::MAX;
+
+/// Counts `k` in `list`, or under (its layer, [`OTHER_LINK_VALUE`]) when the list is full.
+fn bump_link(list: &mut Vec<((Layer, u32), u64)>, k: (Layer, u32), n: u64) {
+    let known = list.iter().any(|(key, _)| *key == k);
+    let k = if known || list.len() < MAX_LINK_VALUES {
+        k
+    } else {
+        (k.0, OTHER_LINK_VALUE)
+    };
+    add(list, k, n);
 }
 
 /// Adds `n` to `k`'s count in a small sorted list of (value, count).
@@ -132,6 +159,10 @@ fn layer_index(l: Layer) -> usize {
 
 fn reason_index(r: Reason) -> usize {
     Reason::ALL.iter().position(|&x| x == r).unwrap_or(0)
+}
+
+fn opaque_index(o: Opaque) -> usize {
+    Opaque::ALL.iter().position(|&x| x == o).unwrap_or(0)
 }
 
 impl Stats {
@@ -173,6 +204,8 @@ impl Stats {
             Skip::NotIp(et) => add(&mut self.not_ip, et, n),
             Skip::NotIpPpp(p) => add(&mut self.not_ip_ppp, p, n),
             Skip::NotIpFamily(f) => add(&mut self.not_ip_family, f, n),
+            Skip::NotIpLink(l, v) => bump_link(&mut self.not_ip_link, (l, v), n),
+            Skip::Opaque(l, o) => self.opaque[layer_index(l)][opaque_index(o)] += n,
             Skip::IpProto(p) => self.ip_proto[p as usize] += n,
             Skip::Truncated(l) => self.truncated[layer_index(l)] += n,
             Skip::Malformed(l, r) => self.malformed[layer_index(l)][reason_index(r)] += n,
@@ -211,6 +244,14 @@ impl Stats {
         }
         for &(k, n) in &o.not_ip_family {
             add(&mut self.not_ip_family, k, n);
+        }
+        for &(k, n) in &o.not_ip_link {
+            bump_link(&mut self.not_ip_link, k, n);
+        }
+        for (ra, rb) in self.opaque.iter_mut().zip(o.opaque.iter()) {
+            for (a, b) in ra.iter_mut().zip(rb.iter()) {
+                *a += b;
+            }
         }
         for &(k, n) in &o.unsupported_link {
             add(&mut self.unsupported_link, k, n);
@@ -260,6 +301,42 @@ impl Stats {
                 .filter(move |(ri, _)| self.malformed[li][*ri] > 0)
                 .map(move |(ri, r)| (*l, *r, self.malformed[li][ri]))
         })
+    }
+}
+
+impl Stats {
+    /// Link-layer frames that are not IP packets, labelled: link protocol values that are not
+    /// IP, then frames that carry no readable packet; non-zero only, in layer order.
+    pub fn link_skips(&self) -> Vec<(String, u64)> {
+        let mut v: Vec<(String, u64)> = self
+            .not_ip_link
+            .iter()
+            .map(|&((l, value), n)| (not_ip_link_name(l, value), n))
+            .collect();
+        for (li, l) in Layer::ALL.iter().enumerate() {
+            for (oi, o) in Opaque::ALL.iter().enumerate() {
+                let n = self.opaque[li][oi];
+                if n > 0 {
+                    v.push((format!("{} {}", l.name(), o.name()), n));
+                }
+            }
+        }
+        v
+    }
+}
+
+/// A short name for a link layer's protocol value that is not IP ([`Skip::NotIpLink`]).
+pub fn not_ip_link_name(l: Layer, value: u32) -> String {
+    match l {
+        _ if value == OTHER_LINK_VALUE => format!("{} other values", l.name()),
+        Layer::LinuxSll | Layer::LinuxSll2 if value >= 0x1_0000 => {
+            format!("{} hardware type {}", l.name(), value & 0xffff)
+        }
+        Layer::LinuxSll | Layer::LinuxSll2 => format!("{} protocol 0x{value:04x}", l.name()),
+        Layer::Llc if value >= 0x100_0000 => format!("snap oui {:06x}", value & 0xff_ffff),
+        Layer::Llc => format!("llc sap 0x{:02x}", value >> 8),
+        Layer::Fddi => format!("fddi frame control 0x{value:02x}"),
+        _ => format!("{} protocol 0x{value:02x}", l.name()),
     }
 }
 
@@ -409,5 +486,32 @@ impl Tally {
             sum.last_ts_ns = Some(self.last);
         }
         self.sum
+    }
+}
+
+#[cfg(test)]
+mod link_tests {
+    use super::*;
+
+    #[test]
+    fn link_values_are_capped_and_named() {
+        let mut s = Stats::default();
+        for v in 0..(MAX_LINK_VALUES as u32 + 10) {
+            s.skipped(Skip::NotIpLink(Layer::Llc, 0x100_0000 | v));
+        }
+        s.skipped(Skip::NotIpLink(Layer::Llc, 0x100_0000));
+        assert_eq!(s.not_ip_link.len(), MAX_LINK_VALUES + 1);
+        assert_eq!(s.not_ip_link[0], ((Layer::Llc, 0x100_0000), 2));
+        let other = s.not_ip_link.last().copied().unwrap();
+        assert_eq!(other, ((Layer::Llc, OTHER_LINK_VALUE), 10));
+        s.skipped(Skip::Opaque(Layer::Ieee80211, Opaque::Encrypted));
+        let names = s.link_skips();
+        assert_eq!(names[0], ("snap oui 000000".to_string(), 2));
+        assert_eq!(names[MAX_LINK_VALUES], ("llc other values".to_string(), 10));
+        assert_eq!(names.last().unwrap(), &("802.11 encrypted".to_string(), 1));
+        let mut m = Stats::default();
+        m.merge(&s);
+        assert_eq!(m.not_ip_link, s.not_ip_link);
+        assert_eq!(m.opaque, s.opaque);
     }
 }

@@ -1,9 +1,9 @@
-//! Ethernet II and the EtherType chain behind it: 802.1Q/802.1ad VLAN tag stacks (QinQ), then
-//! MPLS, PPPoE or IP.
+//! Ethernet II and the EtherType chain behind it: 802.1Q/802.1ad VLAN tag stacks (QinQ), Cisco
+//! FabricPath, 802.1ah backbone I-TAGs and MACsec SecTAGs, then MPLS, PPPoE or IP.
 
 use std::fmt;
 
-use super::{Frame, Layer, Packet, Skip, be16, ipv4, ipv6, mpls, pppoe};
+use super::{Frame, Layer, Packet, Skip, be16, fabricpath, ipv4, ipv6, macsec, mpls, pbb, pppoe};
 
 /// EtherType values this decoder follows.
 pub mod ethertype {
@@ -17,6 +17,12 @@ pub mod ethertype {
     pub const PPPOE_SESSION: u16 = 0x8864;
     pub const QINQ: u16 = 0x88a8;
     pub const LLDP: u16 = 0x88cc;
+    /// MACsec (IEEE 802.1AE).
+    pub const MACSEC: u16 = 0x88e5;
+    /// Provider backbone bridging I-TAG (IEEE 802.1ah).
+    pub const PBB_ITAG: u16 = 0x88e7;
+    /// Cisco FabricPath.
+    pub const FABRICPATH: u16 = 0x8903;
     /// Pre-standard QinQ tag types still seen on switches.
     pub const QINQ_OLD1: u16 = 0x9100;
     pub const QINQ_OLD2: u16 = 0x9200;
@@ -97,7 +103,8 @@ pub(super) fn ethernet(frame: &Frame<'_>, wire: usize) -> Result<Packet, Skip> {
     ether_payload(frame, wire, field::LEN, et, &mut vlan)
 }
 
-/// Follows an EtherType chain (VLAN tags, MPLS labels, PPPoE) from `off` to the IP header.
+/// Follows an EtherType chain (VLAN tags, FabricPath, PBB, MACsec, MPLS labels, PPPoE) from
+/// `off` to the IP header.
 pub(super) fn ether_payload(
     frame: &Frame<'_>,
     wire: usize,
@@ -121,6 +128,15 @@ pub(super) fn ether_payload(
             }
             ethertype::PPPOE_SESSION => {
                 (off, et) = pppoe::session(frame, off)?;
+            }
+            ethertype::FABRICPATH => {
+                (off, et) = fabricpath::tag(frame, off)?;
+            }
+            ethertype::PBB_ITAG => {
+                (off, et) = pbb::itag(frame, off)?;
+            }
+            ethertype::MACSEC => {
+                (off, et) = macsec::sectag(frame, off)?;
             }
             other => return Err(Skip::NotIp(other)),
         }

@@ -9,28 +9,55 @@
 pub const NULL: u32 = 0;
 /// Ethernet II / 802.3.
 pub const ETHERNET: u32 = 1;
+/// ARCNET with the BSD header (RFC 1201 / RFC 1051).
+pub const ARCNET_BSD: u32 = 7;
+/// PPP (RFC 1661), with or without the HDLC-like address and control bytes.
+pub const PPP: u32 = 9;
+/// FDDI, then 802.2 LLC.
+pub const FDDI: u32 = 10;
 /// Raw IP, DLT_RAW on most platforms.
 pub const DLT_RAW: u32 = 12;
 /// Raw IP, DLT_RAW on OpenBSD.
 pub const DLT_RAW_OPENBSD: u32 = 14;
 /// RFC 1483 LLC/SNAP-encapsulated ATM (not decoded; listed for its DLT_* number).
 pub const ATM_RFC1483: u32 = 100;
+/// PPP in HDLC-like framing (RFC 1662), or Cisco PPP with HDLC framing.
+pub const PPP_HDLC: u32 = 50;
 /// Raw IP, the LINKTYPE_RAW value stored in files.
 pub const RAW: u32 = 101;
 /// BSD/OS SLIP (not decoded; listed for its DLT_* number).
 pub const SLIP_BSDOS: u32 = 102;
 /// BSD/OS PPP (not decoded; listed for its DLT_* number).
 pub const PPP_BSDOS: u32 = 103;
+/// Cisco HDLC: address, control, EtherType.
+pub const C_HDLC: u32 = 104;
+/// IEEE 802.11 frames without a radio header.
+pub const IEEE802_11: u32 = 105;
 /// OpenBSD loopback: 4-byte address family in network byte order.
 pub const LOOP: u32 = 108;
 /// Linux cooked capture v1 (SLL).
 pub const LINUX_SLL: u32 = 113;
+/// IEEE 802.11 frames behind a radiotap header.
+pub const IEEE802_11_RADIOTAP: u32 = 127;
+/// ARCNET with the Linux header (an offset field before the protocol id).
+pub const ARCNET_LINUX: u32 = 129;
+/// Per-Packet Information header, then a frame of the link type it names.
+pub const PPI: u32 = 192;
 /// Raw IPv4 only.
 pub const IPV4: u32 = 228;
 /// Raw IPv6 only.
 pub const IPV6: u32 = 229;
+/// Linux netfilter NFLOG: a header and TLVs, one of which holds the IP packet.
+pub const NFLOG: u32 = 239;
+/// IP over InfiniBand (RFC 4391): a 40-byte address header and the 4-byte IPoIB header.
+pub const IPOIB: u32 = 242;
+/// Apple PKTAP: a metadata header, then a frame of the DLT it names.
+pub const PKTAP: u32 = 258;
 /// Linux cooked capture v2 (SLL2).
 pub const LINUX_SLL2: u32 = 276;
+
+/// The DLT_* number of PKTAP on Darwin (DLT_USER2 elsewhere, so a file's 149 is not PKTAP).
+const DLT_PKTAP_DARWIN: u32 = 149;
 
 /// The link-layer decoder that reads a link type's frames.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,6 +78,28 @@ pub enum Link {
     Ipv4,
     /// Raw IPv6 only.
     Ipv6,
+    /// PPP with or without address and control, or Cisco HDLC ([`super::ppp`]).
+    Ppp,
+    /// Cisco HDLC ([`super::chdlc`]).
+    CiscoHdlc,
+    /// IEEE 802.11 ([`super::ieee80211`]).
+    Ieee80211,
+    /// Radiotap, then 802.11 ([`super::radiotap`]).
+    Radiotap,
+    /// PPI, then the link type it names ([`super::ppi`]).
+    Ppi,
+    /// Apple PKTAP, then the link type it names ([`super::pktap`]).
+    Pktap,
+    /// Linux NFLOG ([`super::nflog`]).
+    Nflog,
+    /// IP over InfiniBand ([`super::ipoib`]).
+    Ipoib,
+    /// FDDI, then LLC/SNAP ([`super::fddi`]).
+    Fddi,
+    /// ARCNET, BSD header ([`super::arcnet`]).
+    ArcnetBsd,
+    /// ARCNET, Linux header ([`super::arcnet`]).
+    ArcnetLinux,
 }
 
 /// One link type.
@@ -85,9 +134,13 @@ const fn row(
 pub const REGISTRY: &[LinkType] = &[
     row(NULL, "null", &[], Some(Link::Null)),
     row(ETHERNET, "ethernet", &[], Some(Link::Ethernet)),
+    row(ARCNET_BSD, "arcnet", &[], Some(Link::ArcnetBsd)),
+    row(PPP, "ppp", &[], Some(Link::Ppp)),
+    row(FDDI, "fddi", &[], Some(Link::Fddi)),
     // Platform DLT_RAW values also appear as link types in files written by some tools.
     row(DLT_RAW, "raw-ip", &[], Some(Link::RawIp)),
     row(DLT_RAW_OPENBSD, "raw-ip", &[], Some(Link::RawIp)),
+    row(PPP_HDLC, "ppp-hdlc", &[], Some(Link::Ppp)),
     row(ATM_RFC1483, "atm-rfc1483", &[11], None),
     row(
         RAW,
@@ -97,10 +150,32 @@ pub const REGISTRY: &[LinkType] = &[
     ),
     row(SLIP_BSDOS, "slip-bsdos", &[15], None),
     row(PPP_BSDOS, "ppp-bsdos", &[16], None),
+    row(C_HDLC, "cisco-hdlc", &[], Some(Link::CiscoHdlc)),
+    row(IEEE802_11, "802.11", &[], Some(Link::Ieee80211)),
     row(LOOP, "loop", &[], Some(Link::Loop)),
     row(LINUX_SLL, "linux-sll", &[], Some(Link::LinuxSll)),
+    row(
+        IEEE802_11_RADIOTAP,
+        "802.11-radiotap",
+        &[],
+        Some(Link::Radiotap),
+    ),
+    row(ARCNET_LINUX, "arcnet-linux", &[], Some(Link::ArcnetLinux)),
+    row(PPI, "ppi", &[], Some(Link::Ppi)),
     row(IPV4, "ipv4", &[], Some(Link::Ipv4)),
     row(IPV6, "ipv6", &[], Some(Link::Ipv6)),
+    row(NFLOG, "nflog", &[], Some(Link::Nflog)),
+    row(IPOIB, "ipoib", &[], Some(Link::Ipoib)),
+    row(
+        PKTAP,
+        "pktap",
+        if cfg!(target_vendor = "apple") {
+            &[DLT_PKTAP_DARWIN]
+        } else {
+            &[]
+        },
+        Some(Link::Pktap),
+    ),
     row(LINUX_SLL2, "linux-sll2", &[], Some(Link::LinuxSll2)),
 ];
 
@@ -203,9 +278,15 @@ mod tests {
 
     #[test]
     fn unsupported_link_type() {
+        // LINKTYPE_IEEE802_5 (token ring): known to libpcap, not decoded.
         assert_eq!(
-            decode(105, &[0u8; 40], 40).unwrap_err(),
-            Skip::UnsupportedLinkType(105)
+            decode(6, &[0u8; 40], 40).unwrap_err(),
+            Skip::UnsupportedLinkType(6)
+        );
+        // A file's 149 is DLT_USER2 outside Darwin, not PKTAP.
+        assert_eq!(
+            decode(149, &[0u8; 40], 40).unwrap_err(),
+            Skip::UnsupportedLinkType(149)
         );
     }
 
@@ -223,9 +304,46 @@ mod tests {
         assert_eq!(name(IPV6), "ipv6");
         // Known but not decoded, and unknown.
         assert_eq!(name(ATM_RFC1483), "unsupported");
-        assert_eq!(name(105), "unsupported");
+        assert_eq!(name(IEEE802_11), "802.11");
+        assert_eq!(name(PKTAP), "pktap");
+        assert_eq!(name(6), "unsupported");
         assert_eq!(name(u32::MAX), "unsupported");
         assert!(is_supported(LINUX_SLL2) && !is_supported(PPP_BSDOS) && !is_supported(9999));
+    }
+
+    #[test]
+    fn every_decoded_link_type_has_its_decoder() {
+        for (lt, link, name) in [
+            (ARCNET_BSD, Link::ArcnetBsd, "arcnet"),
+            (PPP, Link::Ppp, "ppp"),
+            (FDDI, Link::Fddi, "fddi"),
+            (PPP_HDLC, Link::Ppp, "ppp-hdlc"),
+            (C_HDLC, Link::CiscoHdlc, "cisco-hdlc"),
+            (IEEE802_11, Link::Ieee80211, "802.11"),
+            (IEEE802_11_RADIOTAP, Link::Radiotap, "802.11-radiotap"),
+            (ARCNET_LINUX, Link::ArcnetLinux, "arcnet-linux"),
+            (PPI, Link::Ppi, "ppi"),
+            (NFLOG, Link::Nflog, "nflog"),
+            (IPOIB, Link::Ipoib, "ipoib"),
+            (PKTAP, Link::Pktap, "pktap"),
+        ] {
+            assert_eq!(
+                (super::link(lt), super::name(lt)),
+                (Some(link), name),
+                "{lt}"
+            );
+            // Their DLT_* numbers are their LINKTYPE_* numbers on Linux.
+            assert_eq!(linktype_for_dlt(lt), lt);
+        }
+        // PKTAP's DLT is 149 on Darwin only; elsewhere 149 is DLT_USER2.
+        if cfg!(target_vendor = "apple") {
+            assert_eq!(
+                (dlt_for_linktype(PKTAP), linktype_for_dlt(149)),
+                (149, PKTAP)
+            );
+        } else {
+            assert_eq!((dlt_for_linktype(PKTAP), linktype_for_dlt(149)), (258, 149));
+        }
     }
 
     #[test]

@@ -16,15 +16,29 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
+mod arcnet;
+mod chdlc;
 mod ethernet;
+mod fabricpath;
+mod fddi;
 mod icmp;
+mod ieee80211;
 mod ip;
+mod ipoib;
 mod ipv4;
 mod ipv6;
 pub mod linktype;
+mod llc;
+mod macsec;
 mod mpls;
+mod nflog;
 mod null;
+mod pbb;
+mod pktap;
+mod ppi;
+mod ppp;
 mod pppoe;
+mod radiotap;
 mod raw;
 mod sll;
 mod tcp;
@@ -204,10 +218,24 @@ pub enum Layer {
     Udp,
     Icmp,
     Icmpv6,
+    Ppp,
+    CiscoHdlc,
+    Ieee80211,
+    Radiotap,
+    Ppi,
+    Pktap,
+    Nflog,
+    Ipoib,
+    Fddi,
+    Arcnet,
+    Llc,
+    FabricPath,
+    Pbb,
+    Macsec,
 }
 
 impl Layer {
-    pub const ALL: [Layer; 15] = [
+    pub const ALL: [Layer; 29] = [
         Layer::Ethernet,
         Layer::Vlan,
         Layer::Mpls,
@@ -223,6 +251,20 @@ impl Layer {
         Layer::Udp,
         Layer::Icmp,
         Layer::Icmpv6,
+        Layer::Ppp,
+        Layer::CiscoHdlc,
+        Layer::Ieee80211,
+        Layer::Radiotap,
+        Layer::Ppi,
+        Layer::Pktap,
+        Layer::Nflog,
+        Layer::Ipoib,
+        Layer::Fddi,
+        Layer::Arcnet,
+        Layer::Llc,
+        Layer::FabricPath,
+        Layer::Pbb,
+        Layer::Macsec,
     ];
     pub fn name(self) -> &'static str {
         match self {
@@ -241,6 +283,20 @@ impl Layer {
             Layer::Udp => "udp",
             Layer::Icmp => "icmp",
             Layer::Icmpv6 => "icmpv6",
+            Layer::Ppp => "ppp",
+            Layer::CiscoHdlc => "cisco-hdlc",
+            Layer::Ieee80211 => "802.11",
+            Layer::Radiotap => "radiotap",
+            Layer::Ppi => "ppi",
+            Layer::Pktap => "pktap",
+            Layer::Nflog => "nflog",
+            Layer::Ipoib => "ipoib",
+            Layer::Fddi => "fddi",
+            Layer::Arcnet => "arcnet",
+            Layer::Llc => "llc",
+            Layer::FabricPath => "fabricpath",
+            Layer::Pbb => "pbb",
+            Layer::Macsec => "macsec",
         }
     }
 }
@@ -290,9 +346,14 @@ pub enum Skip {
     UnsupportedLinkType(u32),
     /// A non-IP frame; the EtherType where decoding stopped (below 0x0600: an 802.3/LLC frame).
     NotIp(u16),
+    /// A link layer's own protocol value that is not IP: an ARCNET protocol id, a Linux cooked
+    /// capture's hardware type or Linux protocol number, an LLC SAP pair or SNAP OUI.
+    NotIpLink(Layer, u32),
+    /// A frame whose link layer says it carries no readable IP packet (see [`Opaque`]).
+    Opaque(Layer, Opaque),
     /// A PPPoE session frame whose PPP protocol is not IP (LCP, IPCP, ...).
     NotIpPpp(u16),
-    /// A loopback (NULL/LOOP) frame whose address family is not IP.
+    /// A loopback (NULL/LOOP) or NFLOG frame whose address family is not IP.
     NotIpFamily(u32),
     /// An IP packet of another protocol (GRE, ESP, SCTP, ...), or IPv6 "no next header" (59).
     IpProto(u8),
@@ -302,12 +363,53 @@ pub enum Skip {
     Malformed(Layer, Reason),
 }
 
+/// Why a link-layer frame carries no readable IP packet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Opaque {
+    /// The payload is encrypted (802.11 protected frames, MACsec frames with the E or C bit).
+    Encrypted,
+    /// A frame with no network-layer payload by its type: 802.11 management, control and
+    /// null-data frames, an NFLOG record without a payload TLV, a PKTAP record of no packet.
+    NoPayload,
+    /// An 802.11 A-MSDU: several packets in one frame (not decoded).
+    Aggregate,
+    /// A link-layer fragment of a larger packet (ARCNET split packets).
+    Fragment,
+}
+
+impl Opaque {
+    pub const ALL: [Opaque; 4] = [
+        Opaque::Encrypted,
+        Opaque::NoPayload,
+        Opaque::Aggregate,
+        Opaque::Fragment,
+    ];
+    pub fn name(self) -> &'static str {
+        match self {
+            Opaque::Encrypted => "encrypted",
+            Opaque::NoPayload => "no payload",
+            Opaque::Aggregate => "a-msdu (not decoded)",
+            Opaque::Fragment => "link-layer fragment",
+        }
+    }
+}
+
 /// A byte range of a header.
 type Field = std::ops::Range<usize>;
 
 #[inline]
 fn be16(b: &[u8], r: Field) -> u16 {
     u16::from_be_bytes([b[r.start], b[r.start + 1]])
+}
+
+#[inline]
+fn le16(b: &[u8], r: Field) -> u16 {
+    u16::from_le_bytes([b[r.start], b[r.start + 1]])
+}
+
+#[inline]
+fn le32(b: &[u8], r: Field) -> u32 {
+    u32::from_le_bytes([b[r.start], b[r.start + 1], b[r.start + 2], b[r.start + 3]])
 }
 
 #[inline]
@@ -333,6 +435,18 @@ impl<'a> Frame<'a> {
             _ => Err(Skip::Malformed(layer, Reason::TooShort)),
         }
     }
+
+    /// The frame that starts at `off` (`wire`: this frame's length on the wire) and whose last
+    /// `trailer` bytes on the wire (an FCS, say) are not part of it; with that sub-frame's wire
+    /// length. Past the captured bytes, the sub-frame is empty (and cut if the wire had more).
+    #[inline]
+    fn inner(&self, off: usize, wire: usize, trailer: usize) -> (Frame<'a>, usize) {
+        let wire = wire.saturating_sub(off).saturating_sub(trailer);
+        let rest = self.data.get(off..).unwrap_or(&[]);
+        let data = &rest[..rest.len().min(wire)];
+        let cut = data.len() < wire;
+        (Frame { data, cut }, wire)
+    }
 }
 
 /// Decodes one frame of link type `linktype` (`wire_len`: its length on the wire).
@@ -357,15 +471,54 @@ pub fn decode(linktype: u32, data: &[u8], wire_len: u32) -> Result<Packet, Skip>
     // Bytes of the frame on the wire after offset `off`: bounds the IP length fields.
     let wire = (wire_len as usize).max(data.len());
     match linktype::link(linktype) {
-        Some(Link::Ethernet) => ethernet::ethernet(&frame, wire),
-        Some(Link::LinuxSll) => sll::sll(&frame, wire),
-        Some(Link::LinuxSll2) => sll::sll2(&frame, wire),
-        Some(Link::Null) => null::null(&frame, wire, false),
-        Some(Link::Loop) => null::null(&frame, wire, true),
-        Some(Link::RawIp) => raw::raw(&frame, wire),
-        Some(Link::Ipv4) => ipv4::ipv4(&frame, wire, 0, VlanStack::default()),
-        Some(Link::Ipv6) => ipv6::ipv6(&frame, wire, 0, VlanStack::default()),
+        Some(link) => dispatch(link, &frame, wire),
         None => Err(Skip::UnsupportedLinkType(linktype)),
+    }
+}
+
+/// Decodes `frame` with the link-layer decoder `link`; also the entry point of the link types
+/// that wrap another (PPI, PKTAP).
+#[inline]
+fn dispatch(link: Link, frame: &Frame<'_>, wire: usize) -> Result<Packet, Skip> {
+    match link {
+        Link::Ethernet => ethernet::ethernet(frame, wire),
+        Link::LinuxSll => sll::sll(frame, wire),
+        Link::LinuxSll2 => sll::sll2(frame, wire),
+        Link::Null => null::null(frame, wire, false),
+        Link::Loop => null::null(frame, wire, true),
+        Link::RawIp => raw::raw(frame, wire),
+        Link::Ipv4 => ipv4::ipv4(frame, wire, 0, VlanStack::default()),
+        Link::Ipv6 => ipv6::ipv6(frame, wire, 0, VlanStack::default()),
+        Link::Ppp => ppp::ppp(frame, wire, 0),
+        Link::CiscoHdlc => chdlc::chdlc(frame, wire, 0),
+        Link::Ieee80211 => ieee80211::ieee80211(frame, wire, false),
+        Link::Radiotap => radiotap::radiotap(frame, wire),
+        Link::Ppi => ppi::ppi(frame, wire),
+        Link::Pktap => pktap::pktap(frame, wire),
+        Link::Nflog => nflog::nflog(frame, wire),
+        Link::Ipoib => ipoib::ipoib(frame, wire),
+        Link::Fddi => fddi::fddi(frame, wire),
+        Link::ArcnetBsd => arcnet::arcnet(frame, wire, false),
+        Link::ArcnetLinux => arcnet::arcnet(frame, wire, true),
+    }
+}
+
+/// Decodes the frame of link type `lt` that a wrapper (PPI, PKTAP) holds from `off` on, less
+/// `trailer` bytes at its end. A wrapper inside a wrapper is not followed: it is counted as an
+/// unsupported link type.
+fn wrapped(
+    frame: &Frame<'_>,
+    wire: usize,
+    off: usize,
+    lt: u32,
+    trailer: usize,
+) -> Result<Packet, Skip> {
+    match linktype::link(lt) {
+        Some(Link::Ppi | Link::Pktap) | None => Err(Skip::UnsupportedLinkType(lt)),
+        Some(link) => {
+            let (inner, wire) = frame.inner(off, wire, trailer);
+            dispatch(link, &inner, wire)
+        }
     }
 }
 
@@ -426,11 +579,124 @@ mod tests {
         }
     }
 
+    /// A valid frame of every link type and layer-2 shim, each carrying IPv4/TCP with 20 bytes
+    /// of payload: (link type, frame).
+    pub(super) fn valid_frames() -> Vec<(u32, Vec<u8>)> {
+        let ip = || {
+            let mut v = ipv4_hdr(ipproto::TCP, 60);
+            v.extend(tcp_hdr(tcpflags::ACK));
+            v.extend([0xab; 20]);
+            v
+        };
+        let snap = || [&[0xaa, 0xaa, 0x03, 0, 0, 0, 0x08, 0x00][..], &ip()].concat();
+        let wlan_qos = || {
+            // QoS data, four addresses, HT control.
+            let mut v = vec![0x88, 0x83, 0, 0];
+            v.extend([2u8; 26]); // three addresses, sequence control, fourth address
+            v.extend([0, 0, 0, 0, 0, 0]); // QoS control, HT control
+            v.extend(snap());
+            v
+        };
+        let with = |head: &[u8], tail: &[u8]| [head, &ip(), tail].concat();
+        let mut pktap = 108u32.to_le_bytes().to_vec();
+        pktap.extend(1u32.to_le_bytes());
+        pktap.extend(1u32.to_le_bytes());
+        pktap.resize(108, 0);
+        pktap.extend(eth(ethertype::IPV4));
+        let mut ppi = vec![0, 0, 32, 0, 105, 0, 0, 0, 2, 0, 20, 0];
+        ppi.extend([0u8; 8]);
+        ppi.extend([1, 0]); // 802.11-common flags: FCS
+        ppi.extend([0u8; 10]);
+        ppi.extend(wlan_qos());
+        ppi.extend([0u8; 4]);
+        let mut radiotap = vec![0, 0, 17, 0, 0x03, 0, 0, 0];
+        radiotap.extend([0u8; 8]);
+        radiotap.push(0x30); // FCS, data pad (the 26-byte header is padded to 28)
+        radiotap.extend([0x88, 0x01, 0, 0]);
+        radiotap.extend([2u8; 20]);
+        radiotap.extend([0, 0, 0, 0]); // QoS control, padding
+        radiotap.extend(snap());
+        radiotap.extend([0u8; 4]);
+        let nflog = {
+            let mut v = vec![2, 0, 0, 1, 8, 0, 1, 0, 0x08, 0x00, 3, 0];
+            v.extend((64u16).to_le_bytes());
+            v.extend(9u16.to_le_bytes());
+            v.extend(ip());
+            v
+        };
+        let mut sll_radiotap = vec![0, 0, 0x03, 0x23, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 3];
+        sll_radiotap.extend([0, 0, 8, 0, 0, 0, 0, 0]);
+        sll_radiotap.extend(wlan_qos());
+        let mut fabricpath = eth(ethertype::FABRICPATH);
+        fabricpath.extend([0, 0x3f]);
+        fabricpath.extend(eth(ethertype::IPV4));
+        let mut pbb = eth(ethertype::PBB_ITAG);
+        pbb.extend([0, 0, 0, 1]);
+        pbb.extend(eth(ethertype::IPV4));
+        let mut macsec = eth(ethertype::MACSEC);
+        macsec.extend([0x20, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 1, 0, 1, 0x08, 0x00]);
+        let mut ipoib = vec![0u8; 40];
+        ipoib.extend([0x08, 0x00, 0, 0]);
+        vec![
+            (linktype::ETHERNET, eth_tcp(20)),
+            (linktype::ETHERNET, with(&fabricpath, &[])),
+            (linktype::ETHERNET, with(&pbb, &[])),
+            (linktype::ETHERNET, with(&macsec, &[0xcc; 16])),
+            (linktype::PPP, with(&[0xff, 0x03, 0x00, 0x21], &[])),
+            (linktype::PPP, with(&[0x21], &[])),
+            (linktype::PPP_HDLC, with(&[0x0f, 0x00, 0x08, 0x00], &[])),
+            (linktype::C_HDLC, with(&[0x8f, 0x00, 0x08, 0x00], &[])),
+            (linktype::IEEE802_11, wlan_qos()),
+            (linktype::IEEE802_11_RADIOTAP, radiotap),
+            (linktype::PPI, ppi),
+            (linktype::PKTAP, with(&pktap, &[])),
+            (linktype::NFLOG, nflog),
+            (linktype::IPOIB, with(&ipoib, &[])),
+            (linktype::FDDI, [&[0x50][..], &[2; 12], &snap()].concat()),
+            (
+                linktype::ARCNET_BSD,
+                with(&[1, 2, 0xd4, 0xff, 0xff, 0xff, 0xd4, 0, 0, 1], &[]),
+            ),
+            (
+                linktype::ARCNET_LINUX,
+                with(&[1, 2, 0, 0, 0xd4, 0, 0, 1], &[]),
+            ),
+            (linktype::LINUX_SLL, sll_radiotap),
+            (
+                linktype::LINUX_SLL2,
+                with(
+                    &[
+                        0, 7, 0, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 3, 0,
+                        0x21,
+                    ],
+                    &[],
+                ),
+            ),
+        ]
+    }
+
+    #[test]
+    fn every_truncation_of_a_valid_frame_of_every_link_type() {
+        for (lt, f) in valid_frames() {
+            let wire = f.len() as u32;
+            let p = decode(lt, &f, wire).unwrap_or_else(|e| panic!("{lt}: {e:?}"));
+            assert_eq!((p.ip_len, tcp_of(&p).payload_len), (60, 20), "{lt}");
+            for n in 0..f.len() {
+                // Cut by the snaplen: a Skip or a packet, never "too short".
+                if let Err(Skip::Malformed(l, Reason::TooShort)) = decode(lt, &f[..n], wire) {
+                    panic!("{lt}: prefix {n} reported as a short {l:?}");
+                }
+                // The same bytes as a whole frame: never a panic.
+                let _ = decode(lt, &f[..n], n as u32);
+            }
+        }
+    }
+
     mod prop {
         use super::super::*;
         use proptest::prelude::*;
 
-        const LINKTYPES: [u32; 11] = [
+        const LINKTYPES: [u32; 23] = [
             linktype::NULL,
             linktype::ETHERNET,
             linktype::DLT_RAW,
@@ -441,6 +707,18 @@ mod tests {
             linktype::IPV4,
             linktype::IPV6,
             linktype::LINUX_SLL2,
+            linktype::PPP,
+            linktype::PPP_HDLC,
+            linktype::C_HDLC,
+            linktype::IEEE802_11,
+            linktype::IEEE802_11_RADIOTAP,
+            linktype::PPI,
+            linktype::PKTAP,
+            linktype::NFLOG,
+            linktype::IPOIB,
+            linktype::FDDI,
+            linktype::ARCNET_BSD,
+            linktype::ARCNET_LINUX,
             999,
         ];
 
@@ -451,6 +729,20 @@ mod tests {
             fn never_panics(lt in 0usize..LINKTYPES.len(), data in proptest::collection::vec(any::<u8>(), 0..200), extra in 0u32..3000) {
                 let _ = decode(LINKTYPES[lt], &data, data.len() as u32 + extra);
                 let _ = decode(LINKTYPES[lt], &data, 0);
+            }
+
+            /// Valid frames of every link type with random bytes overwritten: never a panic.
+            #[test]
+            fn never_panics_on_damaged_valid_frames(which in 0usize..19, edits in proptest::collection::vec((any::<usize>(), any::<u8>()), 1..6), cut in any::<usize>()) {
+                let frames = super::valid_frames();
+                let (lt, mut f) = frames[which % frames.len()].clone();
+                for (at, b) in edits {
+                    let i = at % f.len();
+                    f[i] = b;
+                }
+                let n = cut % (f.len() + 1);
+                let _ = decode(lt, &f[..n], f.len() as u32);
+                let _ = decode(lt, &f, f.len() as u32);
             }
 
             /// Arbitrary bytes behind valid link and IP headers reach the deeper layers.

@@ -212,6 +212,14 @@ pub fn write_stats(
             .map(|(f, c)| format!("address family {f} {c}")),
     );
     line("non-ip", non_ip)?;
+    line(
+        "link layer, no ip",
+        stats
+            .link_skips()
+            .into_iter()
+            .map(|(what, c)| format!("{what} {c}"))
+            .collect(),
+    )?;
     let mut icmp_items = Vec::new();
     if stats.icmp_packets > 0 {
         icmp_items.push(format!("icmp {}", stats.icmp_packets));

@@ -71,6 +71,9 @@ fn skipped_json(s: &Stats) -> Value {
     for (f, n) in &s.not_ip_family {
         put(format!("non-ip address family {f}"), *n);
     }
+    for (what, n) in s.link_skips() {
+        put(format!("link layer {what}"), n);
+    }
     put("icmp".into(), s.icmp_packets);
     put("icmpv6".into(), s.icmpv6_packets);
     for (p, n) in s.ip_proto.iter().enumerate() {
