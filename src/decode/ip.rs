@@ -1,6 +1,8 @@
 //! What IPv4 and IPv6 hand to the transport layer, and the transport dispatch.
 
-use super::{Addr, Frame, Packet, Skip, Transport, VlanStack, icmp, ipproto, tcp, udp};
+use super::{
+    Addr, Encap, Frame, Packet, Skip, Transport, VlanStack, icmp, ipproto, tcp, tunnel, udp,
+};
 
 /// The network-layer facts shared by the outer packet and a quoted one.
 pub(super) struct Ip<'a> {
@@ -23,10 +25,22 @@ pub(super) fn transport(frame: &Frame<'_>, ip: Ip<'_>, vlan: VlanStack) -> Resul
     let sub = Frame {
         data: ip.l4,
         cut: frame.cut && (ip.l4.len() as u32) < ip.l4_len,
+        tunnels: frame.tunnels,
+        depth: frame.depth,
     };
     let transport = match ip.proto {
         ipproto::TCP => Transport::Tcp(tcp::tcp(&sub, ip.l4_len)?),
-        ipproto::UDP => Transport::Udp(udp::udp(&sub, ip.l4_len)?),
+        ipproto::UDP => {
+            let u = udp::udp(&sub, ip.l4_len)?;
+            // A tunnel's datagram gives the packet inside it, when that decodes.
+            if let Some(inner) = tunnel::over_udp(frame, &ip, vlan, &u) {
+                return Ok(inner);
+            }
+            Transport::Udp(u)
+        }
+        ipproto::GRE | ipproto::IPIP | ipproto::IPV6 => {
+            return tunnel::over_ip(frame, &ip, vlan);
+        }
         ipproto::ICMP if !ip.v6 => Transport::Icmp(icmp::icmp(&sub)?),
         ipproto::ICMPV6 if ip.v6 => Transport::Icmp(icmp::icmpv6(&sub)?),
         other => return Err(Skip::IpProto(other)),
@@ -38,5 +52,6 @@ pub(super) fn transport(frame: &Frame<'_>, ip: Ip<'_>, vlan: VlanStack) -> Resul
         dst: ip.dst,
         ip_len: ip.ip_len,
         transport,
+        encap: Encap::default(),
     })
 }

@@ -15,7 +15,12 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
+mod ayiya;
+mod erspan;
 mod ethernet;
+mod geneve;
+mod gre;
+mod gtpu;
 mod icmp;
 mod ip;
 mod ipv4;
@@ -27,20 +32,31 @@ mod pppoe;
 mod raw;
 mod sll;
 mod tcp;
+mod teredo;
 #[cfg(test)]
 mod testutil;
+mod tunnel;
 mod udp;
+mod vxlan;
 
 pub use ethernet::{MAX_VLANS, VlanStack, ethertype};
 use linktype::Link;
 pub use tcp::tcpflags;
+pub use tunnel::{
+    Encap, MAX_ENCAP, MAX_VXLAN_PORTS, TooManyPorts, Tunnel, TunnelConfig, TunnelKind,
+};
 
 /// IP protocol numbers this decoder follows.
 pub mod ipproto {
     pub const HOPOPTS: u8 = 0;
     pub const ICMP: u8 = 1;
+    /// IPv4 in IP.
+    pub const IPIP: u8 = 4;
     pub const TCP: u8 = 6;
     pub const UDP: u8 = 17;
+    /// IPv6 in IP.
+    pub const IPV6: u8 = 41;
+    pub const GRE: u8 = 47;
     pub const ROUTING: u8 = 43;
     pub const FRAGMENT: u8 = 44;
     pub const AH: u8 = 51;
@@ -98,6 +114,8 @@ pub struct Packet {
     /// IP bytes of the packet: the IPv4 total length, or the IPv6 payload length + 40.
     pub ip_len: u32,
     pub transport: Transport,
+    /// The tunnels the packet came through, outer first (empty: none).
+    pub encap: Encap,
 }
 
 /// The transport layer of a [`Packet`].
@@ -174,10 +192,17 @@ pub enum Layer {
     Udp,
     Icmp,
     Icmpv6,
+    IpInIp,
+    Gre,
+    Erspan,
+    Vxlan,
+    Geneve,
+    Gtpu,
+    Ayiya,
 }
 
 impl Layer {
-    pub const ALL: [Layer; 15] = [
+    pub const ALL: [Layer; 22] = [
         Layer::Ethernet,
         Layer::Vlan,
         Layer::Mpls,
@@ -193,6 +218,13 @@ impl Layer {
         Layer::Udp,
         Layer::Icmp,
         Layer::Icmpv6,
+        Layer::IpInIp,
+        Layer::Gre,
+        Layer::Erspan,
+        Layer::Vxlan,
+        Layer::Geneve,
+        Layer::Gtpu,
+        Layer::Ayiya,
     ];
     pub fn name(self) -> &'static str {
         match self {
@@ -211,6 +243,13 @@ impl Layer {
             Layer::Udp => "udp",
             Layer::Icmp => "icmp",
             Layer::Icmpv6 => "icmpv6",
+            Layer::IpInIp => "ip-in-ip",
+            Layer::Gre => "gre",
+            Layer::Erspan => "erspan",
+            Layer::Vxlan => "vxlan",
+            Layer::Geneve => "geneve",
+            Layer::Gtpu => "gtp-u",
+            Layer::Ayiya => "ayiya",
         }
     }
 }
@@ -292,9 +331,23 @@ struct Frame<'a> {
     data: &'a [u8],
     /// True when fewer bytes were captured than the frame had on the wire.
     cut: bool,
+    /// Which UDP ports carry which tunnel.
+    tunnels: &'a TunnelConfig,
+    /// Tunnels around this frame (0: the captured frame itself).
+    depth: u8,
 }
 
 impl<'a> Frame<'a> {
+    /// A captured frame, outside any tunnel, with the default tunnel settings.
+    fn new(data: &'a [u8], cut: bool) -> Frame<'a> {
+        Frame {
+            data,
+            cut,
+            tunnels: &TunnelConfig::DEFAULT,
+            depth: 0,
+        }
+    }
+
     /// The bytes from `off` on, checked to hold at least `need` bytes of `layer`'s header.
     #[inline]
     fn header(&self, off: usize, need: usize, layer: Layer) -> Result<&'a [u8], Skip> {
@@ -322,9 +375,21 @@ impl<'a> Frame<'a> {
 /// assert_eq!(decode(linktype::RAW, &frame[..30], 40).unwrap_err(), Skip::Truncated(Layer::Tcp));
 /// ```
 pub fn decode(linktype: u32, data: &[u8], wire_len: u32) -> Result<Packet, Skip> {
+    decode_with(linktype, data, wire_len, &TunnelConfig::DEFAULT)
+}
+
+/// [`decode`] with tunnel settings (the UDP ports that carry VXLAN).
+pub fn decode_with(
+    linktype: u32,
+    data: &[u8],
+    wire_len: u32,
+    tunnels: &TunnelConfig,
+) -> Result<Packet, Skip> {
     let frame = Frame {
         data,
         cut: (data.len() as u64) < wire_len as u64,
+        tunnels,
+        depth: 0,
     };
     // Bytes of the frame on the wire after offset `off`: bounds the IP length fields.
     let wire = (wire_len as usize).max(data.len());
