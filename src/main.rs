@@ -13,6 +13,7 @@ use flowaudit::audit::{self, AuditOptions, Auditor};
 use flowaudit::capture::live;
 use flowaudit::capture::savefile::Rotation;
 use flowaudit::capture::{self, CaptureError, Discovery};
+use flowaudit::decode::TunnelConfig;
 use flowaudit::engine::live::{LiveHooks, LiveOptions};
 use flowaudit::engine::{self, Outcome};
 use flowaudit::flow::{
@@ -93,6 +94,10 @@ struct InputArgs {
     /// takes about 300 bytes; 0 means no limit.
     #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_FLOWS)]
     max_flows: usize,
+    /// A UDP port that carries VXLAN besides 4789 (Linux's own default is 8472); may be given
+    /// up to 8 times.
+    #[arg(long = "vxlan-port", value_name = "PORT")]
+    vxlan_ports: Vec<u16>,
     /// Do not print capture statistics or progress on standard error.
     #[arg(short, long)]
     quiet: bool,
@@ -416,6 +421,13 @@ fn read_inputs<S: FlowSink>(
         eprintln!("flowaudit: {m}");
         return Err(EXIT_USAGE);
     }
+    let tunnels = match TunnelConfig::with_vxlan_ports(&args.vxlan_ports) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("flowaudit: --vxlan-port: {e}");
+            return Err(EXIT_USAGE);
+        }
+    };
     let flow = FlowConfig {
         tcp_idle_ns: (args.tcp_idle * NS as f64) as i64,
         udp_idle_ns: (args.udp_idle * NS as f64) as i64,
@@ -427,6 +439,7 @@ fn read_inputs<S: FlowSink>(
         let opts = engine::Options {
             filter: args.filter.clone(),
             flow,
+            tunnels,
         };
         return read_files(args, opts, servers, sink, hash);
     }
@@ -442,6 +455,7 @@ fn read_inputs<S: FlowSink>(
             filter: args.filter.clone(),
         },
         flow,
+        tunnels,
         duration: l.duration,
         count: l.count,
         write: l.write.clone().map(|p| {

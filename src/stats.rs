@@ -252,14 +252,22 @@ impl InputSummary {
 /// its time span, then its [`InputSummary`].
 pub struct Tally {
     pub sum: InputSummary,
+    /// Which UDP ports carry which tunnel.
+    pub tunnels: crate::decode::TunnelConfig,
     first: i64,
     last: i64,
 }
 
 impl Tally {
     pub fn new(sum: InputSummary) -> Tally {
+        Tally::with_tunnels(sum, crate::decode::TunnelConfig::DEFAULT)
+    }
+
+    /// A tally that decodes with tunnel settings `tunnels`.
+    pub fn with_tunnels(sum: InputSummary, tunnels: crate::decode::TunnelConfig) -> Tally {
         Tally {
             sum,
+            tunnels,
             first: i64::MAX,
             last: i64::MIN,
         }
@@ -279,7 +287,7 @@ impl Tally {
         stats.frame(wire_len);
         self.first = self.first.min(ts_ns);
         self.last = self.last.max(ts_ns);
-        match crate::decode::decode(linktype, data, wire_len) {
+        match crate::decode::decode_with(linktype, data, wire_len, &self.tunnels) {
             Ok(pkt) => {
                 stats.decoded(&pkt);
                 Some(pkt)

@@ -15,12 +15,12 @@ use std::collections::{BinaryHeap, HashMap};
 use hashbrown::HashTable;
 
 use super::history::bit;
-use super::key::{FlowKey, VlanTable};
+use super::key::{FlowKey, TunnelTable, VlanTable};
 use super::record::{self, FlowRecord, IcmpErrors};
 use super::state::{Ext, Flow, NO_EXT, NONE};
 use super::tcp;
 use super::{FlowConfig, FlowSink, IcmpAttach, NS, ServerPorts};
-use crate::decode::{Icmp, Packet, Tcp, Transport, Udp, VlanStack, ipproto};
+use crate::decode::{Encap, Icmp, Packet, Tcp, Transport, TunnelKind, Udp, VlanStack, ipproto};
 
 /// Expiry queue of open TCP flows.
 const Q_TCP: usize = 0;
@@ -46,6 +46,8 @@ pub struct TableStats {
     pub peak_open: u64,
     /// Packets whose VLAN stack found no number of its own (see [`VlanTable`]).
     pub vlan_overflow: u64,
+    /// Packets that came through a tunnel.
+    pub tunnelled: u64,
 }
 
 /// A vector whose released slots are reused: a slot's number stays its item's while it lives.
@@ -133,6 +135,10 @@ pub struct FlowTable<'a> {
     /// The last VLAN stack numbered, and its number (most captures carry one or two stacks).
     last_vlan: (VlanStack, u16),
     icmp_errors: HashMap<u32, IcmpErrors>,
+    /// Tunnel contexts of the open flows.
+    tunnels: TunnelTable,
+    /// UDP flows that carried a tunnel, by slot: the tunnel's kind.
+    carriers: HashMap<u32, TunnelKind>,
     /// Per slot, with `seconds` on: the flow's bytes in the current second.
     seconds: Vec<Second>,
     /// Slots with bytes in the current second.
@@ -157,6 +163,8 @@ impl<'a> FlowTable<'a> {
             vlans: VlanTable::default(),
             last_vlan: (VlanStack::default(), 0),
             icmp_errors: HashMap::new(),
+            tunnels: TunnelTable::default(),
+            carriers: HashMap::new(),
             seconds: Vec::new(),
             this_second: Vec::new(),
             now_ns: NONE,
@@ -184,12 +192,19 @@ impl<'a> FlowTable<'a> {
         if ts > self.now_ns {
             self.advance(ts, sink);
         }
+        // A tunnelled packet: its outer UDP datagrams count in their own flows first, and the
+        // packet is keyed with its tunnel context.
+        let tunnel = if p.encap.is_empty() {
+            0
+        } else {
+            self.enter_tunnels(ts, p, sink)
+        };
         let vlan = self.vlan_number(&p.vlan);
         let slot = match p.transport {
-            Transport::Tcp(t) => self.tcp_segment(ts, p, vlan, &t, sink),
-            Transport::Udp(u) => Some(self.udp_datagram(ts, p, vlan, &u, sink)),
+            Transport::Tcp(t) => self.tcp_segment(ts, p, vlan, tunnel, &t, sink),
+            Transport::Udp(u) => Some(self.udp_datagram(ts, p, vlan, tunnel, &u, sink)),
             Transport::Icmp(i) => {
-                self.icmp_error(vlan, &i);
+                self.icmp_error(vlan, tunnel, &i);
                 None
             }
         };
@@ -198,6 +213,73 @@ impl<'a> FlowTable<'a> {
         {
             self.count_second(slot, ts, p.ip_len, sink);
         }
+        if tunnel != 0 {
+            self.tunnels.release(tunnel);
+        }
+    }
+
+    /// The tunnel layers of `p`, outer first: each UDP tunnel's datagram counts in its outer
+    /// flow (keyed with the layers around it), and each layer enters its context. Returns the
+    /// innermost context, held once for the packet.
+    fn enter_tunnels(&mut self, ts: i64, p: &Packet, sink: &mut dyn FlowSink) -> u32 {
+        self.stats.tunnelled += 1;
+        let mut ctx = 0;
+        for layer in p.encap.layers() {
+            let vlan = self.vlan_number(&layer.vlan);
+            let parent = if layer.kind.over_udp() {
+                let outer = Packet {
+                    vlan: layer.vlan,
+                    v6: layer.v6,
+                    src: layer.src,
+                    dst: layer.dst,
+                    ip_len: layer.ip_len,
+                    transport: Transport::Udp(Udp {
+                        src_port: layer.src_port,
+                        dst_port: layer.dst_port,
+                        payload_len: layer.payload_len,
+                    }),
+                    encap: Encap::default(),
+                };
+                let u = Udp {
+                    src_port: layer.src_port,
+                    dst_port: layer.dst_port,
+                    payload_len: layer.payload_len,
+                };
+                let slot = self.udp_datagram(ts, &outer, vlan, ctx, &u, sink);
+                if self.cfg.seconds {
+                    self.count_second(slot, ts, layer.ip_len, sink);
+                }
+                self.carriers.entry(slot).or_insert(layer.kind);
+                Some(slot)
+            } else {
+                None
+            };
+            let next = self
+                .tunnels
+                .enter(ctx, layer, vlan, self.vlans.ids(vlan), ts);
+            if let Some(slot) = parent {
+                let f = &self.slab[slot];
+                let (first, dup) = (f.first_ns, f.dup);
+                // The outer flow's uid is made only when the context meets a new outer flow.
+                if self.tunnels.new_parent(next, slot, first, dup) {
+                    let outer = self.tunnels.get(ctx).map_or(&b""[..], |c| c.uid.as_bytes());
+                    let uid = super::ids::uid_with(
+                        &f.key,
+                        self.vlans.ids(vlan),
+                        outer,
+                        first,
+                        dup as u32,
+                    );
+                    self.tunnels.add_parent(next, slot, first, dup, uid);
+                }
+            }
+            // The packet's hold moves inwards: the inner context holds the outer one.
+            if ctx != 0 {
+                self.tunnels.release(ctx);
+            }
+            ctx = next;
+        }
+        ctx
     }
 
     /// A TCP segment: its flow's slot.
@@ -206,10 +288,11 @@ impl<'a> FlowTable<'a> {
         ts: i64,
         p: &Packet,
         vlan: u16,
+        tunnel: u32,
         t: &Tcp,
         sink: &mut dyn FlowSink,
     ) -> Option<u32> {
-        let (key, src_lo) = FlowKey::new(
+        let (mut key, src_lo) = FlowKey::new(
             ipproto::TCP,
             p.v6,
             vlan,
@@ -218,6 +301,7 @@ impl<'a> FlowTable<'a> {
             p.dst,
             t.dst_port,
         );
+        key.tunnel = tunnel;
         let slot = self.lookup(key, src_lo, ts, sink, |f, x, side| {
             tcp::starts_new(f, x, side, t)
         });
@@ -246,10 +330,11 @@ impl<'a> FlowTable<'a> {
         ts: i64,
         p: &Packet,
         vlan: u16,
+        tunnel: u32,
         u: &Udp,
         sink: &mut dyn FlowSink,
     ) -> u32 {
-        let (key, src_lo) = FlowKey::new(
+        let (mut key, src_lo) = FlowKey::new(
             ipproto::UDP,
             p.v6,
             vlan,
@@ -258,6 +343,7 @@ impl<'a> FlowTable<'a> {
             p.dst,
             u.dst_port,
         );
+        key.tunnel = tunnel;
         let slot = self.lookup(key, src_lo, ts, sink, |_, _, _| false);
         if self.slab[slot].ext == NO_EXT {
             self.attach_ext(slot);
@@ -274,9 +360,10 @@ impl<'a> FlowTable<'a> {
     }
 
     /// An ICMP error: attached to the open flow whose packet it quotes, if any.
-    fn icmp_error(&mut self, vlan: u16, i: &Icmp) {
+    fn icmp_error(&mut self, vlan: u16, tunnel: u32, i: &Icmp) {
         let Some(q) = i.quoted else { return };
-        let (key, _) = FlowKey::new(q.proto, q.v6, vlan, q.src, q.src_port, q.dst, q.dst_port);
+        let (mut key, _) = FlowKey::new(q.proto, q.v6, vlan, q.src, q.src_port, q.dst, q.dst_port);
+        key.tunnel = tunnel;
         let Some(slot) = self.find(&key) else {
             self.icmp.unmatched += 1;
             return;
@@ -328,14 +415,9 @@ impl<'a> FlowTable<'a> {
                 .has_icmp
                 .then(|| self.icmp_errors.get(&slot).copied())
                 .flatten();
-            each(&record::build(
-                f,
-                &x,
-                self.vlans.ids(f.key.vlan),
-                icmp,
-                self.servers,
-                false,
-            ));
+            let mut r = record::build(f, &x, self.vlans.ids(f.key.vlan), icmp, self.servers, false);
+            self.tunnel_fields(&mut r, slot);
+            each(&r);
         }
     }
 
@@ -413,6 +495,7 @@ impl<'a> FlowTable<'a> {
             self.evict(sink);
         }
         let slot = self.slab.insert(Flow::new(key, src_lo, ts));
+        self.tunnels.hold(key.tunnel);
         if self.cfg.seconds {
             self.seconds.resize(self.slab.len(), NO_SECOND);
             self.seconds[slot as usize] = NO_SECOND;
@@ -584,7 +667,7 @@ impl<'a> FlowTable<'a> {
         } else {
             None
         };
-        let r = record::build(
+        let mut r = record::build(
             f,
             &x,
             self.vlans.ids(f.key.vlan),
@@ -592,6 +675,12 @@ impl<'a> FlowTable<'a> {
             self.servers,
             evicted,
         );
+        self.tunnel_fields(&mut r, slot);
+        if !self.carriers.is_empty() {
+            self.carriers.remove(&slot);
+        }
+        let f = &self.slab[slot];
+        self.tunnels.release(f.key.tunnel);
         self.stats.flows += 1;
         match r.proto {
             super::Proto::Tcp => self.stats.tcp += 1,
@@ -606,6 +695,18 @@ impl<'a> FlowTable<'a> {
         f.ext = NO_EXT;
         self.slab.release(slot);
         sink.flow(&r);
+    }
+
+    /// The tunnel fields of the record of the flow in `slot`: the tunnel it came through, or the
+    /// tunnel it carried.
+    fn tunnel_fields(&self, r: &mut FlowRecord, slot: u32) {
+        let f = &self.slab[slot];
+        if let Some(c) = self.tunnels.get(f.key.tunnel) {
+            record::set_tunnel(r, f, self.vlans.ids(f.key.vlan), c);
+        }
+        if let Some(k) = self.carriers.get(&slot) {
+            r.service = Some(k.name());
+        }
     }
 
     /// Adds a packet's IP bytes to its flow's current second. A packet from a second already
