@@ -87,6 +87,10 @@ pub(super) fn gre(sub: &Frame<'_>) -> Result<(TunnelKind, Option<u32>, Inner), S
         ethertype::IPV4 | ethertype::IPV6 | ethertype::MPLS_UNICAST | ethertype::MPLS_MULTICAST => {
             (TunnelKind::Gre, key, Inner::EtherType(off, proto))
         }
+        // Not an EtherType (0: a keepalive): counted as a GRE packet, as before GRE was decoded.
+        other if other < ethertype::MIN_ETHERTYPE => {
+            return Err(Skip::IpProto(super::ipproto::GRE));
+        }
         other => return Err(Skip::NotIp(other)),
     })
 }
@@ -168,6 +172,11 @@ mod tests {
         assert_eq!(
             decode(linktype::ETHERNET, &f, f.len() as u32).unwrap_err(),
             Skip::Malformed(Layer::Gre, Reason::UnknownPayload)
+        );
+        let f = gre_frame(&[0, 0, 0, 0]); // a keepalive: no payload protocol
+        assert_eq!(
+            decode(linktype::ETHERNET, &f, f.len() as u32).unwrap_err(),
+            Skip::IpProto(ipproto::GRE)
         );
         let f = gre_frame(&[0, 0, 0x08, 0x06]); // ARP
         assert_eq!(

@@ -177,11 +177,6 @@ pub struct Context {
     /// Deterministic id of the tunnel: `C` + base62 of a hash of the context around it, the
     /// layer's kind, endpoints, id and VLAN stack, and its first packet time.
     pub uid: String,
-    /// UDP tunnels: the uids of the outer UDP flows that carried it, in order, at most
-    /// [`TunnelTable::MAX_PARENTS`].
-    pub parents: Vec<String>,
-    /// The outer flow last noted: its slot, first packet time and duplicate number.
-    last_parent: Option<(u32, i64, u8)>,
     /// Flows keyed with this context, contexts inside it, and the packet being handled.
     refs: u32,
 }
@@ -198,10 +193,6 @@ pub struct TunnelTable {
 }
 
 impl TunnelTable {
-    /// Most outer flow uids kept per UDP tunnel context (its outer flow ended and started again
-    /// this many times while inner flows stayed open).
-    pub const MAX_PARENTS: usize = 4;
-
     /// The number of the context `layer` opens inside context `parent` (0: none), made if new,
     /// and held once for the caller ([`TunnelTable::release`] lets it go). `first_ns`: the time
     /// of the packet, `vlan`: the number of the layer's VLAN stack and `vlan_ids` its tags.
@@ -260,8 +251,6 @@ impl TunnelTable {
             layer: *layer,
             depth,
             uid,
-            parents: Vec::new(),
-            last_parent: None,
             refs: 1,
         };
         if parent != 0 {
@@ -301,24 +290,6 @@ impl TunnelTable {
             self.numbers.remove(&c.ident);
             self.free.push(n);
             n = c.ident.parent;
-        }
-    }
-
-    /// Whether the outer UDP flow in `slot` (first packet at `first_ns`, duplicate `dup`) is
-    /// not the one last noted as carrying context `n`.
-    #[inline]
-    pub fn new_parent(&self, n: u32, slot: u32, first_ns: i64, dup: u8) -> bool {
-        self.get(n)
-            .is_some_and(|c| c.last_parent != Some((slot, first_ns, dup)))
-    }
-
-    /// Notes that the outer UDP flow in `slot` (see [`TunnelTable::new_parent`]), whose uid is
-    /// `uid`, carried context `n`.
-    pub fn add_parent(&mut self, n: u32, slot: u32, first_ns: i64, dup: u8, uid: String) {
-        let c = self.slot(n);
-        c.last_parent = Some((slot, first_ns, dup));
-        if c.parents.len() < Self::MAX_PARENTS && !c.parents.contains(&uid) {
-            c.parents.push(uid);
         }
     }
 
@@ -387,7 +358,7 @@ mod tests {
     }
 
     #[test]
-    fn uids_are_deterministic_and_parents_bounded() {
+    fn uids_are_deterministic() {
         let mut t = TunnelTable::default();
         let vx = layer(TunnelKind::Vxlan, 1, 2, Some(42));
         let a = t.enter(0, &vx, 0, &[], 5);
@@ -396,11 +367,5 @@ mod tests {
         assert_eq!(u.enter(0, &vx, 0, &[], 5), a);
         assert_eq!(u.get(a).unwrap().uid, uid);
         assert!(uid.starts_with('C') && uid.len() == 18);
-        for i in 0..10u8 {
-            assert!(t.new_parent(a, 7, i as i64, 0));
-            t.add_parent(a, 7, i as i64, 0, format!("P{i}"));
-            assert!(!t.new_parent(a, 7, i as i64, 0));
-        }
-        assert_eq!(t.get(a).unwrap().parents, ["P0", "P1", "P2", "P3"]);
     }
 }

@@ -232,9 +232,9 @@ pub fn build(
     }
 }
 
-/// Fills a tunnelled flow's tunnel fields from its context `c`: the tunnel, its parents, and a
-/// uid that takes the context's uid (same addresses in two tunnels, two uids).
-pub fn set_tunnel(r: &mut FlowRecord, f: &Flow, vlan: &[u16], c: &Context) {
+/// Fills a tunnelled flow's tunnel fields from its context `c`: the tunnel, its parents (for a
+/// UDP tunnel, `parents`: the uids of the outer flows its packets came in), and a uid that takes the context's uid (same addresses in two tunnels, two uids).
+pub fn set_tunnel(r: &mut FlowRecord, f: &Flow, vlan: &[u16], c: &Context, parents: &[String]) {
     let t = &c.layer;
     r.tunnel = Some(TunnelInfo {
         kind: t.kind.name(),
@@ -244,7 +244,7 @@ pub fn set_tunnel(r: &mut FlowRecord, f: &Flow, vlan: &[u16], c: &Context) {
         depth: c.depth,
     });
     r.tunnel_parents = if t.kind.over_udp() {
-        c.parents.clone()
+        parents.to_vec()
     } else {
         vec![c.uid.clone()]
     };

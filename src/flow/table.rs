@@ -50,6 +50,26 @@ pub struct TableStats {
     pub tunnelled: u64,
 }
 
+/// Most outer flow uids kept for one flow inside a UDP tunnel.
+pub const MAX_PARENTS: usize = 4;
+
+/// The outer UDP flow a tunnelled packet came in: its slot, and its first packet time and
+/// duplicate number (a later flow in the same slot differs in them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Outer {
+    slot: u32,
+    first_ns: i64,
+    dup: u8,
+}
+
+/// The outer flows a flow inside a UDP tunnel came in: their uids (in the order met, at most
+/// [`MAX_PARENTS`]) and the last one, so that a packet in the same outer flow costs a compare.
+#[derive(Debug, Default)]
+struct Parents {
+    last: Option<Outer>,
+    uids: Vec<String>,
+}
+
 /// A vector whose released slots are reused: a slot's number stays its item's while it lives.
 struct Slab<T> {
     items: Vec<T>,
@@ -139,6 +159,8 @@ pub struct FlowTable<'a> {
     tunnels: TunnelTable,
     /// UDP flows that carried a tunnel, by slot: the tunnel's kind.
     carriers: HashMap<u32, TunnelKind>,
+    /// Flows inside a UDP tunnel, by slot: the outer flows their packets came in.
+    parents: HashMap<u32, Parents>,
     /// Per slot, with `seconds` on: the flow's bytes in the current second.
     seconds: Vec<Second>,
     /// Slots with bytes in the current second.
@@ -165,6 +187,7 @@ impl<'a> FlowTable<'a> {
             icmp_errors: HashMap::new(),
             tunnels: TunnelTable::default(),
             carriers: HashMap::new(),
+            parents: HashMap::new(),
             seconds: Vec::new(),
             this_second: Vec::new(),
             now_ns: NONE,
@@ -194,8 +217,8 @@ impl<'a> FlowTable<'a> {
         }
         // A tunnelled packet: its outer UDP datagrams count in their own flows first, and the
         // packet is keyed with its tunnel context.
-        let tunnel = if p.encap.is_empty() {
-            0
+        let (tunnel, outer) = if p.encap.is_empty() {
+            (0, None)
         } else {
             self.enter_tunnels(ts, p, sink)
         };
@@ -213,6 +236,9 @@ impl<'a> FlowTable<'a> {
         {
             self.count_second(slot, ts, p.ip_len, sink);
         }
+        if let (Some(slot), Some(outer)) = (slot, outer) {
+            self.note_parent(slot, outer);
+        }
         if tunnel != 0 {
             self.tunnels.release(tunnel);
         }
@@ -220,10 +246,17 @@ impl<'a> FlowTable<'a> {
 
     /// The tunnel layers of `p`, outer first: each UDP tunnel's datagram counts in its outer
     /// flow (keyed with the layers around it), and each layer enters its context. Returns the
-    /// innermost context, held once for the packet.
-    fn enter_tunnels(&mut self, ts: i64, p: &Packet, sink: &mut dyn FlowSink) -> u32 {
+    /// innermost context, held once for the packet, and when the innermost tunnel is a UDP one,
+    /// the outer flow that carried the packet.
+    fn enter_tunnels(
+        &mut self,
+        ts: i64,
+        p: &Packet,
+        sink: &mut dyn FlowSink,
+    ) -> (u32, Option<Outer>) {
         self.stats.tunnelled += 1;
         let mut ctx = 0;
+        let mut carrier = None;
         for layer in p.encap.layers() {
             let vlan = self.vlan_number(&layer.vlan);
             let parent = if layer.kind.over_udp() {
@@ -257,29 +290,53 @@ impl<'a> FlowTable<'a> {
             let next = self
                 .tunnels
                 .enter(ctx, layer, vlan, self.vlans.ids(vlan), ts);
-            if let Some(slot) = parent {
+            carrier = parent.map(|slot| {
                 let f = &self.slab[slot];
-                let (first, dup) = (f.first_ns, f.dup);
-                // The outer flow's uid is made only when the context meets a new outer flow.
-                if self.tunnels.new_parent(next, slot, first, dup) {
-                    let outer = self.tunnels.get(ctx).map_or(&b""[..], |c| c.uid.as_bytes());
-                    let uid = super::ids::uid_with(
-                        &f.key,
-                        self.vlans.ids(vlan),
-                        outer,
-                        first,
-                        dup as u32,
-                    );
-                    self.tunnels.add_parent(next, slot, first, dup, uid);
+                Outer {
+                    slot,
+                    first_ns: f.first_ns,
+                    dup: f.dup,
                 }
-            }
+            });
             // The packet's hold moves inwards: the inner context holds the outer one.
             if ctx != 0 {
                 self.tunnels.release(ctx);
             }
             ctx = next;
         }
-        ctx
+        (ctx, carrier)
+    }
+
+    /// Notes that the packet just counted in the flow in `slot` came in the outer flow `outer`:
+    /// the first time, that flow's uid joins the flow's parents.
+    fn note_parent(&mut self, slot: u32, outer: Outer) {
+        let p = self.parents.entry(slot).or_default();
+        if p.last == Some(outer) {
+            return;
+        }
+        p.last = Some(outer);
+        if p.uids.len() >= MAX_PARENTS {
+            return;
+        }
+        let o = &self.slab[outer.slot];
+        // The outer flow may have been evicted to make room for this one (a full table).
+        if o.tag == 0 || o.first_ns != outer.first_ns || o.dup != outer.dup {
+            return;
+        }
+        let around = self
+            .tunnels
+            .get(o.key.tunnel)
+            .map_or(&b""[..], |c| c.uid.as_bytes());
+        let uid = super::ids::uid_with(
+            &o.key,
+            self.vlans.ids(o.key.vlan),
+            around,
+            o.first_ns,
+            o.dup as u32,
+        );
+        if !p.uids.contains(&uid) {
+            p.uids.push(uid);
+        }
     }
 
     /// A TCP segment: its flow's slot.
@@ -679,6 +736,9 @@ impl<'a> FlowTable<'a> {
         if !self.carriers.is_empty() {
             self.carriers.remove(&slot);
         }
+        if !self.parents.is_empty() {
+            self.parents.remove(&slot);
+        }
         let f = &self.slab[slot];
         self.tunnels.release(f.key.tunnel);
         self.stats.flows += 1;
@@ -702,7 +762,8 @@ impl<'a> FlowTable<'a> {
     fn tunnel_fields(&self, r: &mut FlowRecord, slot: u32) {
         let f = &self.slab[slot];
         if let Some(c) = self.tunnels.get(f.key.tunnel) {
-            record::set_tunnel(r, f, self.vlans.ids(f.key.vlan), c);
+            let parents = self.parents.get(&slot).map_or(&[][..], |p| &p.uids);
+            record::set_tunnel(r, f, self.vlans.ids(f.key.vlan), c, parents);
         }
         if let Some(k) = self.carriers.get(&slot) {
             r.service = Some(k.name());
