@@ -2,6 +2,7 @@
 //! inside GRE. Type I has none (GRE 0x88be without a sequence number, see [`super::gre`]);
 //! type II (GRE 0x88be) and type III (GRE 0x22eb) are read here.
 
+use super::tunnel::Inner;
 use super::{Frame, Layer, Reason, Skip, be16};
 
 mod field {
@@ -36,18 +37,31 @@ pub(super) fn type2(sub: &Frame<'_>, off: usize) -> Result<(u32, usize), Skip> {
     Ok((session as u32, off + field::TYPE2_LEN))
 }
 
-/// Reads the type III header at `off`: the session id and the offset of the mirrored frame.
-pub(super) fn type3(sub: &Frame<'_>, off: usize) -> Result<(u32, usize), Skip> {
+/// Frame type bits of [`field::TYPE3_FLAGS`] (5 bits from bit 10).
+const FRAME_TYPE_SHIFT: u16 = 10;
+/// Frame types: an Ethernet frame, an IP packet.
+const FT_ETHERNET: u16 = 0;
+const FT_IP: u16 = 2;
+
+/// Reads the type III header at `off`: the session id and where the mirrored frame (Ethernet)
+/// or packet (IP) starts.
+pub(super) fn type3(sub: &Frame<'_>, off: usize) -> Result<(u32, Inner), Skip> {
     let h = sub.header(off, field::TYPE3_LEN, Layer::Erspan)?;
     if h[field::VER] >> 4 != 2 {
         return Err(Skip::Malformed(Layer::Erspan, Reason::BadVersion));
     }
     let session = be16(h, field::SESSION) & SESSION_MASK;
+    let flags = be16(h, field::TYPE3_FLAGS);
     let mut len = field::TYPE3_LEN;
-    if be16(h, field::TYPE3_FLAGS) & 1 != 0 {
+    if flags & 1 != 0 {
         len += field::TYPE3_SUBHEADER_LEN;
     }
-    Ok((session as u32, off + len))
+    let inner = match flags >> FRAME_TYPE_SHIFT & 0x1f {
+        FT_ETHERNET => Inner::Ethernet(off + len),
+        FT_IP => Inner::Ip(off + len),
+        _ => return Err(Skip::Malformed(Layer::Erspan, Reason::UnknownPayload)),
+    };
+    Ok((session as u32, inner))
 }
 
 #[cfg(test)]
@@ -105,6 +119,28 @@ mod tests {
         let f = erspan_frame(&gre, &hdr);
         let p = decode(linktype::ETHERNET, &f, f.len() as u32).unwrap();
         assert_eq!(tcp_of(&p).dst_port, 80);
+    }
+
+    #[test]
+    fn erspan_type3_frame_types() {
+        // Frame type 2: an IP packet, no Ethernet header.
+        let gre = [0x10, 0, 0x22, 0xeb, 0, 0, 0, 1];
+        let hdr = [0x20, 0x00, 0x00, 0x05, 0, 0, 0, 0, 0, 0, 0x08, 0];
+        let mut ip = ipv4_hdr(ipproto::TCP, 40);
+        ip.extend(tcp_hdr(tcpflags::SYN));
+        let mut f = eth(ethertype::IPV4);
+        f.extend(ipv4_hdr(ipproto::GRE, (20 + 8 + 12 + ip.len()) as u16));
+        f.extend(gre);
+        f.extend(hdr);
+        f.extend(&ip);
+        let p = decode(linktype::ETHERNET, &f, f.len() as u32).unwrap();
+        assert_eq!(tcp_of(&p).dst_port, 80);
+        // Frame type 1: neither.
+        f[14 + 20 + 8 + 10] = 0x04;
+        assert_eq!(
+            decode(linktype::ETHERNET, &f, f.len() as u32).unwrap_err(),
+            Skip::Malformed(Layer::Erspan, Reason::UnknownPayload)
+        );
     }
 
     #[test]

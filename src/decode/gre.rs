@@ -82,7 +82,7 @@ pub(super) fn gre(sub: &Frame<'_>) -> Result<(TunnelKind, Option<u32>, Inner), S
         }
         proto::ERSPAN_3 => {
             let (session, inner) = erspan::type3(sub, off)?;
-            (TunnelKind::Erspan3, Some(session), Inner::Ethernet(inner))
+            (TunnelKind::Erspan3, Some(session), inner)
         }
         ethertype::IPV4 | ethertype::IPV6 | ethertype::MPLS_UNICAST | ethertype::MPLS_MULTICAST => {
             (TunnelKind::Gre, key, Inner::EtherType(off, proto))
