@@ -265,6 +265,12 @@ struct AuditArgs {
     /// `proto`, `src_role`, `src_ip`, `dst_role`, `dst_ip`, `dst_port` (and `rollup`).
     #[arg(long, value_name = "FILE|-")]
     findings_out: Option<PathBuf>,
+    /// Leave tunnel-endpoint flows (UDP flows that carried VXLAN, GENEVE, GTP-U, Teredo, AYIYA
+    /// or MPLS in UDP: `service` set in their records) out of the verdicts and findings; they
+    /// are counted apart (JSON report: summary.tunnel_endpoints_not_judged; --flows-out: verdict
+    /// not_judged). The flows inside the tunnels are judged either way.
+    #[arg(long)]
+    skip_tunnel_endpoints: bool,
     /// Findings of one kind and rule from this many distinct clients to one server port roll up
     /// into one finding (a flood, or a service the matrix forgot), with the flow count, the
     /// distinct clients, the top clients and the prefixes that cover them.
@@ -663,6 +669,7 @@ fn audit(args: AuditArgs) -> anyhow::Result<u8> {
         .map(|p| output(Some(p)))
         .transpose()?;
     let opts = AuditOptions {
+        skip_tunnel_endpoints: args.skip_tunnel_endpoints,
         rollup_clients: args.rollup_clients,
         rollup_targets: args.rollup_targets,
         top: args.top,

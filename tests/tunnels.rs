@@ -210,3 +210,79 @@ fn nesting_past_the_bound_is_counted() {
         read("fixtures/tunnels/nested.expected-stats.txt")
     );
 }
+
+/// The tunnel endpoints' own flows (the VTEPs' VXLAN datagrams, UDP 4789) have no rule in
+/// vxlan-rules.toml: by default they are unexpected like any flow; with
+/// --skip-tunnel-endpoints they are left out of the verdicts and counted apart, while the
+/// tenant's flows inside the tunnel are judged either way.
+#[test]
+fn audit_judges_inner_flows_and_may_leave_tunnel_endpoints_out() {
+    let audit = |extra: &[&str]| -> (serde_json::Value, Vec<serde_json::Value>) {
+        let out = std::env::temp_dir().join(format!(
+            "flowaudit-tunnels-{}-{}.jsonl",
+            std::process::id(),
+            extra.len()
+        ));
+        let out_s = out.to_str().unwrap().to_string();
+        let mut args = vec![
+            "audit",
+            "-q",
+            "--format",
+            "json",
+            "--rules",
+            "fixtures/tunnels/vxlan-rules.toml",
+            "--flows-out",
+            out_s.as_str(),
+            "fixtures/tunnels/vxlan.pcap",
+        ];
+        args.extend_from_slice(extra);
+        let o = run(&args);
+        let report: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON report");
+        let flows = std::fs::read_to_string(&out)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        std::fs::remove_file(&out).unwrap();
+        (report, flows)
+    };
+    let verdicts = |flows: &[serde_json::Value]| -> Vec<(String, String)> {
+        flows
+            .iter()
+            .map(|f| {
+                (
+                    format!("{}:{}", f["id.resp_h"].as_str().unwrap(), f["id.resp_p"]),
+                    f["verdict"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect()
+    };
+    let (report, flows) = audit(&[]);
+    let s = &report["summary"];
+    assert_eq!(s["flows"], 8);
+    assert_eq!(s["by_verdict"]["allowed"], 2);
+    assert_eq!(s["by_verdict"]["unexpected"], 6);
+    assert!(s.get("tunnel_endpoints_not_judged").is_none());
+    let v = verdicts(&flows);
+    assert_eq!(v.iter().filter(|(_, x)| x == "unexpected").count(), 6);
+    assert!(v.contains(&("10.77.0.2:8080".into(), "allowed".into())));
+    assert!(v.contains(&("10.77.0.2:7000".into(), "allowed".into())));
+
+    let (report, flows) = audit(&["--skip-tunnel-endpoints"]);
+    let s = &report["summary"];
+    assert_eq!(s["flows"], 2);
+    assert_eq!(s["by_verdict"]["allowed"], 2);
+    assert_eq!(s["by_verdict"]["unexpected"], 0);
+    assert_eq!(s["findings"], 0);
+    assert_eq!(s["tunnel_endpoints_not_judged"], 6);
+    let v = verdicts(&flows);
+    assert_eq!(v.len(), 8, "--flows-out still lists every flow");
+    for (ep, verdict) in &v {
+        let inner = ep.starts_with("10.77.");
+        assert_eq!(
+            verdict,
+            if inner { "allowed" } else { "not_judged" },
+            "{ep}"
+        );
+    }
+}

@@ -28,13 +28,15 @@ pub(super) fn transport(frame: &Frame<'_>, ip: Ip<'_>, vlan: VlanStack) -> Resul
         tunnels: frame.tunnels,
         depth: frame.depth,
     };
+    let mut encap = Encap::default();
     let transport = match ip.proto {
         ipproto::TCP => Transport::Tcp(tcp::tcp(&sub, ip.l4_len)?),
         ipproto::UDP => {
             let u = udp::udp(&sub, ip.l4_len)?;
             // A tunnel's datagram gives the packet inside it, when that decodes.
-            if let Some(inner) = tunnel::over_udp(frame, &ip, vlan, &u) {
-                return Ok(inner);
+            match tunnel::over_udp(frame, &ip, vlan, &u) {
+                Ok(inner) => return Ok(inner),
+                Err(carrier) => encap.carrier = carrier,
             }
             Transport::Udp(u)
         }
@@ -52,6 +54,6 @@ pub(super) fn transport(frame: &Frame<'_>, ip: Ip<'_>, vlan: VlanStack) -> Resul
         dst: ip.dst,
         ip_len: ip.ip_len,
         transport,
-        encap: Encap::default(),
+        encap,
     })
 }

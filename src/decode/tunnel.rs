@@ -156,6 +156,9 @@ impl fmt::Debug for Tunnel {
 pub struct Encap {
     len: u8,
     layers: [Tunnel; MAX_ENCAP],
+    /// The packet is a UDP tunnel's datagram whose payload did not decode to a flow packet (an
+    /// ARP frame in VXLAN, say): the tunnel it carries.
+    pub carrier: Option<TunnelKind>,
 }
 
 impl Encap {
@@ -329,37 +332,39 @@ pub(super) fn over_ip(frame: &Frame<'_>, ip: &Ip<'_>, vlan: VlanStack) -> Result
     Ok(p)
 }
 
-/// A UDP datagram that may carry a tunnel: `Some(inner packet)` when one of its ports is a
-/// tunnel's (the destination port first) and the payload decodes; `None` otherwise, and then
-/// the datagram is a packet of its own.
+/// A UDP datagram that may carry a tunnel: `Ok(inner packet)` when one of its ports is a
+/// tunnel's (the destination port first) and the payload decodes. Otherwise the datagram is a
+/// packet of its own: `Err(Some(kind))` when its tunnel header was read but what it carries is
+/// no flow packet, `Err(None)` when it is not a tunnel's datagram.
 pub(super) fn over_udp(
     frame: &Frame<'_>,
     ip: &Ip<'_>,
     vlan: VlanStack,
     udp: &super::Udp,
-) -> Option<Packet> {
+) -> Result<Packet, Option<TunnelKind>> {
     let kind = frame
         .tunnels
         .udp_kind(udp.dst_port)
-        .or_else(|| frame.tunnels.udp_kind(udp.src_port))?;
+        .or_else(|| frame.tunnels.udp_kind(udp.src_port))
+        .ok_or(None)?;
     if frame.depth as usize >= MAX_ENCAP {
-        return None;
+        return Err(None);
     }
     let wire = udp.payload_len as usize;
     let data = ip.l4.get(super::udp::HEADER_LEN..).unwrap_or(&[]);
     let sub = payload(frame, data, wire);
-    let (id, what) = match kind {
-        TunnelKind::Vxlan => vxlan::vxlan(&sub).ok()?,
-        TunnelKind::Geneve => geneve::geneve(&sub).ok()?,
-        TunnelKind::Gtpu => gtpu::gtpu(&sub).ok()?,
-        TunnelKind::Teredo => (None, teredo::teredo(&sub, wire)?),
-        TunnelKind::Ayiya => (None, ayiya::ayiya(&sub).ok()?),
-        _ => {
-            let (off, et) = mpls::labels(&sub, 0).ok()?;
-            (None, Inner::EtherType(off, et))
-        }
+    let header = match kind {
+        TunnelKind::Vxlan => vxlan::vxlan(&sub).ok(),
+        TunnelKind::Geneve => geneve::geneve(&sub).ok(),
+        TunnelKind::Gtpu => gtpu::gtpu(&sub).ok(),
+        TunnelKind::Teredo => teredo::teredo(&sub, wire).map(|w| (None, w)),
+        TunnelKind::Ayiya => ayiya::ayiya(&sub).ok().map(|w| (None, w)),
+        _ => mpls::labels(&sub, 0)
+            .ok()
+            .map(|(off, et)| (None, Inner::EtherType(off, et))),
     };
-    let mut p = inner(&sub, wire, what).ok()?;
+    let (id, what) = header.ok_or(None)?;
+    let mut p = inner(&sub, wire, what).map_err(|_| Some(kind))?;
     p.encap.push_outer(Tunnel {
         kind,
         v6: ip.v6,
@@ -372,7 +377,7 @@ pub(super) fn over_udp(
         payload_len: udp.payload_len,
         vlan,
     });
-    Some(p)
+    Ok(p)
 }
 
 #[cfg(test)]

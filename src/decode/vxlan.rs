@@ -72,6 +72,7 @@ mod tests {
         let f = udp_tunnel(4789, &[0x08, 0, 0, 0, 0, 0, 42, 0], &arp);
         let p = decode(linktype::ETHERNET, &f, f.len() as u32).unwrap();
         assert!(p.encap.is_empty());
+        assert_eq!(p.encap.carrier, Some(TunnelKind::Vxlan));
         assert!(matches!(p.transport, Transport::Udp(u) if u.dst_port == 4789));
     }
 }

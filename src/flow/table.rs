@@ -225,7 +225,14 @@ impl<'a> FlowTable<'a> {
         let vlan = self.vlan_number(&p.vlan);
         let slot = match p.transport {
             Transport::Tcp(t) => self.tcp_segment(ts, p, vlan, tunnel, &t, sink),
-            Transport::Udp(u) => Some(self.udp_datagram(ts, p, vlan, tunnel, &u, sink)),
+            Transport::Udp(u) => {
+                let slot = self.udp_datagram(ts, p, vlan, tunnel, &u, sink);
+                // A tunnel's datagram whose payload was no flow packet: a tunnel endpoint's flow.
+                if let Some(k) = p.encap.carrier {
+                    self.carriers.entry(slot).or_insert(k);
+                }
+                Some(slot)
+            }
             Transport::Icmp(i) => {
                 self.icmp_error(vlan, tunnel, &i);
                 None
