@@ -814,3 +814,102 @@ impl<'a> FlowTable<'a> {
         self.this_second.clear();
     }
 }
+
+#[cfg(test)]
+mod tunnel_tests {
+    use super::*;
+    use crate::decode::{Addr, Tunnel, TunnelKind};
+    use crate::flow::{FlowRecord, NoServerPorts};
+
+    fn a(last: u8) -> Addr {
+        Addr::v4(&[10, 0, 0, last])
+    }
+
+    /// A UDP datagram `src`:5000 -> `dst`:53 (or back, when `src` is the higher) inside VXLAN `vni` between VTEPs .101 and .102 (the outer
+    /// datagram from 49000 + vni to 4789).
+    fn vxlan_udp(vni: u32, src: u8, dst: u8) -> Packet {
+        let mut encap = Encap::default();
+        encap.push_outer(Tunnel {
+            kind: TunnelKind::Vxlan,
+            src: a(101),
+            dst: a(102),
+            id: Some(vni),
+            src_port: 49000 + vni as u16,
+            dst_port: 4789,
+            ip_len: 100,
+            payload_len: 72,
+            ..Tunnel::default()
+        });
+        Packet {
+            vlan: VlanStack::default(),
+            v6: false,
+            src: a(src),
+            dst: a(dst),
+            ip_len: 28 + 10,
+            transport: Transport::Udp(Udp {
+                src_port: if src < dst { 5000 } else { 53 },
+                dst_port: if src < dst { 53 } else { 5000 },
+                payload_len: 10,
+            }),
+            encap,
+        }
+    }
+
+    #[test]
+    fn contexts_follow_the_open_flows() {
+        let servers = NoServerPorts;
+        let mut t = FlowTable::new(FlowConfig::default(), &servers);
+        let mut out: Vec<FlowRecord> = Vec::new();
+        t.packet(NS, &vxlan_udp(1, 1, 2), &mut out);
+        t.packet(NS + 1, &vxlan_udp(2, 1, 2), &mut out);
+        t.packet(NS + 2, &vxlan_udp(1, 2, 1), &mut out);
+        // Two inner flows (one per VNI) and two outer flows.
+        assert_eq!(t.open(), 4);
+        assert_eq!(t.tunnels.live(), 2);
+        assert_eq!(t.carriers.len(), 2);
+        assert_eq!(t.parents.len(), 2);
+        // Past the UDP idle timeout every flow ends, and with them the contexts.
+        t.tick(200 * NS, &mut out);
+        assert_eq!(out.len(), 4);
+        assert_eq!(t.open(), 0);
+        assert_eq!(t.tunnels.live(), 0);
+        assert!(t.carriers.is_empty() && t.parents.is_empty());
+        let inner: Vec<_> = out.iter().filter(|r| r.tunnel.is_some()).collect();
+        assert_eq!(inner.len(), 2);
+        assert_ne!(inner[0].uid, inner[1].uid);
+        for r in &inner {
+            let outer: Vec<_> = out
+                .iter()
+                .filter(|o| r.tunnel_parents.contains(&o.uid))
+                .collect();
+            assert_eq!(outer.len(), 1);
+            assert_eq!(outer[0].service, Some("vxlan"));
+        }
+        // A VNI 1 inner flow got both its packets; the outer flow of VNI 1 two datagrams.
+        let vni1 = inner
+            .iter()
+            .find(|r| r.tunnel.unwrap().id == Some(1))
+            .unwrap();
+        assert_eq!(vni1.orig_pkts + vni1.resp_pkts, 2);
+    }
+
+    #[test]
+    fn eviction_of_the_outer_flow_keeps_the_books() {
+        // A table of 1 flow: the inner flow's creation evicts the outer flow just counted.
+        let servers = NoServerPorts;
+        let cfg = FlowConfig {
+            max_flows: 1,
+            ..FlowConfig::default()
+        };
+        let mut t = FlowTable::new(cfg, &servers);
+        let mut out: Vec<FlowRecord> = Vec::new();
+        for i in 0..10 {
+            t.packet(NS + i, &vxlan_udp(1, 1, 2), &mut out);
+        }
+        t.finish(&mut out);
+        assert_eq!(t.tunnels.live(), 0);
+        assert!(t.carriers.is_empty() && t.parents.is_empty());
+        let pkts: u64 = out.iter().map(|r| r.orig_pkts + r.resp_pkts).sum();
+        assert_eq!(pkts, 20, "every datagram counted once outer, once inner");
+    }
+}
