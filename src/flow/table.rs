@@ -912,4 +912,101 @@ mod tunnel_tests {
         let pkts: u64 = out.iter().map(|r| r.orig_pkts + r.resp_pkts).sum();
         assert_eq!(pkts, 20, "every datagram counted once outer, once inner");
     }
+
+    mod prop {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// A packet inside up to three tunnel layers drawn from a few kinds, endpoints and ids.
+        fn packet(layers: &[(u8, u8, u8, u8)], inner: (u8, u8, bool)) -> Packet {
+            const KINDS: [TunnelKind; 4] = [
+                TunnelKind::Vxlan,
+                TunnelKind::Gre,
+                TunnelKind::Gtpu,
+                TunnelKind::Ip,
+            ];
+            let mut encap = Encap::default();
+            for &(k, s, d, id) in layers.iter().rev() {
+                let kind = KINDS[k as usize % KINDS.len()];
+                encap.push_outer(Tunnel {
+                    kind,
+                    src: a(100 + s % 3),
+                    dst: a(100 + d % 3),
+                    id: Some(u32::from(id % 3)),
+                    src_port: if kind.over_udp() {
+                        40000 + u16::from(s % 2)
+                    } else {
+                        0
+                    },
+                    dst_port: if kind.over_udp() { 4789 } else { 0 },
+                    ip_len: 100,
+                    payload_len: 72,
+                    ..Tunnel::default()
+                });
+            }
+            let (s, d, tcp) = inner;
+            let transport = if tcp {
+                Transport::Tcp(crate::decode::Tcp {
+                    src_port: 40000 + u16::from(s % 2),
+                    dst_port: 80,
+                    seq: 1,
+                    ack: 1,
+                    flags: s & 0x17,
+                    window: 100,
+                    payload_len: 0,
+                })
+            } else {
+                Transport::Udp(Udp {
+                    src_port: 5000,
+                    dst_port: 53,
+                    payload_len: 1,
+                })
+            };
+            Packet {
+                vlan: VlanStack::default(),
+                v6: false,
+                src: a(s % 3),
+                dst: a(d % 3),
+                ip_len: 40,
+                transport,
+                encap,
+            }
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(500))]
+            /// Arbitrary tunnelled packets and times, a table of 3 flows at most: no panic, every
+            /// packet counted (inner once, each UDP layer once), and at the end no context, carrier
+            /// mark or parent list is left.
+            #[test]
+            fn tunnel_books_balance(
+                pkts in proptest::collection::vec(
+                    (
+                        proptest::collection::vec(any::<(u8, u8, u8, u8)>(), 0..4),
+                        any::<(u8, u8, bool)>(),
+                        0i64..200,
+                    ),
+                    1..60,
+                ),
+            ) {
+                let servers = NoServerPorts;
+                let cfg = FlowConfig { max_flows: 3, ..FlowConfig::default() };
+                let mut t = FlowTable::new(cfg, &servers);
+                let mut out: Vec<FlowRecord> = Vec::new();
+                let mut expect = 0u64;
+                let mut ts = NS;
+                for (layers, inner, dt) in &pkts {
+                    let p = packet(&layers[..layers.len().min(3)], *inner);
+                    expect += 1 + p.encap.layers().iter().filter(|l| l.kind.over_udp()).count() as u64;
+                    ts += dt * NS;
+                    t.packet(ts, &p, &mut out);
+                }
+                t.finish(&mut out);
+                let got: u64 = out.iter().map(|r| r.orig_pkts + r.resp_pkts).sum();
+                prop_assert_eq!(got, expect);
+                prop_assert_eq!(t.tunnels.live(), 0);
+                prop_assert!(t.carriers.is_empty() && t.parents.is_empty());
+            }
+        }
+    }
 }
