@@ -13,6 +13,7 @@ use flowaudit::audit::{self, AuditOptions, Auditor};
 use flowaudit::capture::live;
 use flowaudit::capture::savefile::Rotation;
 use flowaudit::capture::{self, CaptureError, Discovery};
+use flowaudit::decode::TunnelConfig;
 use flowaudit::engine::live::{LiveHooks, LiveOptions};
 use flowaudit::engine::{self, Outcome};
 use flowaudit::flow::{
@@ -93,6 +94,10 @@ struct InputArgs {
     /// takes about 300 bytes; 0 means no limit.
     #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_FLOWS)]
     max_flows: usize,
+    /// A UDP port that carries VXLAN besides 4789 (Linux's own default is 8472); may be given
+    /// up to 8 times.
+    #[arg(long = "vxlan-port", value_name = "PORT")]
+    vxlan_ports: Vec<u16>,
     /// Do not print capture statistics or progress on standard error.
     #[arg(short, long)]
     quiet: bool,
@@ -260,6 +265,12 @@ struct AuditArgs {
     /// `proto`, `src_role`, `src_ip`, `dst_role`, `dst_ip`, `dst_port` (and `rollup`).
     #[arg(long, value_name = "FILE|-")]
     findings_out: Option<PathBuf>,
+    /// Leave tunnel-endpoint flows (UDP flows that carried VXLAN, GENEVE, GTP-U, Teredo, AYIYA
+    /// or MPLS in UDP: `service` set in their records) out of the verdicts and findings; they
+    /// are counted apart (JSON report: summary.tunnel_endpoints_not_judged; --flows-out: verdict
+    /// not_judged). The flows inside the tunnels are judged either way.
+    #[arg(long)]
+    skip_tunnel_endpoints: bool,
     /// Findings of one kind and rule from this many distinct clients to one server port roll up
     /// into one finding (a flood, or a service the matrix forgot), with the flow count, the
     /// distinct clients, the top clients and the prefixes that cover them.
@@ -416,6 +427,13 @@ fn read_inputs<S: FlowSink>(
         eprintln!("flowaudit: {m}");
         return Err(EXIT_USAGE);
     }
+    let tunnels = match TunnelConfig::with_vxlan_ports(&args.vxlan_ports) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("flowaudit: --vxlan-port: {e}");
+            return Err(EXIT_USAGE);
+        }
+    };
     let flow = FlowConfig {
         tcp_idle_ns: (args.tcp_idle * NS as f64) as i64,
         udp_idle_ns: (args.udp_idle * NS as f64) as i64,
@@ -427,6 +445,7 @@ fn read_inputs<S: FlowSink>(
         let opts = engine::Options {
             filter: args.filter.clone(),
             flow,
+            tunnels,
         };
         return read_files(args, opts, servers, sink, hash);
     }
@@ -442,6 +461,7 @@ fn read_inputs<S: FlowSink>(
             filter: args.filter.clone(),
         },
         flow,
+        tunnels,
         duration: l.duration,
         count: l.count,
         write: l.write.clone().map(|p| {
@@ -649,6 +669,7 @@ fn audit(args: AuditArgs) -> anyhow::Result<u8> {
         .map(|p| output(Some(p)))
         .transpose()?;
     let opts = AuditOptions {
+        skip_tunnel_endpoints: args.skip_tunnel_endpoints,
         rollup_clients: args.rollup_clients,
         rollup_targets: args.rollup_targets,
         top: args.top,

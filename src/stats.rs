@@ -419,6 +419,8 @@ impl InputSummary {
 /// [`Reassembler`], whose clock is the input's packet times.
 pub struct Tally {
     pub sum: InputSummary,
+    /// Which UDP ports carry which tunnel.
+    pub tunnels: crate::decode::TunnelConfig,
     first: i64,
     last: i64,
     frags: Reassembler,
@@ -426,11 +428,20 @@ pub struct Tally {
 
 impl Tally {
     pub fn new(sum: InputSummary) -> Tally {
+        Tally::with_tunnels(sum, crate::decode::TunnelConfig::DEFAULT)
+    }
+
+    /// A tally that decodes with tunnel settings `tunnels`.
+    pub fn with_tunnels(sum: InputSummary, tunnels: crate::decode::TunnelConfig) -> Tally {
         Tally {
             sum,
+            tunnels,
             first: i64::MAX,
             last: i64::MIN,
-            frags: Reassembler::default(),
+            frags: Reassembler::new(crate::reassembly::Config {
+                tunnels,
+                ..Default::default()
+            }),
         }
     }
 
@@ -450,7 +461,7 @@ impl Tally {
         self.first = self.first.min(ts_ns);
         self.last = self.last.max(ts_ns);
         self.frags.expire(ts_ns, &mut stats.frag);
-        match crate::decode::decode(linktype, data, wire_len) {
+        match crate::decode::decode_with(linktype, data, wire_len, &self.tunnels) {
             Ok(pkt) => {
                 if let Transport::Fragment(f) = pkt.transport {
                     let done = self

@@ -203,6 +203,7 @@ fn segment(from_client: bool, port: u16, flags: u8, seq: u32, len: u32) -> Packe
             window: 1000,
             payload_len: len,
         }),
+        encap: Default::default(),
     }
 }
 

@@ -71,6 +71,7 @@ fn packet(&(kind, a, b, pa, pb, flags, seq, len, _, vlan): &Case) -> Packet {
         dst: addr(b),
         ip_len: 40u32.saturating_add(len),
         transport,
+        encap: Default::default(),
     }
 }
 

@@ -353,6 +353,11 @@ pub struct AuditOptions {
     /// Seconds of per-second bytes kept per (client host, rule) before a second is final (see
     /// [`Auditor::add_second`]).
     pub bandwidth_window: usize,
+    /// Leave tunnel-endpoint flows (UDP flows that carried a tunnel: records with `service`
+    /// vxlan, geneve, gtpv1, teredo, ayiya or mpls-udp) out of the verdicts: they are counted
+    /// in [`AuditResult::tunnel_endpoints`] instead ([`Auditor::judges`]). The flows inside the
+    /// tunnels are judged either way.
+    pub skip_tunnel_endpoints: bool,
 }
 
 impl Default for AuditOptions {
@@ -363,6 +368,7 @@ impl Default for AuditOptions {
             top: 10,
             exact_hosts: 4_000_000,
             bandwidth_window: 8,
+            skip_tunnel_endpoints: false,
         }
     }
 }
@@ -375,6 +381,9 @@ pub struct AuditResult {
     pub by_verdict: [u64; 5],
     /// Flows judged by each rule, in rule order.
     pub rule_flows: Vec<u64>,
+    /// Tunnel-endpoint flows left out of the verdicts
+    /// ([`AuditOptions::skip_tunnel_endpoints`]).
+    pub tunnel_endpoints: u64,
     /// Sorted: most severe first, then kind, rule, protocol and addresses.
     pub findings: Vec<Finding>,
 }
@@ -402,6 +411,7 @@ pub struct Auditor<'a> {
     flows: u64,
     by_verdict: [u64; 5],
     rule_flows: Vec<u64>,
+    tunnel_endpoints: u64,
     groups: Groups,
     required: Required,
     /// Per (rule with a bandwidth budget, client host).
@@ -419,6 +429,7 @@ impl<'a> Auditor<'a> {
             flows: 0,
             by_verdict: [0; 5],
             rule_flows: vec![0; rules.rules.len()],
+            tunnel_endpoints: 0,
             groups: Groups::new(&opts),
             required: Required::default(),
             usage: BTreeMap::new(),
@@ -444,6 +455,17 @@ impl<'a> Auditor<'a> {
             raised: None,
             ..self.clone()
         }
+    }
+
+    /// Whether flow `r` is judged: false for a tunnel endpoint's flow when
+    /// [`AuditOptions::skip_tunnel_endpoints`] is on (see [`Auditor::skip`]).
+    pub fn judges(&self, r: &FlowRecord) -> bool {
+        !(self.opts.skip_tunnel_endpoints && r.service.is_some())
+    }
+
+    /// Counts a flow left out of the verdicts ([`Auditor::judges`] said no).
+    pub fn skip(&mut self) {
+        self.tunnel_endpoints += 1;
     }
 
     /// Judges one ended flow and records what it shows. Nothing of the flow is kept but its
@@ -680,6 +702,7 @@ impl<'a> Auditor<'a> {
             flows: self.flows,
             by_verdict: self.by_verdict,
             rule_flows: self.rule_flows,
+            tunnel_endpoints: self.tunnel_endpoints,
             findings,
         }
     }

@@ -65,6 +65,9 @@ fn flow(client: &str, server: &str, port: u16, state: &str, inferred: bool) -> F
         rtt_ns: None,
         icmp_errors: None,
         evicted: false,
+        service: None,
+        tunnel: None,
+        tunnel_parents: Vec::new(),
     }
 }
 

@@ -1,7 +1,8 @@
 //! What IPv4 and IPv6 hand to the transport layer, and the transport dispatch.
 
 use super::{
-    Addr, Fragment, Frame, Packet, Skip, Transport, VlanStack, icmp, ipproto, ipv6, tcp, udp,
+    Addr, Encap, Fragment, Frame, Layer, Packet, Reason, Skip, Transport, TunnelConfig, VlanStack,
+    icmp, ipproto, ipv6, tcp, tunnel, udp,
 };
 
 /// The network-layer facts shared by the outer packet and a quoted one.
@@ -41,16 +42,25 @@ pub(super) struct FragHdr {
 /// Decodes the transport header of `ip`, or hands a fragment on to reassembly.
 pub(super) fn transport(frame: &Frame<'_>, ip: Ip<'_>, vlan: VlanStack) -> Result<Packet, Skip> {
     if let Some(f) = ip.frag {
-        return Ok(fragment(&ip, f, vlan));
+        return fragment(frame, &ip, f, vlan);
     }
     // The transport header is checked against the captured bytes the IP layer left.
-    let sub = Frame {
-        data: ip.l4,
-        cut: frame.cut && (ip.l4.len() as u32) < ip.l4_len,
-    };
+    let sub = frame.sub(ip.l4, frame.cut && (ip.l4.len() as u32) < ip.l4_len);
+    let mut encap = Encap::default();
     let transport = match ip.proto {
         ipproto::TCP => Transport::Tcp(tcp::tcp(&sub, ip.l4_len)?),
-        ipproto::UDP => Transport::Udp(udp::udp(&sub, ip.l4_len)?),
+        ipproto::UDP => {
+            let u = udp::udp(&sub, ip.l4_len)?;
+            // A tunnel's datagram gives the packet inside it, when that decodes.
+            match tunnel::over_udp(frame, &ip, vlan, &u) {
+                Ok(inner) => return Ok(inner),
+                Err(carrier) => encap.carrier = carrier,
+            }
+            Transport::Udp(u)
+        }
+        ipproto::GRE | ipproto::IPIP | ipproto::IPV6 => {
+            return tunnel::over_ip(frame, &ip, vlan);
+        }
         ipproto::ICMP if !ip.v6 => Transport::Icmp(icmp::icmp(&sub)?),
         ipproto::ICMPV6 if ip.v6 => Transport::Icmp(icmp::icmpv6(&sub)?),
         other => return Err(Skip::IpProto(other)),
@@ -62,13 +72,20 @@ pub(super) fn transport(frame: &Frame<'_>, ip: Ip<'_>, vlan: VlanStack) -> Resul
         dst: ip.dst,
         ip_len: ip.ip_len,
         transport,
+        encap,
     })
 }
 
-/// A fragment, as the reassembly stage takes it: its fields and where its data lies in the frame.
-fn fragment(ip: &Ip<'_>, f: FragHdr, vlan: VlanStack) -> Packet {
-    let start = f.data_off as u32;
-    Packet {
+/// A fragment, as the reassembly stage takes it: its fields and where its data lies in the
+/// captured frame (inside a tunnel too). A fragment inside a reassembled datagram is not
+/// reassembled again: it is counted as too many headers.
+fn fragment(frame: &Frame<'_>, ip: &Ip<'_>, f: FragHdr, vlan: VlanStack) -> Result<Packet, Skip> {
+    let layer = if ip.v6 { Layer::Ipv6Ext } else { Layer::Ipv4 };
+    let Some(start) = frame.position(f.data_off) else {
+        return Err(Skip::Malformed(layer, Reason::TooManyHeaders));
+    };
+    let start = start as u32;
+    Ok(Packet {
         vlan,
         v6: ip.v6,
         src: ip.src,
@@ -84,24 +101,30 @@ fn fragment(ip: &Ip<'_>, f: FragHdr, vlan: VlanStack) -> Packet {
             start,
             end: start + ip.l4.len() as u32,
         }),
-    }
+        encap: Encap::default(),
+    })
 }
 
 /// Decodes what a reassembled datagram carries, as if it had come in one packet: `data` holds the
 /// captured bytes of its payload from offset 0 (IPv4: after the header; IPv6: after the
 /// unfragmentable part, starting with the header the Fragment header named), `len` the payload's
 /// length, `proto` the protocol of its first header and `hdr_len` the IP header bytes before it;
-/// `base` is one of its fragments (addresses, VLANs).
+/// `base` is one of its fragments (addresses, VLANs, the tunnels around it), `tunnels` the tunnel
+/// settings: a reassembled datagram can itself carry a tunnel.
 pub(crate) fn reassembled(
     base: &Packet,
     proto: u8,
     hdr_len: u32,
     data: &[u8],
     len: u32,
+    tunnels: &TunnelConfig,
 ) -> Result<Packet, Skip> {
     let frame = Frame {
         data,
         cut: (data.len() as u32) < len,
+        tunnels,
+        depth: base.encap.layers().len() as u8,
+        origin: 0,
     };
     // IPv6: extension headers may follow in the fragmentable part.
     let (proto, pos) = if base.v6 {
@@ -120,5 +143,10 @@ pub(crate) fn reassembled(
         l4,
         frag: None,
     };
-    transport(&frame, ip, base.vlan)
+    let mut p = transport(&frame, ip, base.vlan)?;
+    // The tunnels the fragments came through are around what the datagram carries.
+    for t in base.encap.layers().iter().rev() {
+        p.encap.push_outer(*t);
+    }
+    Ok(p)
 }

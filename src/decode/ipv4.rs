@@ -162,11 +162,11 @@ mod tests {
     #[test]
     fn other_ip_protocols() {
         let mut f = eth(ethertype::IPV4);
-        f.extend(ipv4_hdr(47, 24)); // GRE
+        f.extend(ipv4_hdr(50, 24)); // ESP
         f.extend([0, 0, 0x08, 0x00]);
         assert_eq!(
             decode(linktype::ETHERNET, &f, f.len() as u32).unwrap_err(),
-            Skip::IpProto(47)
+            Skip::IpProto(50)
         );
     }
 }

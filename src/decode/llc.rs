@@ -60,7 +60,7 @@ mod tests {
     use super::*;
 
     fn frame(data: &[u8], cut: bool) -> Frame<'_> {
-        Frame { data, cut }
+        Frame::new(data, cut)
     }
 
     #[test]

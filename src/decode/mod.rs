@@ -17,10 +17,15 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 mod arcnet;
+mod ayiya;
 mod chdlc;
+mod erspan;
 mod ethernet;
 mod fabricpath;
 mod fddi;
+mod geneve;
+mod gre;
+mod gtpu;
 mod icmp;
 mod ieee80211;
 mod ip;
@@ -42,21 +47,32 @@ mod radiotap;
 mod raw;
 mod sll;
 mod tcp;
+mod teredo;
 #[cfg(test)]
 mod testutil;
+mod tunnel;
 mod udp;
+mod vxlan;
 
 pub use ethernet::{MAX_VLANS, VlanStack, ethertype};
 pub(crate) use ip::reassembled;
 use linktype::Link;
 pub use tcp::tcpflags;
+pub use tunnel::{
+    Encap, EncapPath, MAX_ENCAP, MAX_VXLAN_PORTS, TooManyPorts, Tunnel, TunnelConfig, TunnelKind,
+};
 
 /// IP protocol numbers this decoder follows.
 pub mod ipproto {
     pub const HOPOPTS: u8 = 0;
     pub const ICMP: u8 = 1;
+    /// IPv4 in IP.
+    pub const IPIP: u8 = 4;
     pub const TCP: u8 = 6;
     pub const UDP: u8 = 17;
+    /// IPv6 in IP.
+    pub const IPV6: u8 = 41;
+    pub const GRE: u8 = 47;
     pub const ROUTING: u8 = 43;
     pub const FRAGMENT: u8 = 44;
     pub const AH: u8 = 51;
@@ -114,6 +130,8 @@ pub struct Packet {
     /// IP bytes of the packet: the IPv4 total length, or the IPv6 payload length + 40.
     pub ip_len: u32,
     pub transport: Transport,
+    /// The tunnels the packet came through, outer first (empty: none).
+    pub encap: Encap,
 }
 
 /// The transport layer of a [`Packet`].
@@ -232,10 +250,17 @@ pub enum Layer {
     FabricPath,
     Pbb,
     Macsec,
+    IpInIp,
+    Gre,
+    Erspan,
+    Vxlan,
+    Geneve,
+    Gtpu,
+    Ayiya,
 }
 
 impl Layer {
-    pub const ALL: [Layer; 29] = [
+    pub const ALL: [Layer; 36] = [
         Layer::Ethernet,
         Layer::Vlan,
         Layer::Mpls,
@@ -265,6 +290,13 @@ impl Layer {
         Layer::FabricPath,
         Layer::Pbb,
         Layer::Macsec,
+        Layer::IpInIp,
+        Layer::Gre,
+        Layer::Erspan,
+        Layer::Vxlan,
+        Layer::Geneve,
+        Layer::Gtpu,
+        Layer::Ayiya,
     ];
     pub fn name(self) -> &'static str {
         match self {
@@ -297,6 +329,13 @@ impl Layer {
             Layer::FabricPath => "fabricpath",
             Layer::Pbb => "pbb",
             Layer::Macsec => "macsec",
+            Layer::IpInIp => "ip-in-ip",
+            Layer::Gre => "gre",
+            Layer::Erspan => "erspan",
+            Layer::Vxlan => "vxlan",
+            Layer::Geneve => "geneve",
+            Layer::Gtpu => "gtp-u",
+            Layer::Ayiya => "ayiya",
         }
     }
 }
@@ -422,9 +461,55 @@ struct Frame<'a> {
     data: &'a [u8],
     /// True when fewer bytes were captured than the frame had on the wire.
     cut: bool,
+    /// Which UDP ports carry which tunnel.
+    tunnels: &'a TunnelConfig,
+    /// Tunnels around this frame (0: the captured frame itself).
+    depth: u8,
+    /// Address of the captured frame's first byte, so that a fragment can say where its data
+    /// lies in the captured frame ([`Frame::position`]); 0 for a reassembled datagram, whose
+    /// bytes are not the captured frame's.
+    origin: usize,
 }
 
 impl<'a> Frame<'a> {
+    /// A captured frame, outside any tunnel, with the default tunnel settings.
+    fn new(data: &'a [u8], cut: bool) -> Frame<'a> {
+        Frame::captured(data, cut, &TunnelConfig::DEFAULT)
+    }
+
+    /// A captured frame (`data`: all of its captured bytes) with tunnel settings `tunnels`.
+    fn captured(data: &'a [u8], cut: bool, tunnels: &'a TunnelConfig) -> Frame<'a> {
+        Frame {
+            data,
+            cut,
+            tunnels,
+            depth: 0,
+            origin: data.as_ptr() as usize,
+        }
+    }
+
+    /// A frame of `data`, bytes inside this one (a layer's payload), with the same settings.
+    #[inline]
+    fn sub(&self, data: &'a [u8], cut: bool) -> Frame<'a> {
+        Frame {
+            data,
+            cut,
+            tunnels: self.tunnels,
+            depth: self.depth,
+            origin: self.origin,
+        }
+    }
+
+    /// Where byte `off` of this frame lies in the captured frame; None when this frame's bytes
+    /// are not the captured frame's (a reassembled datagram).
+    #[inline]
+    fn position(&self, off: usize) -> Option<usize> {
+        if self.origin == 0 {
+            return None;
+        }
+        Some((self.data.as_ptr() as usize).wrapping_sub(self.origin) + off)
+    }
+
     /// The bytes from `off` on, checked to hold at least `need` bytes of `layer`'s header.
     #[inline]
     fn header(&self, off: usize, need: usize, layer: Layer) -> Result<&'a [u8], Skip> {
@@ -445,7 +530,7 @@ impl<'a> Frame<'a> {
         let rest = self.data.get(off..).unwrap_or(&[]);
         let data = &rest[..rest.len().min(wire)];
         let cut = data.len() < wire;
-        (Frame { data, cut }, wire)
+        (self.sub(data, cut), wire)
     }
 }
 
@@ -464,10 +549,17 @@ impl<'a> Frame<'a> {
 /// assert_eq!(decode(linktype::RAW, &frame[..30], 40).unwrap_err(), Skip::Truncated(Layer::Tcp));
 /// ```
 pub fn decode(linktype: u32, data: &[u8], wire_len: u32) -> Result<Packet, Skip> {
-    let frame = Frame {
-        data,
-        cut: (data.len() as u64) < wire_len as u64,
-    };
+    decode_with(linktype, data, wire_len, &TunnelConfig::DEFAULT)
+}
+
+/// [`decode`] with tunnel settings (the UDP ports that carry VXLAN).
+pub fn decode_with(
+    linktype: u32,
+    data: &[u8],
+    wire_len: u32,
+    tunnels: &TunnelConfig,
+) -> Result<Packet, Skip> {
+    let frame = Frame::captured(data, (data.len() as u64) < wire_len as u64, tunnels);
     // Bytes of the frame on the wire after offset `off`: bounds the IP length fields.
     let wire = (wire_len as usize).max(data.len());
     match linktype::link(linktype) {

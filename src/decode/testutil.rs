@@ -57,3 +57,19 @@ pub(super) fn ipv6_hdr(next: u8, plen: u16) -> Vec<u8> {
     v.extend([0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2]);
     v
 }
+
+/// Ethernet / IPv4 10.1.0.1 -> 10.1.0.2 / UDP 50000 -> `dport`, then `hdr` and `inner`.
+pub(super) fn udp_tunnel(dport: u16, hdr: &[u8], inner: &[u8]) -> Vec<u8> {
+    let udp_len = (8 + hdr.len() + inner.len()) as u16;
+    let mut v = eth(ethertype::IPV4);
+    let mut ip = ipv4_hdr(ipproto::UDP, 20 + udp_len);
+    ip[12..20].copy_from_slice(&[10, 1, 0, 1, 10, 1, 0, 2]);
+    v.extend(ip);
+    v.extend(50000u16.to_be_bytes());
+    v.extend(dport.to_be_bytes());
+    v.extend(udp_len.to_be_bytes());
+    v.extend([0, 0]);
+    v.extend(hdr);
+    v.extend(inner);
+    v
+}

@@ -14,6 +14,9 @@ mod field {
     pub const LEN: usize = 8;
 }
 
+/// UDP header length, bytes.
+pub(super) const HEADER_LEN: usize = field::LEN;
+
 /// Reads the UDP header of a datagram of `l4_len` bytes (from the IP length fields).
 #[inline]
 pub(super) fn udp(sub: &Frame<'_>, l4_len: u32) -> Result<Udp, Skip> {

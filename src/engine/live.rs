@@ -23,7 +23,7 @@ use super::merge::Merge;
 use crate::capture::CaptureError;
 use crate::capture::live::{BLOCK_TIMEOUT_MS, Live, LiveConfig, LiveCounters};
 use crate::capture::savefile::{Rotation, Savefile};
-use crate::decode::Packet;
+use crate::decode::{Packet, TunnelConfig};
 use crate::flow::{FlowConfig, FlowSink, FlowTable, ServerPorts};
 use crate::stats::{InputSummary, Stats, Tally};
 
@@ -52,6 +52,8 @@ pub struct LiveOptions {
     /// Keep the captured frames: the path (with several interfaces, one file each, the
     /// interface's name added to the stem), and the rotation.
     pub write: Option<(PathBuf, Rotation)>,
+    /// Which UDP ports carry which tunnel.
+    pub tunnels: TunnelConfig,
 }
 
 /// The state of a running capture, for a status line.
@@ -350,6 +352,7 @@ async fn drive<S: FlowSink>(
             live,
             save,
             opts.count,
+            opts.tunnels,
             tx.clone(),
             free_rx,
             stop_rx.clone(),
@@ -448,11 +451,13 @@ async fn drive<S: FlowSink>(
 
 /// One interface's task: read, decode, write, send, until told to stop (or `count` packets
 /// are read); then drain the ring.
+#[allow(clippy::too_many_arguments)]
 async fn capture(
     iface: usize,
     live: Live,
     mut save: Option<Savefile>,
     count: Option<u64>,
+    tunnels: TunnelConfig,
     tx: mpsc::Sender<Msg>,
     mut free: mpsc::UnboundedReceiver<Vec<(i64, Packet)>>,
     mut stop: watch::Receiver<bool>,
@@ -463,6 +468,7 @@ async fn capture(
         live: Some(LiveCounters::default()),
         ..InputSummary::new(PathBuf::from(&label), None)
     });
+    tally.tunnels = tunnels;
     // A --write failure: reported, and the capture goes on without it.
     let write_error = |e: std::io::Error| CaptureError::Open {
         path: label.clone(),

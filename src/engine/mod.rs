@@ -16,7 +16,7 @@ mod tests;
 use std::sync::mpsc;
 
 use crate::capture::{CaptureError, Input, Reader};
-use crate::decode::Packet;
+use crate::decode::{Packet, TunnelConfig};
 use crate::flow::{FlowConfig, FlowSink, FlowTable, IcmpAttach, ServerPorts, TableStats};
 pub use crate::stats::InputSummary;
 use crate::stats::{Stats, Tally};
@@ -27,6 +27,8 @@ pub struct Options {
     /// A BPF filter expression (tcpdump syntax) applied to every packet.
     pub filter: Option<String>,
     pub flow: FlowConfig,
+    /// Which UDP ports carry which tunnel.
+    pub tunnels: TunnelConfig,
 }
 
 /// Everything read.
@@ -261,7 +263,7 @@ impl Source {
         Ok(Source {
             order,
             reader: Reader::open(input, opts.filter.as_deref())?,
-            tally: Tally::new(summary(input)),
+            tally: Tally::with_tunnels(summary(input), opts.tunnels),
             reported: 0,
         })
     }

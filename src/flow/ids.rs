@@ -91,3 +91,30 @@ pub fn uid(key: &FlowKey, vlan: &[u16], first_ns: i64, dup: u32) -> String {
     s.extend(digits.iter().map(|&c| c as char));
     s
 }
+
+/// [`uid`] with `extra` bytes hashed in (empty: the same as [`uid`]): a tunnelled flow's uid
+/// takes its tunnel context's uid, so that flows with the same addresses in two tunnels differ.
+pub fn uid_with(key: &FlowKey, vlan: &[u16], extra: &[u8], first_ns: i64, dup: u32) -> String {
+    if extra.is_empty() {
+        return uid(key, vlan, first_ns, dup);
+    }
+    use sha2::Sha256;
+    let mut h = Sha256::new();
+    h.update(b"tunnel");
+    h.update(extra);
+    h.update(uid(key, vlan, first_ns, dup).as_bytes());
+    let d = h.finalize();
+    let mut n = u128::from_be_bytes([
+        0, 0, 0, 0, d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7], d[8], d[9], d[10], d[11],
+    ]);
+    const B62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    let mut digits = [b'0'; 17];
+    for d in digits.iter_mut().rev() {
+        *d = B62[(n % 62) as usize];
+        n /= 62;
+    }
+    let mut s = String::with_capacity(18);
+    s.push('C');
+    s.extend(digits.iter().map(|&c| c as char));
+    s
+}

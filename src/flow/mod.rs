@@ -37,7 +37,7 @@ pub mod tcp;
 use std::net::IpAddr;
 
 pub use ids::community_id;
-pub use record::{FlowRecord, IcmpErrors};
+pub use record::{FlowRecord, IcmpErrors, TunnelInfo};
 pub use table::{FlowTable, TableStats};
 pub use tcp::{ConnState, TcpState, conn_state, udp_conn_state};
 

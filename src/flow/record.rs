@@ -2,7 +2,8 @@
 
 use std::net::IpAddr;
 
-use super::ids::{community_id, uid};
+use super::ids::{community_id, uid, uid_with};
+use super::key::Context;
 use super::state::{Ext, Flow, NONE, tcp_time, udp_time};
 use super::tcp::{ConnState, conn_state, udp_conn_state};
 use super::{Proto, SecondBytes, ServerPorts};
@@ -14,6 +15,20 @@ pub struct IcmpErrors {
     pub count: u32,
     pub last_type: u8,
     pub last_code: u8,
+}
+
+/// The tunnel a flow's packets came through (the innermost layer; `depth` counts the layers).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TunnelInfo {
+    /// gre, erspan1/2/3, vxlan, geneve, gtpv1, teredo, ayiya, mpls-udp or ip (IP in IP).
+    pub kind: &'static str,
+    /// Outer source and destination, as the first packet of the tunnel context had them.
+    pub src: IpAddr,
+    pub dst: IpAddr,
+    /// VXLAN/GENEVE VNI, GRE key, ERSPAN session id, or GTP-U TEID (of that first packet).
+    pub id: Option<u32>,
+    /// Tunnel layers around the flow.
+    pub depth: u8,
 }
 
 /// One finished flow, oriented client (orig) -> server (resp), named as Zeek's conn.log.
@@ -58,6 +73,14 @@ pub struct FlowRecord {
     /// True when the flow was ended early because the flow table was full (`--max-flows`):
     /// a later packet of the same connection starts a new record.
     pub evicted: bool,
+    /// A UDP flow that carried a tunnel: the tunnel's name (vxlan, geneve, gtpv1, teredo,
+    /// ayiya, mpls-udp), as Zeek's conn.log has it in `service`.
+    pub service: Option<&'static str>,
+    /// A flow inside a tunnel: the tunnel.
+    pub tunnel: Option<TunnelInfo>,
+    /// A flow inside a tunnel: the uids of the outer UDP flows that carried it, or for an
+    /// IP-level tunnel (IP in IP, GRE, ERSPAN) the tunnel's own uid (Zeek's conn.log name).
+    pub tunnel_parents: Vec<String>,
 }
 
 /// The flow's protocol.
@@ -203,7 +226,29 @@ pub fn build(
         rtt_ns: rtt,
         icmp_errors: icmp,
         evicted,
+        service: None,
+        tunnel: None,
+        tunnel_parents: Vec::new(),
     }
+}
+
+/// Fills a tunnelled flow's tunnel fields from its context `c`: the tunnel, its parents (for a
+/// UDP tunnel, `parents`: the uids of the outer flows its packets came in), and a uid that takes the context's uid (same addresses in two tunnels, two uids).
+pub fn set_tunnel(r: &mut FlowRecord, f: &Flow, vlan: &[u16], c: &Context, parents: &[String]) {
+    let t = &c.layer;
+    r.tunnel = Some(TunnelInfo {
+        kind: t.kind.name(),
+        src: t.src.to_ip(t.v6),
+        dst: t.dst.to_ip(t.v6),
+        id: t.id,
+        depth: c.depth,
+    });
+    r.tunnel_parents = if t.kind.over_udp() {
+        parents.to_vec()
+    } else {
+        vec![c.uid.clone()]
+    };
+    r.uid = uid_with(&f.key, vlan, c.uid.as_bytes(), f.first_ns, f.dup as u32);
 }
 
 /// The client side when no handshake says: a server port of the rules on one side wins (the

@@ -15,12 +15,12 @@ use std::collections::{BinaryHeap, HashMap};
 use hashbrown::HashTable;
 
 use super::history::bit;
-use super::key::{FlowKey, VlanTable};
+use super::key::{FlowKey, TunnelTable, VlanTable};
 use super::record::{self, FlowRecord, IcmpErrors};
 use super::state::{Ext, Flow, NO_EXT, NONE};
 use super::tcp;
 use super::{FlowConfig, FlowSink, IcmpAttach, NS, ServerPorts};
-use crate::decode::{Icmp, Packet, Tcp, Transport, Udp, VlanStack, ipproto};
+use crate::decode::{Encap, Icmp, Packet, Tcp, Transport, TunnelKind, Udp, VlanStack, ipproto};
 
 /// Expiry queue of open TCP flows.
 const Q_TCP: usize = 0;
@@ -46,6 +46,28 @@ pub struct TableStats {
     pub peak_open: u64,
     /// Packets whose VLAN stack found no number of its own (see [`VlanTable`]).
     pub vlan_overflow: u64,
+    /// Packets that came through a tunnel.
+    pub tunnelled: u64,
+}
+
+/// Most outer flow uids kept for one flow inside a UDP tunnel.
+pub const MAX_PARENTS: usize = 4;
+
+/// The outer UDP flow a tunnelled packet came in: its slot, and its first packet time and
+/// duplicate number (a later flow in the same slot differs in them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Outer {
+    slot: u32,
+    first_ns: i64,
+    dup: u8,
+}
+
+/// The outer flows a flow inside a UDP tunnel came in: their uids (in the order met, at most
+/// [`MAX_PARENTS`]) and the last one, so that a packet in the same outer flow costs a compare.
+#[derive(Debug, Default)]
+struct Parents {
+    last: Option<Outer>,
+    uids: Vec<String>,
 }
 
 /// A vector whose released slots are reused: a slot's number stays its item's while it lives.
@@ -133,6 +155,12 @@ pub struct FlowTable<'a> {
     /// The last VLAN stack numbered, and its number (most captures carry one or two stacks).
     last_vlan: (VlanStack, u16),
     icmp_errors: HashMap<u32, IcmpErrors>,
+    /// Tunnel contexts of the open flows.
+    tunnels: TunnelTable,
+    /// UDP flows that carried a tunnel, by slot: the tunnel's kind.
+    carriers: HashMap<u32, TunnelKind>,
+    /// Flows inside a UDP tunnel, by slot: the outer flows their packets came in.
+    parents: HashMap<u32, Parents>,
     /// Per slot, with `seconds` on: the flow's bytes in the current second.
     seconds: Vec<Second>,
     /// Slots with bytes in the current second.
@@ -157,6 +185,9 @@ impl<'a> FlowTable<'a> {
             vlans: VlanTable::default(),
             last_vlan: (VlanStack::default(), 0),
             icmp_errors: HashMap::new(),
+            tunnels: TunnelTable::default(),
+            carriers: HashMap::new(),
+            parents: HashMap::new(),
             seconds: Vec::new(),
             this_second: Vec::new(),
             now_ns: NONE,
@@ -184,12 +215,26 @@ impl<'a> FlowTable<'a> {
         if ts > self.now_ns {
             self.advance(ts, sink);
         }
+        // A tunnelled packet: its outer UDP datagrams count in their own flows first, and the
+        // packet is keyed with its tunnel context.
+        let (tunnel, outer) = if p.encap.is_empty() {
+            (0, None)
+        } else {
+            self.enter_tunnels(ts, p, sink)
+        };
         let vlan = self.vlan_number(&p.vlan);
         let slot = match p.transport {
-            Transport::Tcp(t) => self.tcp_segment(ts, p, vlan, &t, sink),
-            Transport::Udp(u) => Some(self.udp_datagram(ts, p, vlan, &u, sink)),
+            Transport::Tcp(t) => self.tcp_segment(ts, p, vlan, tunnel, &t, sink),
+            Transport::Udp(u) => {
+                let slot = self.udp_datagram(ts, p, vlan, tunnel, &u, sink);
+                // A tunnel's datagram whose payload was no flow packet: a tunnel endpoint's flow.
+                if let Some(k) = p.encap.carrier {
+                    self.carriers.entry(slot).or_insert(k);
+                }
+                Some(slot)
+            }
             Transport::Icmp(i) => {
-                self.icmp_error(vlan, &i);
+                self.icmp_error(vlan, tunnel, &i);
                 None
             }
             // Fragments end in the reassembly stage, which hands on whole datagrams.
@@ -200,6 +245,107 @@ impl<'a> FlowTable<'a> {
         {
             self.count_second(slot, ts, p.ip_len, sink);
         }
+        if let (Some(slot), Some(outer)) = (slot, outer) {
+            self.note_parent(slot, outer);
+        }
+        if tunnel != 0 {
+            self.tunnels.release(tunnel);
+        }
+    }
+
+    /// The tunnel layers of `p`, outer first: each UDP tunnel's datagram counts in its outer
+    /// flow (keyed with the layers around it), and each layer enters its context. Returns the
+    /// innermost context, held once for the packet, and when the innermost tunnel is a UDP one,
+    /// the outer flow that carried the packet.
+    fn enter_tunnels(
+        &mut self,
+        ts: i64,
+        p: &Packet,
+        sink: &mut dyn FlowSink,
+    ) -> (u32, Option<Outer>) {
+        self.stats.tunnelled += 1;
+        let mut ctx = 0;
+        let mut carrier = None;
+        for layer in p.encap.layers() {
+            let vlan = self.vlan_number(&layer.vlan);
+            let parent = if layer.kind.over_udp() {
+                let outer = Packet {
+                    vlan: layer.vlan,
+                    v6: layer.v6,
+                    src: layer.src,
+                    dst: layer.dst,
+                    ip_len: layer.ip_len,
+                    transport: Transport::Udp(Udp {
+                        src_port: layer.src_port,
+                        dst_port: layer.dst_port,
+                        payload_len: layer.payload_len,
+                    }),
+                    encap: Encap::default(),
+                };
+                let u = Udp {
+                    src_port: layer.src_port,
+                    dst_port: layer.dst_port,
+                    payload_len: layer.payload_len,
+                };
+                let slot = self.udp_datagram(ts, &outer, vlan, ctx, &u, sink);
+                if self.cfg.seconds {
+                    self.count_second(slot, ts, layer.ip_len, sink);
+                }
+                self.carriers.entry(slot).or_insert(layer.kind);
+                Some(slot)
+            } else {
+                None
+            };
+            let next = self
+                .tunnels
+                .enter(ctx, layer, vlan, self.vlans.ids(vlan), ts);
+            carrier = parent.map(|slot| {
+                let f = &self.slab[slot];
+                Outer {
+                    slot,
+                    first_ns: f.first_ns,
+                    dup: f.dup,
+                }
+            });
+            // The packet's hold moves inwards: the inner context holds the outer one.
+            if ctx != 0 {
+                self.tunnels.release(ctx);
+            }
+            ctx = next;
+        }
+        (ctx, carrier)
+    }
+
+    /// Notes that the packet just counted in the flow in `slot` came in the outer flow `outer`:
+    /// the first time, that flow's uid joins the flow's parents.
+    fn note_parent(&mut self, slot: u32, outer: Outer) {
+        let p = self.parents.entry(slot).or_default();
+        if p.last == Some(outer) {
+            return;
+        }
+        p.last = Some(outer);
+        if p.uids.len() >= MAX_PARENTS {
+            return;
+        }
+        let o = &self.slab[outer.slot];
+        // The outer flow may have been evicted to make room for this one (a full table).
+        if o.tag == 0 || o.first_ns != outer.first_ns || o.dup != outer.dup {
+            return;
+        }
+        let around = self
+            .tunnels
+            .get(o.key.tunnel)
+            .map_or(&b""[..], |c| c.uid.as_bytes());
+        let uid = super::ids::uid_with(
+            &o.key,
+            self.vlans.ids(o.key.vlan),
+            around,
+            o.first_ns,
+            o.dup as u32,
+        );
+        if !p.uids.contains(&uid) {
+            p.uids.push(uid);
+        }
     }
 
     /// A TCP segment: its flow's slot.
@@ -208,10 +354,11 @@ impl<'a> FlowTable<'a> {
         ts: i64,
         p: &Packet,
         vlan: u16,
+        tunnel: u32,
         t: &Tcp,
         sink: &mut dyn FlowSink,
     ) -> Option<u32> {
-        let (key, src_lo) = FlowKey::new(
+        let (mut key, src_lo) = FlowKey::new(
             ipproto::TCP,
             p.v6,
             vlan,
@@ -220,6 +367,7 @@ impl<'a> FlowTable<'a> {
             p.dst,
             t.dst_port,
         );
+        key.tunnel = tunnel;
         let slot = self.lookup(key, src_lo, ts, sink, |f, x, side| {
             tcp::starts_new(f, x, side, t)
         });
@@ -248,10 +396,11 @@ impl<'a> FlowTable<'a> {
         ts: i64,
         p: &Packet,
         vlan: u16,
+        tunnel: u32,
         u: &Udp,
         sink: &mut dyn FlowSink,
     ) -> u32 {
-        let (key, src_lo) = FlowKey::new(
+        let (mut key, src_lo) = FlowKey::new(
             ipproto::UDP,
             p.v6,
             vlan,
@@ -260,6 +409,7 @@ impl<'a> FlowTable<'a> {
             p.dst,
             u.dst_port,
         );
+        key.tunnel = tunnel;
         let slot = self.lookup(key, src_lo, ts, sink, |_, _, _| false);
         if self.slab[slot].ext == NO_EXT {
             self.attach_ext(slot);
@@ -276,9 +426,10 @@ impl<'a> FlowTable<'a> {
     }
 
     /// An ICMP error: attached to the open flow whose packet it quotes, if any.
-    fn icmp_error(&mut self, vlan: u16, i: &Icmp) {
+    fn icmp_error(&mut self, vlan: u16, tunnel: u32, i: &Icmp) {
         let Some(q) = i.quoted else { return };
-        let (key, _) = FlowKey::new(q.proto, q.v6, vlan, q.src, q.src_port, q.dst, q.dst_port);
+        let (mut key, _) = FlowKey::new(q.proto, q.v6, vlan, q.src, q.src_port, q.dst, q.dst_port);
+        key.tunnel = tunnel;
         let Some(slot) = self.find(&key) else {
             self.icmp.unmatched += 1;
             return;
@@ -330,14 +481,9 @@ impl<'a> FlowTable<'a> {
                 .has_icmp
                 .then(|| self.icmp_errors.get(&slot).copied())
                 .flatten();
-            each(&record::build(
-                f,
-                &x,
-                self.vlans.ids(f.key.vlan),
-                icmp,
-                self.servers,
-                false,
-            ));
+            let mut r = record::build(f, &x, self.vlans.ids(f.key.vlan), icmp, self.servers, false);
+            self.tunnel_fields(&mut r, slot);
+            each(&r);
         }
     }
 
@@ -415,6 +561,7 @@ impl<'a> FlowTable<'a> {
             self.evict(sink);
         }
         let slot = self.slab.insert(Flow::new(key, src_lo, ts));
+        self.tunnels.hold(key.tunnel);
         if self.cfg.seconds {
             self.seconds.resize(self.slab.len(), NO_SECOND);
             self.seconds[slot as usize] = NO_SECOND;
@@ -586,7 +733,7 @@ impl<'a> FlowTable<'a> {
         } else {
             None
         };
-        let r = record::build(
+        let mut r = record::build(
             f,
             &x,
             self.vlans.ids(f.key.vlan),
@@ -594,6 +741,15 @@ impl<'a> FlowTable<'a> {
             self.servers,
             evicted,
         );
+        self.tunnel_fields(&mut r, slot);
+        if !self.carriers.is_empty() {
+            self.carriers.remove(&slot);
+        }
+        if !self.parents.is_empty() {
+            self.parents.remove(&slot);
+        }
+        let f = &self.slab[slot];
+        self.tunnels.release(f.key.tunnel);
         self.stats.flows += 1;
         match r.proto {
             super::Proto::Tcp => self.stats.tcp += 1,
@@ -608,6 +764,19 @@ impl<'a> FlowTable<'a> {
         f.ext = NO_EXT;
         self.slab.release(slot);
         sink.flow(&r);
+    }
+
+    /// The tunnel fields of the record of the flow in `slot`: the tunnel it came through, or the
+    /// tunnel it carried.
+    fn tunnel_fields(&self, r: &mut FlowRecord, slot: u32) {
+        let f = &self.slab[slot];
+        if let Some(c) = self.tunnels.get(f.key.tunnel) {
+            let parents = self.parents.get(&slot).map_or(&[][..], |p| &p.uids);
+            record::set_tunnel(r, f, self.vlans.ids(f.key.vlan), c, parents);
+        }
+        if let Some(k) = self.carriers.get(&slot) {
+            r.service = Some(k.name());
+        }
     }
 
     /// Adds a packet's IP bytes to its flow's current second. A packet from a second already
@@ -645,5 +814,201 @@ impl<'a> FlowTable<'a> {
         }
         self.this_second = slots;
         self.this_second.clear();
+    }
+}
+
+#[cfg(test)]
+mod tunnel_tests {
+    use super::*;
+    use crate::decode::{Addr, Tunnel, TunnelKind};
+    use crate::flow::{FlowRecord, NoServerPorts};
+
+    fn a(last: u8) -> Addr {
+        Addr::v4(&[10, 0, 0, last])
+    }
+
+    /// A UDP datagram `src`:5000 -> `dst`:53 (or back, when `src` is the higher) inside VXLAN `vni` between VTEPs .101 and .102 (the outer
+    /// datagram from 49000 + vni to 4789).
+    fn vxlan_udp(vni: u32, src: u8, dst: u8) -> Packet {
+        let mut encap = Encap::default();
+        encap.push_outer(Tunnel {
+            kind: TunnelKind::Vxlan,
+            src: a(101),
+            dst: a(102),
+            id: Some(vni),
+            src_port: 49000 + vni as u16,
+            dst_port: 4789,
+            ip_len: 100,
+            payload_len: 72,
+            ..Tunnel::default()
+        });
+        Packet {
+            vlan: VlanStack::default(),
+            v6: false,
+            src: a(src),
+            dst: a(dst),
+            ip_len: 28 + 10,
+            transport: Transport::Udp(Udp {
+                src_port: if src < dst { 5000 } else { 53 },
+                dst_port: if src < dst { 53 } else { 5000 },
+                payload_len: 10,
+            }),
+            encap,
+        }
+    }
+
+    #[test]
+    fn contexts_follow_the_open_flows() {
+        let servers = NoServerPorts;
+        let mut t = FlowTable::new(FlowConfig::default(), &servers);
+        let mut out: Vec<FlowRecord> = Vec::new();
+        t.packet(NS, &vxlan_udp(1, 1, 2), &mut out);
+        t.packet(NS + 1, &vxlan_udp(2, 1, 2), &mut out);
+        t.packet(NS + 2, &vxlan_udp(1, 2, 1), &mut out);
+        // Two inner flows (one per VNI) and two outer flows.
+        assert_eq!(t.open(), 4);
+        assert_eq!(t.tunnels.live(), 2);
+        assert_eq!(t.carriers.len(), 2);
+        assert_eq!(t.parents.len(), 2);
+        // Past the UDP idle timeout every flow ends, and with them the contexts.
+        t.tick(200 * NS, &mut out);
+        assert_eq!(out.len(), 4);
+        assert_eq!(t.open(), 0);
+        assert_eq!(t.tunnels.live(), 0);
+        assert!(t.carriers.is_empty() && t.parents.is_empty());
+        let inner: Vec<_> = out.iter().filter(|r| r.tunnel.is_some()).collect();
+        assert_eq!(inner.len(), 2);
+        assert_ne!(inner[0].uid, inner[1].uid);
+        for r in &inner {
+            let outer: Vec<_> = out
+                .iter()
+                .filter(|o| r.tunnel_parents.contains(&o.uid))
+                .collect();
+            assert_eq!(outer.len(), 1);
+            assert_eq!(outer[0].service, Some("vxlan"));
+        }
+        // A VNI 1 inner flow got both its packets; the outer flow of VNI 1 two datagrams.
+        let vni1 = inner
+            .iter()
+            .find(|r| r.tunnel.unwrap().id == Some(1))
+            .unwrap();
+        assert_eq!(vni1.orig_pkts + vni1.resp_pkts, 2);
+    }
+
+    #[test]
+    fn eviction_of_the_outer_flow_keeps_the_books() {
+        // A table of 1 flow: the inner flow's creation evicts the outer flow just counted.
+        let servers = NoServerPorts;
+        let cfg = FlowConfig {
+            max_flows: 1,
+            ..FlowConfig::default()
+        };
+        let mut t = FlowTable::new(cfg, &servers);
+        let mut out: Vec<FlowRecord> = Vec::new();
+        for i in 0..10 {
+            t.packet(NS + i, &vxlan_udp(1, 1, 2), &mut out);
+        }
+        t.finish(&mut out);
+        assert_eq!(t.tunnels.live(), 0);
+        assert!(t.carriers.is_empty() && t.parents.is_empty());
+        let pkts: u64 = out.iter().map(|r| r.orig_pkts + r.resp_pkts).sum();
+        assert_eq!(pkts, 20, "every datagram counted once outer, once inner");
+    }
+
+    mod prop {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// A packet inside up to three tunnel layers drawn from a few kinds, endpoints and ids.
+        fn packet(layers: &[(u8, u8, u8, u8)], inner: (u8, u8, bool)) -> Packet {
+            const KINDS: [TunnelKind; 4] = [
+                TunnelKind::Vxlan,
+                TunnelKind::Gre,
+                TunnelKind::Gtpu,
+                TunnelKind::Ip,
+            ];
+            let mut encap = Encap::default();
+            for &(k, s, d, id) in layers.iter().rev() {
+                let kind = KINDS[k as usize % KINDS.len()];
+                encap.push_outer(Tunnel {
+                    kind,
+                    src: a(100 + s % 3),
+                    dst: a(100 + d % 3),
+                    id: Some(u32::from(id % 3)),
+                    src_port: if kind.over_udp() {
+                        40000 + u16::from(s % 2)
+                    } else {
+                        0
+                    },
+                    dst_port: if kind.over_udp() { 4789 } else { 0 },
+                    ip_len: 100,
+                    payload_len: 72,
+                    ..Tunnel::default()
+                });
+            }
+            let (s, d, tcp) = inner;
+            let transport = if tcp {
+                Transport::Tcp(crate::decode::Tcp {
+                    src_port: 40000 + u16::from(s % 2),
+                    dst_port: 80,
+                    seq: 1,
+                    ack: 1,
+                    flags: s & 0x17,
+                    window: 100,
+                    payload_len: 0,
+                })
+            } else {
+                Transport::Udp(Udp {
+                    src_port: 5000,
+                    dst_port: 53,
+                    payload_len: 1,
+                })
+            };
+            Packet {
+                vlan: VlanStack::default(),
+                v6: false,
+                src: a(s % 3),
+                dst: a(d % 3),
+                ip_len: 40,
+                transport,
+                encap,
+            }
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(500))]
+            /// Arbitrary tunnelled packets and times, a table of 3 flows at most: no panic, every
+            /// packet counted (inner once, each UDP layer once), and at the end no context, carrier
+            /// mark or parent list is left.
+            #[test]
+            fn tunnel_books_balance(
+                pkts in proptest::collection::vec(
+                    (
+                        proptest::collection::vec(any::<(u8, u8, u8, u8)>(), 0..4),
+                        any::<(u8, u8, bool)>(),
+                        0i64..200,
+                    ),
+                    1..60,
+                ),
+            ) {
+                let servers = NoServerPorts;
+                let cfg = FlowConfig { max_flows: 3, ..FlowConfig::default() };
+                let mut t = FlowTable::new(cfg, &servers);
+                let mut out: Vec<FlowRecord> = Vec::new();
+                let mut expect = 0u64;
+                let mut ts = NS;
+                for (layers, inner, dt) in &pkts {
+                    let p = packet(&layers[..layers.len().min(3)], *inner);
+                    expect += 1 + p.encap.layers().iter().filter(|l| l.kind.over_udp()).count() as u64;
+                    ts += dt * NS;
+                    t.packet(ts, &p, &mut out);
+                }
+                t.finish(&mut out);
+                let got: u64 = out.iter().map(|r| r.orig_pkts + r.resp_pkts).sum();
+                prop_assert_eq!(got, expect);
+                prop_assert_eq!(t.tunnels.live(), 0);
+                prop_assert!(t.carriers.is_empty() && t.parents.is_empty());
+            }
+        }
     }
 }

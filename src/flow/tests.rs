@@ -23,6 +23,7 @@ fn tcp(src: u8, sport: u16, dst: u8, dport: u16, flags: u8, seq: u32, len: u32) 
             window: 1000,
             payload_len: len,
         }),
+        encap: Default::default(),
     }
 }
 
@@ -212,6 +213,7 @@ fn idle_timeout_splits() {
             dst_port: dp,
             payload_len: 10,
         }),
+        encap: Default::default(),
     };
     let r = run(&[
         (0, u(1, 5000, 2, 53)),

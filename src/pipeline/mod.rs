@@ -179,6 +179,21 @@ impl<'r> AuditSink<'r> {
 
 impl FlowSink for AuditSink<'_> {
     fn flow(&mut self, r: &FlowRecord) {
+        if !self.auditor.judges(r) {
+            // A tunnel endpoint's flow left out of the verdicts: listed, not judged.
+            self.auditor.skip();
+            if let Some(out) = &mut self.flows_out {
+                let v = Verdicted {
+                    rule: None,
+                    verdict: "not_judged",
+                    audit: Some(AuditFields::default()),
+                };
+                self.buf.clear();
+                json_line(&mut self.buf, r, Some(v));
+                out.write(&self.buf);
+            }
+            return;
+        }
         let j = self.auditor.add(r);
         if let Some(out) = &mut self.flows_out {
             let v = Verdicted {

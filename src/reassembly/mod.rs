@@ -39,7 +39,7 @@ mod tests;
 
 use hashbrown::HashMap;
 
-use crate::decode::{Fragment, Packet, Skip};
+use crate::decode::{Fragment, Packet, Skip, TunnelConfig};
 pub use crate::stats::FragStats;
 use key::Key;
 use policy::Datagram;
@@ -58,6 +58,8 @@ pub struct Config {
     pub timeout_v4_ns: i64,
     /// The same for IPv6, ns.
     pub timeout_v6_ns: i64,
+    /// Tunnel settings for decoding what a datagram carries (a datagram can carry a tunnel).
+    pub tunnels: TunnelConfig,
 }
 
 impl Default for Config {
@@ -67,6 +69,7 @@ impl Default for Config {
             max_bytes: 16 << 20,
             timeout_v4_ns: 30_000_000_000,
             timeout_v6_ns: 60_000_000_000,
+            tunnels: TunnelConfig::DEFAULT,
         }
     }
 }
@@ -170,7 +173,14 @@ impl Reassembler {
         let slot = self.add(ts, p, f, frame, st)?;
         let dg = self.dg(slot)?;
         let (payload, len) = dg.payload();
-        let result = crate::decode::reassembled(&dg.base, dg.proto, dg.hdr_len, payload, len);
+        let result = crate::decode::reassembled(
+            &dg.base,
+            dg.proto,
+            dg.hdr_len,
+            payload,
+            len,
+            &self.cfg.tunnels,
+        );
         let frames = dg.frames;
         self.close(slot);
         Some(Done { result, frames })

@@ -7,7 +7,7 @@
 use std::io::{self, Write};
 use std::net::IpAddr;
 
-use crate::flow::{FlowRecord, FlowSink, IcmpErrors};
+use crate::flow::{FlowRecord, FlowSink, IcmpErrors, TunnelInfo};
 
 /// One value of a record, typed as the writers format it.
 #[derive(Debug, Clone, Copy)]
@@ -30,6 +30,13 @@ pub enum Cell<'a> {
     Icmp(Option<IcmpErrors>),
     /// A small number that may be unset.
     OptByte(Option<u8>),
+    /// A code that may be unset: left out of JSON when unset.
+    OptCode(Option<&'static str>),
+    /// Uids of the flows that carried a tunnelled flow: a set in Zeek TSV, an array in JSON;
+    /// left out of JSON (unset in TSV) when empty.
+    Uids(&'a [String]),
+    /// The tunnel a flow came through: an object in JSON, left out when none (JSON only).
+    Tunnel(Option<&'a TunnelInfo>),
     /// A field flowaudit does not fill (Zeek TSV only).
     Unset,
 }
@@ -38,7 +45,7 @@ pub enum Cell<'a> {
 pub struct Field<T: ?Sized> {
     /// The name, as Zeek's conn.log spells it where it has the field.
     pub name: &'static str,
-    /// Zeek's type, for the TSV `#types` line.
+    /// Zeek's type, for the TSV `#types` line; empty for a field that is not a TSV column.
     pub zeek_type: &'static str,
     /// What the value means.
     pub meaning: &'static str,
@@ -101,9 +108,9 @@ pub static FIELDS: &[Field<FlowRecord>] = &[
     Field {
         name: "service",
         zeek_type: "string",
-        meaning: "not filled",
-        json: false,
-        get: |_| Cell::Unset,
+        meaning: "a UDP flow that carried a tunnel: vxlan, geneve, gtpv1, teredo, ayiya or mpls-udp (JSON: only then)",
+        json: true,
+        get: |r| Cell::OptCode(r.service),
     },
     Field {
         name: "duration",
@@ -192,9 +199,9 @@ pub static FIELDS: &[Field<FlowRecord>] = &[
     Field {
         name: "tunnel_parents",
         zeek_type: "set[string]",
-        meaning: "not filled",
-        json: false,
-        get: |_| Cell::Unset,
+        meaning: "a flow inside a tunnel: the uids of the outer UDP flows that carried it, or an IP-level tunnel's own uid (JSON: only then)",
+        json: true,
+        get: |r| Cell::Uids(&r.tunnel_parents),
     },
     Field {
         name: "vlan",
@@ -265,6 +272,13 @@ pub static FIELDS: &[Field<FlowRecord>] = &[
         meaning: "ended early because the flow table was full (--max-flows)",
         json: true,
         get: |r| Cell::Bool(r.evicted),
+    },
+    Field {
+        name: "tunnel",
+        zeek_type: "",
+        meaning: "a flow inside a tunnel: type, outer src and dst (as the tunnel's first packet had them), id (VNI, GRE key, ERSPAN session, GTP-U TEID) and depth (tunnel layers around the flow) of the innermost tunnel (JSON only, and only then)",
+        json: true,
+        get: |r| Cell::Tunnel(r.tunnel.as_ref()),
     },
 ];
 
@@ -449,6 +463,35 @@ fn json_cell(out: &mut Vec<u8>, c: Cell<'_>) {
             vlans(out, v);
             out.push(b']');
         }
+        Cell::OptCode(None) | Cell::Uids([]) | Cell::Tunnel(None) => out.extend_from_slice(b"null"),
+        Cell::OptCode(Some(s)) => {
+            out.push(b'"');
+            out.extend_from_slice(s.as_bytes());
+            out.push(b'"');
+        }
+        Cell::Uids(u) => {
+            for (i, id) in u.iter().enumerate() {
+                out.push(if i == 0 { b'[' } else { b',' });
+                json_str(out, id);
+            }
+            out.push(b']');
+        }
+        Cell::Tunnel(Some(t)) => {
+            out.extend_from_slice(b"{\"type\":\"");
+            out.extend_from_slice(t.kind.as_bytes());
+            out.extend_from_slice(b"\",\"src\":\"");
+            addr(out, t.src);
+            out.extend_from_slice(b"\",\"dst\":\"");
+            addr(out, t.dst);
+            out.extend_from_slice(b"\",\"id\":");
+            match t.id {
+                Some(id) => num(out, id),
+                None => out.extend_from_slice(b"null"),
+            }
+            out.extend_from_slice(b",\"depth\":");
+            num(out, t.depth);
+            out.push(b'}');
+        }
         Cell::Icmp(Some(e)) => {
             out.extend_from_slice(b"{\"count\":");
             num(out, e.count);
@@ -490,7 +533,28 @@ fn zeek_cell(out: &mut Vec<u8>, c: Cell<'_>) {
         Cell::Vlans([]) => out.extend_from_slice(b"(empty)"),
         Cell::Vlans(v) => vlans(out, v),
         Cell::Icmp(e) => num(out, e.map_or(0, |e| e.count)),
+        Cell::OptCode(c) => out.extend_from_slice(c.unwrap_or("-").as_bytes()),
+        Cell::Uids([]) | Cell::Tunnel(_) => out.push(b'-'),
+        Cell::Uids(u) => {
+            for (i, id) in u.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                zeek_text(out, id);
+            }
+        }
     }
+}
+
+/// Fields a JSON line leaves out when unset: the tunnel fields of a flow not in a tunnel, so
+/// that such flows' lines are as they were before tunnels were decoded.
+fn json_absent(c: &Cell<'_>) -> bool {
+    matches!(c, Cell::OptCode(None) | Cell::Uids([]) | Cell::Tunnel(None))
+}
+
+/// Fields that are Zeek TSV columns.
+fn tsv_fields() -> impl Iterator<Item = &'static Field<FlowRecord>> {
+    FIELDS.iter().filter(|f| !f.zeek_type.is_empty())
 }
 
 /// Appends one flow as a JSON object on one line, with conn.log's field names; with `v`, the
@@ -498,12 +562,16 @@ fn zeek_cell(out: &mut Vec<u8>, c: Cell<'_>) {
 pub fn json_line(out: &mut Vec<u8>, r: &FlowRecord, v: Option<Verdicted<'_>>) {
     let mut sep = b'{';
     for f in FIELDS.iter().filter(|f| f.json) {
+        let cell = (f.get)(r);
+        if json_absent(&cell) {
+            continue;
+        }
         out.push(sep);
         sep = b',';
         out.push(b'"');
         out.extend_from_slice(f.name.as_bytes());
         out.extend_from_slice(b"\":");
-        json_cell(out, (f.get)(r));
+        json_cell(out, cell);
     }
     if let Some(v) = v {
         for f in verdict_fields(&v) {
@@ -525,7 +593,7 @@ fn verdict_fields(v: &Verdicted<'_>) -> impl Iterator<Item = &'static VerdictFie
 
 /// Appends one flow as a Zeek TSV row.
 fn zeek_row(out: &mut Vec<u8>, r: &FlowRecord, v: Option<Verdicted<'_>>) {
-    for (i, f) in FIELDS.iter().enumerate() {
+    for (i, f) in tsv_fields().enumerate() {
         if i > 0 {
             out.push(b'\t');
         }
@@ -550,13 +618,11 @@ fn write_zeek_header(w: &mut dyn Write, open_ns: i64, verdicts: bool) -> io::Res
     writeln!(w, "#path\tconn")?;
     writeln!(w, "#open\t{}", super::zeek_date(open_ns))?;
     let extra: &[VerdictField] = if verdicts { VERDICT_FIELDS } else { &[] };
-    let names: Vec<&str> = FIELDS
-        .iter()
+    let names: Vec<&str> = tsv_fields()
         .map(|f| f.name)
         .chain(extra.iter().map(|f| f.name))
         .collect();
-    let types: Vec<&str> = FIELDS
-        .iter()
+    let types: Vec<&str> = tsv_fields()
         .map(|f| f.zeek_type)
         .chain(extra.iter().map(|f| f.zeek_type))
         .collect();

@@ -268,6 +268,15 @@ fn capture_json(c: &super::CaptureEvidence) -> Value {
 }
 
 pub fn audit_json(doc: &AuditDoc<'_>) -> Value {
+    let mut v = audit_json_all(doc);
+    // Only when tunnel-endpoint flows were left out (--skip-tunnel-endpoints).
+    if doc.result.tunnel_endpoints > 0 {
+        v["summary"]["tunnel_endpoints_not_judged"] = json!(doc.result.tunnel_endpoints);
+    }
+    v
+}
+
+fn audit_json_all(doc: &AuditDoc<'_>) -> Value {
     let rules = doc.rules;
     let r = doc.result;
     let by_verdict: serde_json::Map<String, Value> = FlowVerdict::ALL

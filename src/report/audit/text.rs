@@ -534,6 +534,9 @@ mod tests {
             rtt_ns: None,
             icmp_errors: None,
             evicted: false,
+            service: None,
+            tunnel: None,
+            tunnel_parents: Vec::new(),
         }
     }
 
