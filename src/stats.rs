@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use crate::decode::{Layer, Packet, Reason, Skip, Transport};
+use crate::decode::{Checksum, ChecksumMode, Layer, Packet, Reason, Skip, Transport};
 
 const LAYERS: usize = Layer::ALL.len();
 const REASONS: usize = Reason::ALL.len();
@@ -35,6 +35,11 @@ pub struct Stats {
     pub malformed: [[u64; REASONS]; LAYERS],
     /// Frames of link types flowaudit does not decode, by link type.
     pub unsupported_link: Vec<(u32, u64)>,
+    /// Packets whose checksum was verified and found wrong (`--checksums count|drop`): the
+    /// IPv4 header's, TCP's, UDP's.
+    pub bad_checksums: [u64; 3],
+    /// Packets that could not be verified because the snaplen cut them.
+    pub checksum_unverified: u64,
 }
 
 impl Default for Stats {
@@ -54,6 +59,8 @@ impl Default for Stats {
             truncated: [0; LAYERS],
             malformed: [[0; REASONS]; LAYERS],
             unsupported_link: Vec::new(),
+            bad_checksums: [0; 3],
+            checksum_unverified: 0,
         }
     }
 }
@@ -100,6 +107,20 @@ impl Stats {
         }
     }
 
+    /// Counts what checksum verification found for a packet.
+    #[inline]
+    pub fn checksum(&mut self, p: &Packet) {
+        match p.csum {
+            Checksum::BadIp => self.bad_checksums[0] += 1,
+            Checksum::BadL4 if matches!(p.transport, Transport::Tcp(_)) => {
+                self.bad_checksums[1] += 1
+            }
+            Checksum::BadL4 => self.bad_checksums[2] += 1,
+            Checksum::Cut => self.checksum_unverified += 1,
+            Checksum::Good | Checksum::Unchecked => {}
+        }
+    }
+
     /// Counts a frame that is not part of a flow.
     pub fn skipped(&mut self, s: Skip) {
         match s {
@@ -138,6 +159,10 @@ impl Stats {
             *a += b;
         }
         self.fragments += o.fragments;
+        for (a, b) in self.bad_checksums.iter_mut().zip(o.bad_checksums.iter()) {
+            *a += b;
+        }
+        self.checksum_unverified += o.checksum_unverified;
         for (a, b) in self.truncated.iter_mut().zip(o.truncated.iter()) {
             *a += b;
         }
@@ -254,6 +279,7 @@ pub struct Tally {
     pub sum: InputSummary,
     first: i64,
     last: i64,
+    checksums: ChecksumMode,
 }
 
 impl Tally {
@@ -262,7 +288,14 @@ impl Tally {
             sum,
             first: i64::MAX,
             last: i64::MIN,
+            checksums: ChecksumMode::Ignore,
         }
+    }
+
+    /// What is done with checksums (not verified by default).
+    pub fn with_checksums(mut self, mode: ChecksumMode) -> Tally {
+        self.checksums = mode;
+        self
     }
 
     /// One frame read: counted, its time noted, decoded; Some(packet) for a flow packet, else
@@ -279,8 +312,17 @@ impl Tally {
         stats.frame(wire_len);
         self.first = self.first.min(ts_ns);
         self.last = self.last.max(ts_ns);
-        match crate::decode::decode(linktype, data, wire_len) {
+        let verify = self.checksums.verifies();
+        match crate::decode::decode_with(linktype, data, wire_len, verify) {
             Ok(pkt) => {
+                if verify {
+                    stats.checksum(&pkt);
+                    // Zeek drops a packet whose IPv4 header checksum is wrong before it
+                    // reaches a connection.
+                    if pkt.csum == Checksum::BadIp && self.checksums == ChecksumMode::Drop {
+                        return None;
+                    }
+                }
                 stats.decoded(&pkt);
                 Some(pkt)
             }

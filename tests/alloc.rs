@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use flowaudit::audit::Auditor;
 use flowaudit::capture;
-use flowaudit::decode::{Addr, Packet, Tcp, Transport, VlanStack, tcpflags};
+use flowaudit::decode::{Addr, Checksum, Packet, Tcp, Transport, VlanStack, tcpflags};
 use flowaudit::engine::{self, Options};
 use flowaudit::flow::{FlowConfig, FlowRecord, FlowSink, FlowTable, NS, NoServerPorts};
 use flowaudit::pipeline::AuditSink;
@@ -203,6 +203,7 @@ fn segment(from_client: bool, port: u16, flags: u8, seq: u32, len: u32) -> Packe
             window: 1000,
             payload_len: len,
         }),
+        csum: Checksum::Unchecked,
     }
 }
 

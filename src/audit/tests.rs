@@ -65,6 +65,8 @@ fn flow(client: &str, server: &str, port: u16, state: &str, inferred: bool) -> F
         rtt_ns: None,
         icmp_errors: None,
         evicted: false,
+        missed_bytes: 0,
+        bad_checksums: 0,
     }
 }
 

@@ -64,7 +64,11 @@ pub(super) fn icmpv6(sub: &Frame<'_>) -> Result<Icmp, Skip> {
 /// bytes of ports. The quote is usually shorter than its own length fields say, so those are
 /// not checked against it.
 fn quoted(b: &[u8]) -> Option<Quoted> {
-    let frame = Frame { data: b, cut: true };
+    let frame = Frame {
+        data: b,
+        cut: true,
+        verify: false,
+    };
     // The quoted packet's length fields describe the original, not the quote.
     let wire = usize::MAX / 2;
     let ip = match b.first()? >> 4 {

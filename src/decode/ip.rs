@@ -1,6 +1,8 @@
 //! What IPv4 and IPv6 hand to the transport layer, and the transport dispatch.
 
-use super::{Addr, Frame, Packet, Skip, Transport, VlanStack, icmp, ipproto, tcp, udp};
+use super::{
+    Addr, Checksum, Frame, Packet, Skip, Transport, VlanStack, checksum, icmp, ipproto, tcp, udp,
+};
 
 /// The network-layer facts shared by the outer packet and a quoted one.
 pub(super) struct Ip<'a> {
@@ -15,6 +17,8 @@ pub(super) struct Ip<'a> {
     pub l4_len: u32,
     /// The captured transport bytes.
     pub l4: &'a [u8],
+    /// The IPv4 header checksum was verified and is wrong.
+    pub bad_header: bool,
 }
 
 /// Decodes the transport header of `ip`.
@@ -23,6 +27,7 @@ pub(super) fn transport(frame: &Frame<'_>, ip: Ip<'_>, vlan: VlanStack) -> Resul
     let sub = Frame {
         data: ip.l4,
         cut: frame.cut && (ip.l4.len() as u32) < ip.l4_len,
+        verify: frame.verify,
     };
     let transport = match ip.proto {
         ipproto::TCP => Transport::Tcp(tcp::tcp(&sub, ip.l4_len)?),
@@ -31,6 +36,17 @@ pub(super) fn transport(frame: &Frame<'_>, ip: Ip<'_>, vlan: VlanStack) -> Resul
         ipproto::ICMPV6 if ip.v6 => Transport::Icmp(icmp::icmpv6(&sub)?),
         other => return Err(Skip::IpProto(other)),
     };
+    let csum = if ip.bad_header {
+        Checksum::BadIp
+    } else if (ip.l4.len() as u32) < ip.l4_len {
+        Checksum::Cut
+    } else if !frame.verify || matches!(transport, Transport::Icmp(_)) {
+        Checksum::Unchecked
+    } else if checksum::transport_ok(ip.v6, &ip.src, &ip.dst, ip.proto, ip.l4) {
+        Checksum::Good
+    } else {
+        Checksum::BadL4
+    };
     Ok(Packet {
         vlan,
         v6: ip.v6,
@@ -38,5 +54,6 @@ pub(super) fn transport(frame: &Frame<'_>, ip: Ip<'_>, vlan: VlanStack) -> Resul
         dst: ip.dst,
         ip_len: ip.ip_len,
         transport,
+        csum,
     })
 }

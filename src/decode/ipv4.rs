@@ -66,6 +66,7 @@ pub(super) fn parse<'a>(frame: &Frame<'a>, wire: usize, off: usize) -> Result<Ip
         ip_len: total as u32,
         l4_len: (total - ihl) as u32,
         l4: captured,
+        bad_header: frame.verify && !super::checksum::ipv4_header_ok(&h[..ihl]),
     })
 }
 

@@ -114,6 +114,7 @@ pub(super) fn parse<'a>(frame: &Frame<'a>, wire: usize, off: usize) -> Result<Ip
         ip_len: total as u32,
         l4_len: (total - pos) as u32,
         l4,
+        bad_header: false,
     })
 }
 

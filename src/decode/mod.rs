@@ -15,6 +15,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
+pub mod checksum;
 mod ethernet;
 mod icmp;
 mod ip;
@@ -31,6 +32,7 @@ mod tcp;
 mod testutil;
 mod udp;
 
+pub use checksum::{Checksum, ChecksumMode};
 pub use ethernet::{MAX_VLANS, VlanStack, ethertype};
 use linktype::Link;
 pub use tcp::tcpflags;
@@ -98,6 +100,8 @@ pub struct Packet {
     /// IP bytes of the packet: the IPv4 total length, or the IPv6 payload length + 40.
     pub ip_len: u32,
     pub transport: Transport,
+    /// What checksum verification found ([`checksum`]).
+    pub csum: Checksum,
 }
 
 /// The transport layer of a [`Packet`].
@@ -292,6 +296,8 @@ struct Frame<'a> {
     data: &'a [u8],
     /// True when fewer bytes were captured than the frame had on the wire.
     cut: bool,
+    /// Verify checksums ([`checksum`]).
+    verify: bool,
 }
 
 impl<'a> Frame<'a> {
@@ -322,9 +328,21 @@ impl<'a> Frame<'a> {
 /// assert_eq!(decode(linktype::RAW, &frame[..30], 40).unwrap_err(), Skip::Truncated(Layer::Tcp));
 /// ```
 pub fn decode(linktype: u32, data: &[u8], wire_len: u32) -> Result<Packet, Skip> {
+    decode_with(linktype, data, wire_len, false)
+}
+
+/// [`decode`], verifying the IPv4 header and TCP/UDP checksums when `verify` is set
+/// ([`Packet::csum`]).
+pub fn decode_with(
+    linktype: u32,
+    data: &[u8],
+    wire_len: u32,
+    verify: bool,
+) -> Result<Packet, Skip> {
     let frame = Frame {
         data,
         cut: (data.len() as u64) < wire_len as u64,
+        verify,
     };
     // Bytes of the frame on the wire after offset `off`: bounds the IP length fields.
     let wire = (wire_len as usize).max(data.len());

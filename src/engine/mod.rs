@@ -261,7 +261,7 @@ impl Source {
         Ok(Source {
             order,
             reader: Reader::open(input, opts.filter.as_deref())?,
-            tally: Tally::new(summary(input)),
+            tally: Tally::new(summary(input)).with_checksums(opts.flow.checksums),
             reported: 0,
         })
     }

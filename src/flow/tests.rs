@@ -1,7 +1,7 @@
 //! Flow-stage tests: exact records from annotated packet sequences.
 
 use super::*;
-use crate::decode::{Addr, Packet, Tcp, Transport, Udp, VlanStack, tcpflags::*};
+use crate::decode::{Addr, Checksum, Packet, Tcp, Transport, Udp, VlanStack, tcpflags::*};
 
 fn a(last: u8) -> Addr {
     Addr::v4(&[10, 0, 0, last])
@@ -23,6 +23,7 @@ fn tcp(src: u8, sport: u16, dst: u8, dport: u16, flags: u8, seq: u32, len: u32) 
             window: 1000,
             payload_len: len,
         }),
+        csum: Checksum::Unchecked,
     }
 }
 
@@ -74,7 +75,9 @@ fn full_connection_is_sf() {
     assert_eq!(f.synack_ack_ns, Some(MS));
     assert_eq!(f.rtt_ns, Some(11 * MS));
     assert!(!f.direction_inferred);
-    assert_eq!(f.duration_ns, 16 * MS);
+    // Zeek stops the connection's clock once both sides closed: the last ACK counts as a
+    // packet but not in the duration.
+    assert_eq!(f.duration_ns, 15 * MS);
 }
 
 #[test]
@@ -183,8 +186,20 @@ fn syn_retransmission_is_same_flow_and_timed_from_last_syn() {
 #[test]
 fn out_of_order_synack_first() {
     // The SYN/ACK record comes first but the SYN is 20 us earlier.
+    // The SYN/ACK acknowledges the SYN (Zeek compares the SYN with the sequence number the
+    // SYN/ACK implies, else it takes the SYN for a new connection).
+    let synack = match s(SYN | ACK, 500, 0) {
+        Packet {
+            transport: Transport::Tcp(t),
+            ..
+        } => Packet {
+            transport: Transport::Tcp(Tcp { ack: 101, ..t }),
+            ..s(SYN | ACK, 500, 0)
+        },
+        other => other,
+    };
     let r = run(&[
-        (20_000, s(SYN | ACK, 500, 0)),
+        (20_000, synack),
         (0, c(SYN, 100, 0)),
         (40_000, c(ACK, 101, 0)),
     ]);
@@ -212,6 +227,7 @@ fn idle_timeout_splits() {
             dst_port: dp,
             payload_len: 10,
         }),
+        csum: Checksum::Unchecked,
     };
     let r = run(&[
         (0, u(1, 5000, 2, 53)),
@@ -362,19 +378,20 @@ fn flows_end_at_their_deadline_in_packet_time() {
             (3 * MS, s(FIN | ACK, 501, 0)),
             (4 * MS, cn(3, SYN, 7)),
             (5 * MS, udp),
-            (5 * NS + 3 * MS, cn(4, SYN, 9)), // 5 s after A's last packet: A still lingers
-            (5 * NS + 4 * MS, cn(4, SYN, 9)), // now past it: A ends
-            (61 * NS, cn(4, SYN, 9)),         // UDP ends (idle 60 s)
-            (301 * NS, cn(5, SYN, 1)),        // B ends (idle 300 s), not the 4th client's flow
+            (5 * NS + 2 * MS, cn(4, SYN, 9)), // before A's close (3 ms) + 5 s: A still lingers
+            (5 * NS + 3 * MS, cn(4, SYN, 9)), // at it: A ends (Zeek's timers fire at their time)
+            (5 * NS + 4 * MS, cn(4, SYN, 9)), // B, an attempt, ends 5 s after its SYN
+            (61 * NS, cn(4, SYN, 9)), // the 4th client's attempt ended at 10 s; UDP (idle 60 s)
+            (301 * NS, cn(5, SYN, 1)), // the 4th client's new attempt ended at 66 s
         ],
     );
     assert_eq!(
         log.events,
-        ["7 SF 4", "8 S0 1", "9 S0 1", "10 S0 3", "10 S0 1"],
+        ["7 SF 4", "8 S0 1", "9 S0 3", "9 S0 1", "10 S0 1", "11 S0 1"],
         "{:?}",
         log.records
     );
-    assert_eq!(stats.flows, 5);
+    assert_eq!(stats.flows, 6);
     assert_eq!(stats.peak_open, 4);
 }
 
@@ -416,21 +433,21 @@ fn a_full_table_evicts_the_flow_idle_the_longest() {
         max_flows: 2,
         ..FlowConfig::default()
     };
-    // Flows 1 and 3 are open; 1 had a packet after 3, so 3 is idle the longest when 4 comes.
-    // A UDP flow idle for less time than 3 (but nearer its shorter timeout) stays.
+    // Flows 1 and 3 are open (mid-stream); 1 had a packet after 3, so 3 is idle the longest
+    // when 4 comes.
     let (log, stats) = log_with(
         cfg,
         &[
-            (0, cn(1, SYN, 1)),
-            (MS, cn(3, SYN, 3)),
-            (2 * MS, cn(1, SYN, 1)),
-            (3 * MS, cn(4, SYN, 4)),
-            (4 * MS, cn(3, SYN, 3)), // 3 again: a new flow, which evicts 1
+            (0, cn(1, ACK, 1)),
+            (MS, cn(3, ACK, 3)),
+            (2 * MS, cn(1, ACK, 1)),
+            (3 * MS, cn(4, ACK, 4)),
+            (4 * MS, cn(3, ACK, 3)), // 3 again: a new flow, which evicts 1
         ],
     );
     assert_eq!(
         log.events,
-        ["3 S0 1 evicted", "4 S0 2 evicted", "5 S0 1", "5 S0 1"]
+        ["3 OTH 1 evicted", "4 OTH 2 evicted", "5 OTH 1", "5 OTH 1"]
     );
     assert_eq!(stats.evicted, 2);
     assert_eq!(stats.peak_open, 2);

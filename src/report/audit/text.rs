@@ -534,6 +534,8 @@ mod tests {
             rtt_ns: None,
             icmp_errors: None,
             evicted: false,
+            missed_bytes: 0,
+            bad_checksums: 0,
         }
     }
 
