@@ -99,7 +99,7 @@ struct InputArgs {
     linger: f64,
     /// The most flows open at once. When the table is full, the flow idle the longest is ended
     /// early, its record marked "evicted": true, and counted in the statistics. Each open flow
-    /// takes about 300 bytes; 0 means no limit.
+    /// takes about 400 bytes; 0 means no limit.
     #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_FLOWS)]
     max_flows: usize,
     /// IPv4 header, TCP and UDP checksums: "ignore" (default, as tshark: captures taken on a

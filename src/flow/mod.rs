@@ -64,7 +64,7 @@ pub struct FlowConfig {
     pub checksums: ChecksumMode,
 }
 
-/// The default cap on open flows: about 300 MiB of flow table at the cost measured per flow,
+/// The default cap on open flows: about 400 MiB of flow table at the cost measured per flow,
 /// so that a flood stays well under 512 MiB.
 pub const DEFAULT_MAX_FLOWS: usize = 1_000_000;
 
