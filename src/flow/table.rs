@@ -232,34 +232,36 @@ impl<'a> FlowTable<'a> {
         let slot = self.lookup(key, src_lo, ts, sink, |f, x, side| {
             tcp::starts_new(f, x, side, t)
         });
-        let before = self.deadline(&self.slab[slot]).1;
         let bad = p.csum.bad_l4() && self.cfg.checksums.verifies();
         let f = &mut self.slab[slot];
         let side = f.side_of(src_lo);
         if f.ext == NO_EXT {
             if !bad && tcp::bare_attempt(f, side, t, p.csum != Checksum::Cut) {
+                let first = f.counts[0].pkts + f.counts[1].pkts == 0;
                 tcp::count_attempt(f, ts, p.ip_len, t);
-                if before <= self.deadline(&self.slab[slot]).1 {
-                    return Some(slot);
+                if first {
+                    // Its end is now the attempt's, nearer than its entry says.
+                    self.enqueue(slot);
                 }
-                self.enqueue(slot);
                 return Some(slot);
             }
             self.attach_ext(slot);
         }
         let f = &mut self.slab[slot];
         let x = &mut self.exts[f.ext];
+        let (was_closed, had_attempt) = (x.closed(), x.attempt_ns != NONE);
         if bad {
             x.bad_checksums = x.bad_checksums.saturating_add(1);
         }
-        if bad && self.cfg.checksums == ChecksumMode::Drop {
+        let dropped = bad && self.cfg.checksums == ChecksumMode::Drop;
+        if dropped {
             // Zeek: the connection exists (or was reused), but the segment changes nothing.
             tcp::bad_checksum(f, x, side, ts);
         } else {
             tcp::segment(f, x, side, ts, p.ip_len, t, p.csum != Checksum::Cut);
         }
-        // A close or an attempt can bring the flow's end nearer than its queue entry says.
-        if self.deadline(&self.slab[slot]).1 < before {
+        // A close, an attempt or a flow no packet moved ends nearer than its entry says.
+        if (x.closed() && !was_closed) || (x.attempt_ns != NONE && !had_attempt) || dropped {
             self.enqueue(slot);
         }
         Some(slot)

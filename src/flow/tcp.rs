@@ -402,7 +402,9 @@ fn apply(f: &mut Flow, x: &mut Ext, side: usize, ts: i64, g: &Seg) {
     }
     retransmission(x, side, behind, g);
     let was_open = [!x.tcp[0].did_close, !x.tcp[1].did_close];
-    let was_attempt = attempt_pending(f, x);
+    // Zeek's attempt timer is set once, when the client's first SYN makes an attempt.
+    let track_attempt = x.attempt_ns == NONE;
+    let was_attempt = track_attempt && attempt_pending(f, x);
     update_state(x, side, is_orig, g);
     closing(x, side, ts, was_open[side]);
     if g.fin {
@@ -417,7 +419,7 @@ fn apply(f: &mut Flow, x: &mut Ext, side: usize, ts: i64, g: &Seg) {
         data_sent(&mut x.tcp[side], g.seq.wrapping_add(g.syn as u32), g.len);
     }
     // Zeek's attempt timer starts with the client's first SYN.
-    if !was_attempt && x.attempt_ns == NONE && attempt_pending(f, x) {
+    if track_attempt && !was_attempt && attempt_pending(f, x) {
         x.attempt_ns = ts;
     }
 }
