@@ -441,6 +441,9 @@ mod tests {
             fn never_panics(lt in 0usize..LINKTYPES.len(), data in proptest::collection::vec(any::<u8>(), 0..200), extra in 0u32..3000) {
                 let _ = decode(LINKTYPES[lt], &data, data.len() as u32 + extra);
                 let _ = decode(LINKTYPES[lt], &data, 0);
+                // Checksum verification reads every byte: it must not panic either.
+                let _ = decode_with(LINKTYPES[lt], &data, data.len() as u32 + extra, true);
+                let _ = decode_with(LINKTYPES[lt], &data, data.len() as u32, true);
             }
 
             /// Arbitrary bytes behind valid link and IP headers reach the deeper layers.
@@ -452,11 +455,13 @@ mod tests {
                 f.extend([0u8; 32]);
                 f.extend(&tail);
                 let _ = decode(linktype::IPV6, &f, f.len() as u32);
+                let _ = decode_with(linktype::IPV6, &f, f.len() as u32, true);
                 let mut g = vec![0x45, 0, 0, 0, 0, 0, 0, 0, 64, proto, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2];
                 let total = (20 + tail.len()) as u16;
                 g[2..4].copy_from_slice(&total.to_be_bytes());
                 g.extend(&tail);
                 let _ = decode(linktype::IPV4, &g, g.len() as u32);
+                let _ = decode_with(linktype::IPV4, &g, g.len() as u32, true);
             }
         }
     }

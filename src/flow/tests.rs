@@ -550,3 +550,58 @@ fn bare_attempts_give_the_same_records_as_full_flows() {
         (ConnState::S0, "S", 2)
     );
 }
+
+#[test]
+fn bad_checksums_under_each_mode() {
+    use crate::decode::ChecksumMode;
+    let bad = |mut p: Packet| {
+        p.csum = Checksum::BadL4;
+        p
+    };
+    let pkts = [
+        (0, bad(c(SYN, 100, 0))), // a bad first packet makes the flow, and nothing else
+        (MS, c(SYN, 100, 0)),
+        (2 * MS, s(SYN | ACK, 500, 0)),
+        (3 * MS, bad(c(ACK | PSH, 101, 10))),
+        (4 * MS, c(ACK | PSH, 101, 10)),
+        (5 * MS, bad(s(ACK, 501, 0))),
+    ];
+    let mode = |checksums| FlowConfig {
+        checksums,
+        ..FlowConfig::default()
+    };
+    let r = run_with(mode(ChecksumMode::Ignore), &pkts);
+    assert_eq!(
+        (r[0].orig_pkts, r[0].resp_pkts, r[0].bad_checksums),
+        (4, 2, 0)
+    );
+    assert_eq!(r[0].history, "ShDTa");
+    let r = run_with(mode(ChecksumMode::Count), &pkts);
+    assert_eq!(
+        (r[0].orig_pkts, r[0].resp_pkts, r[0].bad_checksums),
+        (4, 2, 3)
+    );
+    assert_eq!(r[0].history, "ShDTa");
+    // Drop: the bad segments count nowhere but in C/c (1st, 10th, ... per side) and in
+    // bad_checksums. The bad SYN made a connection whose client never got an initial
+    // sequence number, so the good SYN is a reuse for Zeek's IsReuse (a SYN whose sequence
+    // number is not the opener's): two records.
+    let r = run_with(mode(ChecksumMode::Drop), &pkts);
+    assert_eq!(r.len(), 2);
+    assert_eq!(
+        (r[0].orig_pkts, r[0].bad_checksums, r[0].history.as_str()),
+        (0, 1, "C")
+    );
+    assert_eq!(
+        (r[1].orig_pkts, r[1].resp_pkts, r[1].bad_checksums),
+        (2, 1, 2)
+    );
+    assert_eq!((r[1].ts_ns, r[1].orig_bytes), (MS, 10));
+    assert_eq!(r[1].history, "ShCDc");
+    // A flow made only of bad segments ends 11 s after its first (Zeek's first expiry check
+    // that finds it idle), with no packet counted.
+    let only_bad = [(0, bad(c(SYN, 100, 0))), (12 * NS, c(ACK, 101, 0))];
+    let r = run_with(mode(ChecksumMode::Drop), &only_bad);
+    assert_eq!(r.len(), 2);
+    assert_eq!((r[0].orig_pkts, r[0].history.as_str()), (0, "C"));
+}
