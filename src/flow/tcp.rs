@@ -213,7 +213,8 @@ pub struct Endpoint {
     pub next: u32,
     /// The highest acknowledgement taken so far (what is below it was delivered or missed).
     pub trim: u32,
-    /// Bytes seen above a hole in the stream, [start, end): one range is kept, the lowest.
+    /// Bytes seen above a hole in the stream, [start, end): one range, covering every range
+    /// seen above the hole (holes between them are taken as seen).
     pub island: (u32, u32),
 }
 
@@ -471,7 +472,8 @@ fn closing(x: &mut Ext, side: usize, ts: i64, was_open: bool) {
 }
 
 /// Zeek's TCP_Endpoint::DataSent into the reassembler, without the bytes: `[seq, seq + len)`
-/// extends the contiguous stream or the island above a hole.
+/// extends the contiguous stream or the island above a hole (one island is kept: ranges above
+/// the stream merge into it).
 fn data_sent(e: &mut Endpoint, seq: u32, len: u32) {
     let end = seq.wrapping_add(len);
     if seq_diff(end, e.next) <= 0 {
@@ -488,18 +490,16 @@ fn data_sent(e: &mut Endpoint, seq: u32, len: u32) {
     } else if !e.has_island {
         e.island = (seq, end);
         e.has_island = true;
-    } else if seq_diff(seq, e.island.1) <= 0 && seq_diff(end, e.island.0) >= 0 {
-        // Touches the island: they merge.
+    } else {
+        // The island grows to cover this range too. When they do not touch, the hole between
+        // them is taken as seen: with one island kept, a gap between two out-of-order ranges
+        // is under-counted, never a byte seen counted as missed.
         if seq_diff(seq, e.island.0) < 0 {
             e.island.0 = seq;
         }
         if seq_diff(end, e.island.1) > 0 {
             e.island.1 = end;
         }
-    } else if seq_diff(seq, e.island.0) < 0 {
-        // A lower island fills first; the higher one is forgotten (its bytes will count as
-        // missed if they are acknowledged before the hole below them fills).
-        e.island = (seq, end);
     }
 }
 

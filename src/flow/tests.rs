@@ -605,3 +605,55 @@ fn bad_checksums_under_each_mode() {
     assert_eq!(r.len(), 2);
     assert_eq!((r[0].orig_pkts, r[0].history.as_str()), (0, "C"));
 }
+
+/// A server segment acknowledging `ack`.
+fn s_ack(flags: u8, seq: u32, ack: u32) -> Packet {
+    match s(flags, seq, 0) {
+        Packet {
+            transport: Transport::Tcp(t),
+            ..
+        } => Packet {
+            transport: Transport::Tcp(Tcp { ack, ..t }),
+            ..s(flags, seq, 0)
+        },
+        other => other,
+    }
+}
+
+#[test]
+fn content_gaps_from_acknowledgements() {
+    let hs = [
+        (0, c(SYN, 100, 0)),
+        (MS, s_ack(SYN | ACK, 500, 101)),
+        (2 * MS, c(ACK, 101, 0)),
+    ];
+    // One hole: 101..=200 seen, 201..=300 never, 301..=400 seen; the server acks all.
+    let mut one = hs.to_vec();
+    one.extend([
+        (3 * MS, c(ACK | PSH, 101, 100)),
+        (4 * MS, c(ACK | PSH, 301, 100)),
+        (5 * MS, s_ack(ACK, 501, 401)),
+    ]);
+    let r = run(&one);
+    assert_eq!((r[0].missed_bytes, r[0].history.as_str()), (100, "ShADaG"));
+    // The hole filled (a late segment, which Zeek takes for a retransmission: below the
+    // highest sequence number sent) before the ack: no gap.
+    let mut filled = one.clone();
+    filled.insert(5, (4 * MS + 1, c(ACK | PSH, 201, 100)));
+    let r = run(&filled);
+    assert_eq!((r[0].missed_bytes, r[0].history.as_str()), (0, "ShADTa"));
+    // Two holes (201..=300, 401..=500): one range is kept above the stream, so the hole
+    // between the two ranges seen above it is taken as seen: 100 missed where Zeek counts 200.
+    let mut two = hs.to_vec();
+    two.extend([
+        (3 * MS, c(ACK | PSH, 101, 100)),
+        (4 * MS, c(ACK | PSH, 301, 100)),
+        (5 * MS, c(ACK | PSH, 501, 100)),
+        (6 * MS, s_ack(ACK, 501, 601)),
+    ]);
+    let r = run(&two);
+    assert_eq!((r[0].missed_bytes, r[0].history.as_str()), (100, "ShADaG"));
+    // No gap is believed on a connection not cleanly established (mid-stream here).
+    let r = run(&[(0, c(ACK | PSH, 101, 100)), (MS, s_ack(ACK, 501, 401))]);
+    assert_eq!(r[0].missed_bytes, 0);
+}
