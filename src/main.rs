@@ -13,7 +13,7 @@ use flowaudit::audit::{self, AuditOptions, Auditor};
 use flowaudit::capture::live;
 use flowaudit::capture::savefile::Rotation;
 use flowaudit::capture::{self, CaptureError, Discovery};
-use flowaudit::decode::TunnelConfig;
+use flowaudit::decode::{ChecksumMode, TunnelConfig};
 use flowaudit::engine::live::{LiveHooks, LiveOptions};
 use flowaudit::engine::{self, Outcome};
 use flowaudit::flow::{
@@ -35,6 +35,14 @@ const EXIT_USAGE: u8 = 2;
 const EXIT_CAPTURE: u8 = 3;
 /// Exit status: a live capture stopped by a second Ctrl-C (128 + SIGINT): no report.
 const EXIT_ABORTED: u8 = 130;
+
+/// `--checksums`.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum ChecksumArg {
+    Ignore,
+    Count,
+    Drop,
+}
 
 #[derive(Parser)]
 #[command(
@@ -91,13 +99,19 @@ struct InputArgs {
     linger: f64,
     /// The most flows open at once. When the table is full, the flow idle the longest is ended
     /// early, its record marked "evicted": true, and counted in the statistics. Each open flow
-    /// takes about 300 bytes; 0 means no limit.
+    /// takes about 400 bytes; 0 means no limit.
     #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_FLOWS)]
     max_flows: usize,
     /// A UDP port that carries VXLAN besides 4789 (Linux's own default is 8472); may be given
     /// up to 8 times.
     #[arg(long = "vxlan-port", value_name = "PORT")]
     vxlan_ports: Vec<u16>,
+    /// IPv4 header, TCP and UDP checksums: "ignore" (default, as tshark: captures taken on a
+    /// sending host carry offloaded, not yet filled in, checksums), "count" (verify; count bad
+    /// ones per flow and in the statistics) or "drop" (verify; a bad packet does not advance
+    /// its flow and adds history C/c, as Zeek does by default). Files only.
+    #[arg(long, value_enum, default_value = "ignore")]
+    checksums: ChecksumArg,
     /// Do not print capture statistics or progress on standard error.
     #[arg(short, long)]
     quiet: bool,
@@ -440,6 +454,11 @@ fn read_inputs<S: FlowSink>(
         linger_ns: (args.linger * NS as f64) as i64,
         max_flows: args.max_flows,
         seconds,
+        checksums: match args.checksums {
+            ChecksumArg::Ignore => ChecksumMode::Ignore,
+            ChecksumArg::Count => ChecksumMode::Count,
+            ChecksumArg::Drop => ChecksumMode::Drop,
+        },
     };
     if args.live.interface.is_empty() {
         let opts = engine::Options {

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use crate::decode::{Layer, Opaque, Packet, Reason, Skip, Transport};
+use crate::decode::{Checksum, ChecksumMode, Layer, Opaque, Packet, Reason, Skip, Transport};
 use crate::reassembly::Reassembler;
 
 const LAYERS: usize = Layer::ALL.len();
@@ -99,6 +99,11 @@ pub struct Stats {
     pub malformed: [[u64; REASONS]; LAYERS],
     /// Frames of link types flowaudit does not decode, by link type.
     pub unsupported_link: Vec<(u32, u64)>,
+    /// Packets whose checksum was verified and found wrong (`--checksums count|drop`): the
+    /// IPv4 header's, TCP's, UDP's.
+    pub bad_checksums: [u64; 3],
+    /// Packets that could not be verified because the snaplen cut them.
+    pub checksum_unverified: u64,
 }
 
 impl Default for Stats {
@@ -120,6 +125,8 @@ impl Default for Stats {
             truncated: [0; LAYERS],
             malformed: [[0; REASONS]; LAYERS],
             unsupported_link: Vec::new(),
+            bad_checksums: [0; 3],
+            checksum_unverified: 0,
         }
     }
 }
@@ -192,6 +199,20 @@ impl Stats {
         }
     }
 
+    /// Counts what checksum verification found for a packet.
+    #[inline]
+    pub fn checksum(&mut self, p: &Packet) {
+        match p.csum {
+            Checksum::BadIp => self.bad_checksums[0] += 1,
+            Checksum::BadL4 if matches!(p.transport, Transport::Tcp(_)) => {
+                self.bad_checksums[1] += 1
+            }
+            Checksum::BadL4 => self.bad_checksums[2] += 1,
+            Checksum::Cut => self.checksum_unverified += 1,
+            Checksum::Good | Checksum::Unchecked => {}
+        }
+    }
+
     /// Counts a frame that is not part of a flow.
     pub fn skipped(&mut self, s: Skip) {
         self.skipped_frames(s, 1);
@@ -260,6 +281,10 @@ impl Stats {
             *a += b;
         }
         self.frag.merge(&o.frag);
+        for (a, b) in self.bad_checksums.iter_mut().zip(o.bad_checksums.iter()) {
+            *a += b;
+        }
+        self.checksum_unverified += o.checksum_unverified;
         for (a, b) in self.truncated.iter_mut().zip(o.truncated.iter()) {
             *a += b;
         }
@@ -420,29 +445,47 @@ impl InputSummary {
 pub struct Tally {
     pub sum: InputSummary,
     /// Which UDP ports carry which tunnel.
-    pub tunnels: crate::decode::TunnelConfig,
+    tunnels: crate::decode::TunnelConfig,
     first: i64,
     last: i64,
     frags: Reassembler,
+    checksums: ChecksumMode,
 }
 
 impl Tally {
+    /// A tally that decodes with the default tunnel settings and does not verify checksums.
     pub fn new(sum: InputSummary) -> Tally {
-        Tally::with_tunnels(sum, crate::decode::TunnelConfig::DEFAULT)
-    }
-
-    /// A tally that decodes with tunnel settings `tunnels`.
-    pub fn with_tunnels(sum: InputSummary, tunnels: crate::decode::TunnelConfig) -> Tally {
         Tally {
             sum,
-            tunnels,
+            tunnels: crate::decode::TunnelConfig::DEFAULT,
             first: i64::MAX,
             last: i64::MIN,
-            frags: Reassembler::new(crate::reassembly::Config {
-                tunnels,
-                ..Default::default()
-            }),
+            frags: Reassembler::default(),
+            checksums: ChecksumMode::Ignore,
         }
+    }
+
+    /// Decodes with tunnel settings `tunnels`.
+    pub fn with_tunnels(mut self, tunnels: crate::decode::TunnelConfig) -> Tally {
+        self.tunnels = tunnels;
+        self.reassembler();
+        self
+    }
+
+    /// What is done with checksums (not verified by default).
+    pub fn with_checksums(mut self, mode: ChecksumMode) -> Tally {
+        self.checksums = mode;
+        self.reassembler();
+        self
+    }
+
+    /// A new reassembler, decoding datagrams with this tally's settings.
+    fn reassembler(&mut self) {
+        self.frags = Reassembler::new(crate::reassembly::Config {
+            tunnels: self.tunnels,
+            verify: self.checksums.verifies(),
+            ..Default::default()
+        });
     }
 
     /// One frame read: counted, its time noted, decoded; Some(packet) for a flow packet (or an
@@ -461,12 +504,25 @@ impl Tally {
         self.first = self.first.min(ts_ns);
         self.last = self.last.max(ts_ns);
         self.frags.expire(ts_ns, &mut stats.frag);
-        match crate::decode::decode_with(linktype, data, wire_len, &self.tunnels) {
+        let verify = self.checksums.verifies();
+        match crate::decode::decode_with(linktype, data, wire_len, &self.tunnels, verify) {
             Ok(pkt) => {
+                if verify {
+                    stats.checksum(&pkt);
+                    // Zeek drops a packet whose IPv4 header checksum is wrong before it
+                    // reaches a connection (or, for a fragment, its reassembly).
+                    if pkt.csum == Checksum::BadIp && self.checksums == ChecksumMode::Drop {
+                        return None;
+                    }
+                }
                 if let Transport::Fragment(f) = pkt.transport {
                     let done = self
                         .frags
                         .fragment(ts_ns, &pkt, &f, data, &mut stats.frag)?;
+                    // The datagram's transport checksum, over its reassembled bytes.
+                    if let (true, Ok(p)) = (verify, &done.result) {
+                        stats.checksum(p);
+                    }
                     stats.reassembled(&done.result, done.frames);
                     return done.result.ok();
                 }

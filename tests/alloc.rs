@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use flowaudit::audit::Auditor;
 use flowaudit::capture;
-use flowaudit::decode::{Addr, Packet, Tcp, Transport, VlanStack, tcpflags};
+use flowaudit::decode::{Addr, Checksum, Packet, Tcp, Transport, VlanStack, tcpflags};
 use flowaudit::engine::{self, Options};
 use flowaudit::flow::{FlowConfig, FlowRecord, FlowSink, FlowTable, NS, NoServerPorts};
 use flowaudit::pipeline::AuditSink;
@@ -204,6 +204,7 @@ fn segment(from_client: bool, port: u16, flags: u8, seq: u32, len: u32) -> Packe
             payload_len: len,
         }),
         encap: Default::default(),
+        csum: Checksum::Unchecked,
     }
 }
 

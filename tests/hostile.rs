@@ -3,7 +3,7 @@
 //! TCP/UDP packet lands in exactly one flow.
 
 use flowaudit::audit::Auditor;
-use flowaudit::decode::{Addr, Icmp, Packet, Quoted, Tcp, Transport, Udp, VlanStack};
+use flowaudit::decode::{Addr, Checksum, Icmp, Packet, Quoted, Tcp, Transport, Udp, VlanStack};
 use flowaudit::flow::{FlowConfig, FlowRecord, FlowSink, FlowTable, NoServerPorts};
 use flowaudit::report::audit::{AuditDoc, write_audit_json, write_audit_text};
 use flowaudit::report::{FlowFormat, RecordWriter};
@@ -72,6 +72,7 @@ fn packet(&(kind, a, b, pa, pb, flags, seq, len, _, vlan): &Case) -> Packet {
         ip_len: 40u32.saturating_add(len),
         transport,
         encap: Default::default(),
+        csum: Checksum::Unchecked,
     }
 }
 

@@ -68,6 +68,8 @@ fn flow(client: &str, server: &str, port: u16, state: &str, inferred: bool) -> F
         service: None,
         tunnel: None,
         tunnel_parents: Vec::new(),
+        missed_bytes: 0,
+        bad_checksums: 0,
     }
 }
 

@@ -1,8 +1,8 @@
 //! What IPv4 and IPv6 hand to the transport layer, and the transport dispatch.
 
 use super::{
-    Addr, Encap, Fragment, Frame, Layer, Packet, Reason, Skip, Transport, TunnelConfig, VlanStack,
-    icmp, ipproto, ipv6, tcp, tunnel, udp,
+    Addr, Checksum, Encap, Fragment, Frame, Layer, Packet, Reason, Skip, Transport, TunnelConfig,
+    VlanStack, checksum, icmp, ipproto, ipv6, tcp, tunnel, udp,
 };
 
 /// The network-layer facts shared by the outer packet and a quoted one.
@@ -22,6 +22,8 @@ pub(super) struct Ip<'a> {
     pub l4: &'a [u8],
     /// Set when the packet is a fragment of a larger datagram (not an atomic fragment).
     pub frag: Option<FragHdr>,
+    /// The IPv4 header checksum was verified and is wrong.
+    pub bad_header: bool,
 }
 
 /// The fragment fields of an IP header.
@@ -65,6 +67,17 @@ pub(super) fn transport(frame: &Frame<'_>, ip: Ip<'_>, vlan: VlanStack) -> Resul
         ipproto::ICMPV6 if ip.v6 => Transport::Icmp(icmp::icmpv6(&sub)?),
         other => return Err(Skip::IpProto(other)),
     };
+    let csum = if ip.bad_header {
+        Checksum::BadIp
+    } else if (ip.l4.len() as u32) < ip.l4_len {
+        Checksum::Cut
+    } else if !frame.verify || matches!(transport, Transport::Icmp(_)) {
+        Checksum::Unchecked
+    } else if checksum::transport_ok(ip.v6, &ip.src, &ip.dst, ip.proto, ip.l4) {
+        Checksum::Good
+    } else {
+        Checksum::BadL4
+    };
     Ok(Packet {
         vlan,
         v6: ip.v6,
@@ -73,6 +86,7 @@ pub(super) fn transport(frame: &Frame<'_>, ip: Ip<'_>, vlan: VlanStack) -> Resul
         ip_len: ip.ip_len,
         transport,
         encap,
+        csum,
     })
 }
 
@@ -102,6 +116,11 @@ fn fragment(frame: &Frame<'_>, ip: &Ip<'_>, f: FragHdr, vlan: VlanStack) -> Resu
             end: start + ip.l4.len() as u32,
         }),
         encap: Encap::default(),
+        csum: if ip.bad_header {
+            Checksum::BadIp
+        } else {
+            Checksum::Unchecked
+        },
     })
 }
 
@@ -110,7 +129,8 @@ fn fragment(frame: &Frame<'_>, ip: &Ip<'_>, f: FragHdr, vlan: VlanStack) -> Resu
 /// unfragmentable part, starting with the header the Fragment header named), `len` the payload's
 /// length, `proto` the protocol of its first header and `hdr_len` the IP header bytes before it;
 /// `base` is one of its fragments (addresses, VLANs, the tunnels around it), `tunnels` the tunnel
-/// settings: a reassembled datagram can itself carry a tunnel.
+/// settings (a reassembled datagram can itself carry a tunnel), `verify` whether its transport
+/// checksum is verified.
 pub(crate) fn reassembled(
     base: &Packet,
     proto: u8,
@@ -118,6 +138,7 @@ pub(crate) fn reassembled(
     data: &[u8],
     len: u32,
     tunnels: &TunnelConfig,
+    verify: bool,
 ) -> Result<Packet, Skip> {
     let frame = Frame {
         data,
@@ -125,6 +146,7 @@ pub(crate) fn reassembled(
         tunnels,
         depth: base.encap.layers().len() as u8,
         origin: 0,
+        verify,
     };
     // IPv6: extension headers may follow in the fragmentable part.
     let (proto, pos) = if base.v6 {
@@ -142,6 +164,7 @@ pub(crate) fn reassembled(
         l4_len: len - pos as u32,
         l4,
         frag: None,
+        bad_header: false,
     };
     let mut p = transport(&frame, ip, base.vlan)?;
     // The tunnels the fragments came through are around what the datagram carries.

@@ -81,6 +81,7 @@ pub(super) fn parse<'a>(frame: &Frame<'a>, wire: usize, off: usize) -> Result<Ip
         l4_len: (total - pos) as u32,
         l4,
         frag,
+        bad_header: false,
     })
 }
 

@@ -19,6 +19,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 mod arcnet;
 mod ayiya;
 mod chdlc;
+pub mod checksum;
 mod erspan;
 mod ethernet;
 mod fabricpath;
@@ -54,6 +55,7 @@ mod tunnel;
 mod udp;
 mod vxlan;
 
+pub use checksum::{Checksum, ChecksumMode};
 pub use ethernet::{MAX_VLANS, VlanStack, ethertype};
 pub(crate) use ip::reassembled;
 use linktype::Link;
@@ -132,6 +134,8 @@ pub struct Packet {
     pub transport: Transport,
     /// The tunnels the packet came through, outer first (empty: none).
     pub encap: Encap,
+    /// What checksum verification found ([`checksum`]).
+    pub csum: Checksum,
 }
 
 /// The transport layer of a [`Packet`].
@@ -469,22 +473,26 @@ struct Frame<'a> {
     /// lies in the captured frame ([`Frame::position`]); 0 for a reassembled datagram, whose
     /// bytes are not the captured frame's.
     origin: usize,
+    /// Verify checksums ([`checksum`]).
+    verify: bool,
 }
 
 impl<'a> Frame<'a> {
     /// A captured frame, outside any tunnel, with the default tunnel settings.
     fn new(data: &'a [u8], cut: bool) -> Frame<'a> {
-        Frame::captured(data, cut, &TunnelConfig::DEFAULT)
+        Frame::captured(data, cut, &TunnelConfig::DEFAULT, false)
     }
 
-    /// A captured frame (`data`: all of its captured bytes) with tunnel settings `tunnels`.
-    fn captured(data: &'a [u8], cut: bool, tunnels: &'a TunnelConfig) -> Frame<'a> {
+    /// A captured frame (`data`: all of its captured bytes) with tunnel settings `tunnels`,
+    /// verifying checksums when `verify` is set.
+    fn captured(data: &'a [u8], cut: bool, tunnels: &'a TunnelConfig, verify: bool) -> Frame<'a> {
         Frame {
             data,
             cut,
             tunnels,
             depth: 0,
             origin: data.as_ptr() as usize,
+            verify,
         }
     }
 
@@ -497,6 +505,7 @@ impl<'a> Frame<'a> {
             tunnels: self.tunnels,
             depth: self.depth,
             origin: self.origin,
+            verify: self.verify,
         }
     }
 
@@ -549,17 +558,19 @@ impl<'a> Frame<'a> {
 /// assert_eq!(decode(linktype::RAW, &frame[..30], 40).unwrap_err(), Skip::Truncated(Layer::Tcp));
 /// ```
 pub fn decode(linktype: u32, data: &[u8], wire_len: u32) -> Result<Packet, Skip> {
-    decode_with(linktype, data, wire_len, &TunnelConfig::DEFAULT)
+    decode_with(linktype, data, wire_len, &TunnelConfig::DEFAULT, false)
 }
 
-/// [`decode`] with tunnel settings (the UDP ports that carry VXLAN).
+/// [`decode`] with tunnel settings (the UDP ports that carry VXLAN), verifying the IPv4 header
+/// and TCP/UDP checksums when `verify` is set ([`Packet::csum`]).
 pub fn decode_with(
     linktype: u32,
     data: &[u8],
     wire_len: u32,
     tunnels: &TunnelConfig,
+    verify: bool,
 ) -> Result<Packet, Skip> {
-    let frame = Frame::captured(data, (data.len() as u64) < wire_len as u64, tunnels);
+    let frame = Frame::captured(data, (data.len() as u64) < wire_len as u64, tunnels, verify);
     // Bytes of the frame on the wire after offset `off`: bounds the IP length fields.
     let wire = (wire_len as usize).max(data.len());
     match linktype::link(linktype) {
@@ -821,6 +832,9 @@ mod tests {
             fn never_panics(lt in 0usize..LINKTYPES.len(), data in proptest::collection::vec(any::<u8>(), 0..200), extra in 0u32..3000) {
                 let _ = decode(LINKTYPES[lt], &data, data.len() as u32 + extra);
                 let _ = decode(LINKTYPES[lt], &data, 0);
+                // Checksum verification reads every byte: it must not panic either.
+                let _ = decode_with(LINKTYPES[lt], &data, data.len() as u32 + extra, &TunnelConfig::DEFAULT, true);
+                let _ = decode_with(LINKTYPES[lt], &data, data.len() as u32, &TunnelConfig::DEFAULT, true);
             }
 
             /// Valid frames of every link type with random bytes overwritten: never a panic.
@@ -846,11 +860,13 @@ mod tests {
                 f.extend([0u8; 32]);
                 f.extend(&tail);
                 let _ = decode(linktype::IPV6, &f, f.len() as u32);
+                let _ = decode_with(linktype::IPV6, &f, f.len() as u32, &TunnelConfig::DEFAULT, true);
                 let mut g = vec![0x45, 0, 0, 0, 0, 0, 0, 0, 64, proto, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2];
                 let total = (20 + tail.len()) as u16;
                 g[2..4].copy_from_slice(&total.to_be_bytes());
                 g.extend(&tail);
                 let _ = decode(linktype::IPV4, &g, g.len() as u32);
+                let _ = decode_with(linktype::IPV4, &g, g.len() as u32, &TunnelConfig::DEFAULT, true);
             }
         }
     }

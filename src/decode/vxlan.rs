@@ -50,7 +50,7 @@ mod tests {
         let p = decode(linktype::ETHERNET, &f, f.len() as u32).unwrap();
         assert!(p.encap.is_empty());
         let cfg = TunnelConfig::with_vxlan_ports(&[8472]).unwrap();
-        let p = decode_with(linktype::ETHERNET, &f, f.len() as u32, &cfg).unwrap();
+        let p = decode_with(linktype::ETHERNET, &f, f.len() as u32, &cfg, false).unwrap();
         assert_eq!(p.encap.layers()[0].kind, TunnelKind::Vxlan);
     }
 

@@ -23,7 +23,7 @@ use super::merge::Merge;
 use crate::capture::CaptureError;
 use crate::capture::live::{BLOCK_TIMEOUT_MS, Live, LiveConfig, LiveCounters};
 use crate::capture::savefile::{Rotation, Savefile};
-use crate::decode::{Packet, TunnelConfig};
+use crate::decode::{ChecksumMode, Packet, TunnelConfig};
 use crate::flow::{FlowConfig, FlowSink, FlowTable, ServerPorts};
 use crate::stats::{InputSummary, Stats, Tally};
 
@@ -352,7 +352,7 @@ async fn drive<S: FlowSink>(
             live,
             save,
             opts.count,
-            opts.tunnels,
+            (opts.tunnels, opts.flow.checksums),
             tx.clone(),
             free_rx,
             stop_rx.clone(),
@@ -457,7 +457,7 @@ async fn capture(
     live: Live,
     mut save: Option<Savefile>,
     count: Option<u64>,
-    tunnels: TunnelConfig,
+    (tunnels, checksums): (TunnelConfig, ChecksumMode),
     tx: mpsc::Sender<Msg>,
     mut free: mpsc::UnboundedReceiver<Vec<(i64, Packet)>>,
     mut stop: watch::Receiver<bool>,
@@ -467,8 +467,9 @@ async fn capture(
         link_types: vec![live.linktype()],
         live: Some(LiveCounters::default()),
         ..InputSummary::new(PathBuf::from(&label), None)
-    });
-    tally.tunnels = tunnels;
+    })
+    .with_tunnels(tunnels)
+    .with_checksums(checksums);
     // A --write failure: reported, and the capture goes on without it.
     let write_error = |e: std::io::Error| CaptureError::Open {
         path: label.clone(),

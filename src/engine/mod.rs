@@ -263,7 +263,9 @@ impl Source {
         Ok(Source {
             order,
             reader: Reader::open(input, opts.filter.as_deref())?,
-            tally: Tally::with_tunnels(summary(input), opts.tunnels),
+            tally: Tally::new(summary(input))
+                .with_tunnels(opts.tunnels)
+                .with_checksums(opts.flow.checksums),
             reported: 0,
         })
     }

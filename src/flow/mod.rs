@@ -36,6 +36,8 @@ pub mod tcp;
 
 use std::net::IpAddr;
 
+use crate::decode::ChecksumMode;
+
 pub use ids::community_id;
 pub use record::{FlowRecord, IcmpErrors, TunnelInfo};
 pub use table::{FlowTable, TableStats};
@@ -58,9 +60,11 @@ pub struct FlowConfig {
     pub max_flows: usize,
     /// Hand each flow's bytes per second of packet time to the sink ([`FlowSink::second`]).
     pub seconds: bool,
+    /// What is done with packets whose checksum is wrong (`--checksums`).
+    pub checksums: ChecksumMode,
 }
 
-/// The default cap on open flows: about 300 MiB of flow table at the cost measured per flow,
+/// The default cap on open flows: about 400 MiB of flow table at the cost measured per flow,
 /// so that a flood stays well under 512 MiB.
 pub const DEFAULT_MAX_FLOWS: usize = 1_000_000;
 
@@ -74,6 +78,7 @@ impl Default for FlowConfig {
             linger_ns: 5 * NS,
             max_flows: DEFAULT_MAX_FLOWS,
             seconds: false,
+            checksums: ChecksumMode::Ignore,
         }
     }
 }

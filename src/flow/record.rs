@@ -50,6 +50,8 @@ pub struct FlowRecord {
     pub resp_bytes: u64,
     /// Zeek's conn_state code.
     pub conn_state: ConnState,
+    /// TCP: bytes acknowledged but never seen, both directions (Zeek's `missed_bytes`).
+    pub missed_bytes: u64,
     /// Zeek's history letters, upper case for the client.
     pub history: String,
     pub orig_pkts: u64,
@@ -81,6 +83,8 @@ pub struct FlowRecord {
     /// A flow inside a tunnel: the uids of the outer UDP flows that carried it, or for an
     /// IP-level tunnel (IP in IP, GRE, ERSPAN) the tunnel's own uid (Zeek's conn.log name).
     pub tunnel_parents: Vec<String>,
+    /// Packets with a wrong checksum (`--checksums count|drop`; 0 when not verified).
+    pub bad_checksums: u32,
 }
 
 /// The flow's protocol.
@@ -213,6 +217,7 @@ pub fn build(
         orig_bytes: c.payload,
         resp_bytes: s.payload,
         conn_state,
+        missed_bytes: x.missed_bytes,
         history,
         orig_pkts: c.pkts,
         orig_ip_bytes: c.ip_bytes,
@@ -229,6 +234,7 @@ pub fn build(
         service: None,
         tunnel: None,
         tunnel_parents: Vec::new(),
+        bad_checksums: x.bad_checksums,
     }
 }
 
@@ -252,8 +258,12 @@ pub fn set_tunnel(r: &mut FlowRecord, f: &Flow, vlan: &[u16], c: &Context, paren
 }
 
 /// The client side when no handshake says: a server port of the rules on one side wins (the
-/// more specific one when both are); else a well-known port (< 1024) on exactly one side is the
-/// server; else the first sender (side 0) is the client, as in Zeek.
+/// more specific one when both are); else Zeek's rule with its likely server ports
+/// ([`LIKELY_SERVER_PORTS`]): the first sender is the client unless its port is a likely
+/// server port and the other's is not (when both are, TCP flips when the first sender's port
+/// is the lower one, UDP does not); else, when neither port is a likely server port, a
+/// well-known port (< 1024) on exactly one side is the server; else the first sender (side 0)
+/// is the client.
 fn infer_client(proto: Proto, p0: u16, p1: u16, servers: &dyn ServerPorts) -> usize {
     match (
         servers.server_port_rank(proto, p0),
@@ -265,9 +275,126 @@ fn infer_client(proto: Proto, p0: u16, p1: u16, servers: &dyn ServerPorts) -> us
         (Some(a), Some(b)) if b < a => return 0,
         _ => {}
     }
+    match (likely_server_port(proto, p0), likely_server_port(proto, p1)) {
+        (true, false) => return 1,
+        (true, true) => return usize::from(proto == Proto::Tcp && p0 < p1),
+        (false, true) => return 0,
+        (false, false) => {}
+    }
     let (w0, w1) = (p0 < 1024, p1 < 1024);
     if w0 != w1 {
         return if w0 { 1 } else { 0 };
     }
     0
+}
+
+/// Zeek's `likely_server_ports`: the ports its base protocol scripts (`base/protocols/*/main.zeek`
+/// and the tunnel scripts) add with `redef likely_server_ports += { ... }`, sorted.
+pub static LIKELY_SERVER_PORTS: &[(Proto, u16)] = &[
+    (Proto::Tcp, 21),    // FTP
+    (Proto::Tcp, 22),    // SSH
+    (Proto::Tcp, 25),    // SMTP
+    (Proto::Tcp, 53),    // DNS
+    (Proto::Tcp, 80),    // HTTP
+    (Proto::Tcp, 81),    // HTTP
+    (Proto::Tcp, 88),    // Kerberos
+    (Proto::Tcp, 110),   // POP3
+    (Proto::Tcp, 135),   // DCE-RPC
+    (Proto::Tcp, 139),   // SMB
+    (Proto::Tcp, 143),   // IMAP
+    (Proto::Tcp, 389),   // LDAP
+    (Proto::Tcp, 443),   // SSL
+    (Proto::Tcp, 445),   // SMB
+    (Proto::Tcp, 502),   // Modbus
+    (Proto::Tcp, 563),   // SSL
+    (Proto::Tcp, 585),   // SSL
+    (Proto::Tcp, 587),   // SMTP
+    (Proto::Tcp, 614),   // SSL
+    (Proto::Tcp, 631),   // HTTP
+    (Proto::Tcp, 636),   // SSL
+    (Proto::Tcp, 989),   // SSL
+    (Proto::Tcp, 990),   // SSL
+    (Proto::Tcp, 992),   // SSL
+    (Proto::Tcp, 993),   // SSL
+    (Proto::Tcp, 995),   // SSL
+    (Proto::Tcp, 1080),  // SOCKS, HTTP
+    (Proto::Tcp, 1434),  // MySQL
+    (Proto::Tcp, 1883),  // MQTT
+    (Proto::Tcp, 2811),  // FTP
+    (Proto::Tcp, 3128),  // HTTP
+    (Proto::Tcp, 3268),  // LDAP
+    (Proto::Tcp, 3306),  // MySQL
+    (Proto::Tcp, 3389),  // RDP
+    (Proto::Tcp, 5222),  // XMPP
+    (Proto::Tcp, 5223),  // SSL
+    (Proto::Tcp, 5269),  // XMPP
+    (Proto::Tcp, 5432),  // PostgreSQL
+    (Proto::Tcp, 6666),  // IRC
+    (Proto::Tcp, 6667),  // IRC
+    (Proto::Tcp, 6668),  // IRC
+    (Proto::Tcp, 6669),  // IRC
+    (Proto::Tcp, 8000),  // HTTP
+    (Proto::Tcp, 8080),  // HTTP
+    (Proto::Tcp, 8888),  // HTTP
+    (Proto::Tcp, 20000), // DNP3
+    (Proto::Udp, 53),    // DNS
+    (Proto::Udp, 67),    // DHCP (68 is registered for the analyzer, not as a server port)
+    (Proto::Udp, 88),    // Kerberos
+    (Proto::Udp, 123),   // NTP
+    (Proto::Udp, 137),   // NetBIOS name service
+    (Proto::Udp, 161),   // SNMP
+    (Proto::Udp, 162),   // SNMP traps
+    (Proto::Udp, 389),   // LDAP
+    (Proto::Udp, 443),   // DTLS, QUIC
+    (Proto::Udp, 514),   // Syslog
+    (Proto::Udp, 547),   // DHCPv6
+    (Proto::Udp, 1812),  // RADIUS
+    (Proto::Udp, 2123),  // GTPv1 control
+    (Proto::Udp, 2152),  // GTPv1 user plane
+    (Proto::Udp, 3478),  // STUN
+    (Proto::Udp, 3544),  // Teredo
+    (Proto::Udp, 4789),  // VXLAN
+    (Proto::Udp, 5060),  // SIP
+    (Proto::Udp, 5072),  // AYIYA
+    (Proto::Udp, 5353),  // mDNS
+    (Proto::Udp, 5355),  // LLMNR
+    (Proto::Udp, 6081),  // GENEVE
+    (Proto::Udp, 20000), // DNP3
+];
+
+/// Whether `port` is one of Zeek's likely server ports for `proto`.
+pub fn likely_server_port(proto: Proto, port: u16) -> bool {
+    LIKELY_SERVER_PORTS.binary_search(&(proto, port)).is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn likely_server_ports_are_sorted_and_found() {
+        assert!(LIKELY_SERVER_PORTS.windows(2).all(|w| w[0] < w[1]));
+        assert!(likely_server_port(Proto::Udp, 67));
+        assert!(!likely_server_port(Proto::Udp, 68));
+        assert!(likely_server_port(Proto::Udp, 123));
+        assert!(!likely_server_port(Proto::Tcp, 123));
+    }
+
+    #[test]
+    fn orientation_without_a_handshake() {
+        let none = super::super::NoServerPorts;
+        // DHCP: 68 -> 67 keeps the first sender; 67 -> 68 flips.
+        assert_eq!(infer_client(Proto::Udp, 68, 67, &none), 0);
+        assert_eq!(infer_client(Proto::Udp, 67, 68, &none), 1);
+        // NTP both ways on 123: no flip (UDP).
+        assert_eq!(infer_client(Proto::Udp, 123, 123, &none), 0);
+        // Likely server ports come before the port < 1024 rule: 5353 is one, 1000 is not.
+        assert_eq!(infer_client(Proto::Udp, 5353, 1000, &none), 1);
+        assert_eq!(infer_client(Proto::Udp, 1000, 5353, &none), 0);
+        // Neither: the well-known port is the server.
+        assert_eq!(infer_client(Proto::Udp, 999, 40000, &none), 1);
+        // TCP, both likely: flip when the first sender's port is the lower one.
+        assert_eq!(infer_client(Proto::Tcp, 80, 8080, &none), 1);
+        assert_eq!(infer_client(Proto::Tcp, 8080, 80, &none), 0);
+    }
 }

@@ -44,7 +44,7 @@ pub const NO_SIDE: u8 = 2;
 /// history. A TCP flow that has seen nothing but one side's pure SYNs with one sequence number
 /// (a connection attempt, a scan, a SYN flood) does not need it yet: everything it would hold
 /// follows from the core ([`super::tcp::materialize`]), so it is made only when another packet
-/// comes. 144 bytes.
+/// comes. 232 bytes.
 #[derive(Debug, Clone, Copy)]
 pub struct Ext {
     /// Handshake times (TCP, [`tcp_time`]) or first packet times (UDP, [`udp_time`]).
@@ -52,6 +52,15 @@ pub struct Ext {
     /// Zeek's per-endpoint TCP bookkeeping (unused for UDP).
     pub tcp: [Endpoint; 2],
     pub history: History,
+    /// TCP: when the connection's close became complete (Zeek's ConnectionClosed); it ends
+    /// `tcp_close_delay` (the linger) later ([`NONE`]: not closed).
+    pub closed_ns: i64,
+    /// TCP: the client's first SYN, when it started Zeek's attempt timer ([`NONE`]: none).
+    pub attempt_ns: i64,
+    /// TCP: bytes acknowledged but never seen, both directions (Zeek's `missed_bytes`).
+    pub missed_bytes: u64,
+    /// Packets with a wrong checksum (`--checksums count|drop`), both directions.
+    pub bad_checksums: u32,
 }
 
 impl Default for Ext {
@@ -60,16 +69,19 @@ impl Default for Ext {
             times: [NONE; 4],
             tcp: [Endpoint::default(); 2],
             history: History::default(),
+            closed_ns: NONE,
+            attempt_ns: NONE,
+            missed_bytes: 0,
+            bad_checksums: 0,
         }
     }
 }
 
 impl Ext {
-    /// Closed: FIN both ways, or a RST from either side.
+    /// Closed as Zeek completes a close: a RST, FIN both ways, or a FIN from one side while
+    /// the other had sent nothing (a half-duplex capture). The flow then ends a linger later.
     pub fn closed(&self) -> bool {
-        use super::tcp::TcpState::{Closed, Reset};
-        let (a, b) = (self.tcp[0].state, self.tcp[1].state);
-        (a == Closed && b == Closed) || a == Reset || b == Reset
+        self.closed_ns != NONE
     }
 
     /// A UDP packet's first-packet times.
@@ -161,8 +173,10 @@ impl Flow {
     }
 
     /// Counts one packet from `side` sent at `ts`; returns how much later the flow's last
-    /// packet time moved (for [`History::age`]).
-    pub fn count(&mut self, side: usize, ts: i64, ip_len: u32, payload: u32) -> i64 {
+    /// packet time moved (for [`History::age`]). With `live` false the last time stays (Zeek
+    /// does not move it for a TCP segment after both sides closed, nor for a UDP datagram
+    /// with a bad checksum).
+    pub fn count(&mut self, side: usize, ts: i64, ip_len: u32, payload: u32, live: bool) -> i64 {
         let c = &mut self.counts[side];
         c.pkts += 1;
         c.ip_bytes += ip_len as u64;
@@ -172,7 +186,7 @@ impl Flow {
             self.first_ns = ts;
             self.earliest_side = side as u8;
         }
-        if ts > self.last_ns {
+        if ts > self.last_ns && live {
             let d = ts.saturating_sub(self.last_ns);
             self.last_ns = ts;
             return d;
@@ -187,6 +201,6 @@ mod size {
     #[test]
     fn flow_size() {
         assert_eq!(std::mem::size_of::<super::Flow>(), 128);
-        assert_eq!(std::mem::size_of::<super::Ext>(), 144);
+        assert_eq!(std::mem::size_of::<super::Ext>(), 232);
     }
 }

@@ -17,17 +17,29 @@ use hashbrown::HashTable;
 use super::history::bit;
 use super::key::{FlowKey, TunnelTable, VlanTable};
 use super::record::{self, FlowRecord, IcmpErrors};
-use super::state::{Ext, Flow, NO_EXT, NONE};
-use super::tcp;
+use super::state::{Ext, Flow, NO_EXT, NO_SIDE, NONE};
+use super::tcp::{self, TcpState};
 use super::{FlowConfig, FlowSink, IcmpAttach, NS, ServerPorts};
-use crate::decode::{Encap, Icmp, Packet, Tcp, Transport, TunnelKind, Udp, VlanStack, ipproto};
+use crate::decode::{
+    Checksum, ChecksumMode, Encap, Icmp, Packet, Tcp, Transport, TunnelKind, Udp, VlanStack,
+    ipproto,
+};
 
 /// Expiry queue of open TCP flows.
 const Q_TCP: usize = 0;
 /// Expiry queue of UDP flows.
 const Q_UDP: usize = 1;
-/// Expiry queue of closed TCP flows.
+/// Expiry queue of TCP flows due soon: closed, connection attempts, never advanced.
 const Q_CLOSED: usize = 2;
+
+/// Zeek's `tcp_attempt_delay`: a connection attempt with no reply ends this long after the
+/// client's first SYN (ns).
+pub const ATTEMPT_NS: i64 = 5 * NS;
+
+/// A TCP flow no packet of which advanced either endpoint (all had bad checksums) ends at
+/// Zeek's first expiry check that finds it idle for `tcp_connection_linger` (5 s): the checks
+/// come `tcp_SYN_timeout` (5 s) after it began, then every `tcp_session_timer` (6 s) (ns).
+pub const EMPTY_NS: i64 = 11 * NS;
 
 /// An expiry entry: deadline (ns), slab slot, and the tag the flow had when it was queued
 /// (a flow's entries other than its own are stale and dropped when met).
@@ -281,6 +293,8 @@ impl<'a> FlowTable<'a> {
                         payload_len: layer.payload_len,
                     }),
                     encap: Encap::default(),
+                    // The outer UDP checksum is not verified (tunnels often leave it zero).
+                    csum: Checksum::Unchecked,
                 };
                 let u = Udp {
                     src_port: layer.src_port,
@@ -371,20 +385,36 @@ impl<'a> FlowTable<'a> {
         let slot = self.lookup(key, src_lo, ts, sink, |f, x, side| {
             tcp::starts_new(f, x, side, t)
         });
+        let bad = p.csum.bad_l4() && self.cfg.checksums.verifies();
         let f = &mut self.slab[slot];
         let side = f.side_of(src_lo);
         if f.ext == NO_EXT {
-            if tcp::bare_attempt(f, side, t) {
+            if !bad && tcp::bare_attempt(f, side, t, p.csum != Checksum::Cut) {
+                let first = f.counts[0].pkts + f.counts[1].pkts == 0;
                 tcp::count_attempt(f, ts, p.ip_len, t);
+                if first {
+                    // Its end is now the attempt's, nearer than its entry says.
+                    self.enqueue(slot);
+                }
                 return Some(slot);
             }
             self.attach_ext(slot);
         }
         let f = &mut self.slab[slot];
         let x = &mut self.exts[f.ext];
-        let was_closed = x.closed();
-        tcp::segment(f, x, side, ts, p.ip_len, t);
-        if !was_closed && x.closed() {
+        let (was_closed, had_attempt) = (x.closed(), x.attempt_ns != NONE);
+        if bad {
+            x.bad_checksums = x.bad_checksums.saturating_add(1);
+        }
+        let dropped = bad && self.cfg.checksums == ChecksumMode::Drop;
+        if dropped {
+            // Zeek: the connection exists (or was reused), but the segment changes nothing.
+            tcp::bad_checksum(f, x, side, ts);
+        } else {
+            tcp::segment(f, x, side, ts, p.ip_len, t, p.csum != Checksum::Cut);
+        }
+        // A close, an attempt or a flow no packet moved ends nearer than its entry says.
+        if (x.closed() && !was_closed) || (x.attempt_ns != NONE && !had_attempt) || dropped {
             self.enqueue(slot);
         }
         Some(slot)
@@ -414,10 +444,25 @@ impl<'a> FlowTable<'a> {
         if self.slab[slot].ext == NO_EXT {
             self.attach_ext(slot);
         }
+        let bad = p.csum.bad_l4() && self.cfg.checksums.verifies();
         let f = &mut self.slab[slot];
         let x = &mut self.exts[f.ext];
         let side = f.side_of(src_lo);
-        let later = f.count(side, ts, p.ip_len, u.payload_len);
+        if bad {
+            x.bad_checksums = x.bad_checksums.saturating_add(1);
+            if self.cfg.checksums == ChecksumMode::Drop {
+                // Zeek counts the datagram's packet and IP bytes, then stops: no payload
+                // bytes, no D/d, no later last time; C/c at the 1st, 10th, 100th...
+                f.count(side, ts, p.ip_len, 0, false);
+                let e = &mut x.tcp[side];
+                e.bad_csum = e.bad_csum.saturating_add(1);
+                if tcp::is_power_of_ten(e.bad_csum) {
+                    x.history.add(side, b'C', f.behind(ts));
+                }
+                return slot;
+            }
+        }
+        let later = f.count(side, ts, p.ip_len, u.payload_len, true);
         x.history.age(later);
         x.udp_times(side, ts);
         // Zeek's UDP history: D/d once per direction.
@@ -530,9 +575,9 @@ impl<'a> FlowTable<'a> {
         let hash = key.hash();
         if let Some(slot) = self.find(&key) {
             let f = &self.slab[slot];
-            let idle = self.timeout(self.queue_of(f));
+            let (_, end) = self.deadline(f);
             let x = (f.ext != NO_EXT).then(|| &self.exts[f.ext]);
-            if ts.saturating_sub(f.last_ns) <= idle && !starts_new(f, x, f.side_of(src_lo)) {
+            if ts < end && !starts_new(f, x, f.side_of(src_lo)) {
                 return slot;
             }
             // The key's flow ended: a new one takes its place.
@@ -586,23 +631,37 @@ impl<'a> FlowTable<'a> {
         f.ext = self.exts.insert(x);
     }
 
-    /// Which expiry queue the flow belongs in.
-    fn queue_of(&self, f: &Flow) -> usize {
+    /// The expiry queue the flow belongs in and the packet time at which it ends if no packet
+    /// comes (Zeek's timers): an open TCP flow its idle timeout after its last packet; a UDP
+    /// flow the same with the UDP timeout; a closed TCP flow (its close complete) the linger
+    /// after the close; a connection attempt (the client's SYNs, no reply) Zeek's
+    /// `tcp_attempt_delay` after its first SYN; a TCP flow whose packets all had bad checksums
+    /// (under `--checksums drop`: no endpoint ever moved) at Zeek's first expiry check after
+    /// it, [`EMPTY_NS`] after its first packet.
+    fn deadline(&self, f: &Flow) -> (usize, i64) {
         if f.key.proto != ipproto::TCP {
-            Q_UDP
-        } else if f.ext != NO_EXT && self.exts[f.ext].closed() {
-            Q_CLOSED
+            return (Q_UDP, f.last_ns.saturating_add(self.cfg.udp_idle_ns));
+        }
+        let idle = f.last_ns.saturating_add(self.cfg.tcp_idle_ns);
+        let short = if f.ext == NO_EXT {
+            // A bare attempt (or a flow about to get its first packet).
+            if f.syn_side == NO_SIDE {
+                return (Q_TCP, idle);
+            }
+            f.first_ns.saturating_add(ATTEMPT_NS)
         } else {
-            Q_TCP
-        }
-    }
-
-    fn timeout(&self, queue: usize) -> i64 {
-        match queue {
-            Q_TCP => self.cfg.tcp_idle_ns,
-            Q_UDP => self.cfg.udp_idle_ns,
-            _ => self.cfg.linger_ns,
-        }
+            let x = &self.exts[f.ext];
+            if x.closed() {
+                x.closed_ns.saturating_add(self.cfg.linger_ns)
+            } else if x.attempt_ns != NONE && tcp::attempt_pending(f, x) {
+                x.attempt_ns.saturating_add(ATTEMPT_NS)
+            } else if x.tcp[0].state == TcpState::Inactive && x.tcp[1].state == TcpState::Inactive {
+                f.first_ns.saturating_add(EMPTY_NS)
+            } else {
+                return (Q_TCP, idle);
+            }
+        };
+        (Q_CLOSED, short.min(idle))
     }
 
     /// Gives the flow a new own entry in the queue it belongs in (its older entries go stale).
@@ -611,8 +670,7 @@ impl<'a> FlowTable<'a> {
         self.next_tag = self.next_tag.wrapping_add(1).max(1);
         let f = &mut self.slab[slot];
         f.tag = tag;
-        let q = self.queue_of(&self.slab[slot]);
-        let deadline = self.slab[slot].last_ns.saturating_add(self.timeout(q));
+        let (q, deadline) = self.deadline(&self.slab[slot]);
         self.queues[q].push(Reverse((deadline, slot, tag)));
         // A flow that closes leaves a stale entry in the open-TCP queue, due only when its idle
         // timeout would have been. When stale entries outnumber the flows, they go: the queues
@@ -635,8 +693,7 @@ impl<'a> FlowTable<'a> {
                 self.queues[q].pop();
                 continue;
             }
-            let real_q = self.queue_of(f);
-            let real = f.last_ns.saturating_add(self.timeout(real_q));
+            let (real_q, real) = self.deadline(f);
             if real_q == q && real == deadline {
                 return;
             }
@@ -680,12 +737,12 @@ impl<'a> FlowTable<'a> {
     #[inline]
     fn due(&mut self, q: usize, ts: i64) -> Option<(i64, u32)> {
         match self.queues[q].peek() {
-            Some(&Reverse((d, _, _))) if d < ts => {}
+            Some(&Reverse((d, _, _))) if d <= ts => {}
             _ => return None,
         }
         self.settle(q);
         match self.queues[q].peek() {
-            Some(&Reverse((d, slot, _))) if d < ts => Some((d, slot)),
+            Some(&Reverse((d, slot, _))) if d <= ts => Some((d, slot)),
             _ => None,
         }
     }
@@ -854,6 +911,7 @@ mod tunnel_tests {
                 payload_len: 10,
             }),
             encap,
+            csum: Default::default(),
         }
     }
 
@@ -972,6 +1030,7 @@ mod tunnel_tests {
                 ip_len: 40,
                 transport,
                 encap,
+                csum: Default::default(),
             }
         }
 

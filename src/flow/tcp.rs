@@ -179,11 +179,22 @@ pub fn udp_conn_state(orig_sent: bool, resp_sent: bool) -> ConnState {
     }
 }
 
-/// Zeek's per-endpoint TCP bookkeeping. 32 bytes.
+/// Zeek's per-endpoint TCP bookkeeping, and what the endpoint's byte stream is known to
+/// miss (Zeek's TCP_Reassembler without the bytes: where its contiguous stream ends, one
+/// out-of-order island above it, what the peer acknowledged). 64 bytes.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Endpoint {
     pub state: TcpState,
     pub prev_state: TcpState,
+    /// The endpoint sent a FIN or RST that closed it (Zeek's `did_close`).
+    pub did_close: bool,
+    /// The endpoint's first packet was not a pure SYN (client) or not a SYN (server): Zeek's
+    /// partial connection, whose first ack is not taken for a gap.
+    pub began_partial: bool,
+    /// A FIN was seen; `fin_seq` is its octet's sequence number.
+    pub fin_seen: bool,
+    /// `island` holds a range.
+    pub has_island: bool,
     pub last_syn_seq: u32,
     pub last_fin_seq: u32,
     pub last_rst_seq: u32,
@@ -193,6 +204,24 @@ pub struct Endpoint {
     /// Retransmissions and zero windows seen (history records the 1st, 10th, 100th...).
     pub rxmit: u32,
     pub win0: u32,
+    /// Content gaps and bad checksums seen (history records the 1st, 10th, 100th...).
+    pub gaps: u32,
+    pub bad_csum: u32,
+    /// Sequence number of the FIN octet.
+    pub fin_seq: u32,
+    /// One past the last byte of the contiguous stream seen from the start.
+    pub next: u32,
+    /// The highest acknowledgement taken so far (what is below it was delivered or missed).
+    pub trim: u32,
+    /// Bytes seen above a hole in the stream, [start, end): one range, covering every range
+    /// seen above the hole (holes between them are taken as seen).
+    pub island: (u32, u32),
+}
+
+/// `a - b` in sequence space.
+#[inline]
+fn seq_diff(a: u32, b: u32) -> i32 {
+    a.wrapping_sub(b) as i32
 }
 
 impl Endpoint {
@@ -215,10 +244,14 @@ struct Seg {
     /// Sequence space the segment takes: payload, plus one for SYN and FIN (none for a RST).
     seq_end: u32,
     window: u16,
+    /// Acknowledgement number.
+    ack_seq: u32,
+    /// The payload was captured whole (the snaplen did not cut it).
+    whole: bool,
 }
 
 impl Seg {
-    fn new(t: &Tcp) -> Seg {
+    fn new(t: &Tcp, whole: bool) -> Seg {
         let syn = t.flags & tcpflags::SYN != 0;
         let fin = t.flags & tcpflags::FIN != 0;
         let rst = t.flags & tcpflags::RST != 0;
@@ -236,6 +269,8 @@ impl Seg {
             seq: t.seq,
             seq_end: t.seq.wrapping_add(seg_len),
             window: t.window,
+            ack_seq: t.ack,
+            whole,
         }
     }
     fn pure_syn(&self) -> bool {
@@ -246,18 +281,51 @@ impl Seg {
     }
 }
 
-/// Whether a pure SYN from `side` starts a new connection on the flow's 4-tuple: the old one
-/// closed, or the side that opened it sends a new initial sequence number.
+/// Zeek's `IsReuse`: whether a SYN from `side` starts a new connection on the flow's 4-tuple
+/// (the old one then ends). Only a SYN can (a SYN/ACK only when the client has sent nothing):
+/// after either side closed (FIN or RST), any SYN; before, a SYN whose sequence number is not
+/// the initial one of the side it claims to open (unless it is the client's SYN captured after
+/// the server's SYN/ACK).
 pub fn starts_new(f: &Flow, x: Option<&Ext>, side: usize, t: &Tcp) -> bool {
-    let g = Seg::new(t);
-    g.pure_syn() && (x.is_some_and(Ext::closed) || (f.syn_side as usize == side && f.isn != g.seq))
+    let syn = t.flags & tcpflags::SYN != 0;
+    let ack = t.flags & tcpflags::ACK != 0;
+    if !syn {
+        return false;
+    }
+    let orig = f.known_client().unwrap_or(0);
+    let Some(x) = x else {
+        // A bare attempt: the client's SYNs with one sequence number (`f.isn`), no reply.
+        return !ack && t.seq != f.isn;
+    };
+    let (o, r) = (&x.tcp[orig], &x.tcp[1 - orig]);
+    let opener = if ack {
+        if o.state != TcpState::Inactive {
+            return false;
+        }
+        r
+    } else {
+        o
+    };
+    if o.did_close || r.did_close {
+        return true;
+    }
+    if t.seq == opener.start_seq {
+        return false;
+    }
+    // The SYN and SYN/ACK captured in reverse order: not a reuse.
+    if !ack && opener.state == TcpState::SynAckSent && r.state == TcpState::Inactive {
+        return t.seq != r.start_seq;
+    }
+    // `side` is unused by Zeek's rule: a SYN from either end with a new sequence number counts.
+    let _ = side;
+    true
 }
 
 /// Whether a segment leaves (or makes) the flow a bare connection attempt that needs no
 /// [`Ext`]: a pure SYN from side 0 with a non-zero window, and the flow's first SYN's sequence
 /// number (or the flow's first packet).
-pub fn bare_attempt(f: &Flow, side: usize, t: &Tcp) -> bool {
-    let g = Seg::new(t);
+pub fn bare_attempt(f: &Flow, side: usize, t: &Tcp, whole: bool) -> bool {
+    let g = Seg::new(t, whole);
     let first = f.counts[0].pkts + f.counts[1].pkts == 0;
     side == 0 && g.pure_syn() && !g.fin && g.len == 0 && g.window != 0 && (first || g.seq == f.isn)
 }
@@ -268,7 +336,7 @@ pub fn count_attempt(f: &mut Flow, ts: i64, ip_len: u32, t: &Tcp) {
         f.syn_side = 0;
         f.isn = t.seq;
     }
-    f.count(0, ts, ip_len, 0);
+    f.count(0, ts, ip_len, 0, true);
 }
 
 /// The [`Ext`] of a flow that has been a bare attempt so far: its first SYN applied at its
@@ -287,18 +355,34 @@ pub fn materialize(f: &mut Flow) -> Ext {
         seq: f.isn,
         seq_end: f.isn.wrapping_add(1),
         window: 1,
+        ack_seq: 0,
+        whole: true,
     };
     apply(f, &mut x, 0, f.first_ns, &g);
     x.times[tcp_time::SYN] = f.last_ns;
     x
 }
 
-/// Applies one TCP segment from `side`, sent at `ts`, to the flow, as Zeek's TCP analyzer does.
-pub fn segment(f: &mut Flow, x: &mut Ext, side: usize, ts: i64, ip_len: u32, t: &Tcp) {
-    let g = Seg::new(t);
-    let later = f.count(side, ts, ip_len, g.len);
+/// Applies one TCP segment from `side`, sent at `ts`, to the flow, as Zeek's TCP analyzer does;
+/// `whole`: its payload was captured whole.
+pub fn segment(f: &mut Flow, x: &mut Ext, side: usize, ts: i64, ip_len: u32, t: &Tcp, whole: bool) {
+    let g = Seg::new(t, whole);
+    // Zeek stops moving a connection's last time once both sides have closed.
+    let live = !(x.tcp[0].did_close && x.tcp[1].did_close);
+    let later = f.count(side, ts, ip_len, g.len, live);
     x.history.age(later);
     apply(f, x, side, ts, &g);
+}
+
+/// A segment whose checksum is wrong, under `--checksums drop`: as in Zeek, it changes nothing
+/// but the history (`C`/`c` at the 1st, 10th, 100th... bad segment of its sender).
+pub fn bad_checksum(f: &Flow, x: &mut Ext, side: usize, ts: i64) {
+    let behind = f.behind(ts);
+    let e = &mut x.tcp[side];
+    e.bad_csum = e.bad_csum.saturating_add(1);
+    if is_power_of_ten(e.bad_csum) {
+        x.history.add(side, b'C', behind);
+    }
 }
 
 /// What a segment does besides being counted.
@@ -306,12 +390,171 @@ fn apply(f: &mut Flow, x: &mut Ext, side: usize, ts: i64, g: &Seg) {
     let behind = f.behind(ts);
     note_roles(f, side, g);
     let is_orig = f.known_client().map_or(side == 0, |c| c == side);
+    if x.tcp[side].state == TcpState::Inactive && x.tcp[side].prev_state == TcpState::Inactive {
+        x.tcp[side].began_partial = if is_orig { !g.syn || g.ack } else { !g.syn };
+    }
     handshake_times(&mut x.times, f.syn_side as usize == side, ts, is_orig, g);
     sequence_start(&mut x.tcp[side], g);
     history_letters(x, side, behind, g);
     zero_window(x, side, behind, g);
+    let peer_was_inactive = x.tcp[1 - side].state == TcpState::Inactive;
+    if g.ack && peer_was_inactive {
+        init_peer(&mut x.tcp[1 - side], g.ack_seq);
+    }
     retransmission(x, side, behind, g);
+    let was_open = [!x.tcp[0].did_close, !x.tcp[1].did_close];
+    // Zeek's attempt timer is set once, when the client's first SYN makes an attempt.
+    let track_attempt = x.attempt_ns == NONE;
+    let was_attempt = track_attempt && attempt_pending(f, x);
     update_state(x, side, is_orig, g);
+    closing(x, side, ts, was_open[side]);
+    if g.fin {
+        let e = &mut x.tcp[side];
+        e.fin_seen = true;
+        e.fin_seq = g.seq.wrapping_add(g.len).wrapping_add(g.syn as u32);
+    }
+    if g.ack && !peer_was_inactive {
+        ack_received(x, 1 - side, g.ack_seq, behind);
+    }
+    if g.len > 0 && !g.rst && g.whole {
+        data_sent(&mut x.tcp[side], g.seq.wrapping_add(g.syn as u32), g.len);
+    }
+    // Zeek's attempt timer starts with the client's first SYN.
+    if track_attempt && !was_attempt && attempt_pending(f, x) {
+        x.attempt_ns = ts;
+    }
+}
+
+/// Zeek's connection attempt: the client sent a SYN (its state is SYN sent) and the server
+/// nothing. Zeek ends such a connection `tcp_attempt_delay` (5 s) after the client's first SYN.
+pub fn attempt_pending(f: &Flow, x: &Ext) -> bool {
+    let Some(c) = f.known_client() else {
+        return false;
+    };
+    matches!(x.tcp[c].state, TcpState::SynSent | TcpState::SynAckSent)
+        && x.tcp[1 - c].state == TcpState::Inactive
+}
+
+/// Zeek's init_peer: an ACK from a side whose peer has sent nothing numbers the peer's stream
+/// as though its SYN had been seen.
+fn init_peer(p: &mut Endpoint, ack: u32) {
+    p.start_seq = ack.wrapping_sub(1);
+    p.last_seq = ack.wrapping_sub(1);
+    restart_stream(p);
+}
+
+/// The stream restarts at the endpoint's (new) initial sequence number.
+fn restart_stream(e: &mut Endpoint) {
+    e.next = e.start_seq.wrapping_add(1);
+    e.trim = e.next;
+    e.has_island = false;
+}
+
+/// Zeek's ConnectionClosed: a FIN or RST that closes `side` for the first time marks it
+/// closed; the connection's close is complete (and its removal `tcp_close_delay` later is
+/// due) when that side was reset, or the peer closed too, or the peer never sent anything. A
+/// RST after the side's own FIN also starts the delay (Zeek's `tcp_reset_delay`).
+fn closing(x: &mut Ext, side: usize, ts: i64, was_open: bool) {
+    use TcpState::*;
+    let (e, p) = (x.tcp[side], x.tcp[1 - side]);
+    let closed_now = matches!(e.state, Closed | Reset) && e.state != e.prev_state;
+    if !closed_now {
+        return;
+    }
+    if was_open {
+        x.tcp[side].did_close = true;
+        if (e.state == Reset || p.did_close || p.state == Inactive) && x.closed_ns == NONE {
+            x.closed_ns = ts;
+        }
+    } else if e.state == Reset && e.prev_state == Closed && x.closed_ns == NONE {
+        x.closed_ns = ts;
+    }
+}
+
+/// Zeek's TCP_Endpoint::DataSent into the reassembler, without the bytes: `[seq, seq + len)`
+/// extends the contiguous stream or the island above a hole (one island is kept: ranges above
+/// the stream merge into it).
+fn data_sent(e: &mut Endpoint, seq: u32, len: u32) {
+    let end = seq.wrapping_add(len);
+    if seq_diff(end, e.next) <= 0 {
+        return;
+    }
+    if seq_diff(seq, e.next) <= 0 {
+        e.next = end;
+        if e.has_island && seq_diff(e.island.0, e.next) <= 0 {
+            if seq_diff(e.island.1, e.next) > 0 {
+                e.next = e.island.1;
+            }
+            e.has_island = false;
+        }
+    } else if !e.has_island {
+        e.island = (seq, end);
+        e.has_island = true;
+    } else {
+        // The island grows to cover this range too. When they do not touch, the hole between
+        // them is taken as seen: with one island kept, a gap between two out-of-order ranges
+        // is under-counted, never a byte seen counted as missed.
+        if seq_diff(seq, e.island.0) < 0 {
+            e.island.0 = seq;
+        }
+        if seq_diff(end, e.island.1) > 0 {
+            e.island.1 = end;
+        }
+    }
+}
+
+/// Zeek's cleanly established or closing endpoint: only there is a gap believed.
+fn clean(e: &Endpoint) -> bool {
+    e.state == TcpState::Established
+        || (e.state == TcpState::Closed && e.prev_state == TcpState::Established)
+}
+
+/// Zeek's AckReceived on the reassembler of `side`'s stream: acknowledged bytes never seen
+/// are a content gap (history `G`/`g` at the 1st, 10th, 100th... gap, and `missed_bytes`), when
+/// both endpoints are cleanly established or closing.
+fn ack_received(x: &mut Ext, side: usize, ack: u32, behind: i64) {
+    let partial = x.tcp[0].began_partial || x.tcp[1].began_partial;
+    let report = clean(&x.tcp[side]) && clean(&x.tcp[1 - side]);
+    let e = &mut x.tcp[side];
+    let mut upto = ack;
+    // The FIN's octet is no data.
+    if e.fin_seen && seq_diff(upto, e.fin_seq) >= 0 {
+        upto = e.fin_seq;
+    }
+    if seq_diff(upto, e.trim) <= 0 {
+        return;
+    }
+    e.trim = upto;
+    if seq_diff(upto, e.next) <= 0 {
+        return;
+    }
+    // A partial connection's first ack may cover the byte before the first one seen.
+    if partial && seq_diff(upto, e.start_seq) <= 2 {
+        return;
+    }
+    let mut holes = [0u32; 2];
+    if e.has_island && seq_diff(e.island.0, upto) < 0 {
+        holes[0] = e.island.0.wrapping_sub(e.next);
+        e.next = e.island.1;
+        e.has_island = false;
+        if seq_diff(upto, e.next) > 0 {
+            holes[1] = upto.wrapping_sub(e.next);
+            e.next = upto;
+        }
+    } else {
+        holes[0] = upto.wrapping_sub(e.next);
+        e.next = upto;
+    }
+    for &n in holes.iter().filter(|&&n| n > 0) {
+        if report {
+            let e = &mut x.tcp[side];
+            e.gaps = e.gaps.saturating_add(1);
+            if is_power_of_ten(e.gaps) {
+                x.history.add(side, b'G', behind);
+            }
+            x.missed_bytes = x.missed_bytes.saturating_add(u64::from(n));
+        }
+    }
 }
 
 /// Who is the client: the first pure SYN's sender, else the first SYN/ACK's receiver.
@@ -364,6 +607,7 @@ fn sequence_start(e: &mut Endpoint, g: &Seg) {
                 e.start_seq = g.seq.wrapping_sub(1);
                 e.last_seq = g.seq;
             }
+            restart_stream(e);
         }
         // A SYN with a new sequence number restarts the numbering.
         TcpState::SynSent | TcpState::SynAckSent | TcpState::Established | TcpState::Partial
@@ -371,6 +615,7 @@ fn sequence_start(e: &mut Endpoint, g: &Seg) {
         {
             e.start_seq = g.seq;
             e.last_seq = g.seq_end;
+            restart_stream(e);
         }
         _ => {}
     }
@@ -460,7 +705,7 @@ fn retransmission(x: &mut Ext, side: usize, behind: i64, g: &Seg) {
 }
 
 /// Zeek's logarithmic history entries: the 1st, 10th, 100th... occurrence is recorded.
-fn is_power_of_ten(n: u32) -> bool {
+pub fn is_power_of_ten(n: u32) -> bool {
     let mut p = 1u32;
     loop {
         if n == p {

@@ -1,7 +1,7 @@
 //! Flow-stage tests: exact records from annotated packet sequences.
 
 use super::*;
-use crate::decode::{Addr, Packet, Tcp, Transport, Udp, VlanStack, tcpflags::*};
+use crate::decode::{Addr, Checksum, Packet, Tcp, Transport, Udp, VlanStack, tcpflags::*};
 
 fn a(last: u8) -> Addr {
     Addr::v4(&[10, 0, 0, last])
@@ -24,6 +24,7 @@ fn tcp(src: u8, sport: u16, dst: u8, dport: u16, flags: u8, seq: u32, len: u32) 
             payload_len: len,
         }),
         encap: Default::default(),
+        csum: Checksum::Unchecked,
     }
 }
 
@@ -75,7 +76,9 @@ fn full_connection_is_sf() {
     assert_eq!(f.synack_ack_ns, Some(MS));
     assert_eq!(f.rtt_ns, Some(11 * MS));
     assert!(!f.direction_inferred);
-    assert_eq!(f.duration_ns, 16 * MS);
+    // Zeek stops the connection's clock once both sides closed: the last ACK counts as a
+    // packet but not in the duration.
+    assert_eq!(f.duration_ns, 15 * MS);
 }
 
 #[test]
@@ -184,8 +187,20 @@ fn syn_retransmission_is_same_flow_and_timed_from_last_syn() {
 #[test]
 fn out_of_order_synack_first() {
     // The SYN/ACK record comes first but the SYN is 20 us earlier.
+    // The SYN/ACK acknowledges the SYN (Zeek compares the SYN with the sequence number the
+    // SYN/ACK implies, else it takes the SYN for a new connection).
+    let synack = match s(SYN | ACK, 500, 0) {
+        Packet {
+            transport: Transport::Tcp(t),
+            ..
+        } => Packet {
+            transport: Transport::Tcp(Tcp { ack: 101, ..t }),
+            ..s(SYN | ACK, 500, 0)
+        },
+        other => other,
+    };
     let r = run(&[
-        (20_000, s(SYN | ACK, 500, 0)),
+        (20_000, synack),
         (0, c(SYN, 100, 0)),
         (40_000, c(ACK, 101, 0)),
     ]);
@@ -214,6 +229,7 @@ fn idle_timeout_splits() {
             payload_len: 10,
         }),
         encap: Default::default(),
+        csum: Checksum::Unchecked,
     };
     let r = run(&[
         (0, u(1, 5000, 2, 53)),
@@ -364,19 +380,20 @@ fn flows_end_at_their_deadline_in_packet_time() {
             (3 * MS, s(FIN | ACK, 501, 0)),
             (4 * MS, cn(3, SYN, 7)),
             (5 * MS, udp),
-            (5 * NS + 3 * MS, cn(4, SYN, 9)), // 5 s after A's last packet: A still lingers
-            (5 * NS + 4 * MS, cn(4, SYN, 9)), // now past it: A ends
-            (61 * NS, cn(4, SYN, 9)),         // UDP ends (idle 60 s)
-            (301 * NS, cn(5, SYN, 1)),        // B ends (idle 300 s), not the 4th client's flow
+            (5 * NS + 2 * MS, cn(4, SYN, 9)), // before A's close (3 ms) + 5 s: A still lingers
+            (5 * NS + 3 * MS, cn(4, SYN, 9)), // at it: A ends (Zeek's timers fire at their time)
+            (5 * NS + 4 * MS, cn(4, SYN, 9)), // B, an attempt, ends 5 s after its SYN
+            (61 * NS, cn(4, SYN, 9)), // the 4th client's attempt ended at 10 s; UDP (idle 60 s)
+            (301 * NS, cn(5, SYN, 1)), // the 4th client's new attempt ended at 66 s
         ],
     );
     assert_eq!(
         log.events,
-        ["7 SF 4", "8 S0 1", "9 S0 1", "10 S0 3", "10 S0 1"],
+        ["7 SF 4", "8 S0 1", "9 S0 3", "9 S0 1", "10 S0 1", "11 S0 1"],
         "{:?}",
         log.records
     );
-    assert_eq!(stats.flows, 5);
+    assert_eq!(stats.flows, 6);
     assert_eq!(stats.peak_open, 4);
 }
 
@@ -418,21 +435,21 @@ fn a_full_table_evicts_the_flow_idle_the_longest() {
         max_flows: 2,
         ..FlowConfig::default()
     };
-    // Flows 1 and 3 are open; 1 had a packet after 3, so 3 is idle the longest when 4 comes.
-    // A UDP flow idle for less time than 3 (but nearer its shorter timeout) stays.
+    // Flows 1 and 3 are open (mid-stream); 1 had a packet after 3, so 3 is idle the longest
+    // when 4 comes.
     let (log, stats) = log_with(
         cfg,
         &[
-            (0, cn(1, SYN, 1)),
-            (MS, cn(3, SYN, 3)),
-            (2 * MS, cn(1, SYN, 1)),
-            (3 * MS, cn(4, SYN, 4)),
-            (4 * MS, cn(3, SYN, 3)), // 3 again: a new flow, which evicts 1
+            (0, cn(1, ACK, 1)),
+            (MS, cn(3, ACK, 3)),
+            (2 * MS, cn(1, ACK, 1)),
+            (3 * MS, cn(4, ACK, 4)),
+            (4 * MS, cn(3, ACK, 3)), // 3 again: a new flow, which evicts 1
         ],
     );
     assert_eq!(
         log.events,
-        ["3 S0 1 evicted", "4 S0 2 evicted", "5 S0 1", "5 S0 1"]
+        ["3 OTH 1 evicted", "4 OTH 2 evicted", "5 OTH 1", "5 OTH 1"]
     );
     assert_eq!(stats.evicted, 2);
     assert_eq!(stats.peak_open, 2);
@@ -534,4 +551,111 @@ fn bare_attempts_give_the_same_records_as_full_flows() {
         (r[0].conn_state, r[0].history.as_str(), r[0].orig_pkts),
         (ConnState::S0, "S", 2)
     );
+}
+
+#[test]
+fn bad_checksums_under_each_mode() {
+    use crate::decode::ChecksumMode;
+    let bad = |mut p: Packet| {
+        p.csum = Checksum::BadL4;
+        p
+    };
+    let pkts = [
+        (0, bad(c(SYN, 100, 0))), // a bad first packet makes the flow, and nothing else
+        (MS, c(SYN, 100, 0)),
+        (2 * MS, s(SYN | ACK, 500, 0)),
+        (3 * MS, bad(c(ACK | PSH, 101, 10))),
+        (4 * MS, c(ACK | PSH, 101, 10)),
+        (5 * MS, bad(s(ACK, 501, 0))),
+    ];
+    let mode = |checksums| FlowConfig {
+        checksums,
+        ..FlowConfig::default()
+    };
+    let r = run_with(mode(ChecksumMode::Ignore), &pkts);
+    assert_eq!(
+        (r[0].orig_pkts, r[0].resp_pkts, r[0].bad_checksums),
+        (4, 2, 0)
+    );
+    assert_eq!(r[0].history, "ShDTa");
+    let r = run_with(mode(ChecksumMode::Count), &pkts);
+    assert_eq!(
+        (r[0].orig_pkts, r[0].resp_pkts, r[0].bad_checksums),
+        (4, 2, 3)
+    );
+    assert_eq!(r[0].history, "ShDTa");
+    // Drop: the bad segments count nowhere but in C/c (1st, 10th, ... per side) and in
+    // bad_checksums. The bad SYN made a connection whose client never got an initial
+    // sequence number, so the good SYN is a reuse for Zeek's IsReuse (a SYN whose sequence
+    // number is not the opener's): two records.
+    let r = run_with(mode(ChecksumMode::Drop), &pkts);
+    assert_eq!(r.len(), 2);
+    assert_eq!(
+        (r[0].orig_pkts, r[0].bad_checksums, r[0].history.as_str()),
+        (0, 1, "C")
+    );
+    assert_eq!(
+        (r[1].orig_pkts, r[1].resp_pkts, r[1].bad_checksums),
+        (2, 1, 2)
+    );
+    assert_eq!((r[1].ts_ns, r[1].orig_bytes), (MS, 10));
+    assert_eq!(r[1].history, "ShCDc");
+    // A flow made only of bad segments ends 11 s after its first (Zeek's first expiry check
+    // that finds it idle), with no packet counted.
+    let only_bad = [(0, bad(c(SYN, 100, 0))), (12 * NS, c(ACK, 101, 0))];
+    let r = run_with(mode(ChecksumMode::Drop), &only_bad);
+    assert_eq!(r.len(), 2);
+    assert_eq!((r[0].orig_pkts, r[0].history.as_str()), (0, "C"));
+}
+
+/// A server segment acknowledging `ack`.
+fn s_ack(flags: u8, seq: u32, ack: u32) -> Packet {
+    match s(flags, seq, 0) {
+        Packet {
+            transport: Transport::Tcp(t),
+            ..
+        } => Packet {
+            transport: Transport::Tcp(Tcp { ack, ..t }),
+            ..s(flags, seq, 0)
+        },
+        other => other,
+    }
+}
+
+#[test]
+fn content_gaps_from_acknowledgements() {
+    let hs = [
+        (0, c(SYN, 100, 0)),
+        (MS, s_ack(SYN | ACK, 500, 101)),
+        (2 * MS, c(ACK, 101, 0)),
+    ];
+    // One hole: 101..=200 seen, 201..=300 never, 301..=400 seen; the server acks all.
+    let mut one = hs.to_vec();
+    one.extend([
+        (3 * MS, c(ACK | PSH, 101, 100)),
+        (4 * MS, c(ACK | PSH, 301, 100)),
+        (5 * MS, s_ack(ACK, 501, 401)),
+    ]);
+    let r = run(&one);
+    assert_eq!((r[0].missed_bytes, r[0].history.as_str()), (100, "ShADaG"));
+    // The hole filled (a late segment, which Zeek takes for a retransmission: below the
+    // highest sequence number sent) before the ack: no gap.
+    let mut filled = one.clone();
+    filled.insert(5, (4 * MS + 1, c(ACK | PSH, 201, 100)));
+    let r = run(&filled);
+    assert_eq!((r[0].missed_bytes, r[0].history.as_str()), (0, "ShADTa"));
+    // Two holes (201..=300, 401..=500): one range is kept above the stream, so the hole
+    // between the two ranges seen above it is taken as seen: 100 missed where Zeek counts 200.
+    let mut two = hs.to_vec();
+    two.extend([
+        (3 * MS, c(ACK | PSH, 101, 100)),
+        (4 * MS, c(ACK | PSH, 301, 100)),
+        (5 * MS, c(ACK | PSH, 501, 100)),
+        (6 * MS, s_ack(ACK, 501, 601)),
+    ]);
+    let r = run(&two);
+    assert_eq!((r[0].missed_bytes, r[0].history.as_str()), (100, "ShADaG"));
+    // No gap is believed on a connection not cleanly established (mid-stream here).
+    let r = run(&[(0, c(ACK | PSH, 101, 100)), (MS, s_ack(ACK, 501, 401))]);
+    assert_eq!(r[0].missed_bytes, 0);
 }

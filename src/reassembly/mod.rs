@@ -60,6 +60,8 @@ pub struct Config {
     pub timeout_v6_ns: i64,
     /// Tunnel settings for decoding what a datagram carries (a datagram can carry a tunnel).
     pub tunnels: TunnelConfig,
+    /// Verify the transport checksum of what a datagram carries.
+    pub verify: bool,
 }
 
 impl Default for Config {
@@ -70,6 +72,7 @@ impl Default for Config {
             timeout_v4_ns: 30_000_000_000,
             timeout_v6_ns: 60_000_000_000,
             tunnels: TunnelConfig::DEFAULT,
+            verify: false,
         }
     }
 }
@@ -180,6 +183,7 @@ impl Reassembler {
             payload,
             len,
             &self.cfg.tunnels,
+            self.cfg.verify,
         );
         let frames = dg.frames;
         self.close(slot);

@@ -186,6 +186,14 @@ pub fn write_stats(
             f.inconsistent
         )?;
     }
+    let [bad_ip, bad_tcp, bad_udp] = stats.bad_checksums;
+    if bad_ip + bad_tcp + bad_udp + stats.checksum_unverified > 0 {
+        writeln!(
+            w,
+            "bad checksums: ipv4 header {bad_ip}, tcp {bad_tcp}, udp {bad_udp}; not verifiable (cut by the snaplen) {}",
+            stats.checksum_unverified
+        )?;
+    }
     writeln!(w, "not in a flow: {} packets", stats.not_in_flows())?;
     let mut line = |label: &str, items: Vec<String>| -> io::Result<()> {
         if items.is_empty() {

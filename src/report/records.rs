@@ -157,9 +157,9 @@ pub static FIELDS: &[Field<FlowRecord>] = &[
     Field {
         name: "missed_bytes",
         zeek_type: "count",
-        meaning: "not filled",
-        json: false,
-        get: |_| Cell::Unset,
+        meaning: "TCP: bytes acknowledged but never seen (content gaps, both directions)",
+        json: true,
+        get: |r| Cell::Count(r.missed_bytes),
     },
     Field {
         name: "history",
@@ -272,6 +272,13 @@ pub static FIELDS: &[Field<FlowRecord>] = &[
         meaning: "ended early because the flow table was full (--max-flows)",
         json: true,
         get: |r| Cell::Bool(r.evicted),
+    },
+    Field {
+        name: "bad_checksums",
+        zeek_type: "count",
+        meaning: "packets with a wrong checksum (--checksums count|drop; 0 when not verified)",
+        json: true,
+        get: |r| Cell::Count(r.bad_checksums.into()),
     },
     Field {
         name: "tunnel",

@@ -537,6 +537,8 @@ mod tests {
             service: None,
             tunnel: None,
             tunnel_parents: Vec::new(),
+            missed_bytes: 0,
+            bad_checksums: 0,
         }
     }
 
