@@ -109,7 +109,7 @@ struct InputArgs {
     /// IPv4 header, TCP and UDP checksums: "ignore" (default, as tshark: captures taken on a
     /// sending host carry offloaded, not yet filled in, checksums), "count" (verify; count bad
     /// ones per flow and in the statistics) or "drop" (verify; a bad packet does not advance
-    /// its flow and adds history C/c, as Zeek does by default). Files only.
+    /// its flow and adds history C/c, as Zeek does by default).
     #[arg(long, value_enum, default_value = "ignore")]
     checksums: ChecksumArg,
     /// Do not print capture statistics or progress on standard error.
