@@ -31,6 +31,9 @@ if [ ! -d "corpus/$target" ] || [ -z "$(ls -A "corpus/$target" 2>/dev/null)" ]; 
     python3 "$here/seed.py"
 fi
 
+# A known false leak report from a thread that is ending, see lsan.supp.
+export LSAN_OPTIONS="suppressions=$here/lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
+
 nice -n 19 cargo fuzz build --sanitizer "$sanitizer" "$target"
 # -rss_limit_mb: the readers cap what they hold (a 16 MiB block at most); more is a leak.
 exec nice -n 19 cargo fuzz run --sanitizer "$sanitizer" "$target" "corpus/$target" -- \
