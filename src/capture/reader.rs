@@ -8,7 +8,9 @@ use super::layout::{describe_head, sniff};
 use super::pcap_source::PcapSource;
 use super::pcapng::PcapngReader;
 use super::stdin::take_stdin_head;
-use super::{CaptureError, Format, Input, PacketSource, READ_BUFFER, RawPacket, check_filter};
+use super::{
+    CaptureError, Format, Input, PacketSource, READ_BUFFER, RawPacket, check_filter, read_up_to,
+};
 
 /// Reads the frames of one input, in file order.
 pub struct Reader {
@@ -48,6 +50,25 @@ impl Reader {
             source,
             done: false,
         })
+    }
+
+    /// Reads a capture from any byte stream, as standard input is read: the first bytes decide
+    /// the format. `shown` names the input in errors. For the fuzz targets and embedders that
+    /// hold a capture in memory.
+    pub fn from_stream(
+        shown: &str,
+        mut stream: Box<dyn Read + Send>,
+        filter: Option<&str>,
+    ) -> Result<Reader, CaptureError> {
+        if let Some(expr) = filter {
+            check_filter(expr)?;
+        }
+        let mut head = [0u8; 4];
+        let n = read_up_to(&mut stream, &mut head).map_err(|e| CaptureError::Open {
+            path: shown.to_string(),
+            message: format!("cannot read: {e}"),
+        })?;
+        open_stream(shown.to_string(), head[..n].to_vec(), stream, filter)
     }
 
     /// Next frame that passes the filter; Ok(None) at a clean end of file.
