@@ -14,52 +14,11 @@
 //!   byte counts per direction, checked by fixtures/real/crosscheck.py against tshark's
 //!   `-z conv,tcp -z conv,udp` table) and the Python `communityid` package.
 
-use std::path::PathBuf;
+mod common;
+
+use common::{assert_lines, flowaudit, read, root, run, stderr, stdout};
+
 use std::process::Output;
-
-use assert_cmd::Command;
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// The binary, run from the repository root so that paths in messages are relative.
-fn flowaudit() -> Command {
-    let mut c = Command::cargo_bin("flowaudit").expect("flowaudit binary");
-    c.current_dir(root());
-    c
-}
-
-fn run(args: &[&str]) -> Output {
-    flowaudit().args(args).output().expect("run flowaudit")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8(o.stdout.clone()).expect("utf-8 stdout")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8(o.stderr.clone()).expect("utf-8 stderr")
-}
-
-fn read(rel: &str) -> String {
-    std::fs::read_to_string(root().join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
-}
-
-/// Asserts line by line, so that a failure names the first differing record.
-fn assert_lines(got: &str, want: &str, what: &str) {
-    let (g, w): (Vec<_>, Vec<_>) = (got.lines().collect(), want.lines().collect());
-    for (i, (a, b)) in g.iter().zip(w.iter()).enumerate() {
-        assert_eq!(a, b, "{what}: line {} differs", i + 1);
-    }
-    assert_eq!(
-        g.len(),
-        w.len(),
-        "{what}: {} lines, expected {}",
-        g.len(),
-        w.len()
-    );
-}
 
 /// `flowaudit flows -q CAPTURE` prints exactly NAME.expected.jsonl, exit 0, nothing on stderr.
 fn check_synthetic(name: &str, capture: &str) {

@@ -13,31 +13,16 @@
 //!   `-z conv,udp` gives the same conversations, frame counts and start times
 //!   (fixtures/fragments/synthetic-tshark-conv.txt).
 
+mod common;
+
+use common::{read, run};
+
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::path::PathBuf;
-use std::process::Output;
 
-use assert_cmd::Command;
 use flowaudit::decode::{Transport, linktype};
 use flowaudit::stats::{InputSummary, Tally};
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn run(args: &[&str]) -> Output {
-    Command::cargo_bin("flowaudit")
-        .expect("flowaudit binary")
-        .current_dir(root())
-        .args(args)
-        .output()
-        .expect("run flowaudit")
-}
-
-fn read(rel: &str) -> String {
-    std::fs::read_to_string(root().join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
-}
 
 fn check_records(capture: &str, expected: &str) {
     let o = run(&["flows", "-q", capture]);

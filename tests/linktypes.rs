@@ -6,29 +6,14 @@
 //! tshark's own `ip.len` / `ipv6.plen` fields (its conversation table counts frame bytes, which
 //! include each link type's header).
 
+mod common;
+
+use common::{read, root, run};
+
 use std::collections::BTreeMap;
-use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::Command;
 
-use assert_cmd::cargo::CommandCargoExt;
 use serde_json::Value;
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn run(args: &[&str]) -> Output {
-    Command::cargo_bin("flowaudit")
-        .expect("flowaudit binary")
-        .current_dir(root())
-        .args(args)
-        .output()
-        .expect("run flowaudit")
-}
-
-fn read(rel: &str) -> String {
-    std::fs::read_to_string(root().join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
-}
 
 /// Every capture, and the statistics lines (after "not in a flow") its summary must hold.
 const CAPTURES: &[(&str, &[&str])] = &[

@@ -11,44 +11,11 @@
 //! the tunnels carry unchanged. The uids are flowaudit's own deterministic ids, pinned so that
 //! a change in them is noticed.
 
+mod common;
+
+use common::{assert_lines, read, run, stdout};
+
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::PathBuf;
-use std::process::Output;
-
-use assert_cmd::Command;
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn run(args: &[&str]) -> Output {
-    let mut c = Command::cargo_bin("flowaudit").expect("flowaudit binary");
-    c.current_dir(root());
-    c.args(args).output().expect("run flowaudit")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8(o.stdout.clone()).expect("utf-8 stdout")
-}
-
-fn read(rel: &str) -> String {
-    std::fs::read_to_string(root().join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
-}
-
-/// Asserts line by line, so that a failure names the first differing record.
-fn assert_lines(got: &str, want: &str, what: &str) {
-    let (g, w): (Vec<_>, Vec<_>) = (got.lines().collect(), want.lines().collect());
-    for (i, (a, b)) in g.iter().zip(w.iter()).enumerate() {
-        assert_eq!(a, b, "{what}: line {} differs", i + 1);
-    }
-    assert_eq!(
-        g.len(),
-        w.len(),
-        "{what}: {} lines, expected {}",
-        g.len(),
-        w.len()
-    );
-}
 
 /// The records of a capture of fixtures/tunnels, checked against its expected file.
 fn records(name: &str, extra: &[&str]) -> Vec<serde_json::Value> {

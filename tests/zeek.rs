@@ -5,13 +5,11 @@
 //! `tshark -q -z conv,tcp -z conv,udp` (where tshark draws the same boundaries) and the bad
 //! checksums with tshark's checksum verification (frames 4, 13 and 15 of checksums.pcap).
 
-use std::path::PathBuf;
+mod common;
+
+use common::{read, root};
 
 use assert_cmd::Command;
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
 
 fn flows(args: &[&str]) -> (String, String) {
     let o = Command::cargo_bin("flowaudit")
@@ -26,10 +24,6 @@ fn flows(args: &[&str]) -> (String, String) {
         String::from_utf8(o.stdout).unwrap(),
         String::from_utf8(o.stderr).unwrap(),
     )
-}
-
-fn read(rel: &str) -> String {
-    std::fs::read_to_string(root().join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
 }
 
 /// The records, line by line, equal the expected file; returns them parsed.

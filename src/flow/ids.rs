@@ -76,20 +76,7 @@ pub fn uid(key: &FlowKey, vlan: &[u16], first_ns: i64, dup: u32) -> String {
     }
     h.update(first_ns.to_be_bytes());
     h.update(dup.to_be_bytes());
-    let d = h.finalize();
-    let mut n = u128::from_be_bytes([
-        0, 0, 0, 0, d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7], d[8], d[9], d[10], d[11],
-    ]);
-    const B62: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-    let mut digits = [b'0'; 17];
-    for d in digits.iter_mut().rev() {
-        *d = B62[(n % 62) as usize];
-        n /= 62;
-    }
-    let mut s = String::with_capacity(18);
-    s.push('C');
-    s.extend(digits.iter().map(|&c| c as char));
-    s
+    uid_text(&h.finalize())
 }
 
 /// [`uid`] with `extra` bytes hashed in (empty: the same as [`uid`]): a tunnelled flow's uid
@@ -103,7 +90,11 @@ pub fn uid_with(key: &FlowKey, vlan: &[u16], extra: &[u8], first_ns: i64, dup: u
     h.update(b"tunnel");
     h.update(extra);
     h.update(uid(key, vlan, first_ns, dup).as_bytes());
-    let d = h.finalize();
+    uid_text(&h.finalize())
+}
+
+/// A uid from a digest: `C` + 17 base62 digits of its first 12 bytes.
+fn uid_text(d: &[u8]) -> String {
     let mut n = u128::from_be_bytes([
         0, 0, 0, 0, d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7], d[8], d[9], d[10], d[11],
     ]);

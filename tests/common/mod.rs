@@ -48,3 +48,48 @@ pub fn may_run(what: &str, why: Option<String>) -> bool {
     eprintln!("{msg}");
     false
 }
+
+/// The repository root.
+pub fn root() -> std::path::PathBuf {
+    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The binary, run from the repository root so that paths in messages are relative.
+pub fn flowaudit() -> assert_cmd::Command {
+    let mut c = assert_cmd::Command::cargo_bin("flowaudit").expect("flowaudit binary");
+    c.current_dir(root());
+    c
+}
+
+/// Runs the binary with `args` from the repository root.
+pub fn run(args: &[&str]) -> std::process::Output {
+    flowaudit().args(args).output().expect("run flowaudit")
+}
+
+pub fn stdout(o: &std::process::Output) -> String {
+    String::from_utf8(o.stdout.clone()).expect("utf-8 stdout")
+}
+
+pub fn stderr(o: &std::process::Output) -> String {
+    String::from_utf8(o.stderr.clone()).expect("utf-8 stderr")
+}
+
+/// A file of the repository, by its path from the root.
+pub fn read(rel: &str) -> String {
+    std::fs::read_to_string(root().join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
+}
+
+/// Asserts line by line, so that a failure names the first differing record.
+pub fn assert_lines(got: &str, want: &str, what: &str) {
+    let (g, w): (Vec<_>, Vec<_>) = (got.lines().collect(), want.lines().collect());
+    for (i, (a, b)) in g.iter().zip(w.iter()).enumerate() {
+        assert_eq!(a, b, "{what}: line {} differs", i + 1);
+    }
+    assert_eq!(
+        g.len(),
+        w.len(),
+        "{what}: {} lines, expected {}",
+        g.len(),
+        w.len()
+    );
+}
