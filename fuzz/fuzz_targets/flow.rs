@@ -1,20 +1,23 @@
 //! The flow table fed by decoded frames: a sequence of frames with timestamps goes through
-//! `decode::decode`, then `FlowTable::packet`, then `FlowTable::finish`.
+//! `stats::Tally::frame` (decoding, checksum verification, IP reassembly), then
+//! `FlowTable::packet`, then `FlowTable::finish`.
 //!
 //! Input:
 //! - 12-byte header: config byte (bit 0: per-second bytes on; bits 1-3: cap on open flows,
 //!   0 = none, else 1 to 7), server port (u16 LE, named as a server port), first timestamp
-//!   (i64 LE, ns; any value, as a pcapng file can carry, saturated ends included), one spare byte.
+//!   (i64 LE, ns; any value, as a pcapng file can carry, saturated ends included), checksum mode
+//!   (byte modulo 3: ignore, count, drop).
 //! - then frames, each: time step (i32 LE, microseconds; negative goes back in time), the 4-byte
 //!   selector of `common.rs` (link type, wire length adjustment), frame length (u16 LE), the
 //!   frame's bytes (fewer if the input ends).
 
 #![no_main]
 
-use flowaudit::decode::decode;
+use flowaudit::decode::ChecksumMode;
 use flowaudit::flow::{
     FlowConfig, FlowRecord, FlowSink, FlowTable, NS, Proto, SecondBytes, ServerPorts,
 };
+use flowaudit::stats::{InputSummary, Tally};
 use libfuzzer_sys::fuzz_target;
 
 mod common;
@@ -61,7 +64,14 @@ fuzz_target!(|data: &[u8]| {
         linger_ns: 2 * NS,
         max_flows: cap,
         seconds: config & 1 != 0,
+        checksums: [
+            ChecksumMode::Ignore,
+            ChecksumMode::Count,
+            ChecksumMode::Drop,
+        ][usize::from(header[11] % 3)],
     };
+    let mut tally =
+        Tally::new(InputSummary::new("fuzz".into(), None)).with_checksums(cfg.checksums);
     let mut table = FlowTable::new(cfg, &servers);
     let mut sink = Check::default();
     while let Some((fh, body)) = rest.split_first_chunk::<FRAME_HEADER_LEN>() {
@@ -73,7 +83,7 @@ fuzz_target!(|data: &[u8]| {
         let len = usize::from(u16::from_le_bytes([fh[8], fh[9]])).min(body.len());
         let (frame, next) = body.split_at(len);
         rest = next;
-        if let Ok(p) = decode(lt, frame, common::wire_len(frame.len(), adjust)) {
+        if let Some(p) = tally.frame(ts, lt, frame, common::wire_len(frame.len(), adjust)) {
             table.packet(ts, &p, &mut sink);
         }
         if cap != 0 {
@@ -89,4 +99,5 @@ fuzz_target!(|data: &[u8]| {
     });
     table.finish(&mut sink);
     assert_eq!(table.open(), 0);
+    std::hint::black_box(tally.finish());
 });
