@@ -84,19 +84,42 @@ def main():
     findings = report["findings"]
 
     # 1. The findings are the lab's intended ones: those of the fixture.
+    # Scheduling is the one thing the lab does not control: an exchange the
+    # fixture measured under its budget (the SQL Server's UDP reply, 0.2 ms
+    # against 1 ms) can take longer when the machine is busy.  Such a finding
+    # is accepted only when it is what the flows measured (below), and the
+    # summary counts are then expected to count it.
+    flows = lines(p("flows.jsonl"))
     got, want = Counter(map(stable, findings)), Counter(map(stable, fixture["findings"]))
-    check(got == want, f"{len(findings)} findings, equal to the fixture's {len(fixture['findings'])} "
+    timing = [json.loads(s) for s in (got - want).elements() if json.loads(s)["kind"] == "over_latency"
+              and not any(f["kind"] == "over_latency" and f["rule"] == json.loads(s)["rule"]
+                          for f in fixture["findings"])]
+    for t in timing:
+        f = next(f for f in findings if stable(f) == stable(t))
+        rtts = [l.get("rtt") for l in flows if l["uid"] in f["uids"]]
+        over = [r for r in rtts if r is not None and r * 1000 > f["budget_ms"]]
+        check(f["flows"] <= len(f["uids"]) and len(over) == f["flows"] and f["max_ms"] > f["budget_ms"],
+              f"timing: {f['rule']} {f['src_ip']} -> {f['dst_ip']}:{f['dst_port']} over its "
+              f"{f['budget_ms']} ms budget in this run (max {f['max_ms']} ms), as its flows measured",
+              f"flows.jsonl rtt of {f['uids']}: {rtts}")
+        got[stable(t)] -= 1
+    got = +got
+    check(got == want, f"{len(findings) - len(timing)} findings, equal to the fixture's {len(fixture['findings'])} "
           "(all fields but " + ", ".join(sorted(EXCLUDED)) + ")",
           "missing:\n" + "\n".join(sorted(want - got)) + "\nextra:\n" + "\n".join(sorted(got - want)))
+    expected = json.loads(json.dumps(fixture["summary"]))
+    for t in timing:
+        expected["findings"] += 1
+        expected[t["severity"] + "s"] += 1
+        expected["findings_by_kind"]["over_latency"] = expected["findings_by_kind"].get("over_latency", 0) + 1
     for k in SUMMARY:
-        check(report["summary"].get(k) == fixture["summary"][k], f"summary.{k} = {fixture['summary'][k]}",
+        check(report["summary"].get(k) == expected[k], f"summary.{k} = {expected[k]}",
               f"got {report['summary'].get(k)}")
     check(report["rule_usage"] == fixture["rule_usage"], "rule_usage equal to the fixture's",
           json.dumps(report["rule_usage"]))
 
     # 2. flows.jsonl: one line per flow, each judged; every uid of the
     # findings traces to one.
-    flows = lines(p("flows.jsonl"))
     n = report["summary"]["flows"]
     check(len(flows) == n, f"flows.jsonl has {n} lines, one per flow", f"got {len(flows)}")
     check(all("rule" in l and l.get("verdict") for l in flows), "every flow line has a rule and a verdict")
