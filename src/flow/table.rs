@@ -749,9 +749,14 @@ impl<'a> FlowTable<'a> {
 
     /// Ends the flow idle the longest (the table is full).
     fn evict(&mut self, sink: &mut dyn FlowSink) {
-        let mut oldest: Option<(i64, u32, usize)> = None;
+        // Settling a queue moves entries into the others; it only ever pushes exact entries, so
+        // once all three are settled every front is exact (settling and looking in one pass
+        // missed a flow moved into a queue already looked at, and the table outgrew its cap).
         for q in 0..3 {
             self.settle(q);
+        }
+        let mut oldest: Option<(i64, u32, usize)> = None;
+        for q in 0..3 {
             if let Some(&Reverse((_, slot, _))) = self.queues[q].peek() {
                 let last = self.slab[slot].last_ns;
                 if oldest.is_none_or(|(l, s, _)| (last, slot) < (l, s)) {

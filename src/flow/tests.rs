@@ -461,6 +461,29 @@ fn a_full_table_evicts_the_flow_idle_the_longest() {
 }
 
 #[test]
+fn a_full_table_evicts_a_flow_whose_expiry_entry_moved_queues() {
+    // The handshake leaves flow 1's entry in the queue of attempts; when flow 3 comes, settling
+    // that queue moves the entry to the open-TCP queue, and the eviction must still see it.
+    // Found by the `flow` fuzz target (the table held 2 flows with a cap of 1).
+    let cfg = FlowConfig {
+        max_flows: 1,
+        ..FlowConfig::default()
+    };
+    let (log, stats) = log_with(
+        cfg,
+        &[
+            (0, cn(1, SYN, 100)),
+            (10 * MS, tcp(2, 80, 1, 40000, SYN | ACK, 500, 0)),
+            (11 * MS, cn(1, ACK, 101)),
+            (12 * MS, cn(3, ACK, 7)),
+        ],
+    );
+    assert_eq!(log.events, ["3 S1 3 evicted", "4 OTH 1"]);
+    assert_eq!(stats.evicted, 1);
+    assert_eq!(stats.peak_open, 1);
+}
+
+#[test]
 fn eviction_compares_idle_time_across_protocols() {
     let cfg = FlowConfig {
         max_flows: 2,
