@@ -21,8 +21,7 @@ use super::state::{Ext, Flow, NO_EXT, NO_SIDE, NONE};
 use super::tcp::{self, TcpState};
 use super::{FlowConfig, FlowSink, IcmpAttach, NS, ServerPorts};
 use crate::decode::{
-    Checksum, ChecksumMode, Encap, Icmp, Packet, Tcp, Transport, TunnelKind, Udp, VlanStack,
-    ipproto,
+    Addr, Checksum, ChecksumMode, Icmp, Packet, Tcp, Transport, TunnelKind, Udp, VlanStack, ipproto,
 };
 
 /// Expiry queue of open TCP flows.
@@ -80,6 +79,19 @@ struct Outer {
 struct Parents {
     last: Option<Outer>,
     uids: Vec<String>,
+}
+
+/// The IP layer of a UDP datagram, as its flow counts it: a packet's, or a UDP tunnel's outer
+/// layer.
+#[derive(Clone, Copy)]
+struct Datagram {
+    v6: bool,
+    src: Addr,
+    dst: Addr,
+    /// IP bytes of the datagram.
+    ip_len: u32,
+    /// Its UDP checksum is wrong and checksums are verified.
+    bad: bool,
 }
 
 /// A vector whose released slots are reused: a slot's number stays its item's while it lives.
@@ -238,7 +250,14 @@ impl<'a> FlowTable<'a> {
         let slot = match p.transport {
             Transport::Tcp(t) => self.tcp_segment(ts, p, vlan, tunnel, &t, sink),
             Transport::Udp(u) => {
-                let slot = self.udp_datagram(ts, p, vlan, tunnel, &u, sink);
+                let ip = Datagram {
+                    v6: p.v6,
+                    src: p.src,
+                    dst: p.dst,
+                    ip_len: p.ip_len,
+                    bad: p.csum.bad_l4() && self.cfg.checksums.verifies(),
+                };
+                let slot = self.udp_datagram(ts, ip, vlan, tunnel, &u, sink);
                 // A tunnel's datagram whose payload was no flow packet: a tunnel endpoint's flow.
                 if let Some(k) = p.encap.carrier {
                     self.carriers.entry(slot).or_insert(k);
@@ -281,27 +300,20 @@ impl<'a> FlowTable<'a> {
         for layer in p.encap.layers() {
             let vlan = self.vlan_number(&layer.vlan);
             let parent = if layer.kind.over_udp() {
-                let outer = Packet {
-                    vlan: layer.vlan,
+                // The outer UDP checksum is not verified (tunnels often leave it zero).
+                let ip = Datagram {
                     v6: layer.v6,
                     src: layer.src,
                     dst: layer.dst,
                     ip_len: layer.ip_len,
-                    transport: Transport::Udp(Udp {
-                        src_port: layer.src_port,
-                        dst_port: layer.dst_port,
-                        payload_len: layer.payload_len,
-                    }),
-                    encap: Encap::default(),
-                    // The outer UDP checksum is not verified (tunnels often leave it zero).
-                    csum: Checksum::Unchecked,
+                    bad: false,
                 };
                 let u = Udp {
                     src_port: layer.src_port,
                     dst_port: layer.dst_port,
                     payload_len: layer.payload_len,
                 };
-                let slot = self.udp_datagram(ts, &outer, vlan, ctx, &u, sink);
+                let slot = self.udp_datagram(ts, ip, vlan, ctx, &u, sink);
                 if self.cfg.seconds {
                     self.count_second(slot, ts, layer.ip_len, sink);
                 }
@@ -424,7 +436,7 @@ impl<'a> FlowTable<'a> {
     fn udp_datagram(
         &mut self,
         ts: i64,
-        p: &Packet,
+        p: Datagram,
         vlan: u16,
         tunnel: u32,
         u: &Udp,
@@ -444,11 +456,10 @@ impl<'a> FlowTable<'a> {
         if self.slab[slot].ext == NO_EXT {
             self.attach_ext(slot);
         }
-        let bad = p.csum.bad_l4() && self.cfg.checksums.verifies();
         let f = &mut self.slab[slot];
         let x = &mut self.exts[f.ext];
         let side = f.side_of(src_lo);
-        if bad {
+        if p.bad {
             x.bad_checksums = x.bad_checksums.saturating_add(1);
             if self.cfg.checksums == ChecksumMode::Drop {
                 // Zeek counts the datagram's packet and IP bytes, then stops: no payload
@@ -882,7 +893,7 @@ impl<'a> FlowTable<'a> {
 #[cfg(test)]
 mod tunnel_tests {
     use super::*;
-    use crate::decode::{Addr, Tunnel, TunnelKind};
+    use crate::decode::{Encap, Tunnel, TunnelKind};
     use crate::flow::{FlowRecord, NoServerPorts};
 
     fn a(last: u8) -> Addr {
