@@ -252,4 +252,20 @@ fn audit_judges_inner_flows_and_may_leave_tunnel_endpoints_out() {
             "{ep}"
         );
     }
+    // The text report says what was left out, under the flows line.
+    let text = stdout(&run(&[
+        "audit",
+        "--rules",
+        "fixtures/tunnels/vxlan-rules.toml",
+        "--skip-tunnel-endpoints",
+        "fixtures/tunnels/vxlan.pcap",
+    ]));
+    let head: Vec<&str> = text.lines().skip(3).take(2).collect();
+    assert_eq!(
+        head,
+        [
+            "  flows       2: 2 allowed",
+            "  not judged  6 tunnel endpoint flows (--skip-tunnel-endpoints); the flows inside the tunnels are judged",
+        ]
+    );
 }

@@ -365,6 +365,15 @@ pub fn write_audit_text(
             }
         ),
     ]);
+    if r.tunnel_endpoints > 0 {
+        head.push(vec![
+            "not judged".into(),
+            format!(
+                "{} tunnel endpoint flows (--skip-tunnel-endpoints); the flows inside the tunnels are judged",
+                thousands(r.tunnel_endpoints)
+            ),
+        ]);
+    }
     if doc.table.evicted > 0 {
         head.push(vec![
             "evicted".into(),
