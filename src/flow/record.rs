@@ -288,78 +288,96 @@ fn infer_client(proto: Proto, p0: u16, p1: u16, servers: &dyn ServerPorts) -> us
     0
 }
 
-/// Zeek's `likely_server_ports`: the ports its base protocol scripts (`base/protocols/*/main.zeek`
-/// and the tunnel scripts) add with `redef likely_server_ports += { ... }`, sorted.
+/// Zeek's `likely_server_ports` as Zeek's default scripts fill it, sorted (for the binary search).
+///
+/// Checked entry by entry against Zeek's own scripts (zeek/zeek master of 2026, after Zeek 8.1).
+/// Since Zeek 8.1 (zeek/zeek PR #5093) `Analyzer::register_for_ports(tag, server_ports,
+/// non_server_ports)` and `PacketAnalyzer::register_for_ports(...)` add their `server_ports` to
+/// `likely_server_ports` (`scripts/base/frameworks/analyzer/main.zeek`,
+/// `scripts/base/packet-protocols/main.zeek`); before 8.1 each script said
+/// `redef likely_server_ports += { ... }`. So the set is the server ports of every analyzer
+/// registration in the scripts `base/init-default.zeek` loads (`base/protocols/*/main.zeek`) and
+/// in the tunnel scripts `base/init-bare.zeek` loads (`base/packet-protocols/*/main.zeek`);
+/// `init-bare.zeek` declares the set empty. Not included: `local.zeek`, `policy/` scripts, site
+/// `redef`s, ports a Spicy `.evt` file names, and analyzers found only by DPD signatures (POP3's
+/// 110/tcp is a signature, not a registered port; RFB, NTLM and WebSocket register no ports;
+/// DHCP's 68/udp, QUIC's DNS-over-QUIC 853/udp and 784/udp are `non_server_ports`). The
+/// scripts' explicit `redef`s before 8.1 did not list MySQL 1434/3306, MQTT 1883 or DHCP
+/// 4011/udp; Syslog's 514/tcp and SSL's 465/tcp (SMTPS, zeek/zeek PR #5291, March 2026) are
+/// newer registrations.
 pub static LIKELY_SERVER_PORTS: &[(Proto, u16)] = &[
-    (Proto::Tcp, 21),    // FTP
-    (Proto::Tcp, 22),    // SSH
-    (Proto::Tcp, 25),    // SMTP
-    (Proto::Tcp, 53),    // DNS
-    (Proto::Tcp, 80),    // HTTP
-    (Proto::Tcp, 81),    // HTTP
-    (Proto::Tcp, 88),    // Kerberos
-    (Proto::Tcp, 110),   // POP3
-    (Proto::Tcp, 135),   // DCE-RPC
-    (Proto::Tcp, 139),   // SMB
-    (Proto::Tcp, 143),   // IMAP
-    (Proto::Tcp, 389),   // LDAP
-    (Proto::Tcp, 443),   // SSL
-    (Proto::Tcp, 445),   // SMB
-    (Proto::Tcp, 502),   // Modbus
-    (Proto::Tcp, 563),   // SSL
-    (Proto::Tcp, 585),   // SSL
-    (Proto::Tcp, 587),   // SMTP
-    (Proto::Tcp, 614),   // SSL
-    (Proto::Tcp, 631),   // HTTP
-    (Proto::Tcp, 636),   // SSL
-    (Proto::Tcp, 989),   // SSL
-    (Proto::Tcp, 990),   // SSL
-    (Proto::Tcp, 992),   // SSL
-    (Proto::Tcp, 993),   // SSL
-    (Proto::Tcp, 995),   // SSL
-    (Proto::Tcp, 1080),  // SOCKS, HTTP
-    (Proto::Tcp, 1434),  // MySQL
-    (Proto::Tcp, 1883),  // MQTT
-    (Proto::Tcp, 2811),  // FTP
-    (Proto::Tcp, 3128),  // HTTP
-    (Proto::Tcp, 3268),  // LDAP
-    (Proto::Tcp, 3306),  // MySQL
-    (Proto::Tcp, 3389),  // RDP
-    (Proto::Tcp, 5222),  // XMPP
-    (Proto::Tcp, 5223),  // SSL
-    (Proto::Tcp, 5269),  // XMPP
-    (Proto::Tcp, 5432),  // PostgreSQL
-    (Proto::Tcp, 6666),  // IRC
-    (Proto::Tcp, 6667),  // IRC
-    (Proto::Tcp, 6668),  // IRC
-    (Proto::Tcp, 6669),  // IRC
-    (Proto::Tcp, 8000),  // HTTP
-    (Proto::Tcp, 8080),  // HTTP
-    (Proto::Tcp, 8888),  // HTTP
-    (Proto::Tcp, 20000), // DNP3
-    (Proto::Udp, 53),    // DNS
-    (Proto::Udp, 67),    // DHCP (68 is registered for the analyzer, not as a server port)
-    (Proto::Udp, 88),    // Kerberos
-    (Proto::Udp, 123),   // NTP
-    (Proto::Udp, 137),   // NetBIOS name service
-    (Proto::Udp, 161),   // SNMP
-    (Proto::Udp, 162),   // SNMP traps
-    (Proto::Udp, 389),   // LDAP
-    (Proto::Udp, 443),   // DTLS, QUIC
-    (Proto::Udp, 514),   // Syslog
-    (Proto::Udp, 547),   // DHCPv6
-    (Proto::Udp, 1812),  // RADIUS
-    (Proto::Udp, 2123),  // GTPv1 control
-    (Proto::Udp, 2152),  // GTPv1 user plane
-    (Proto::Udp, 3478),  // STUN
-    (Proto::Udp, 3544),  // Teredo
-    (Proto::Udp, 4789),  // VXLAN
-    (Proto::Udp, 5060),  // SIP
-    (Proto::Udp, 5072),  // AYIYA
-    (Proto::Udp, 5353),  // mDNS
-    (Proto::Udp, 5355),  // LLMNR
-    (Proto::Udp, 6081),  // GENEVE
-    (Proto::Udp, 20000), // DNP3
+    (Proto::Tcp, 21),    // protocols/ftp/main.zeek
+    (Proto::Tcp, 22),    // protocols/ssh/main.zeek
+    (Proto::Tcp, 25),    // protocols/smtp/main.zeek
+    (Proto::Tcp, 53),    // protocols/dns/main.zeek
+    (Proto::Tcp, 79),    // protocols/finger/main.zeek
+    (Proto::Tcp, 80),    // protocols/http/main.zeek
+    (Proto::Tcp, 81),    // protocols/http/main.zeek
+    (Proto::Tcp, 88),    // protocols/krb/main.zeek
+    (Proto::Tcp, 135),   // protocols/dce-rpc/main.zeek
+    (Proto::Tcp, 139),   // protocols/smb/main.zeek
+    (Proto::Tcp, 143),   // protocols/imap/main.zeek
+    (Proto::Tcp, 389),   // protocols/ldap/main.zeek
+    (Proto::Tcp, 443),   // protocols/ssl/main.zeek
+    (Proto::Tcp, 445),   // protocols/smb/main.zeek
+    (Proto::Tcp, 465),   // protocols/ssl/main.zeek (SMTPS)
+    (Proto::Tcp, 502),   // protocols/modbus/main.zeek
+    (Proto::Tcp, 514),   // protocols/syslog/main.zeek (Syslog over TCP)
+    (Proto::Tcp, 563),   // protocols/ssl/main.zeek
+    (Proto::Tcp, 585),   // protocols/ssl/main.zeek
+    (Proto::Tcp, 587),   // protocols/smtp/main.zeek
+    (Proto::Tcp, 614),   // protocols/ssl/main.zeek
+    (Proto::Tcp, 631),   // protocols/http/main.zeek
+    (Proto::Tcp, 636),   // protocols/ssl/main.zeek
+    (Proto::Tcp, 989),   // protocols/ssl/main.zeek
+    (Proto::Tcp, 990),   // protocols/ssl/main.zeek
+    (Proto::Tcp, 992),   // protocols/ssl/main.zeek
+    (Proto::Tcp, 993),   // protocols/ssl/main.zeek
+    (Proto::Tcp, 995),   // protocols/ssl/main.zeek
+    (Proto::Tcp, 1080),  // protocols/http/main.zeek, protocols/socks/main.zeek
+    (Proto::Tcp, 1434),  // protocols/mysql/main.zeek
+    (Proto::Tcp, 1883),  // protocols/mqtt/main.zeek
+    (Proto::Tcp, 2811),  // protocols/ftp/main.zeek (GridFTP)
+    (Proto::Tcp, 3128),  // protocols/http/main.zeek
+    (Proto::Tcp, 3268),  // protocols/ldap/main.zeek
+    (Proto::Tcp, 3306),  // protocols/mysql/main.zeek
+    (Proto::Tcp, 3389),  // protocols/rdp/main.zeek
+    (Proto::Tcp, 5222),  // protocols/xmpp/main.zeek
+    (Proto::Tcp, 5223),  // protocols/ssl/main.zeek
+    (Proto::Tcp, 5269),  // protocols/xmpp/main.zeek
+    (Proto::Tcp, 5432),  // protocols/postgresql/main.zeek
+    (Proto::Tcp, 6379),  // protocols/redis/main.zeek
+    (Proto::Tcp, 6666),  // protocols/irc/main.zeek
+    (Proto::Tcp, 6667),  // protocols/irc/main.zeek
+    (Proto::Tcp, 6668),  // protocols/irc/main.zeek
+    (Proto::Tcp, 6669),  // protocols/irc/main.zeek
+    (Proto::Tcp, 8000),  // protocols/http/main.zeek
+    (Proto::Tcp, 8080),  // protocols/http/main.zeek
+    (Proto::Tcp, 8888),  // protocols/http/main.zeek
+    (Proto::Tcp, 20000), // protocols/dnp3/main.zeek
+    (Proto::Udp, 53),    // protocols/dns/main.zeek
+    (Proto::Udp, 67),    // protocols/dhcp/main.zeek (68 is a non-server port)
+    (Proto::Udp, 88),    // protocols/krb/main.zeek
+    (Proto::Udp, 123),   // protocols/ntp/main.zeek
+    (Proto::Udp, 137),   // protocols/dns/main.zeek (NetBIOS name service)
+    (Proto::Udp, 161),   // protocols/snmp/main.zeek
+    (Proto::Udp, 162),   // protocols/snmp/main.zeek
+    (Proto::Udp, 389),   // protocols/ldap/main.zeek
+    (Proto::Udp, 443),   // protocols/ssl/main.zeek (DTLS), protocols/quic/main.zeek
+    (Proto::Udp, 514),   // protocols/syslog/main.zeek
+    (Proto::Udp, 1812),  // protocols/radius/main.zeek
+    (Proto::Udp, 2123),  // packet-protocols/gtpv1/main.zeek
+    (Proto::Udp, 2152),  // packet-protocols/gtpv1/main.zeek
+    (Proto::Udp, 3389),  // protocols/rdp/main.zeek (RDPEUDP)
+    (Proto::Udp, 3544),  // packet-protocols/teredo/main.zeek
+    (Proto::Udp, 4011),  // protocols/dhcp/main.zeek (PXE proxy DHCP)
+    (Proto::Udp, 4789),  // packet-protocols/vxlan/main.zeek
+    (Proto::Udp, 5060),  // protocols/sip/main.zeek
+    (Proto::Udp, 5072),  // packet-protocols/ayiya/main.zeek
+    (Proto::Udp, 5353),  // protocols/dns/main.zeek (mDNS)
+    (Proto::Udp, 5355),  // protocols/dns/main.zeek (LLMNR)
+    (Proto::Udp, 6081),  // packet-protocols/geneve/main.zeek
+    (Proto::Udp, 20000), // protocols/dnp3/main.zeek
 ];
 
 /// Whether `port` is one of Zeek's likely server ports for `proto`.
@@ -380,6 +398,85 @@ mod tests {
         assert!(!likely_server_port(Proto::Tcp, 123));
     }
 
+    /// The list equals the union of the server ports each Zeek script registers, written here
+    /// script by script as the scripts have them.
+    #[test]
+    fn likely_server_ports_are_zeeks_script_by_script() {
+        use Proto::{Tcp, Udp};
+        let by_script: &[(&str, Proto, &[u16])] = &[
+            ("protocols/dce-rpc", Tcp, &[135]),
+            ("protocols/dhcp", Udp, &[67, 4011]),
+            ("protocols/dnp3", Tcp, &[20000]),
+            ("protocols/dnp3", Udp, &[20000]),
+            ("protocols/dns", Tcp, &[53]),
+            ("protocols/dns", Udp, &[53, 137, 5353, 5355]),
+            ("protocols/finger", Tcp, &[79]),
+            ("protocols/ftp", Tcp, &[21, 2811]),
+            (
+                "protocols/http",
+                Tcp,
+                &[80, 81, 631, 1080, 3128, 8000, 8080, 8888],
+            ),
+            ("protocols/imap", Tcp, &[143]),
+            ("protocols/irc", Tcp, &[6666, 6667, 6668, 6669]),
+            ("protocols/krb", Tcp, &[88]),
+            ("protocols/krb", Udp, &[88]),
+            ("protocols/ldap", Tcp, &[389, 3268]),
+            ("protocols/ldap", Udp, &[389]),
+            ("protocols/modbus", Tcp, &[502]),
+            ("protocols/mqtt", Tcp, &[1883]),
+            ("protocols/mysql", Tcp, &[1434, 3306]),
+            ("protocols/ntp", Udp, &[123]),
+            ("protocols/postgresql", Tcp, &[5432]),
+            ("protocols/quic", Udp, &[443]),
+            ("protocols/radius", Udp, &[1812]),
+            ("protocols/rdp", Tcp, &[3389]),
+            ("protocols/rdp", Udp, &[3389]),
+            ("protocols/redis", Tcp, &[6379]),
+            ("protocols/sip", Udp, &[5060]),
+            ("protocols/smb", Tcp, &[139, 445]),
+            ("protocols/smtp", Tcp, &[25, 587]),
+            ("protocols/snmp", Udp, &[161, 162]),
+            ("protocols/socks", Tcp, &[1080]),
+            ("protocols/ssh", Tcp, &[22]),
+            (
+                "protocols/ssl",
+                Tcp,
+                &[443, 465, 563, 585, 614, 636, 989, 990, 992, 993, 995, 5223],
+            ),
+            ("protocols/ssl", Udp, &[443]),
+            ("protocols/syslog", Tcp, &[514]),
+            ("protocols/syslog", Udp, &[514]),
+            ("protocols/xmpp", Tcp, &[5222, 5269]),
+            ("packet-protocols/ayiya", Udp, &[5072]),
+            ("packet-protocols/geneve", Udp, &[6081]),
+            ("packet-protocols/gtpv1", Udp, &[2152, 2123]),
+            ("packet-protocols/teredo", Udp, &[3544]),
+            ("packet-protocols/vxlan", Udp, &[4789]),
+        ];
+        let mut want: Vec<(Proto, u16)> = by_script
+            .iter()
+            .flat_map(|&(_, proto, ports)| ports.iter().map(move |&p| (proto, p)))
+            .collect();
+        want.sort();
+        want.dedup();
+        assert_eq!(LIKELY_SERVER_PORTS, want.as_slice());
+        // Registered for an analyzer but not as a server port, or found only by a signature,
+        // or not loaded by Zeek's default scripts.
+        for (proto, port) in [
+            (Udp, 68),   // DHCP client port
+            (Udp, 853),  // DNS over QUIC
+            (Udp, 784),  // DNS over QUIC
+            (Tcp, 110),  // POP3: a DPD signature only
+            (Udp, 546),  // DHCPv6: not in base/init-default.zeek
+            (Udp, 547),  // DHCPv6: not in base/init-default.zeek
+            (Udp, 3478), // STUN: no analyzer in Zeek's base scripts
+            (Tcp, 5060), // SIP is registered on UDP only
+        ] {
+            assert!(!likely_server_port(proto, port), "{proto:?} {port}");
+        }
+    }
+
     #[test]
     fn orientation_without_a_handshake() {
         let none = super::super::NoServerPorts;
@@ -396,5 +493,13 @@ mod tests {
         // TCP, both likely: flip when the first sender's port is the lower one.
         assert_eq!(infer_client(Proto::Tcp, 80, 8080, &none), 1);
         assert_eq!(infer_client(Proto::Tcp, 8080, 80, &none), 0);
+        // Zeek no longer treats POP3's 110 as likely (a signature, no registered port), so the
+        // well-known-port rule decides: 110 is the server either way.
+        assert_eq!(infer_client(Proto::Tcp, 110, 40000, &none), 1);
+        // Above 1024 only the likely list can tell: Redis 6379 and PXE proxy DHCP 4011 are
+        // servers; STUN 3478 is not on Zeek's list, so the first sender stays the client.
+        assert_eq!(infer_client(Proto::Tcp, 6379, 40000, &none), 1);
+        assert_eq!(infer_client(Proto::Udp, 4011, 40000, &none), 1);
+        assert_eq!(infer_client(Proto::Udp, 3478, 40000, &none), 0);
     }
 }
