@@ -157,6 +157,13 @@ pub fn write_stats(
         stats.tcp_packets,
         stats.udp_packets
     )?;
+    if flows.tunnelled > 0 {
+        writeln!(
+            w,
+            "tunnels: {} packets came through tunnels (flows keyed with their tunnel; a UDP tunnel's datagrams also count in its endpoints' flow)",
+            flows.tunnelled
+        )?;
+    }
     if flows.evicted > 0 {
         writeln!(
             w,
