@@ -5,9 +5,11 @@
 //! by what ends it when idle: an open TCP flow (the TCP idle timeout), a UDP flow (the UDP idle
 //! timeout) and a closed TCP flow (the linger). An entry's deadline is never later than its
 //! flow's real one (its last packet time plus its queue's timeout); entries are brought up to
-//! date only when they reach the front, so a packet costs no queue work. Within one queue the
-//! deadline order is the last-packet-time order, so the fronts of the three queues also tell
-//! which flow has been idle the longest.
+//! date only when they reach the front, so a packet costs no queue work. In the open-TCP and UDP
+//! queues the deadline order is the last-packet-time order, so their fronts are the TCP and UDP
+//! flows idle the longest; the third queue's front is the flow due to end first (closed flows and
+//! attempts end at their close or first SYN plus a delay). Eviction takes the front idle the
+//! longest of the three.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
@@ -758,7 +760,8 @@ impl<'a> FlowTable<'a> {
         }
     }
 
-    /// Ends the flow idle the longest (the table is full).
+    /// Ends the flow idle the longest among the three queues' fronts (the table is full): the
+    /// open TCP or UDP flow idle the longest, or the closed flow or attempt due to end first.
     fn evict(&mut self, sink: &mut dyn FlowSink) {
         // Settling a queue moves entries into the others; it only ever pushes exact entries, so
         // once all three are settled every front is exact (settling and looking in one pass
