@@ -46,6 +46,29 @@ pub fn temp_path(name: &str) -> std::path::PathBuf {
         std::env::temp_dir()
     };
     let dir = base.join(format!("flowaudit-fuzz-{}", std::process::id()));
+    static SWEPT: std::sync::Once = std::sync::Once::new();
+    SWEPT.call_once(|| sweep(&base));
     let _ = std::fs::create_dir_all(&dir);
     dir.join(name)
+}
+
+/// Removes the folders of fuzzing processes that have ended (libFuzzer ends a process without
+/// running destructors, so each run leaves its folder behind).
+fn sweep(base: &std::path::Path) {
+    let Ok(entries) = std::fs::read_dir(base) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name();
+        let Some(pid) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix("flowaudit-fuzz-"))
+            .and_then(|p| p.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if !std::path::Path::new(&format!("/proc/{pid}")).exists() {
+            let _ = std::fs::remove_dir_all(e.path());
+        }
+    }
 }
