@@ -10,6 +10,9 @@ pub(super) struct Ip<'a> {
     pub v6: bool,
     pub src: Addr,
     pub dst: Addr,
+    /// Destination of the transport checksum's pseudo-header: `dst`, or the final destination an
+    /// IPv6 Routing header names while segments are left.
+    pub pseudo_dst: Addr,
     /// Protocol of the transport header (after IPv6 extension headers); for a fragment, the
     /// protocol of the datagram's payload.
     pub proto: u8,
@@ -73,7 +76,7 @@ pub(super) fn transport(frame: &Frame<'_>, ip: Ip<'_>, vlan: VlanStack) -> Resul
         Checksum::Cut
     } else if !frame.verify || matches!(transport, Transport::Icmp(_)) {
         Checksum::Unchecked
-    } else if checksum::transport_ok(ip.v6, &ip.src, &ip.dst, ip.proto, ip.l4) {
+    } else if checksum::transport_ok(ip.v6, &ip.src, &ip.pseudo_dst, ip.proto, ip.l4) {
         Checksum::Good
     } else {
         Checksum::BadL4
@@ -159,6 +162,9 @@ pub(crate) fn reassembled(
         v6: base.v6,
         src: base.src,
         dst: base.dst,
+        // A Routing header of the unfragmentable part is not kept with the fragments: a
+        // reassembled datagram's checksum is taken over the IPv6 destination.
+        pseudo_dst: base.dst,
         proto,
         ip_len: hdr_len + len,
         l4_len: len - pos as u32,

@@ -71,10 +71,14 @@ pub(super) fn parse<'a>(frame: &Frame<'a>, wire: usize, off: usize) -> Result<Ip
         data_off: off + ihl,
     });
     let captured = &h[ihl..h.len().min(total)];
+    let dst = Addr::v4(&h[field::DST]);
     Ok(Ip {
         v6: false,
         src: Addr::v4(&h[field::SRC]),
-        dst: Addr::v4(&h[field::DST]),
+        dst,
+        // Source-route options are not read: the checksum is taken over the header's
+        // destination.
+        pseudo_dst: dst,
         proto: h[field::PROTOCOL],
         ip_len: total as u32,
         l4_len: (total - ihl) as u32,

@@ -36,6 +36,15 @@ mod field {
         pub const FRAG_LEN: usize = 8;
         /// Unit of the length field and shortest extension header, bytes.
         pub const MIN_LEN: usize = 8;
+        /// Routing header: routing type (0: source route, deprecated; 2: mobility home
+        /// address; 4: segment routing).
+        pub const ROUTING_TYPE: usize = 2;
+        /// Routing header: segments left, route segments still to visit.
+        pub const SEGMENTS_LEFT: usize = 3;
+        /// Routing header types 0, 2 and 4: the first address of the list, 16 bytes (types 0 and
+        /// 2 list the route in order, the final destination last; type 4 in reverse, the final
+        /// destination first).
+        pub const ROUTE: usize = 8;
     }
 }
 
@@ -70,12 +79,15 @@ pub(super) fn parse<'a>(frame: &Frame<'a>, wire: usize, off: usize) -> Result<Ip
         p => p,
     };
     let total = field::LEN + payload;
-    let (next, pos, frag) = chain(frame, off, field::LEN, h[field::NEXT_HEADER], total)?;
+    let c = chain(frame, off, field::LEN, h[field::NEXT_HEADER], total)?;
+    let (next, pos, frag) = (c.next, c.pos, c.frag);
     let l4 = h.get(pos..h.len().min(total)).unwrap_or(&[]);
+    let dst = Addr::v6(&h[field::DST]);
     Ok(Ip {
         v6: true,
         src: Addr::v6(&h[field::SRC]),
-        dst: Addr::v6(&h[field::DST]),
+        dst,
+        pseudo_dst: c.final_dst.unwrap_or(dst),
         proto: next,
         ip_len: total as u32,
         l4_len: (total - pos) as u32,
@@ -83,6 +95,19 @@ pub(super) fn parse<'a>(frame: &Frame<'a>, wire: usize, off: usize) -> Result<Ip
         frag,
         bad_header: false,
     })
+}
+
+/// What follows the extension headers ([`chain`]).
+struct Chain {
+    /// Protocol after the last extension header.
+    next: u8,
+    /// Where it starts, bytes from the IPv6 header.
+    pos: usize,
+    /// The Fragment header of a fragment (not an atomic one), which ended the walk.
+    frag: Option<FragHdr>,
+    /// The final destination a Routing header names while it has segments left: the
+    /// destination of the transport checksum's pseudo-header (RFC 8200 8.1).
+    final_dst: Option<Addr>,
 }
 
 /// Follows the extension headers of the packet at `off`, from `pos` (relative to `off`) where a
@@ -95,8 +120,9 @@ fn chain(
     mut pos: usize,
     mut next: u8,
     total: usize,
-) -> Result<(u8, usize, Option<FragHdr>), Skip> {
+) -> Result<Chain, Skip> {
     let mut headers = 0;
+    let mut final_dst = None;
     loop {
         match next {
             ipproto::HOPOPTS | ipproto::ROUTING | ipproto::DSTOPTS | ipproto::AH => {
@@ -110,6 +136,9 @@ fn chain(
                 } else {
                     (e[field::ext::LENGTH] as usize + 1) * field::ext::MIN_LEN
                 };
+                if next == ipproto::ROUTING {
+                    final_dst = final_dst.or(routed_destination(frame, off + pos, len));
+                }
                 next = e[field::ext::NEXT_HEADER];
                 pos += len;
             }
@@ -135,7 +164,12 @@ fn chain(
                         hdr_len: unfragmentable as u32,
                         data_off: off + pos,
                     };
-                    return Ok((next, pos, Some(frag)));
+                    return Ok(Chain {
+                        next,
+                        pos,
+                        frag: Some(frag),
+                        final_dst,
+                    });
                 }
             }
             _ => break,
@@ -145,7 +179,30 @@ fn chain(
             return Err(Skip::Malformed(Layer::Ipv6Ext, Reason::BadHeaderLength));
         }
     }
-    Ok((next, pos, None))
+    Ok(Chain {
+        next,
+        pos,
+        frag: None,
+        final_dst,
+    })
+}
+
+/// The final destination the Routing header at `at` (`len` bytes) names, when it still has
+/// segments to visit and is of a type whose address list says it: type 0 or 2 (the last
+/// address), type 4, segment routing (the first). None for other types (RPL's compressed
+/// addresses), a header with no segments left (the IPv6 destination is the final one) or one not
+/// captured whole.
+fn routed_destination(frame: &Frame<'_>, at: usize, len: usize) -> Option<Addr> {
+    let r = frame.data.get(at..at.checked_add(len)?)?;
+    if r[field::ext::SEGMENTS_LEFT] == 0 || len < field::ext::ROUTE + 16 {
+        return None;
+    }
+    let i = match r[field::ext::ROUTING_TYPE] {
+        0 | 2 => field::ext::ROUTE + (len - field::ext::ROUTE) / 16 * 16 - 16,
+        4 => field::ext::ROUTE,
+        _ => return None,
+    };
+    Some(Addr::v6(&r[i..i + 16]))
 }
 
 /// Follows the extension headers at the start of a reassembled datagram's fragmentable part
@@ -156,9 +213,10 @@ pub(super) fn chain_reassembled(
     next: u8,
     total: usize,
 ) -> Result<(u8, usize), Skip> {
-    match chain(frame, 0, 0, next, total)? {
-        (next, pos, None) => Ok((next, pos)),
-        (_, _, Some(_)) => Err(Skip::Malformed(Layer::Ipv6Ext, Reason::TooManyHeaders)),
+    let c = chain(frame, 0, 0, next, total)?;
+    match c.frag {
+        None => Ok((c.next, c.pos)),
+        Some(_) => Err(Skip::Malformed(Layer::Ipv6Ext, Reason::TooManyHeaders)),
     }
 }
 
@@ -166,6 +224,82 @@ pub(super) fn chain_reassembled(
 mod tests {
     use super::super::testutil::*;
     use super::super::*;
+
+    /// An IPv6 TCP segment behind a Routing header (`routing`: the whole header, its next header
+    /// TCP), with its checksum computed over `csum_dst` in the pseudo-header.
+    fn routed(routing: &[u8], csum_dst: [u8; 16]) -> Vec<u8> {
+        let mut f = ipv6_hdr(ipproto::ROUTING, (routing.len() + 20) as u16);
+        f.extend(routing);
+        let l4 = f.len();
+        f.extend(tcp_hdr(tcpflags::SYN));
+        let mut acc = checksum::sum(&f[8..24], 0);
+        acc = checksum::sum(&csum_dst, acc);
+        acc += u64::from(ipproto::TCP) + 20;
+        let c = checksum::compute(&f[l4..], acc);
+        f[l4 + 16..l4 + 18].copy_from_slice(&c.to_be_bytes());
+        f
+    }
+
+    fn verified(f: &[u8]) -> Checksum {
+        decode_with(
+            linktype::IPV6,
+            f,
+            f.len() as u32,
+            &TunnelConfig::DEFAULT,
+            true,
+        )
+        .unwrap()
+        .csum
+    }
+
+    /// The header's destination (2001:db8::2) and two route addresses.
+    const DST: [u8; 16] = [0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2];
+    const HOP: [u8; 16] = [
+        0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x77,
+    ];
+    const FINAL: [u8; 16] = [
+        0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x99,
+    ];
+
+    /// Routing header type `kind` with `left` segments left and `addrs` as its address list.
+    fn routing(kind: u8, left: u8, addrs: &[[u8; 16]]) -> Vec<u8> {
+        let mut r = vec![ipproto::TCP, 2 * addrs.len() as u8, kind, left, 0, 0, 0, 0];
+        for a in addrs {
+            r.extend(a);
+        }
+        r
+    }
+
+    /// The same five verdicts as tshark's (`tshark -o tcp.check_checksum:TRUE -e
+    /// tcp.checksum.status` on these frames as a LINKTYPE_IPV6 capture: good, bad, good, good,
+    /// good for the first five cases).
+    #[test]
+    fn routing_header_names_the_checksum_destination() {
+        // Type 2 (mobility), one segment left: the home address is the final destination.
+        let r = routing(2, 1, &[FINAL]);
+        assert_eq!(verified(&routed(&r, FINAL)), Checksum::Good);
+        assert_eq!(verified(&routed(&r, DST)), Checksum::BadL4);
+        // Type 0, two segments left: the last address is the final destination.
+        let r = routing(0, 2, &[HOP, FINAL]);
+        assert_eq!(verified(&routed(&r, FINAL)), Checksum::Good);
+        assert_eq!(verified(&routed(&r, HOP)), Checksum::BadL4);
+        // Type 4 (segment routing) lists the route in reverse: the first is the final one.
+        let r = routing(4, 1, &[FINAL, HOP]);
+        assert_eq!(verified(&routed(&r, FINAL)), Checksum::Good);
+        // No segments left: the packet is at its final destination, the header's.
+        let r = routing(0, 0, &[HOP, FINAL]);
+        assert_eq!(verified(&routed(&r, DST)), Checksum::Good);
+        // Type 3 (RPL, compressed addresses) is not read: the header's destination.
+        let r = routing(3, 1, &[FINAL]);
+        assert_eq!(verified(&routed(&r, DST)), Checksum::Good);
+        // A routing header with no address (length 0) names none.
+        let r = routing(2, 1, &[]);
+        assert_eq!(verified(&routed(&r, DST)), Checksum::Good);
+        // The flow's key stays the header's destination.
+        let f = routed(&routing(2, 1, &[FINAL]), FINAL);
+        let p = decode(linktype::IPV6, &f, f.len() as u32).unwrap();
+        assert_eq!(p.dst, Addr::v6(&DST));
+    }
 
     #[test]
     fn ipv6_extension_headers() {
