@@ -2,7 +2,9 @@
 
 use std::path::PathBuf;
 
-use crate::decode::{Checksum, ChecksumMode, Layer, Opaque, Packet, Reason, Skip, Transport};
+use crate::decode::{
+    Checksum, ChecksumMode, Layer, Opaque, Packet, Reason, Settings, Skip, Transport, TunnelConfig,
+};
 use crate::reassembly::Reassembler;
 
 const LAYERS: usize = Layer::ALL.len();
@@ -444,8 +446,8 @@ impl InputSummary {
 /// [`Reassembler`], whose clock is the input's packet times.
 pub struct Tally {
     pub sum: InputSummary,
-    /// Which UDP ports carry which tunnel.
-    tunnels: crate::decode::TunnelConfig,
+    /// How frames (and reassembled datagrams) are decoded; `verify` follows `checksums`.
+    decode: Settings,
     first: i64,
     last: i64,
     frags: Reassembler,
@@ -457,7 +459,7 @@ impl Tally {
     pub fn new(sum: InputSummary) -> Tally {
         Tally {
             sum,
-            tunnels: crate::decode::TunnelConfig::DEFAULT,
+            decode: Settings::DEFAULT,
             first: i64::MAX,
             last: i64::MIN,
             frags: Reassembler::default(),
@@ -466,8 +468,8 @@ impl Tally {
     }
 
     /// Decodes with tunnel settings `tunnels`.
-    pub fn with_tunnels(mut self, tunnels: crate::decode::TunnelConfig) -> Tally {
-        self.tunnels = tunnels;
+    pub fn with_tunnels(mut self, tunnels: TunnelConfig) -> Tally {
+        self.decode.tunnels = tunnels;
         self.reassembler();
         self
     }
@@ -475,6 +477,7 @@ impl Tally {
     /// What is done with checksums (not verified by default).
     pub fn with_checksums(mut self, mode: ChecksumMode) -> Tally {
         self.checksums = mode;
+        self.decode.verify = mode.verifies();
         self.reassembler();
         self
     }
@@ -482,8 +485,7 @@ impl Tally {
     /// A new reassembler, decoding datagrams with this tally's settings.
     fn reassembler(&mut self) {
         self.frags = Reassembler::new(crate::reassembly::Config {
-            tunnels: self.tunnels,
-            verify: self.checksums.verifies(),
+            decode: self.decode,
             ..Default::default()
         });
     }
@@ -504,8 +506,8 @@ impl Tally {
         self.first = self.first.min(ts_ns);
         self.last = self.last.max(ts_ns);
         self.frags.expire(ts_ns, &mut stats.frag);
-        let verify = self.checksums.verifies();
-        match crate::decode::decode_with(linktype, data, wire_len, &self.tunnels, verify) {
+        let verify = self.decode.verify;
+        match crate::decode::decode_with(linktype, data, wire_len, &self.decode) {
             Ok(pkt) => {
                 if verify {
                     stats.checksum(&pkt);

@@ -24,76 +24,72 @@ use std::path::PathBuf;
 use flowaudit::decode::{Transport, linktype};
 use flowaudit::stats::{InputSummary, Tally};
 
-fn check_records(capture: &str, expected: &str) {
-    let o = run(&["flows", "-q", capture]);
-    assert_eq!(o.status.code(), Some(0));
-    let got = String::from_utf8(o.stdout).unwrap();
-    let want = read(expected);
-    for (i, (g, w)) in got.lines().zip(want.lines()).enumerate() {
-        assert_eq!(g, w, "{capture}: record {} differs", i + 1);
-    }
-    assert_eq!(got.lines().count(), want.lines().count(), "{capture}");
+/// A capture of fragments, the records `flows` must print for it and its statistics (stderr
+/// after the line about the input).
+struct Case {
+    capture: &'static str,
+    records: &'static str,
+    statistics: &'static [&'static str],
 }
 
-fn statistics(capture: &str) -> Vec<String> {
-    let o = run(&["flows", "-o", "/dev/null", capture]);
-    assert_eq!(o.status.code(), Some(0));
-    let err = String::from_utf8(o.stderr).unwrap();
-    err.lines().skip(1).map(str::to_owned).collect()
-}
-
-#[test]
-fn real_kernel_fragments_records() {
-    check_records(
-        "fixtures/fragments/real.pcap",
-        "fixtures/fragments/real.expected.jsonl",
-    );
-}
-
-#[test]
-fn real_kernel_fragments_statistics() {
-    // 50 frames: 24 fragments make 8 datagrams: 6 UDP packets (4 IPv4, 2 IPv6) and the two
-    // ping datagrams (3 fragments each: 6 ICMP frames); 22 TCP segments, 2 whole UDP datagrams,
-    // 2 MLD reports (icmpv6).
-    assert_eq!(
-        statistics("fixtures/fragments/real.pcap"),
-        [
+const CASES: [Case; 2] = [
+    // Real kernel fragments. 50 frames: 24 fragments make 8 datagrams: 6 UDP packets (4 IPv4,
+    // 2 IPv6) and the two ping datagrams (3 fragments each: 6 ICMP frames); 22 TCP segments,
+    // 2 whole UDP datagrams, 2 MLD reports (icmpv6).
+    Case {
+        capture: "fixtures/fragments/real.pcap",
+        records: "fixtures/fragments/real.expected.jsonl",
+        statistics: &[
             "flows: 3 (1 tcp, 2 udp) from 30 packets (22 tcp, 8 udp)",
             "ip fragments: 24 frames; 24 in 8 datagrams reassembled (6 tcp/udp packets), 0 in 0 \
              incomplete (0 timed out, 0 evicted, 0 at the end of the input), 0 rejected; \
              0 duplicates, 0 overlaps, 0 inconsistent",
             "not in a flow: 8 packets",
             "  icmp: icmp 6, icmpv6 2",
-        ]
-    );
-}
-
-#[test]
-fn hostile_fragments_records() {
-    check_records(
-        "fixtures/synthetic/fragments.pcap",
-        "fixtures/synthetic/fragments.expected.jsonl",
-    );
-}
-
-#[test]
-fn hostile_fragments_statistics() {
-    // 27 frames, 23 fragments: 18 in 7 datagrams (41001-41005, 41008, 41010); 4 in 3 incomplete
-    // ones (41006 missing its middle and the trailing last fragment of 41010, both timed out when
-    // the packet at 40 s is read; the IPv6 copy of 41008's last fragment, pending at the end);
-    // 1 rejected (past 65,535 bytes). One duplicate (41003), two overlaps (41004 same bytes,
-    // 41005 other bytes: inconsistent).
-    assert_eq!(
-        statistics("fixtures/synthetic/fragments.pcap"),
-        [
+        ],
+    },
+    // The generated hostile cases. 27 frames, 23 fragments: 18 in 7 datagrams (41001-41005,
+    // 41008, 41010); 4 in 3 incomplete ones (41006 missing its middle and the trailing last
+    // fragment of 41010, both timed out when the packet at 40 s is read; the IPv6 copy of 41008's
+    // last fragment, pending at the end); 1 rejected (past 65,535 bytes). One duplicate (41003),
+    // two overlaps (41004 same bytes, 41005 other bytes: inconsistent).
+    Case {
+        capture: "fixtures/synthetic/fragments.pcap",
+        records: "fixtures/synthetic/fragments.expected.jsonl",
+        statistics: &[
             "flows: 9 (0 tcp, 9 udp) from 11 packets (0 tcp, 11 udp)",
             "ip fragments: 23 frames; 18 in 7 datagrams reassembled (7 tcp/udp packets), 4 in 3 \
              incomplete (2 timed out, 0 evicted, 1 at the end of the input), 1 rejected; \
              1 duplicates, 2 overlaps, 1 inconsistent",
             "not in a flow: 5 packets",
             "  ip fragments in no packet: 5 (incomplete 4, rejected 1)",
-        ]
-    );
+        ],
+    },
+];
+
+#[test]
+fn records() {
+    for c in &CASES {
+        let o = run(&["flows", "-q", c.capture]);
+        assert_eq!(o.status.code(), Some(0), "{}", c.capture);
+        let got = String::from_utf8(o.stdout).unwrap();
+        let want = read(c.records);
+        for (i, (g, w)) in got.lines().zip(want.lines()).enumerate() {
+            assert_eq!(g, w, "{}: record {} differs", c.capture, i + 1);
+        }
+        assert_eq!(got.lines().count(), want.lines().count(), "{}", c.capture);
+    }
+}
+
+#[test]
+fn statistics() {
+    for c in &CASES {
+        let o = run(&["flows", "-o", "/dev/null", c.capture]);
+        assert_eq!(o.status.code(), Some(0), "{}", c.capture);
+        let err = String::from_utf8(o.stderr).unwrap();
+        let got: Vec<&str> = err.lines().skip(1).collect();
+        assert_eq!(got, c.statistics, "{}", c.capture);
+    }
 }
 
 #[test]

@@ -128,6 +128,17 @@ mod tests {
     use super::super::*;
     use super::*;
 
+    /// Checksums verified.
+    const VERIFY: Settings = Settings {
+        verify: true,
+        ..Settings::DEFAULT
+    };
+
+    /// `f` (captured whole) decoded with its checksums verified.
+    fn verified(lt: u32, f: &[u8]) -> Packet {
+        decode_with(lt, f, f.len() as u32, &VERIFY).unwrap()
+    }
+
     /// RFC 1071's worked example: the words 0001 f203 f4f5 f6f7 sum to ddf2.
     #[test]
     fn rfc1071_example() {
@@ -196,14 +207,7 @@ mod tests {
         f.extend(tcp_hdr(tcpflags::ACK | tcpflags::PSH));
         f.extend([0xab; 7]);
         fill(&mut f, false, 20, 16);
-        let p = decode_with(
-            linktype::IPV4,
-            &f,
-            f.len() as u32,
-            &TunnelConfig::DEFAULT,
-            true,
-        )
-        .unwrap();
+        let p = verified(linktype::IPV4, &f);
         assert_eq!(p.csum, Checksum::Good);
         // Not verified unless asked.
         assert_eq!(
@@ -211,38 +215,17 @@ mod tests {
             Checksum::Unchecked
         );
         f[46] ^= 0x40; // the last payload byte
-        let p = decode_with(
-            linktype::IPV4,
-            &f,
-            f.len() as u32,
-            &TunnelConfig::DEFAULT,
-            true,
-        )
-        .unwrap();
+        let p = verified(linktype::IPV4, &f);
         assert_eq!(p.csum, Checksum::BadL4);
 
         let mut f = ipv6_hdr(ipproto::TCP, 20 + 3);
         f.extend(tcp_hdr(tcpflags::ACK));
         f.extend([1, 2, 3]);
         fill(&mut f, true, 40, 16);
-        let p = decode_with(
-            linktype::IPV6,
-            &f,
-            f.len() as u32,
-            &TunnelConfig::DEFAULT,
-            true,
-        )
-        .unwrap();
+        let p = verified(linktype::IPV6, &f);
         assert_eq!(p.csum, Checksum::Good);
         f[41] ^= 1; // source port
-        let p = decode_with(
-            linktype::IPV6,
-            &f,
-            f.len() as u32,
-            &TunnelConfig::DEFAULT,
-            true,
-        )
-        .unwrap();
+        let p = verified(linktype::IPV6, &f);
         assert_eq!(p.csum, Checksum::BadL4);
     }
 
@@ -253,46 +236,18 @@ mod tests {
         f[10..12].copy_from_slice(&h.to_be_bytes());
         f.extend([0x9c, 0x40, 0x00, 0x35, 0, 10, 0, 0, 0xaa, 0xbb]);
         // IPv4: a zero checksum field means none.
-        let p = decode_with(
-            linktype::IPV4,
-            &f,
-            f.len() as u32,
-            &TunnelConfig::DEFAULT,
-            true,
-        )
-        .unwrap();
+        let p = verified(linktype::IPV4, &f);
         assert_eq!(p.csum, Checksum::Good);
         fill(&mut f, false, 20, 6);
-        let p = decode_with(
-            linktype::IPV4,
-            &f,
-            f.len() as u32,
-            &TunnelConfig::DEFAULT,
-            true,
-        )
-        .unwrap();
+        let p = verified(linktype::IPV4, &f);
         assert_eq!(p.csum, Checksum::Good);
         f[29] ^= 0xff;
-        let p = decode_with(
-            linktype::IPV4,
-            &f,
-            f.len() as u32,
-            &TunnelConfig::DEFAULT,
-            true,
-        )
-        .unwrap();
+        let p = verified(linktype::IPV4, &f);
         assert_eq!(p.csum, Checksum::BadL4);
         // IPv6: the checksum is mandatory, zero is wrong.
         let mut f = ipv6_hdr(ipproto::UDP, 8 + 2);
         f.extend([0x9c, 0x40, 0x00, 0x35, 0, 10, 0, 0, 0xaa, 0xbb]);
-        let p = decode_with(
-            linktype::IPV6,
-            &f,
-            f.len() as u32,
-            &TunnelConfig::DEFAULT,
-            true,
-        )
-        .unwrap();
+        let p = verified(linktype::IPV6, &f);
         assert_eq!(p.csum, Checksum::BadL4);
     }
 
@@ -300,27 +255,13 @@ mod tests {
     fn bad_ipv4_header_and_cut_frames() {
         // The test IPv4 header carries a zero checksum: wrong.
         let f = eth_tcp(10);
-        let p = decode_with(
-            linktype::ETHERNET,
-            &f,
-            f.len() as u32,
-            &TunnelConfig::DEFAULT,
-            true,
-        )
-        .unwrap();
+        let p = verified(linktype::ETHERNET, &f);
         assert_eq!(p.csum, Checksum::BadIp);
         // Fix the header; cut the frame inside the payload: not verifiable, whether asked or not.
         let mut f = eth_tcp(10);
         let h = compute(&f[14..34], 0);
         f[24..26].copy_from_slice(&h.to_be_bytes());
-        let p = decode_with(
-            linktype::ETHERNET,
-            &f[..58],
-            f.len() as u32,
-            &TunnelConfig::DEFAULT,
-            true,
-        )
-        .unwrap();
+        let p = decode_with(linktype::ETHERNET, &f[..58], f.len() as u32, &VERIFY).unwrap();
         assert_eq!(p.csum, Checksum::Cut);
         let p = decode(linktype::ETHERNET, &f[..58], f.len() as u32).unwrap();
         assert_eq!(p.csum, Checksum::Cut);

@@ -1,7 +1,7 @@
 //! What IPv4 and IPv6 hand to the transport layer, and the transport dispatch.
 
 use super::{
-    Addr, Checksum, Encap, Fragment, Frame, Layer, Packet, Reason, Skip, Transport, TunnelConfig,
+    Addr, Checksum, Encap, Fragment, Frame, Layer, Packet, Reason, Settings, Skip, Transport,
     VlanStack, checksum, icmp, ipproto, ipv6, tcp, tunnel, udp,
 };
 
@@ -74,7 +74,7 @@ pub(super) fn transport(frame: &Frame<'_>, ip: Ip<'_>, vlan: VlanStack) -> Resul
         Checksum::BadIp
     } else if (ip.l4.len() as u32) < ip.l4_len {
         Checksum::Cut
-    } else if !frame.verify || matches!(transport, Transport::Icmp(_)) {
+    } else if !frame.settings.verify || matches!(transport, Transport::Icmp(_)) {
         Checksum::Unchecked
     } else if checksum::transport_ok(ip.v6, &ip.src, &ip.pseudo_dst, ip.proto, ip.l4) {
         Checksum::Good
@@ -131,25 +131,23 @@ fn fragment(frame: &Frame<'_>, ip: &Ip<'_>, f: FragHdr, vlan: VlanStack) -> Resu
 /// captured bytes of its payload from offset 0 (IPv4: after the header; IPv6: after the
 /// unfragmentable part, starting with the header the Fragment header named), `len` the payload's
 /// length, `proto` the protocol of its first header and `hdr_len` the IP header bytes before it;
-/// `base` is one of its fragments (addresses, VLANs, the tunnels around it), `tunnels` the tunnel
-/// settings (a reassembled datagram can itself carry a tunnel), `verify` whether its transport
-/// checksum is verified.
+/// `base` is one of its fragments (addresses, VLANs, the tunnels around it), `settings` those of
+/// the decoding (a reassembled datagram can itself carry a tunnel; its transport checksum is
+/// verified when they say so).
 pub(crate) fn reassembled(
     base: &Packet,
     proto: u8,
     hdr_len: u32,
     data: &[u8],
     len: u32,
-    tunnels: &TunnelConfig,
-    verify: bool,
+    settings: &Settings,
 ) -> Result<Packet, Skip> {
     let frame = Frame {
         data,
         cut: (data.len() as u32) < len,
-        tunnels,
+        settings,
         depth: base.encap.layers().len() as u8,
         origin: 0,
-        verify,
     };
     // IPv6: extension headers may follow in the fragmentable part.
     let (proto, pos) = if base.v6 {

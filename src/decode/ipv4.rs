@@ -84,7 +84,7 @@ pub(super) fn parse<'a>(frame: &Frame<'a>, wire: usize, off: usize) -> Result<Ip
         l4_len: (total - ihl) as u32,
         l4: captured,
         frag,
-        bad_header: frame.verify && !super::checksum::ipv4_header_ok(&h[..ihl]),
+        bad_header: frame.settings.verify && !super::checksum::ipv4_header_ok(&h[..ihl]),
     })
 }
 

@@ -460,39 +460,59 @@ fn be32(b: &[u8], r: Field) -> u32 {
     u32::from_be_bytes([b[r.start], b[r.start + 1], b[r.start + 2], b[r.start + 3]])
 }
 
+/// How frames are decoded ([`decode_with`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Settings {
+    /// Which UDP ports carry which tunnel.
+    pub tunnels: TunnelConfig,
+    /// Verify the IPv4 header checksum and the TCP and UDP checksums ([`Packet::csum`]); the
+    /// only work in decoding that reads every byte of a packet.
+    pub verify: bool,
+}
+
+impl Settings {
+    /// The default tunnel ports; checksums not verified.
+    pub const DEFAULT: Settings = Settings {
+        tunnels: TunnelConfig::DEFAULT,
+        verify: false,
+    };
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings::DEFAULT
+    }
+}
+
 /// A frame being decoded: its captured bytes and whether the snaplen cut it.
 struct Frame<'a> {
     data: &'a [u8],
     /// True when fewer bytes were captured than the frame had on the wire.
     cut: bool,
-    /// Which UDP ports carry which tunnel.
-    tunnels: &'a TunnelConfig,
+    /// Which UDP ports carry which tunnel, whether checksums are verified.
+    settings: &'a Settings,
     /// Tunnels around this frame (0: the captured frame itself).
     depth: u8,
     /// Address of the captured frame's first byte, so that a fragment can say where its data
     /// lies in the captured frame ([`Frame::position`]); 0 for a reassembled datagram, whose
     /// bytes are not the captured frame's.
     origin: usize,
-    /// Verify checksums ([`checksum`]).
-    verify: bool,
 }
 
 impl<'a> Frame<'a> {
-    /// A captured frame, outside any tunnel, with the default tunnel settings.
+    /// A captured frame, outside any tunnel, with the default settings.
     fn new(data: &'a [u8], cut: bool) -> Frame<'a> {
-        Frame::captured(data, cut, &TunnelConfig::DEFAULT, false)
+        Frame::captured(data, cut, &Settings::DEFAULT)
     }
 
-    /// A captured frame (`data`: all of its captured bytes) with tunnel settings `tunnels`,
-    /// verifying checksums when `verify` is set.
-    fn captured(data: &'a [u8], cut: bool, tunnels: &'a TunnelConfig, verify: bool) -> Frame<'a> {
+    /// A captured frame (`data`: all of its captured bytes) decoded with `settings`.
+    fn captured(data: &'a [u8], cut: bool, settings: &'a Settings) -> Frame<'a> {
         Frame {
             data,
             cut,
-            tunnels,
+            settings,
             depth: 0,
             origin: data.as_ptr() as usize,
-            verify,
         }
     }
 
@@ -502,10 +522,9 @@ impl<'a> Frame<'a> {
         Frame {
             data,
             cut,
-            tunnels: self.tunnels,
+            settings: self.settings,
             depth: self.depth,
             origin: self.origin,
-            verify: self.verify,
         }
     }
 
@@ -558,19 +577,18 @@ impl<'a> Frame<'a> {
 /// assert_eq!(decode(linktype::RAW, &frame[..30], 40).unwrap_err(), Skip::Truncated(Layer::Tcp));
 /// ```
 pub fn decode(linktype: u32, data: &[u8], wire_len: u32) -> Result<Packet, Skip> {
-    decode_with(linktype, data, wire_len, &TunnelConfig::DEFAULT, false)
+    decode_with(linktype, data, wire_len, &Settings::DEFAULT)
 }
 
-/// [`decode`] with tunnel settings (the UDP ports that carry VXLAN), verifying the IPv4 header
-/// and TCP/UDP checksums when `verify` is set ([`Packet::csum`]).
+/// [`decode`] with `settings`: the UDP ports that carry VXLAN, and whether the IPv4 header and
+/// TCP/UDP checksums are verified ([`Packet::csum`]).
 pub fn decode_with(
     linktype: u32,
     data: &[u8],
     wire_len: u32,
-    tunnels: &TunnelConfig,
-    verify: bool,
+    settings: &Settings,
 ) -> Result<Packet, Skip> {
-    let frame = Frame::captured(data, (data.len() as u64) < wire_len as u64, tunnels, verify);
+    let frame = Frame::captured(data, (data.len() as u64) < wire_len as u64, settings);
     // Bytes of the frame on the wire after offset `off`: bounds the IP length fields.
     let wire = (wire_len as usize).max(data.len());
     match linktype::link(linktype) {
@@ -799,6 +817,12 @@ mod tests {
         use super::super::*;
         use proptest::prelude::*;
 
+        /// Checksums verified.
+        const VERIFY: Settings = Settings {
+            verify: true,
+            ..Settings::DEFAULT
+        };
+
         const LINKTYPES: [u32; 23] = [
             linktype::NULL,
             linktype::ETHERNET,
@@ -833,8 +857,8 @@ mod tests {
                 let _ = decode(LINKTYPES[lt], &data, data.len() as u32 + extra);
                 let _ = decode(LINKTYPES[lt], &data, 0);
                 // Checksum verification reads every byte: it must not panic either.
-                let _ = decode_with(LINKTYPES[lt], &data, data.len() as u32 + extra, &TunnelConfig::DEFAULT, true);
-                let _ = decode_with(LINKTYPES[lt], &data, data.len() as u32, &TunnelConfig::DEFAULT, true);
+                let _ = decode_with(LINKTYPES[lt], &data, data.len() as u32 + extra, &VERIFY);
+                let _ = decode_with(LINKTYPES[lt], &data, data.len() as u32, &VERIFY);
             }
 
             /// Valid frames of every link type with random bytes overwritten: never a panic.
@@ -860,13 +884,13 @@ mod tests {
                 f.extend([0u8; 32]);
                 f.extend(&tail);
                 let _ = decode(linktype::IPV6, &f, f.len() as u32);
-                let _ = decode_with(linktype::IPV6, &f, f.len() as u32, &TunnelConfig::DEFAULT, true);
+                let _ = decode_with(linktype::IPV6, &f, f.len() as u32, &VERIFY);
                 let mut g = vec![0x45, 0, 0, 0, 0, 0, 0, 0, 64, proto, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2];
                 let total = (20 + tail.len()) as u16;
                 g[2..4].copy_from_slice(&total.to_be_bytes());
                 g.extend(&tail);
                 let _ = decode(linktype::IPV4, &g, g.len() as u32);
-                let _ = decode_with(linktype::IPV4, &g, g.len() as u32, &TunnelConfig::DEFAULT, true);
+                let _ = decode_with(linktype::IPV4, &g, g.len() as u32, &VERIFY);
             }
         }
     }

@@ -364,9 +364,10 @@ pub(super) fn over_udp(
     udp: &super::Udp,
 ) -> Result<Packet, Option<TunnelKind>> {
     let kind = frame
+        .settings
         .tunnels
         .udp_kind(udp.dst_port)
-        .or_else(|| frame.tunnels.udp_kind(udp.src_port))
+        .or_else(|| frame.settings.tunnels.udp_kind(udp.src_port))
         .ok_or(None)?;
     if frame.depth as usize >= MAX_ENCAP {
         return Err(None);

@@ -49,8 +49,11 @@ mod tests {
         let f = udp_tunnel(8472, &[0x08, 0, 0, 0, 0, 0, 42, 0], &eth_tcp(3));
         let p = decode(linktype::ETHERNET, &f, f.len() as u32).unwrap();
         assert!(p.encap.is_empty());
-        let cfg = TunnelConfig::with_vxlan_ports(&[8472]).unwrap();
-        let p = decode_with(linktype::ETHERNET, &f, f.len() as u32, &cfg, false).unwrap();
+        let cfg = Settings {
+            tunnels: TunnelConfig::with_vxlan_ports(&[8472]).unwrap(),
+            ..Settings::DEFAULT
+        };
+        let p = decode_with(linktype::ETHERNET, &f, f.len() as u32, &cfg).unwrap();
         assert_eq!(p.encap.layers()[0].kind, TunnelKind::Vxlan);
     }
 

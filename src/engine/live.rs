@@ -23,7 +23,7 @@ use super::merge::Merge;
 use crate::capture::CaptureError;
 use crate::capture::live::{BLOCK_TIMEOUT_MS, Live, LiveConfig, LiveCounters};
 use crate::capture::savefile::{Rotation, Savefile};
-use crate::decode::{ChecksumMode, Packet, TunnelConfig};
+use crate::decode::{Packet, TunnelConfig};
 use crate::flow::{FlowConfig, FlowSink, FlowTable, ServerPorts};
 use crate::stats::{InputSummary, Stats, Tally};
 
@@ -347,16 +347,19 @@ async fn drive<S: FlowSink>(
     for (i, (live, save)) in lives.into_iter().zip(saves).enumerate() {
         let (free_tx, free_rx) = mpsc::unbounded_channel();
         recycle.push(free_tx);
-        let task = capture(
-            i,
-            live,
-            save,
-            opts.count,
-            (opts.tunnels, opts.flow.checksums),
-            tx.clone(),
-            free_rx,
-            stop_rx.clone(),
-        );
+        let tally = Tally::new(InputSummary {
+            link_types: vec![live.linktype()],
+            live: Some(LiveCounters::default()),
+            ..InputSummary::new(PathBuf::from(format!("interface {}", live.name())), None)
+        })
+        .with_tunnels(opts.tunnels)
+        .with_checksums(opts.flow.checksums);
+        let links = Links {
+            tx: tx.clone(),
+            free: free_rx,
+            stop: stop_rx.clone(),
+        };
+        let task = capture(i, live, save, opts.count, tally, links);
         tasks.push(tokio::spawn(task));
     }
     drop(tx);
@@ -449,27 +452,32 @@ async fn drive<S: FlowSink>(
     })
 }
 
-/// One interface's task: read, decode, write, send, until told to stop (or `count` packets
-/// are read); then drain the ring.
-#[allow(clippy::too_many_arguments)]
+/// A capture task's channels to the flow thread.
+struct Links {
+    /// Where its batches go.
+    tx: mpsc::Sender<Msg>,
+    /// Where the batches' buffers come back, emptied.
+    free: mpsc::UnboundedReceiver<Vec<(i64, Packet)>>,
+    /// True when the capture is to stop.
+    stop: watch::Receiver<bool>,
+}
+
+/// One interface's task: read, decode (counted in `tally`, which holds the decoding settings),
+/// write, send, until told to stop (or `count` packets are read); then drain the ring.
 async fn capture(
     iface: usize,
     live: Live,
     mut save: Option<Savefile>,
     count: Option<u64>,
-    (tunnels, checksums): (TunnelConfig, ChecksumMode),
-    tx: mpsc::Sender<Msg>,
-    mut free: mpsc::UnboundedReceiver<Vec<(i64, Packet)>>,
-    mut stop: watch::Receiver<bool>,
+    mut tally: Tally,
+    links: Links,
 ) -> TaskEnd {
-    let label = format!("interface {}", live.name());
-    let mut tally = Tally::new(InputSummary {
-        link_types: vec![live.linktype()],
-        live: Some(LiveCounters::default()),
-        ..InputSummary::new(PathBuf::from(&label), None)
-    })
-    .with_tunnels(tunnels)
-    .with_checksums(checksums);
+    let Links {
+        tx,
+        mut free,
+        mut stop,
+    } = links;
+    let label = tally.sum.path.display().to_string();
     // A --write failure: reported, and the capture goes on without it.
     let write_error = |e: std::io::Error| CaptureError::Open {
         path: label.clone(),

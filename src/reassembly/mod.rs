@@ -39,7 +39,7 @@ mod tests;
 
 use hashbrown::HashMap;
 
-use crate::decode::{Fragment, Packet, Skip, TunnelConfig};
+use crate::decode::{Fragment, Packet, Settings, Skip};
 pub use crate::stats::FragStats;
 use key::Key;
 use policy::Datagram;
@@ -58,10 +58,9 @@ pub struct Config {
     pub timeout_v4_ns: i64,
     /// The same for IPv6, ns.
     pub timeout_v6_ns: i64,
-    /// Tunnel settings for decoding what a datagram carries (a datagram can carry a tunnel).
-    pub tunnels: TunnelConfig,
-    /// Verify the transport checksum of what a datagram carries.
-    pub verify: bool,
+    /// How what a datagram carries is decoded (it can carry a tunnel; its transport checksum is
+    /// verified when these say so).
+    pub decode: Settings,
 }
 
 impl Default for Config {
@@ -71,8 +70,7 @@ impl Default for Config {
             max_bytes: 16 << 20,
             timeout_v4_ns: 30_000_000_000,
             timeout_v6_ns: 60_000_000_000,
-            tunnels: TunnelConfig::DEFAULT,
-            verify: false,
+            decode: Settings::DEFAULT,
         }
     }
 }
@@ -182,8 +180,7 @@ impl Reassembler {
             dg.hdr_len,
             payload,
             len,
-            &self.cfg.tunnels,
-            self.cfg.verify,
+            &self.cfg.decode,
         );
         let frames = dg.frames;
         self.close(slot);
