@@ -128,17 +128,6 @@ mod tests {
     use super::super::*;
     use super::*;
 
-    /// Checksums verified.
-    const VERIFY: Settings = Settings {
-        verify: true,
-        ..Settings::DEFAULT
-    };
-
-    /// `f` (captured whole) decoded with its checksums verified.
-    fn verified(lt: u32, f: &[u8]) -> Packet {
-        decode_with(lt, f, f.len() as u32, &VERIFY).unwrap()
-    }
-
     /// RFC 1071's worked example: the words 0001 f203 f4f5 f6f7 sum to ddf2.
     #[test]
     fn rfc1071_example() {

@@ -73,3 +73,14 @@ pub(super) fn udp_tunnel(dport: u16, hdr: &[u8], inner: &[u8]) -> Vec<u8> {
     v.extend(inner);
     v
 }
+
+/// Decoder settings with checksums verified.
+pub(super) const VERIFY: Settings = Settings {
+    verify: true,
+    ..Settings::DEFAULT
+};
+
+/// `f` (captured whole) decoded with its checksums verified.
+pub(super) fn verified(lt: u32, f: &[u8]) -> Packet {
+    decode_with(lt, f, f.len() as u32, &VERIFY).unwrap()
+}
