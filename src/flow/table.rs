@@ -730,9 +730,17 @@ impl<'a> FlowTable<'a> {
             sink.clock(ts);
         }
         loop {
+            // Every queue whose front may be due is settled before any is chosen from: settling
+            // one can move a due entry into another (only exact entries are pushed, so a
+            // settled front stays exact).
+            for q in 0..3 {
+                if self.front_due(q, ts).is_some() {
+                    self.settle(q);
+                }
+            }
             let mut next: Option<(i64, u32, usize)> = None;
             for q in 0..3 {
-                if let Some((d, slot)) = self.due(q, ts)
+                if let Some((d, slot)) = self.front_due(q, ts)
                     && next.is_none_or(|(nd, ns, _)| (d, slot) < (nd, ns))
                 {
                     next = Some((d, slot, q));
@@ -744,16 +752,11 @@ impl<'a> FlowTable<'a> {
         }
     }
 
-    /// The front of queue `q` if its flow's deadline is before `ts`, after bringing the front
-    /// up to date (see [`FlowTable::settle`]). A front entry due at or after `ts` needs no look
-    /// at its flow: an entry is never later than its flow's real deadline.
+    /// The front entry of queue `q` (deadline, slot) if it is due at `ts`. A front entry due
+    /// after `ts` needs no look at its flow: an entry is never later than its flow's real
+    /// deadline.
     #[inline]
-    fn due(&mut self, q: usize, ts: i64) -> Option<(i64, u32)> {
-        match self.queues[q].peek() {
-            Some(&Reverse((d, _, _))) if d <= ts => {}
-            _ => return None,
-        }
-        self.settle(q);
+    fn front_due(&self, q: usize, ts: i64) -> Option<(i64, u32)> {
         match self.queues[q].peek() {
             Some(&Reverse((d, slot, _))) if d <= ts => Some((d, slot)),
             _ => None,

@@ -484,6 +484,28 @@ fn a_full_table_evicts_a_flow_whose_expiry_entry_moved_queues() {
 }
 
 #[test]
+fn flows_end_in_deadline_order_when_an_entry_moves_queues() {
+    // Flow 1's handshake leaves its entry among the attempts (due at 2 s, its idle timeout);
+    // settling that queue moves it to the open-TCP queue, due at 2.02 s, which is before flow
+    // 3's attempt (2.5 s): flow 1 must end first.
+    let cfg = FlowConfig {
+        tcp_idle_ns: 2 * NS,
+        ..FlowConfig::default()
+    };
+    let (log, _) = log_with(
+        cfg,
+        &[
+            (0, cn(1, SYN, 100)),
+            (10 * MS, tcp(2, 80, 1, 40000, SYN | ACK, 500, 0)),
+            (20 * MS, cn(1, ACK, 101)),
+            (500 * MS, cn(3, SYN, 7)),
+            (3 * NS, cn(4, SYN, 9)),
+        ],
+    );
+    assert_eq!(log.events, ["4 S1 3", "4 S0 1", "5 S0 1"]);
+}
+
+#[test]
 fn eviction_compares_idle_time_across_protocols() {
     let cfg = FlowConfig {
         max_flows: 2,
