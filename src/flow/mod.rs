@@ -19,8 +19,10 @@
 //! - at the end of the input.
 //!
 //! Records are handed on in the order flows end: by the packet time at which they end (their
-//! deadline), then by first packet time; at the end of the input the flows still open end
-//! together, by first packet time. The same input always gives the same order.
+//! deadline; flows due at the same time in the order of their slots in the table, which the
+//! input alone decides), a flow ended by a packet (reuse, eviction) when that packet comes; at
+//! the end of the input the flows still open end together, by first packet time. The same
+//! input always gives the same order.
 //!
 //! Memory follows the flows open at once, never the length of the input. The hot path
 //! ([`FlowTable::packet`]) allocates only when the table grows; records (with their strings) are
