@@ -229,13 +229,26 @@ for r in "${ROWS[@]}"; do
   printf '| %s | %s | `%s` | %.2f | %s | %s |\n' "$name" "$input" "$show" "$wall" "$rss" "$output"
   printf '%s\t%s\t%s\tok\t%d\t%.3f\t%.3f\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$input" "$show" "$RUNS" "$wall" "$cpu" "$rss" \
     "$output" "$out_lines" "$out_bytes" "$wmin" "$wmax" "$ipk" "$(stat -c %s "$F")" >> "$TSV"
-  # peak RSS per open flow: every flood flow stays open (a SYN, no reply, within the idle
-  # timeout), so without a cap the peak holds all of them
+  # peak RSS per open flow: the uncapped flows row's peak RSS over the flows open at its peak
+  # (a flood SYN without reply ends Zeek's attempt delay after it, so not every flow of the
+  # flood is open at once; the JSON audit report of the same capture says how many were)
   if [ "$name" = flood-flows-nocap ] || { [ "$name" = flood-flows ] && [ "$HAS_MAX_FLOWS" = no ]; }; then
-    RSS_FLOW=$(awk -v k="$rss_kib" -v n="$out_lines" -v r="$name" 'BEGIN {
-      if (n > 0) printf "%.0f bytes (%s: median peak RSS %.1f MiB / %d flows)", k * 1024 / n, r, k / 1024, n }')
+    RSS_ROW=$name RSS_KIB=$rss_kib
   fi
 done
+if [ -n "${RSS_KIB:-}" ]; then
+  peak=""
+  if [ -s "$W/flood-audit.json" ] && [ "$W/flood-audit.json" -nt "$FLOOD" ]; then
+    peak=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["summary"]["peak_open_flows"])' \
+      "$W/flood-audit.json" 2>/dev/null || true)
+  fi
+  if [ -n "$peak" ] && [ "$peak" -gt 0 ]; then
+    RSS_FLOW=$(awk -v k="$RSS_KIB" -v n="$peak" -v r="$RSS_ROW" 'BEGIN {
+      printf "%.0f bytes (%s: median peak RSS %.1f MiB / %d flows open at the peak, from flood-audit-json'"'"'s summary.peak_open_flows)", k * 1024 / n, r, k / 1024, n }')
+  else
+    RSS_FLOW="not known: run the flood-audit-json row too (its report gives the flows open at the peak)"
+  fi
+fi
 echo
 echo "Medians of $RUNS run(s); wall has 10 ms resolution, peak RSS is the largest process's maximum resident set."
 [ -z "$NOCAP_NOTE" ] || [[ ! flood-flows-nocap =~ $ONLY ]] || echo "flood-flows-nocap: $NOCAP_NOTE."
