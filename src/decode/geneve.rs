@@ -1,7 +1,6 @@
 //! GENEVE (RFC 8926): a header with a 24-bit VNI and variable options (skipped) before an
 //! Ethernet frame or an IP packet, over UDP port 6081.
 
-use super::ethernet::ethertype;
 use super::tunnel::Inner;
 use super::{Frame, Layer, Reason, Skip, be16, be32};
 
@@ -29,10 +28,12 @@ pub(super) fn geneve(sub: &Frame<'_>) -> Result<(Option<u32>, Inner), Skip> {
     let len = field::LEN + (h[field::VER_OPTLEN] & 0x3f) as usize * 4;
     sub.header(0, len, Layer::Geneve)?;
     let vni = Some(be32(h, field::VNI) >> 8);
+    // A valid header makes the datagram GENEVE whatever it carries (Zeek confirms the analyzer
+    // before it forwards the payload): a payload that is no IP packet (ARP, another EtherType,
+    // nothing) leaves the datagram a GENEVE endpoints' flow.
     match be16(h, field::PROTOCOL) {
         PROTO_ETHERNET => Ok((vni, Inner::Ethernet(len))),
-        et @ (ethertype::IPV4 | ethertype::IPV6) => Ok((vni, Inner::EtherType(len, et))),
-        et => Err(Skip::NotIp(et)),
+        et => Ok((vni, Inner::EtherType(len, et))),
     }
 }
 
@@ -65,14 +66,27 @@ mod tests {
 
     #[test]
     fn geneve_bad_version_options_past_end_other_payload() {
+        // Not GENEVE: the datagram is plain UDP.
         for hdr in [
-            vec![0x40, 0, 0x65, 0x58, 0, 0, 9, 0],          // version 1
-            vec![0x3f, 0, 0x65, 0x58, 0, 0, 9, 0],          // 252 bytes of options
-            vec![0x00, 0, 0x08, 0x06, 0, 0, 9, 0, 0, 0, 0], // ARP
+            vec![0x40, 0, 0x65, 0x58, 0, 0, 9, 0], // version 1
+            vec![0x3f, 0, 0x65, 0x58, 0, 0, 9, 0], // 252 bytes of options
         ] {
             let f = udp_tunnel(6081, &hdr, &[]);
             let p = decode(linktype::ETHERNET, &f, f.len() as u32).unwrap();
             assert!(p.encap.is_empty(), "{hdr:?}");
+            assert_eq!(p.encap.carrier, None, "{hdr:?}");
+        }
+        // GENEVE carrying no IP packet (ARP; nothing at all): the datagram is the tunnel's, its
+        // flow a GENEVE endpoints' flow (Zeek's service `geneve`).
+        for (hdr, payload) in [
+            (vec![0x00, 0, 0x08, 0x06, 0, 0, 9, 0], vec![0u8; 28]), // ARP
+            (vec![0x00, 0, 0x65, 0x58, 0, 0, 9, 0], vec![]),        // empty
+        ] {
+            let f = udp_tunnel(6081, &hdr, &payload);
+            let p = decode(linktype::ETHERNET, &f, f.len() as u32).unwrap();
+            assert!(p.encap.is_empty(), "{hdr:?}");
+            assert_eq!(p.encap.carrier, Some(TunnelKind::Geneve), "{hdr:?}");
+            assert!(matches!(p.transport, Transport::Udp(_)));
         }
         let sub = Frame::new(&[0x40, 0, 0x65, 0x58, 0, 0, 9, 0], false);
         assert_eq!(
