@@ -16,7 +16,14 @@ pub enum Cell<'a> {
     Time(i64),
     /// A duration (ns), or unset.
     Interval(Option<i64>),
+    /// A connection's duration (ns): unset in Zeek TSV when zero, as Zeek's conn.log sets
+    /// `duration` only for a connection that lasted.
+    Duration(i64),
     Count(u64),
+    /// A connection's payload byte count, and whether the connection lasted (a duration above
+    /// zero): unset in Zeek TSV when it did not, as Zeek sets `orig_bytes` and `resp_bytes`
+    /// only with `duration`.
+    PayloadBytes(u64, bool),
     Port(u16),
     Addr(IpAddr),
     /// Text that may come from a file or a packet: escaped by the writer. Empty is unset.
@@ -117,21 +124,21 @@ pub static FIELDS: &[Field<FlowRecord>] = &[
         zeek_type: "interval",
         meaning: "last packet time minus first packet time (s)",
         json: true,
-        get: |r| Cell::Interval(Some(r.duration_ns)),
+        get: |r| Cell::Duration(r.duration_ns),
     },
     Field {
         name: "orig_bytes",
         zeek_type: "count",
         meaning: "payload bytes the client sent, every packet as seen (retransmissions included)",
         json: true,
-        get: |r| Cell::Count(r.orig_bytes),
+        get: |r| Cell::PayloadBytes(r.orig_bytes, r.duration_ns > 0),
     },
     Field {
         name: "resp_bytes",
         zeek_type: "count",
         meaning: "payload bytes the server sent",
         json: true,
-        get: |r| Cell::Count(r.resp_bytes),
+        get: |r| Cell::PayloadBytes(r.resp_bytes, r.duration_ns > 0),
     },
     Field {
         name: "conn_state",
@@ -446,11 +453,11 @@ fn vlans(out: &mut Vec<u8>, v: &[u16]) {
 
 fn json_cell(out: &mut Vec<u8>, c: Cell<'_>) {
     match c {
-        Cell::Time(ns) | Cell::Interval(Some(ns)) => secs(out, ns),
+        Cell::Time(ns) | Cell::Interval(Some(ns)) | Cell::Duration(ns) => secs(out, ns),
         Cell::Interval(None) | Cell::Unset | Cell::Icmp(None) | Cell::OptByte(None) => {
             out.extend_from_slice(b"null")
         }
-        Cell::Count(n) => num(out, n),
+        Cell::Count(n) | Cell::PayloadBytes(n, _) => num(out, n),
         Cell::Port(p) => num(out, p),
         Cell::OptByte(Some(b)) => num(out, b),
         Cell::Addr(a) => {
@@ -529,8 +536,13 @@ fn zeek_text(out: &mut Vec<u8>, s: &str) {
 fn zeek_cell(out: &mut Vec<u8>, c: Cell<'_>) {
     match c {
         Cell::Time(ns) | Cell::Interval(Some(ns)) => secs(out, ns),
-        Cell::Interval(None) | Cell::Unset | Cell::OptByte(None) => out.push(b'-'),
-        Cell::Count(n) => num(out, n),
+        Cell::Duration(ns) if ns > 0 => secs(out, ns),
+        Cell::Interval(None)
+        | Cell::Unset
+        | Cell::OptByte(None)
+        | Cell::Duration(_)
+        | Cell::PayloadBytes(_, false) => out.push(b'-'),
+        Cell::Count(n) | Cell::PayloadBytes(n, true) => num(out, n),
         Cell::Port(p) => num(out, p),
         Cell::OptByte(Some(b)) => num(out, b),
         Cell::Addr(a) => addr(out, a),
