@@ -101,8 +101,8 @@ pub struct Stats {
     pub malformed: [[u64; REASONS]; LAYERS],
     /// Frames of link types flowaudit does not decode, by link type.
     pub unsupported_link: Vec<(u32, u64)>,
-    /// Packets whose checksum was verified and found wrong (`--checksums count|drop`): the
-    /// IPv4 header's, TCP's, UDP's.
+    /// Checksums verified and found wrong (`--checksums count|drop`): IPv4 headers, TCP, UDP
+    /// (a tunnelled packet's outer IPv4 header and UDP datagram count too).
     pub bad_checksums: [u64; 3],
     /// Packets that could not be verified because the snaplen cut them.
     pub checksum_unverified: u64,
@@ -201,9 +201,17 @@ impl Stats {
         }
     }
 
-    /// Counts what checksum verification found for a packet.
+    /// Counts what checksum verification found for a packet, and for the outer packets of the
+    /// tunnels it came through (a bad outer IPv4 header or UDP checksum counts too).
     #[inline]
     pub fn checksum(&mut self, p: &Packet) {
+        for t in p.encap.layers() {
+            match t.csum {
+                Checksum::BadIp => self.bad_checksums[0] += 1,
+                Checksum::BadL4 => self.bad_checksums[2] += 1,
+                _ => {}
+            }
+        }
         match p.csum {
             Checksum::BadIp => self.bad_checksums[0] += 1,
             Checksum::BadL4 if matches!(p.transport, Transport::Tcp(_)) => {
@@ -513,7 +521,10 @@ impl Tally {
                     stats.checksum(&pkt);
                     // Zeek drops a packet whose IPv4 header checksum is wrong before it
                     // reaches a connection (or, for a fragment, its reassembly).
-                    if pkt.csum == Checksum::BadIp && self.checksums == ChecksumMode::Drop {
+                    if self.checksums == ChecksumMode::Drop
+                        && (pkt.csum == Checksum::BadIp
+                            || pkt.encap.layers().iter().any(|t| t.csum == Checksum::BadIp))
+                    {
                         return None;
                     }
                 }

@@ -184,6 +184,36 @@ fn zeek_tsv_fills_service_and_tunnel_parents() {
     );
 }
 
+/// OVS 3.1 computes the GTP-U datagrams' UDP checksum before it writes the GTP-U length, so
+/// the seven datagrams it sent in ovs-gtpu.pcap carry a wrong one: tshark
+/// (`-o udp.check_checksum:TRUE -e udp.checksum.status`) marks frames 1, 3, 4, 7, 8, 10 and 11
+/// bad, the peer's five good. With `--checksums count` the outer flows count them bad (6 and 1)
+/// and the inner flows are as without verification; with `drop`, as Zeek's UDP analyzer, a bad
+/// datagram counts in its outer flow (history `C`) and nothing inside it counts: the inner flows
+/// keep only the peer's packets.
+#[test]
+fn outer_udp_checksums_under_count_and_drop() {
+    for mode in ["count", "drop"] {
+        let o = run(&[
+            "flows",
+            "--checksums",
+            mode,
+            "fixtures/tunnels/ovs-gtpu.pcap",
+        ]);
+        assert_eq!(o.status.code(), Some(0), "{mode}");
+        assert_lines(
+            &stdout(&o),
+            &read(&format!("fixtures/tunnels/ovs-gtpu.{mode}.expected.jsonl")),
+            mode,
+        );
+        let err = String::from_utf8(o.stderr).unwrap();
+        assert!(
+            err.contains("\nbad checksums: ipv4 header 0, tcp 0, udp 7; "),
+            "{mode}: {err}"
+        );
+    }
+}
+
 #[test]
 fn nesting_past_the_bound_is_counted() {
     let o = run(&["flows", "fixtures/tunnels/nested.pcap"]);

@@ -17,8 +17,8 @@
 use std::fmt;
 
 use super::{
-    Addr, Frame, Layer, Packet, Reason, Skip, VlanStack, ayiya, ethernet, geneve, gre, gtpu,
-    ip::Ip, ipv4, ipv6, mpls, teredo, vxlan,
+    Addr, Checksum, Frame, Layer, Packet, Reason, Skip, VlanStack, ayiya, checksum, ethernet,
+    geneve, gre, gtpu, ip::Ip, ipv4, ipv6, mpls, teredo, vxlan,
 };
 
 /// Most tunnel layers followed in one frame (Zeek's `Tunnel::max_depth` is 2).
@@ -134,6 +134,9 @@ pub struct Tunnel {
     pub payload_len: u32,
     /// VLAN tags of the outer frame, outer first.
     pub vlan: VlanStack,
+    /// What checksum verification found for the outer packet: its IPv4 header, and for a UDP
+    /// tunnel its UDP checksum (zero, as tunnels often send it over IPv4, counts as good).
+    pub csum: Checksum,
 }
 
 impl fmt::Debug for Tunnel {
@@ -147,6 +150,7 @@ impl fmt::Debug for Tunnel {
             .field("ip_len", &self.ip_len)
             .field("payload_len", &self.payload_len)
             .field("vlan", &self.vlan)
+            .field("csum", &self.csum)
             .finish()
     }
 }
@@ -349,8 +353,27 @@ pub(super) fn over_ip(frame: &Frame<'_>, ip: &Ip<'_>, vlan: VlanStack) -> Result
         ip_len: ip.ip_len,
         payload_len: 0,
         vlan,
+        csum: outer_checksum(frame, ip, false),
     });
     Ok(p)
+}
+
+/// What checksum verification finds for a tunnel's outer packet `ip` (and its UDP checksum
+/// when `udp`): unchecked unless the settings verify.
+fn outer_checksum(frame: &Frame<'_>, ip: &Ip<'_>, udp: bool) -> Checksum {
+    if !frame.settings.verify {
+        Checksum::Unchecked
+    } else if ip.bad_header {
+        Checksum::BadIp
+    } else if !udp {
+        Checksum::Good
+    } else if (ip.l4.len() as u32) < ip.l4_len {
+        Checksum::Cut
+    } else if checksum::transport_ok(ip.v6, &ip.src, &ip.pseudo_dst, ip.proto, ip.l4) {
+        Checksum::Good
+    } else {
+        Checksum::BadL4
+    }
 }
 
 /// A UDP datagram that may carry a tunnel: `Ok(inner packet)` when one of its ports is a
@@ -398,6 +421,7 @@ pub(super) fn over_udp(
         ip_len: ip.ip_len,
         payload_len: udp.payload_len,
         vlan,
+        csum: outer_checksum(frame, ip, true),
     });
     Ok(p)
 }
@@ -406,6 +430,32 @@ pub(super) fn over_udp(
 mod tests {
     use super::super::testutil::*;
     use super::super::*;
+
+    /// A UDP tunnel's outer IPv4 header and UDP checksum are verified with the packet (and the
+    /// inner packet decoded whatever they are: what a bad one means is the flow stage's).
+    #[test]
+    fn outer_checksums_are_verified() {
+        let mut f = udp_tunnel(4789, &[0x08, 0, 0, 0, 0, 0, 42, 0], &eth_tcp(3));
+        let h = checksum::compute(&f[14..34], 0);
+        f[24..26].copy_from_slice(&h.to_be_bytes());
+        let outer = |f: &[u8]| verified(linktype::ETHERNET, f).encap.layers()[0].csum;
+        // A zero UDP checksum over IPv4: none sent, nothing wrong.
+        assert_eq!(outer(&f), Checksum::Good);
+        let mut acc = checksum::sum(&f[26..34], 0);
+        acc += u64::from(ipproto::UDP) + (f.len() - 34) as u64;
+        let c = checksum::compute(&f[34..], acc);
+        f[40..42].copy_from_slice(&c.to_be_bytes());
+        assert_eq!(outer(&f), Checksum::Good);
+        f[40] ^= 0xff;
+        assert_eq!(outer(&f), Checksum::BadL4);
+        f[40] ^= 0xff;
+        f[22] ^= 1; // the outer TTL: the IPv4 header checksum no longer adds up
+        assert_eq!(outer(&f), Checksum::BadIp);
+        // Not verified unless asked.
+        let p = decode(linktype::ETHERNET, &f, f.len() as u32).unwrap();
+        assert_eq!(p.encap.layers()[0].csum, Checksum::Unchecked);
+        assert_eq!(tcp_of(&p).dst_port, 80);
+    }
 
     #[test]
     fn encap_stack_is_outer_first_and_bounded() {
@@ -594,8 +644,8 @@ mod size {
     /// each one costs there.
     #[test]
     fn packet_size() {
-        assert_eq!(std::mem::size_of::<super::Tunnel>(), 72);
-        assert_eq!(std::mem::size_of::<super::Encap>(), 220);
-        assert_eq!(std::mem::size_of::<super::super::Packet>(), 320);
+        assert_eq!(std::mem::size_of::<super::Tunnel>(), 76);
+        assert_eq!(std::mem::size_of::<super::Encap>(), 232);
+        assert_eq!(std::mem::size_of::<super::super::Packet>(), 332);
     }
 }

@@ -246,7 +246,12 @@ impl<'a> FlowTable<'a> {
         let (tunnel, outer) = if p.encap.is_empty() {
             (0, None)
         } else {
-            self.enter_tunnels(ts, p, sink)
+            match self.enter_tunnels(ts, p, sink) {
+                Some(entered) => entered,
+                // An outer datagram with a bad checksum under --checksums drop: as in Zeek,
+                // what it carries is not looked at.
+                None => return,
+            }
         };
         let vlan = self.vlan_number(&p.vlan);
         let slot = match p.transport {
@@ -289,26 +294,28 @@ impl<'a> FlowTable<'a> {
     /// The tunnel layers of `p`, outer first: each UDP tunnel's datagram counts in its outer
     /// flow (keyed with the layers around it), and each layer enters its context. Returns the
     /// innermost context, held once for the packet, and when the innermost tunnel is a UDP one,
-    /// the outer flow that carried the packet.
+    /// the outer flow that carried the packet; None when an outer datagram's UDP checksum is bad
+    /// under `--checksums drop` (Zeek's UDP analyzer forwards nothing then): that datagram
+    /// counted in its flow as a bad one, and nothing inside it counts.
     fn enter_tunnels(
         &mut self,
         ts: i64,
         p: &Packet,
         sink: &mut dyn FlowSink,
-    ) -> (u32, Option<Outer>) {
+    ) -> Option<(u32, Option<Outer>)> {
         self.stats.tunnelled += 1;
         let mut ctx = 0;
         let mut carrier = None;
         for layer in p.encap.layers() {
             let vlan = self.vlan_number(&layer.vlan);
             let parent = if layer.kind.over_udp() {
-                // The outer UDP checksum is not verified (tunnels often leave it zero).
+                let bad = layer.csum.bad_l4() && self.cfg.checksums.verifies();
                 let ip = Datagram {
                     v6: layer.v6,
                     src: layer.src,
                     dst: layer.dst,
                     ip_len: layer.ip_len,
-                    bad: false,
+                    bad,
                 };
                 let u = Udp {
                     src_port: layer.src_port,
@@ -320,6 +327,12 @@ impl<'a> FlowTable<'a> {
                     self.count_second(slot, ts, layer.ip_len, sink);
                 }
                 self.carriers.entry(slot).or_insert(layer.kind);
+                if bad && self.cfg.checksums == ChecksumMode::Drop {
+                    if ctx != 0 {
+                        self.tunnels.release(ctx);
+                    }
+                    return None;
+                }
                 Some(slot)
             } else {
                 None
@@ -341,7 +354,7 @@ impl<'a> FlowTable<'a> {
             }
             ctx = next;
         }
-        (ctx, carrier)
+        Some((ctx, carrier))
     }
 
     /// Notes that the packet just counted in the flow in `slot` came in the outer flow `outer`:
@@ -935,6 +948,66 @@ mod tunnel_tests {
             encap,
             csum: Default::default(),
         }
+    }
+
+    /// An outer VXLAN datagram whose UDP checksum is bad: under `count` it is counted bad in
+    /// the outer flow and its inner packet counts as any other; under `drop` (Zeek's UDP
+    /// analyzer forwards nothing from a bad datagram) only the outer flow counts it, with `C`.
+    #[test]
+    fn a_bad_outer_udp_checksum_is_counted_or_stops_the_packet() {
+        let run = |mode: ChecksumMode| {
+            let servers = NoServerPorts;
+            let cfg = FlowConfig {
+                checksums: mode,
+                ..FlowConfig::default()
+            };
+            let mut t = FlowTable::new(cfg, &servers);
+            let mut out: Vec<FlowRecord> = Vec::new();
+            let mut bad = vxlan_udp(1, 1, 2);
+            let mut e = Encap::default();
+            e.push_outer(Tunnel {
+                csum: Checksum::BadL4,
+                ..bad.encap.layers()[0]
+            });
+            bad.encap = e;
+            t.packet(NS, &vxlan_udp(1, 1, 2), &mut out);
+            t.packet(NS + 1, &bad, &mut out);
+            t.finish(&mut out);
+            assert_eq!(t.tunnels.live(), 0);
+            out.iter()
+                .map(|r| {
+                    (
+                        r.service.is_some(),
+                        r.orig_pkts,
+                        r.bad_checksums,
+                        r.history.clone(),
+                    )
+                })
+                .collect::<Vec<_>>()
+        };
+        // The inner flow, then the outer one (service vxlan): two datagrams each, one bad.
+        assert_eq!(
+            run(ChecksumMode::Count),
+            [
+                (false, 2, 0, "D".to_string()),
+                (true, 2, 1, "D".to_string())
+            ]
+        );
+        assert_eq!(
+            run(ChecksumMode::Drop),
+            [
+                (false, 1, 0, "D".to_string()),
+                (true, 2, 1, "DC".to_string())
+            ]
+        );
+        // Not verified: nothing bad.
+        assert_eq!(
+            run(ChecksumMode::Ignore),
+            [
+                (false, 2, 0, "D".to_string()),
+                (true, 2, 0, "D".to_string())
+            ]
+        );
     }
 
     #[test]
