@@ -129,6 +129,23 @@ mod tests {
             let f = udp_tunnel(2152, &h, &inner);
             let p = decode(linktype::ETHERNET, &f, f.len() as u32).unwrap();
             assert!(p.encap.is_empty());
+            assert_eq!(p.encap.carrier, None);
+        }
+        // A G-PDU whose payload has no readable IP header (version 5; an IPv4 header cut
+        // short) is not believed, as Zeek's GTPv1 analyzer does not confirm it: plain UDP. One
+        // with a readable IP header and a broken TCP header inside is GTP-U (service gtpv1).
+        let mut cut = ip_tcp();
+        cut.truncate(12);
+        let mut v5 = ip_tcp();
+        v5[0] = 0x55;
+        let mut bad_tcp = ip_tcp();
+        bad_tcp[20 + 12] = 0x10; // TCP data offset 1 word
+        for (payload, carrier) in [(v5, None), (cut, None), (bad_tcp, Some(TunnelKind::Gtpu))] {
+            let f = udp_tunnel(2152, &gtp(0x30, 0xff, &[], &payload), &payload);
+            let p = decode(linktype::ETHERNET, &f, f.len() as u32).unwrap();
+            assert!(p.encap.is_empty());
+            assert!(matches!(p.transport, Transport::Udp(_)));
+            assert_eq!(p.encap.carrier, carrier, "{payload:?}");
         }
         let sub = Frame::new(
             &[0x34, 0xff, 0, 8, 0, 0, 0, 1, 0, 1, 0, 0x85, 0, 0, 0, 0],

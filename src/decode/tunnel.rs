@@ -409,7 +409,18 @@ pub(super) fn over_udp(
             .map(|(off, et)| (None, Inner::EtherType(off, et))),
     };
     let (id, what) = header.ok_or(None)?;
-    let mut p = inner(&sub, wire, what).map_err(|_| Some(kind))?;
+    let mut p = match inner(&sub, wire, what) {
+        Ok(p) => p,
+        // Zeek believes a G-PDU only when what it carries has a readable IP header (its GTPv1
+        // analyzer confirms after IP::ParsePacket): otherwise the datagram is plain UDP.
+        Err(Skip::Malformed(l, _) | Skip::Truncated(l))
+            if kind == TunnelKind::Gtpu
+                && matches!(l, Layer::Ipv4 | Layer::Ipv6 | Layer::Ipv6Ext) =>
+        {
+            return Err(None);
+        }
+        Err(_) => return Err(Some(kind)),
+    };
     p.encap.push_outer(Tunnel {
         kind,
         v6: ip.v6,
