@@ -121,21 +121,25 @@ impl Addr {
 }
 
 /// A decoded TCP, UDP or ICMP packet: what the flow stage reads.
+///
+/// In C order, what every packet's flow reads first and the tunnel stack last: a packet not
+/// tunnelled is read from its first two cache lines.
 #[derive(Debug, Clone, Copy)]
+#[repr(C)]
 pub struct Packet {
-    /// VLAN tags of the frame, outer first.
-    pub vlan: VlanStack,
-    /// IPv6 (true) or IPv4.
-    pub v6: bool,
+    pub transport: Transport,
     pub src: Addr,
     pub dst: Addr,
     /// IP bytes of the packet: the IPv4 total length, or the IPv6 payload length + 40.
     pub ip_len: u32,
-    pub transport: Transport,
-    /// The tunnels the packet came through, outer first (empty: none).
-    pub encap: Encap,
+    /// VLAN tags of the frame, outer first.
+    pub vlan: VlanStack,
+    /// IPv6 (true) or IPv4.
+    pub v6: bool,
     /// What checksum verification found ([`checksum`]).
     pub csum: Checksum,
+    /// The tunnels the packet came through, outer first (empty: none).
+    pub encap: Encap,
 }
 
 /// The transport layer of a [`Packet`].

@@ -21,8 +21,8 @@ use super::{
     geneve, gre, gtpu, ip::Ip, ipv4, ipv6, mpls, teredo, vxlan,
 };
 
-/// Most tunnel layers followed in one frame (Zeek's `Tunnel::max_depth` is 2).
-pub const MAX_ENCAP: usize = 3;
+/// Most tunnel layers followed in one frame, as Zeek's default `Tunnel::max_depth` (2).
+pub const MAX_ENCAP: usize = 2;
 
 /// Most extra VXLAN ports the decoder settings hold besides 4789.
 pub const MAX_VXLAN_PORTS: usize = 8;
@@ -156,13 +156,17 @@ impl fmt::Debug for Tunnel {
 }
 
 /// The tunnel layers a packet came through, outer first (empty: not tunnelled).
+///
+/// In C order, the layers last: a packet not tunnelled is read without touching them (the
+/// flow thread reads its packets from memory the reader thread wrote).
 #[derive(Clone, Copy, Default, PartialEq, Eq)]
+#[repr(C)]
 pub struct Encap {
     len: u8,
-    layers: [Tunnel; MAX_ENCAP],
     /// The packet is a UDP tunnel's datagram whose payload did not decode to a flow packet (an
     /// ARP frame in VXLAN, say): the tunnel it carries.
     pub carrier: Option<TunnelKind>,
+    layers: [Tunnel; MAX_ENCAP],
 }
 
 impl Encap {
@@ -482,9 +486,10 @@ mod tests {
                 ..Tunnel::default()
             });
         }
-        // Pushed from the inside out: the last pushed is the outermost; past the bound, none.
+        // Pushed from the inside out: the last pushed is the outermost; past the bound
+        // (MAX_ENCAP, 2), none.
         let kinds: Vec<_> = e.layers().iter().map(|t| t.kind).collect();
-        assert_eq!(kinds, [TunnelKind::Ip, TunnelKind::Vxlan, TunnelKind::Gre]);
+        assert_eq!(kinds, [TunnelKind::Vxlan, TunnelKind::Gre]);
     }
 
     #[test]
@@ -656,7 +661,7 @@ mod size {
     #[test]
     fn packet_size() {
         assert_eq!(std::mem::size_of::<super::Tunnel>(), 76);
-        assert_eq!(std::mem::size_of::<super::Encap>(), 232);
-        assert_eq!(std::mem::size_of::<super::super::Packet>(), 332);
+        assert_eq!(std::mem::size_of::<super::Encap>(), 156);
+        assert_eq!(std::mem::size_of::<super::super::Packet>(), 256);
     }
 }

@@ -746,10 +746,15 @@ impl<'a> FlowTable<'a> {
             // Every queue whose front may be due is settled before any is chosen from: settling
             // one can move a due entry into another (only exact entries are pushed, so a
             // settled front stays exact).
+            let mut due = false;
             for q in 0..3 {
                 if self.front_due(q, ts).is_some() {
                     self.settle(q);
+                    due = true;
                 }
+            }
+            if !due {
+                break;
             }
             let mut next: Option<(i64, u32, usize)> = None;
             for q in 0..3 {
