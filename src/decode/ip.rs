@@ -70,17 +70,7 @@ pub(super) fn transport(frame: &Frame<'_>, ip: Ip<'_>, vlan: VlanStack) -> Resul
         ipproto::ICMPV6 if ip.v6 => Transport::Icmp(icmp::icmpv6(&sub)?),
         other => return Err(Skip::IpProto(other)),
     };
-    let csum = if ip.bad_header {
-        Checksum::BadIp
-    } else if (ip.l4.len() as u32) < ip.l4_len {
-        Checksum::Cut
-    } else if !frame.settings.verify || matches!(transport, Transport::Icmp(_)) {
-        Checksum::Unchecked
-    } else if checksum::transport_ok(ip.v6, &ip.src, &ip.pseudo_dst, ip.proto, ip.l4) {
-        Checksum::Good
-    } else {
-        Checksum::BadL4
-    };
+    let csum = verdict(frame, &ip, !matches!(transport, Transport::Icmp(_)));
     Ok(Packet {
         vlan,
         v6: ip.v6,
@@ -91,6 +81,23 @@ pub(super) fn transport(frame: &Frame<'_>, ip: Ip<'_>, vlan: VlanStack) -> Resul
         encap,
         csum,
     })
+}
+
+/// What checksum verification finds for the packet `ip`: its IPv4 header, and when `l4` (TCP
+/// or UDP) its transport checksum, verified only if the settings say so; a packet whose
+/// transport bytes the snaplen cut is `Cut` either way.
+pub(super) fn verdict(frame: &Frame<'_>, ip: &Ip<'_>, l4: bool) -> Checksum {
+    if ip.bad_header {
+        Checksum::BadIp
+    } else if (ip.l4.len() as u32) < ip.l4_len {
+        Checksum::Cut
+    } else if !frame.settings.verify || !l4 {
+        Checksum::Unchecked
+    } else if checksum::transport_ok(ip.v6, &ip.src, &ip.pseudo_dst, ip.proto, ip.l4) {
+        Checksum::Good
+    } else {
+        Checksum::BadL4
+    }
 }
 
 /// A fragment, as the reassembly stage takes it: its fields and where its data lies in the

@@ -17,8 +17,8 @@
 use std::fmt;
 
 use super::{
-    Addr, Checksum, Frame, Layer, Packet, Reason, Skip, VlanStack, ayiya, checksum, ethernet,
-    geneve, gre, gtpu, ip::Ip, ipv4, ipv6, mpls, teredo, vxlan,
+    Addr, Checksum, Frame, Layer, Packet, Reason, Skip, VlanStack, ayiya, ethernet, geneve, gre,
+    gtpu, ip::Ip, ipv4, ipv6, mpls, teredo, vxlan,
 };
 
 /// Most tunnel layers followed in one frame, as Zeek's default `Tunnel::max_depth` (2).
@@ -357,27 +357,9 @@ pub(super) fn over_ip(frame: &Frame<'_>, ip: &Ip<'_>, vlan: VlanStack) -> Result
         ip_len: ip.ip_len,
         payload_len: 0,
         vlan,
-        csum: outer_checksum(frame, ip, false),
+        csum: super::ip::verdict(frame, ip, false),
     });
     Ok(p)
-}
-
-/// What checksum verification finds for a tunnel's outer packet `ip` (and its UDP checksum
-/// when `udp`): unchecked unless the settings verify.
-fn outer_checksum(frame: &Frame<'_>, ip: &Ip<'_>, udp: bool) -> Checksum {
-    if !frame.settings.verify {
-        Checksum::Unchecked
-    } else if ip.bad_header {
-        Checksum::BadIp
-    } else if !udp {
-        Checksum::Good
-    } else if (ip.l4.len() as u32) < ip.l4_len {
-        Checksum::Cut
-    } else if checksum::transport_ok(ip.v6, &ip.src, &ip.pseudo_dst, ip.proto, ip.l4) {
-        Checksum::Good
-    } else {
-        Checksum::BadL4
-    }
 }
 
 /// A UDP datagram that may carry a tunnel: `Ok(inner packet)` when one of its ports is a
@@ -436,7 +418,7 @@ pub(super) fn over_udp(
         ip_len: ip.ip_len,
         payload_len: udp.payload_len,
         vlan,
-        csum: outer_checksum(frame, ip, true),
+        csum: super::ip::verdict(frame, ip, true),
     });
     Ok(p)
 }
