@@ -638,8 +638,8 @@ mod prop {
 
 #[cfg(test)]
 mod size {
-    /// A packet crosses from the reader thread to the flow thread by value: its size is what
-    /// each one costs there.
+    /// Decoding builds a packet by value; what crosses to the flow thread is smaller (the engine's
+    /// batches keep the tunnel stack and VLAN tags aside).
     #[test]
     fn packet_size() {
         assert_eq!(std::mem::size_of::<super::Tunnel>(), 76);

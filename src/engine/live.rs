@@ -19,16 +19,18 @@ use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::{mpsc, watch};
 
 use super::Outcome;
+use super::batch::{self, Batch};
 use super::merge::Merge;
 use crate::capture::CaptureError;
 use crate::capture::live::{BLOCK_TIMEOUT_MS, Live, LiveConfig, LiveCounters};
 use crate::capture::savefile::{Rotation, Savefile};
-use crate::decode::{Packet, TunnelConfig};
+use crate::decode::TunnelConfig;
 use crate::flow::{FlowConfig, FlowSink, FlowTable, ServerPorts};
 use crate::stats::{InputSummary, Stats, Tally};
 
 /// Packets per batch.
 const BATCH: usize = 1024;
+const _: () = assert!(BATCH <= batch::MAX);
 /// Batches queued between the capture tasks and the flow thread.
 const IN_FLIGHT: usize = 32;
 /// How often an idle interface reports that it is still empty, and libpcap's counters.
@@ -176,7 +178,7 @@ fn with_interface(path: &std::path::Path, iface: &str) -> PathBuf {
 /// A batch from one interface.
 struct Msg {
     iface: usize,
-    packets: Vec<(i64, Packet)>,
+    packets: Batch,
     /// The interface has delivered every packet captured before this time.
     mark: Option<i64>,
     counters: Option<LiveCounters>,
@@ -227,15 +229,15 @@ impl<'a> FlowSide<'a> {
             .min(usize::try_from(limit).unwrap_or(usize::MAX));
         match &mut self.merge {
             None => {
-                for (ts, p) in &m.packets[..take] {
-                    self.table.packet(*ts, p, sink);
+                for (ts, p) in m.packets.iter().take(take) {
+                    self.table.packet(ts, &p, sink);
                 }
                 if let Some(t) = m.mark {
                     self.mark = self.mark.max(t);
                 }
             }
             Some(merge) => {
-                merge.push(m.iface, &m.packets[..take], m.mark);
+                merge.push(m.iface, m.packets.iter().take(take), m.mark);
                 while let Some((ts, p)) = merge.pop(false) {
                     self.table.packet(ts, &p, sink);
                 }
@@ -457,7 +459,7 @@ struct Links {
     /// Where its batches go.
     tx: mpsc::Sender<Msg>,
     /// Where the batches' buffers come back, emptied.
-    free: mpsc::UnboundedReceiver<Vec<(i64, Packet)>>,
+    free: mpsc::UnboundedReceiver<Batch>,
     /// True when the capture is to stop.
     stop: watch::Receiver<bool>,
 }
@@ -494,7 +496,7 @@ async fn capture(
             return end(tally, error, save, &mut live);
         }
     };
-    let mut batch: Vec<(i64, Packet)> = Vec::with_capacity(BATCH);
+    let mut batch = Batch::with_capacity(BATCH);
     let mut last_counters = Instant::now();
     // Buffers in existence; past the number that can be in flight, wait for one to come back.
     let mut buffers = 1;
@@ -504,7 +506,7 @@ async fn capture(
             Ok(b) => b,
             Err(_) if *buffers < IN_FLIGHT + 4 => {
                 *buffers += 1;
-                Vec::with_capacity(BATCH)
+                Batch::with_capacity(BATCH)
             }
             Err(_) => free.recv().await.unwrap_or_default(),
         };
@@ -529,7 +531,7 @@ async fn capture(
                         save = None;
                     }
                     if let Some(pkt) = tally.frame(p.ts_ns, p.linktype, p.data, p.wire_len) {
-                        batch.push((p.ts_ns, pkt));
+                        batch.push(p.ts_ns, pkt);
                     }
                     if batch.len() == BATCH {
                         let next = next_buffer(&mut free, &mut buffers).await;

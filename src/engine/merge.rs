@@ -29,10 +29,15 @@ impl Merge {
     }
 
     /// Interface `i` delivered `packets` (in time order) and everything before `mark`.
-    pub fn push(&mut self, i: usize, packets: &[(i64, Packet)], mark: Option<i64>) {
+    pub fn push(
+        &mut self,
+        i: usize,
+        packets: impl ExactSizeIterator<Item = (i64, Packet)>,
+        mark: Option<i64>,
+    ) {
         self.held += packets.len();
         let q = &mut self.queues[i];
-        q.extend(packets.iter().copied());
+        q.extend(packets);
         if let Some(&(last, _)) = q.back() {
             self.marks[i] = self.marks[i].max(last);
         }
@@ -104,14 +109,14 @@ mod tests {
     fn waits_for_the_slower_interface() {
         let p = pkt();
         let mut m = Merge::new(2, 1000);
-        m.push(0, &[(10, p), (30, p)], Some(30));
+        m.push(0, [(10, p), (30, p)].into_iter(), Some(30));
         // Interface 1 has said nothing: nothing can go.
         assert_eq!(times(&mut m, false), Vec::<i64>::new());
-        m.push(1, &[(20, p)], Some(25));
+        m.push(1, [(20, p)].into_iter(), Some(25));
         // 10 and 20 go; 30 waits for interface 1 to pass 30.
         assert_eq!(times(&mut m, false), vec![10, 20]);
         assert_eq!(m.watermark(), 25);
-        m.push(1, &[], Some(40));
+        m.push(1, std::iter::empty(), Some(40));
         assert_eq!(times(&mut m, false), vec![30]);
         assert_eq!(m.watermark(), 30);
     }
@@ -120,9 +125,9 @@ mod tests {
     fn ties_go_by_interface_and_the_end_takes_all() {
         let p = pkt();
         let mut m = Merge::new(3, 1000);
-        m.push(2, &[(5, p)], None);
-        m.push(0, &[(5, p), (9, p)], None);
-        m.push(1, &[(7, p)], None);
+        m.push(2, [(5, p)].into_iter(), None);
+        m.push(0, [(5, p), (9, p)].into_iter(), None);
+        m.push(1, [(7, p)].into_iter(), None);
         // 7 waits: interface 2 has delivered only up to 5 and may still have 6.
         assert_eq!(times(&mut m, false), vec![5, 5]);
         assert_eq!(times(&mut m, true), vec![7, 9]);
@@ -132,7 +137,7 @@ mod tests {
     fn a_full_merge_lets_the_earliest_go() {
         let p = pkt();
         let mut m = Merge::new(2, 2);
-        m.push(0, &[(1, p), (2, p), (3, p)], None);
+        m.push(0, [(1, p), (2, p), (3, p)].into_iter(), None);
         assert_eq!(times(&mut m, false), vec![1]);
     }
 }

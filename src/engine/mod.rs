@@ -8,6 +8,7 @@
 //! the same as with one thread: across inputs, that is time order (the reader thread merges
 //! inputs whose time spans overlap, see [`read`]); within an input, file order.
 
+mod batch;
 pub mod live;
 mod merge;
 #[cfg(test)]
@@ -20,6 +21,7 @@ use crate::decode::{Packet, TunnelConfig};
 use crate::flow::{FlowConfig, FlowSink, FlowTable, IcmpAttach, ServerPorts, TableStats};
 pub use crate::stats::InputSummary;
 use crate::stats::{Stats, Tally};
+use batch::Batch;
 
 /// How to read the inputs.
 #[derive(Debug, Clone, Default)]
@@ -57,10 +59,9 @@ impl Outcome {
 const PROGRESS_EVERY: u64 = 1 << 14;
 /// Packets per batch handed to the flow thread.
 const BATCH: usize = 4096;
+const _: () = assert!(BATCH <= batch::MAX);
 /// Batches in flight between the threads.
 const IN_FLIGHT: usize = 4;
-
-type Batch = Vec<(i64, Packet)>;
 
 /// Reads `inputs` (in discovery order, by first packet time) as one capture: one flow table
 /// across files, so a connection that spans two files is one flow. Inputs whose time spans
@@ -81,7 +82,7 @@ pub fn read(
     let (recycle, recycled) = mpsc::channel::<Batch>();
     std::thread::scope(|scope| {
         let reader = scope.spawn(move || {
-            let mut batch: Batch = Vec::with_capacity(BATCH);
+            let mut batch = Batch::with_capacity(BATCH);
             // Buffers in existence: one being filled, IN_FLIGHT queued, one being consumed, one
             // on its way back. Past that, the reader waits for a buffer to come back instead of
             // allocating: the number of allocations does not grow with the number of packets.
@@ -91,7 +92,7 @@ pub fn read(
                     Ok(b) => b,
                     Err(_) if buffers < IN_FLIGHT + 3 => {
                         buffers += 1;
-                        Vec::with_capacity(BATCH)
+                        Batch::with_capacity(BATCH)
                     }
                     Err(_) => recycled.recv().unwrap_or_default(),
                 };
@@ -100,7 +101,7 @@ pub fn read(
                 let _ = to_flows.send(full);
             };
             let (summaries, errors) = read_merged(inputs, opts, progress, &mut |ts, p| {
-                batch.push((ts, p));
+                batch.push(ts, p);
                 if batch.len() == BATCH {
                     send(&mut batch);
                 }
@@ -112,8 +113,8 @@ pub fn read(
         });
         let mut table = FlowTable::new(opts.flow, servers);
         for mut batch in from_reader {
-            for (ts, p) in &batch {
-                table.packet(*ts, p, sink);
+            for (ts, p) in batch.iter() {
+                table.packet(ts, &p, sink);
             }
             batch.clear();
             // The reader may be done already; the buffer is then simply dropped.
