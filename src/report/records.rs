@@ -423,22 +423,34 @@ fn addr(out: &mut Vec<u8>, a: IpAddr) {
 
 fn json_str(out: &mut Vec<u8>, s: &str) {
     out.push(b'"');
-    for c in s.chars() {
-        match c {
-            '"' => out.extend_from_slice(b"\\\""),
-            '\\' => out.extend_from_slice(b"\\\\"),
-            '\n' => out.extend_from_slice(b"\\n"),
-            '\r' => out.extend_from_slice(b"\\r"),
-            '\t' => out.extend_from_slice(b"\\t"),
-            c if (c as u32) < 0x20 || c == '\u{7f}' => {
-                out.extend_from_slice(format!("\\u{:04x}", c as u32).as_bytes())
+    let bytes = s.as_bytes();
+    // Runs of bytes that need no escape are copied whole (UTF-8 sequences pass as they are).
+    let mut run = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        let escaped: &[u8] = match b {
+            b'"' => b"\\\"",
+            b'\\' => b"\\\\",
+            b'\n' => b"\\n",
+            b'\r' => b"\\r",
+            b'\t' => b"\\t",
+            b if b < 0x20 || b == 0x7f => {
+                const HEX: &[u8; 16] = b"0123456789abcdef";
+                &[
+                    b'\\',
+                    b'u',
+                    b'0',
+                    b'0',
+                    HEX[usize::from(b >> 4)],
+                    HEX[usize::from(b & 0xf)],
+                ]
             }
-            c => {
-                let mut b = [0; 4];
-                out.extend_from_slice(c.encode_utf8(&mut b).as_bytes());
-            }
-        }
+            _ => continue,
+        };
+        out.extend_from_slice(&bytes[run..i]);
+        out.extend_from_slice(escaped);
+        run = i + 1;
     }
+    out.extend_from_slice(&bytes[run..]);
     out.push(b'"');
 }
 
@@ -734,6 +746,34 @@ impl<W: Write> FlowSink for RecordWriter<'_, W> {
             && let Err(e) = self.w.flush()
         {
             self.error = Some(e);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::json_str;
+
+    /// JSON strings escape what RFC 8259 requires (quote, backslash, controls) and DEL; all
+    /// other characters, UTF-8 included, pass as they are. `serde_json` reads each back to the
+    /// string it came from.
+    #[test]
+    fn strings_are_escaped_as_json_requires() {
+        let cases: [(&str, &str); 7] = [
+            ("", r#""""#),
+            ("ShADadFf", r#""ShADadFf""#),
+            ("a\"b\\c", r#""a\"b\\c""#),
+            ("\n\r\t", r#""\n\r\t""#),
+            ("\u{0}\u{1f}\u{7f}x", r#""\u0000\u001f\u007fx""#),
+            ("é→😀", "\"é→😀\""),
+            ("<script>\u{1b}[31m", r#""<script>\u001b[31m""#),
+        ];
+        for (s, want) in cases {
+            let mut out = Vec::new();
+            json_str(&mut out, s);
+            assert_eq!(String::from_utf8(out.clone()).unwrap(), want, "{s:?}");
+            let back: String = serde_json::from_slice(&out).unwrap();
+            assert_eq!(back, s);
         }
     }
 }
