@@ -83,7 +83,9 @@ impl Batch {
             self.vlans.push(p.vlan);
             self.vlans.len() as u16
         };
-        let encap = if p.encap.is_empty() {
+        // A tunnel's datagram whose payload was no flow packet has no layers but names its
+        // tunnel (`carrier`).
+        let encap = if p.encap.is_empty() && p.encap.carrier.is_none() {
             0
         } else {
             self.encaps.push(p.encap);
@@ -147,7 +149,8 @@ mod tests {
         }
     }
 
-    /// Every packet comes out as it went in, in order, whichever side tables it used.
+    /// Every packet comes out as it went in, in order, whichever side tables it used (a tunnel's
+    /// datagram with no layers but its carrier kind included).
     #[test]
     fn packets_come_out_as_they_went_in() {
         let mut inputs = Vec::new();
@@ -156,6 +159,9 @@ mod tests {
             if i % 2 == 1 {
                 p.vlan.push(100 + i);
                 p.vlan.push(7);
+            }
+            if i == 3 {
+                p.encap.carrier = Some(TunnelKind::Geneve);
             }
             if i % 3 == 2 {
                 p.encap.push_outer(Tunnel {
