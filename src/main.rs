@@ -405,13 +405,15 @@ fn load_rules(path: &Path, m: &RulesArgs, complete: bool) -> Result<Rules, u8> {
 }
 
 /// Opens the output: a file, or standard output (none, or `-`).
-fn output(path: Option<&Path>) -> anyhow::Result<Box<dyn Write>> {
+fn output(path: Option<&Path>) -> anyhow::Result<Box<dyn Write + Send>> {
     Ok(match path {
         Some(p) if p.as_os_str() != "-" => Box::new(BufWriter::with_capacity(
             1 << 16,
             File::create(p).with_context(|| format!("cannot write {}", p.display()))?,
         )),
-        _ => Box::new(BufWriter::with_capacity(1 << 16, io::stdout().lock())),
+        // Not locked: the records may be written on another thread (a write of the buffer takes
+        // the lock).
+        _ => Box::new(BufWriter::with_capacity(1 << 16, io::stdout())),
     })
 }
 
@@ -429,7 +431,7 @@ struct Inputs {
 /// Reads the inputs (capture -> decode -> flow -> `sink`): files (see [`read_files`]), or live
 /// interfaces until stopped, with `hooks` called while the capture runs. Input errors are
 /// reported on stderr.
-fn read_inputs<S: FlowSink>(
+fn read_inputs<S: FlowSink + Send>(
     args: &InputArgs,
     servers: &dyn ServerPorts,
     seconds: bool,
@@ -523,7 +525,7 @@ fn read_files(
     args: &InputArgs,
     opts: engine::Options,
     servers: &dyn ServerPorts,
-    sink: &mut dyn FlowSink,
+    sink: &mut (dyn FlowSink + Send),
     hash: bool,
 ) -> Result<Inputs, u8> {
     if let Some(f) = &args.filter

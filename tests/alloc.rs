@@ -251,8 +251,8 @@ fn memory_does_not_grow_with_the_number_of_flows() {
         ..FlowConfig::default()
     };
     // Both JSON-lines outputs on: raising findings keeps nothing per flow either.
-    let out: Box<dyn std::io::Write> = Box::new(std::io::sink());
-    let raised: Box<dyn std::io::Write> = Box::new(std::io::sink());
+    let out: Box<dyn std::io::Write + Send> = Box::new(std::io::sink());
+    let raised: Box<dyn std::io::Write + Send> = Box::new(std::io::sink());
     let mut sink = AuditSink::new(
         &rules,
         Auditor::new(&rules, Default::default()),

@@ -1,16 +1,18 @@
 //! Wires capture -> decode -> flow -> sinks for a set of inputs, collecting statistics and
 //! errors.
 //!
-//! Two threads: a reader thread reads and decodes frames (libpcap, header parsing, statistics);
-//! the calling thread runs the flow table and the sinks it hands ended flows to. Decoded packets
-//! cross between them in batches whose buffers are sent back and reused, so the steady state
-//! allocates nothing per packet. The flow table sees packets in capture order, so results are
+//! Three threads: a reader thread reads and decodes frames (capture files, header parsing,
+//! statistics); the calling thread runs the flow table; a third runs the sinks the table hands
+//! ended flows to (writing and judging records, see [`sinks`]). Decoded packets cross in
+//! batches whose buffers are sent back and reused, so the steady state allocates nothing per
+//! packet. The flow table sees packets in capture order, so results are
 //! the same as with one thread: across inputs, that is time order (the reader thread merges
 //! inputs whose time spans overlap, see [`read`]); within an input, file order.
 
 mod batch;
 pub mod live;
 mod merge;
+mod sinks;
 #[cfg(test)]
 mod tests;
 
@@ -75,11 +77,12 @@ pub fn read(
     inputs: &[Input],
     opts: &Options,
     servers: &dyn ServerPorts,
-    sink: &mut dyn FlowSink,
+    sink: &mut (dyn FlowSink + Send),
     progress: &mut (dyn FnMut(u64) + Send),
 ) -> Outcome {
     let (to_flows, from_reader) = mpsc::sync_channel::<Batch>(IN_FLIGHT);
     let (recycle, recycled) = mpsc::channel::<Batch>();
+    let (mut forward, deliver) = sinks::channel();
     std::thread::scope(|scope| {
         let reader = scope.spawn(move || {
             let mut batch = Batch::with_capacity(BATCH);
@@ -111,20 +114,25 @@ pub fn read(
             }
             (summaries, errors)
         });
+        let sinks = scope.spawn(move || deliver.run(sink));
         let mut table = FlowTable::new(opts.flow, servers);
         for mut batch in from_reader {
             for (ts, p) in batch.iter() {
-                table.packet(ts, &p, sink);
+                table.packet(ts, &p, &mut forward);
             }
             batch.clear();
             // The reader may be done already; the buffer is then simply dropped.
             let _ = recycle.send(batch);
         }
-        let table_stats = table.finish(sink);
+        let table_stats = table.finish(&mut forward);
+        forward.finish();
         let (summaries, errors) = match reader.join() {
             Ok(r) => r,
             Err(panic) => std::panic::resume_unwind(panic),
         };
+        if let Err(panic) = sinks.join() {
+            std::panic::resume_unwind(panic);
+        }
         let mut stats = Stats::default();
         for s in &summaries {
             stats.merge(&s.stats);

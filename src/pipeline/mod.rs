@@ -41,7 +41,7 @@ pub fn read(
     inputs: &[Input],
     opts: &Options,
     servers: &dyn ServerPorts,
-    sink: &mut dyn FlowSink,
+    sink: &mut (dyn FlowSink + Send),
     hash: bool,
     progress: &mut (dyn FnMut(u64) + Send),
 ) -> (Outcome, Vec<Hash>) {
@@ -76,7 +76,7 @@ pub fn read(
 /// A JSON-lines output of the audit sink: where it goes, and its first write error (after
 /// which nothing more is written to it).
 struct Lines<'r> {
-    w: Box<dyn Write + 'r>,
+    w: Box<dyn Write + Send + 'r>,
     error: Option<io::Error>,
 }
 
@@ -127,8 +127,8 @@ impl<'r> AuditSink<'r> {
     pub fn new(
         rules: &'r Rules,
         auditor: Auditor<'r>,
-        flows_out: Option<Box<dyn Write + 'r>>,
-        findings_out: Option<Box<dyn Write + 'r>>,
+        flows_out: Option<Box<dyn Write + Send + 'r>>,
+        findings_out: Option<Box<dyn Write + Send + 'r>>,
     ) -> Self {
         let lines = |w| Lines { w, error: None };
         // Findings are raised whether or not they are written: the live status line counts them.

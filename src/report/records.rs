@@ -662,7 +662,7 @@ fn write_zeek_header(w: &mut dyn Write, open_ns: i64, verdicts: bool) -> io::Res
 }
 
 /// Judges each record as it is written (`flows --rules`).
-pub type Judge<'j> = Box<dyn FnMut(&FlowRecord) -> Verdicted<'j> + 'j>;
+pub type Judge<'j> = Box<dyn FnMut(&FlowRecord) -> Verdicted<'j> + Send + 'j>;
 
 /// Writes records as flows end: a [`FlowSink`]. A write error (a closed pipe, a full disk)
 /// stops the writing and is kept for [`RecordWriter::finish`]; reading goes on.
