@@ -1,42 +1,42 @@
 //! Capture stage: finds capture files, opens them, and yields raw frames in file order.
 //!
-//! The only module that touches libpcap; its C interface is in `ffi`, the only module of the
-//! crate with `unsafe` code.
+//! The only module that touches libpcap (live capture and BPF filters, through the pcap crate);
+//! `ffi` is the only module of the crate with `unsafe` code.
 //!
 //! # Formats
 //!
-//! * **pcap** (libpcap savefiles, magic `a1b2c3d4`, `a1b23c4d` or the "patched" `a1b2cd34`, in
-//!   either byte order) are read by libpcap itself (`pcap_source`), opened with nanosecond
-//!   precision so that timestamps come back in ns whatever the file stores. The byte offset of
-//!   every record is tracked in this module (24-byte file header, then record header plus
-//!   captured bytes per record), so that an error names the record that is damaged.
-//! * **pcapng** is read by this module's own reader (`pcapng`), because libpcap cannot read a
-//!   pcapng file whose interfaces have different link types.
-//! * **standard input** (`-`): the first four bytes decide. pcapng is read by the pcapng reader
-//!   from the stream; pcap is handed to libpcap through an OS pipe that a thread fills with the
-//!   peeked bytes followed by the rest of standard input (`stdin`), so
-//!   `tcpdump -w - | flowaudit flows -` works.
+//! Both formats are read by this module's own readers, which name the byte offset of a damaged
+//! record or block in their errors.
 //!
-//! A BPF expression given with `--filter` is run here on every frame, for both formats
-//! (`filter`).
+//! * **pcap** (libpcap savefiles, magic `a1b2c3d4`, `a1b23c4d` or the "patched" `a1b2cd34`, in
+//!   either byte order) by `pcap_file`, through one large buffer whose slices are the frames
+//!   handed out; it gives the frames, timestamps (in ns whatever the file stores) and link type
+//!   libpcap gives.
+//! * **pcapng** by `pcapng`, because libpcap cannot read a pcapng file whose interfaces have
+//!   different link types.
+//! * **standard input** (`-`): the first four bytes decide; the reader of that format reads
+//!   them and then the rest of standard input (`stdin`), so `tcpdump -w - | flowaudit flows -`
+//!   works.
+//!
+//! A BPF expression given with `--filter` is compiled by libpcap and run here on every frame,
+//! for both formats (`filter`).
 //!
 //! # Parts
 //!
 //! * `discover`: expands the arguments into [`Input`]s, sniffing each file's format.
 //! * [`Reader`] (`reader`): reads one input, whatever its format, through a `PacketSource`
 //!   (`source`), the interface every kind of input implements.
-//! * `pcap_source` and `pcapng`: the two sources.
-//! * `stdin`: the first bytes of standard input, kept for the reader, and the thread that feeds
-//!   a pcap stream to libpcap through a pipe.
+//! * `pcap_file` and `pcapng`: the two sources.
+//! * `stdin`: the first bytes of standard input, kept for the reader.
 //! * `layout`: the on-disk layout shared by the readers (byte ranges, magic numbers, byte order).
-//! * `filter`: BPF filters. `ffi`: the libpcap handle the pcap source reads through.
+//! * `filter`: BPF filters. `ffi`: the `unsafe` registration of a live capture with tokio.
 
 mod discover;
 mod ffi;
 mod filter;
 mod layout;
 pub mod live;
-mod pcap_source;
+mod pcap_file;
 mod pcapng;
 mod reader;
 pub mod savefile;
@@ -148,9 +148,8 @@ fn corrupt(offset: u64, what: impl Into<String>) -> Fault {
     }
 }
 
-/// The stdio buffer given to libpcap's `FILE` (see [`Libpcap`](ffi::Libpcap)), and the pcapng
-/// reader's buffer: 64 KiB, small enough to stay in the core's cache between the kernel's copy
-/// and the decoder.
+/// The pcapng reader's buffer: 64 KiB, small enough to stay in the core's cache between the
+/// kernel's copy and the decoder.
 const READ_BUFFER: usize = 1 << 16;
 
 /// Reads until `dst` is full or the source ends; returns the number of bytes read.

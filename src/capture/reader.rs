@@ -5,7 +5,7 @@ use std::fs::File;
 use std::io::{self, Cursor, Read};
 
 use super::layout::{describe_head, sniff};
-use super::pcap_source::PcapSource;
+use super::pcap_file::PcapFile;
 use super::pcapng::PcapngReader;
 use super::stdin::take_stdin_head;
 use super::{
@@ -35,15 +35,19 @@ impl Reader {
             })?;
             return open_stream(path, head, Box::new(io::stdin()), filter);
         }
+        let open = |shown: &str| {
+            File::open(&input.path).map_err(|e| CaptureError::Open {
+                path: shown.to_string(),
+                message: format!("cannot open: {e}"),
+            })
+        };
         let source: Box<dyn PacketSource + Send> = match input.format {
-            Format::Pcap => Box::new(PcapSource::open_file(&input.path, &path, filter)?),
-            Format::Pcapng => {
-                let file = File::open(&input.path).map_err(|e| CaptureError::Open {
-                    path: path.clone(),
-                    message: format!("cannot open: {e}"),
-                })?;
-                Box::new(PcapngReader::new(Box::new(file), filter, READ_BUFFER))
-            }
+            Format::Pcap => Box::new(PcapFile::open(&path, Box::new(open(&path)?), filter)?),
+            Format::Pcapng => Box::new(PcapngReader::new(
+                Box::new(open(&path)?),
+                filter,
+                READ_BUFFER,
+            )),
         };
         Ok(Reader {
             path,
@@ -118,13 +122,10 @@ pub(super) fn open_stream(
             found: describe_head(&head),
         });
     };
+    let stream = Box::new(Cursor::new(head).chain(rest));
     let source: Box<dyn PacketSource + Send> = match format {
-        Format::Pcapng => Box::new(PcapngReader::new(
-            Box::new(Cursor::new(head).chain(rest)),
-            filter,
-            READ_BUFFER,
-        )),
-        Format::Pcap => Box::new(PcapSource::open_stream(&path, head, rest, filter)?),
+        Format::Pcapng => Box::new(PcapngReader::new(stream, filter, READ_BUFFER)),
+        Format::Pcap => Box::new(PcapFile::open(&path, stream, filter)?),
     };
     Ok(Reader {
         path,

@@ -3,7 +3,7 @@
 
 mod discover;
 mod filter;
-mod pcap_source;
+mod pcap_file;
 mod pcapng;
 mod stdin;
 

@@ -17,7 +17,7 @@ fn stream(bytes: &[u8], filter: Option<&str>) -> Result<Reader, CaptureError> {
 }
 
 #[test]
-fn stream_pcap_through_libpcap() {
+fn stream_pcap() {
     let bytes = pcap_file(65535, 1, &[(1, 0, &eth_tcp(443)), (2, 0, &eth_tcp(80))]);
     let mut reader = stream(&bytes, None).expect("open");
     let (frames, error) = drain(&mut reader);
@@ -43,8 +43,7 @@ fn stream_pcap_truncated_packet_data() {
     assert_eq!(offset, 24 + 16 + 54);
     assert_eq!(
         what,
-        "file ends in the middle of a packet record: 44 of 54 bytes (libpcap: truncated dump \
-         file; tried to read 54 captured bytes, only got 44)"
+        "file ends in the middle of a packet record: 44 of 54 bytes"
     );
 }
 
@@ -59,14 +58,13 @@ fn stream_pcap_truncated_record_header() {
     assert_eq!(offset, 62);
     assert_eq!(
         what,
-        "file ends in the middle of a record header: 3 of 16 bytes (libpcap: truncated dump \
-         file; tried to read 16 header bytes, only got 3)"
+        "file ends in the middle of a record header: 3 of 16 bytes"
     );
 }
 
 #[test]
 fn stream_pcap_caplen_larger_than_snaplen() {
-    // libpcap alone would cut the 100-byte record to 64 bytes and go on.
+    // libpcap would cut the 100-byte record to 64 bytes and go on.
     let long = [0x11; 100];
     let bytes = pcap_file(64, 1, &[(1, 0, &[1, 2]), (2, 0, &long), (3, 0, &[3])]);
     let mut reader = stream(&bytes, None).expect("open");
@@ -85,9 +83,9 @@ fn stream_pcap_truncated_file_header() {
     let error = stream(&PCAP_US_LE[..10], None).err();
     let (offset, what) = expect_corrupt(error);
     assert_eq!(offset, 0);
-    assert!(
-        what.starts_with("libpcap cannot read the file header: "),
-        "{what}"
+    assert_eq!(
+        what,
+        "file ends in the middle of the 24-byte pcap file header: 10 bytes"
     );
 }
 
