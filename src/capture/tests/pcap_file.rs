@@ -766,3 +766,47 @@ fn oracle_same_as_libpcap_on_header_variants() {
     assert_eq!(&ours[0].3[20..24], &[0x00, 0x00, 0x09, 0x00]);
     assert_eq!(&ours[0].3[24..28], &[0x00, 0x06, 0x00, 0x09]);
 }
+
+/// A stream that is interrupted once, then gives `bytes`, then fails.
+struct Failing {
+    bytes: Vec<u8>,
+    at: usize,
+    interrupted: bool,
+}
+
+impl std::io::Read for Failing {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if !self.interrupted {
+            self.interrupted = true;
+            return Err(std::io::ErrorKind::Interrupted.into());
+        }
+        if self.at == self.bytes.len() {
+            return Err(std::io::Error::other("device gone"));
+        }
+        let n = buf.len().min(self.bytes.len() - self.at);
+        buf[..n].copy_from_slice(&self.bytes[self.at..self.at + n]);
+        self.at += n;
+        Ok(n)
+    }
+}
+
+#[test]
+fn pcap_read_error_names_the_record() {
+    let bytes = pcap_file(65535, 1, &[(1, 0, &eth_tcp(80)), (2, 0, &eth_tcp(443))]);
+    // The stream fails 10 bytes into the second record; the interruption before is retried.
+    let stream = Failing {
+        bytes: bytes[..24 + 70 + 10].to_vec(),
+        at: 0,
+        interrupted: false,
+    };
+    let mut reader = Reader::from_stream("-", Box::new(stream), None).expect("open");
+    let (frames, error) = drain(&mut reader);
+    assert_eq!(frames.len(), 1);
+    match error {
+        Some(CaptureError::Open { path, message }) => {
+            assert_eq!(path, "-");
+            assert_eq!(message, "read error at byte 94: device gone");
+        }
+        other => panic!("expected a read error, got {other:?}"),
+    }
+}
