@@ -171,11 +171,12 @@ fn reading_allocates_nothing_per_packet() {
     allocations_reading(1_000);
     let small = allocations_reading(50_000);
     let large = allocations_reading(100_000);
-    // 100,000 more packets and at most a few more allocations: the batch buffers that carry
-    // packets between the two threads are allocated on demand up to a fixed cap (7), so a
-    // longer run may allocate the remaining few; nothing else depends on the packet count.
+    // 100,000 more packets and at most a few more allocations: the buffers that carry packets to
+    // the flow thread (at most 7) and events to the sinks' thread (at most 6) are allocated on
+    // demand up to their caps, so a longer run may allocate the remaining few, depending on how
+    // the threads took turns; nothing else depends on the packet count.
     assert!(
-        large <= small + 7,
+        large <= small + 7 + 6,
         "{small} allocations for 100k packets, {large} for 200k"
     );
 }

@@ -64,6 +64,9 @@ const BATCH: usize = 4096;
 const _: () = assert!(BATCH <= batch::MAX);
 /// Batches in flight between the threads.
 const IN_FLIGHT: usize = 4;
+/// Batch buffers in existence at most: one being filled, IN_FLIGHT queued, one being consumed,
+/// one on its way back.
+const MAX_BUFFERS: usize = IN_FLIGHT + 3;
 
 /// Reads `inputs` (in discovery order, by first packet time) as one capture: one flow table
 /// across files, so a connection that spans two files is one flow. Inputs whose time spans
@@ -81,19 +84,20 @@ pub fn read(
     progress: &mut (dyn FnMut(u64) + Send),
 ) -> Outcome {
     let (to_flows, from_reader) = mpsc::sync_channel::<Batch>(IN_FLIGHT);
-    let (recycle, recycled) = mpsc::channel::<Batch>();
+    // Bounded (an array made once) rather than unbounded (a list that allocates a block every
+    // few dozen messages): it never holds more than the buffers there are, so sending never waits.
+    let (recycle, recycled) = mpsc::sync_channel::<Batch>(MAX_BUFFERS);
     let (mut forward, deliver) = sinks::channel();
     std::thread::scope(|scope| {
         let reader = scope.spawn(move || {
             let mut batch = Batch::with_capacity(BATCH);
-            // Buffers in existence: one being filled, IN_FLIGHT queued, one being consumed, one
-            // on its way back. Past that, the reader waits for a buffer to come back instead of
+            // Past MAX_BUFFERS, the reader waits for a buffer to come back instead of
             // allocating: the number of allocations does not grow with the number of packets.
             let mut buffers = 1;
             let mut send = |batch: &mut Batch| {
                 let next = match recycled.try_recv() {
                     Ok(b) => b,
-                    Err(_) if buffers < IN_FLIGHT + 3 => {
+                    Err(_) if buffers < MAX_BUFFERS => {
                         buffers += 1;
                         Batch::with_capacity(BATCH)
                     }

@@ -6,7 +6,7 @@
 //! only later. At most [`IN_FLIGHT`] batches of [`BATCH`] events are on their way, so memory
 //! stays bounded whatever the input; buffers come back for reuse.
 
-use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
+use std::sync::mpsc::{self, Receiver, SyncSender};
 
 use crate::flow::{FlowRecord, FlowSink, SecondBytes};
 
@@ -14,6 +14,8 @@ use crate::flow::{FlowRecord, FlowSink, SecondBytes};
 const BATCH: usize = 256;
 /// Batches in flight between the flow thread and the sinks' thread.
 const IN_FLIGHT: usize = 4;
+/// Event buffers in existence at most: one being filled, IN_FLIGHT queued, one being delivered.
+const MAX_BUFFERS: usize = IN_FLIGHT + 2;
 
 /// One call of a [`FlowSink`] method.
 // Most events are flows; boxing them would allocate once per flow, while the buffers events
@@ -32,20 +34,21 @@ pub(super) struct Forward {
     events: Vec<Event>,
     to: Option<SyncSender<Vec<Event>>>,
     back: Receiver<Vec<Event>>,
-    /// Buffers in existence (past `IN_FLIGHT + 2`, wait for one to come back).
+    /// Buffers in existence (past [`MAX_BUFFERS`], wait for one to come back).
     buffers: usize,
 }
 
 /// The sinks' side: where the batches come from and where their buffers go back.
 pub(super) struct Deliver {
     from: Receiver<Vec<Event>>,
-    back: Sender<Vec<Event>>,
+    back: SyncSender<Vec<Event>>,
 }
 
 /// A connected pair.
 pub(super) fn channel() -> (Forward, Deliver) {
     let (to, from) = mpsc::sync_channel(IN_FLIGHT);
-    let (back_to, back) = mpsc::channel();
+    // Bounded, so that it allocates once (see the engine's recycling channel).
+    let (back_to, back) = mpsc::sync_channel(MAX_BUFFERS);
     (
         Forward {
             events: Vec::with_capacity(BATCH),
@@ -74,7 +77,7 @@ impl Forward {
         }
         let next = match self.back.try_recv() {
             Ok(b) => b,
-            Err(_) if self.buffers < IN_FLIGHT + 2 => {
+            Err(_) if self.buffers < MAX_BUFFERS => {
                 self.buffers += 1;
                 Vec::with_capacity(BATCH)
             }
