@@ -1,8 +1,7 @@
 //! The capture readers fed arbitrary bytes, both ways a capture comes in:
 //! - as a file: written to a temporary file, then `capture::discover` (which sniffs the format
 //!   and reads the first timestamp) and `Reader::open`;
-//! - as a stream: `Reader::from_stream`, the path standard input takes (pcapng read from the
-//!   stream, pcap pumped to libpcap through a pipe).
+//! - as a stream: `Reader::from_stream`, the path standard input takes.
 //!
 //! Every frame read goes through the statistics (`stats::Tally::frame`, which decodes it) and the
 //! flow table, as in a run. When both ways read the input to a clean end, they must yield the
@@ -62,23 +61,6 @@ fn read_all(mut reader: Reader) -> (Vec<Frame>, bool) {
     (frames, clean)
 }
 
-/// Threads of this process now.
-fn thread_count() -> usize {
-    std::fs::read_dir("/proc/self/task").map_or(0, |d| d.count())
-}
-
-/// Waits (1 s at most) until the threads a pcap stream started (the pump that feeds libpcap
-/// through a pipe) have ended: their work then counts for this input, and the leak check after
-/// the input does not see a thread half gone (glibc's thread-exit list was reported as a leak).
-fn wait_for_threads(before: usize) {
-    for _ in 0..10_000 {
-        if thread_count() <= before {
-            return;
-        }
-        std::thread::sleep(std::time::Duration::from_micros(100));
-    }
-}
-
 fuzz_target!(|data: &[u8]| {
     let path = common::temp_path("input");
     std::fs::write(&path, data).expect("temporary file");
@@ -94,7 +76,6 @@ fuzz_target!(|data: &[u8]| {
         std::hint::black_box(e.to_string());
     }
 
-    let threads = thread_count();
     let stream = Box::new(Cursor::new(data.to_vec()));
     let from_stream = match Reader::from_stream("-", stream, None) {
         Ok(reader) => Some(read_all(reader)),
@@ -103,7 +84,6 @@ fuzz_target!(|data: &[u8]| {
             None
         }
     };
-    wait_for_threads(threads);
 
     if let (Some((file_frames, true)), Some((stream_frames, true))) = (&from_file, &from_stream) {
         assert_eq!(
