@@ -567,7 +567,12 @@ mod prop {
             for (i, (off8, more, len, fill, id)) in frags.iter().enumerate() {
                 let data = vec![*fill; *len];
                 let f = v4(*id, off8 * 8, *more, &data);
-                let p = decode(linktype::RAW, &f, f.len() as u32).unwrap();
+                // Offset 0 without more fragments is no fragment but a whole datagram, which
+                // does not decode when it is too short for its UDP header: not this test's case.
+                let Ok(p) = decode(linktype::RAW, &f, f.len() as u32) else {
+                    prop_assert!(*off8 == 0 && !*more && *len < 8);
+                    continue;
+                };
                 if let Transport::Fragment(fr) = p.transport {
                     let _ = rig.r.fragment(i as i64 * S, &p, &fr, &f, &mut rig.st);
                 }
