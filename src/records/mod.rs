@@ -265,7 +265,7 @@ impl Reader {
                 break;
             }
             any = true;
-            let (take, end) = match buf.iter().position(|&b| b == b'\n') {
+            let (take, end) = match memchr::memchr(b'\n', buf) {
                 Some(i) => (i, true),
                 None => (buf.len(), false),
             };
@@ -343,7 +343,7 @@ impl Reader {
                     let s = &mut self.stats;
                     s.first_ts_ns = Some(s.first_ts_ns.map_or(r.ts_ns, |t| t.min(r.ts_ns)));
                     s.last_ts_ns = Some(s.last_ts_ns.map_or(r.ts_ns, |t| t.max(r.ts_ns)));
-                    return Ok(Some(*r));
+                    return Ok(Some(r));
                 }
                 Ok(values::Parsed::Skip(why)) => {
                     *self.stats.skipped.entry(why).or_insert(0) += 1;

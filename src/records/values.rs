@@ -87,34 +87,44 @@ pub(super) fn decimal_ns(t: &[u8]) -> Option<i64> {
         }
         None => (t, 0),
     };
-    let (int, frac) = match mant.iter().position(|&b| b == b'.') {
+    let (int, mut frac) = match mant.iter().position(|&b| b == b'.') {
         Some(i) => (&mant[..i], &mant[i + 1..]),
         None => (mant, &[][..]),
     };
     if int.is_empty() && frac.is_empty() {
         return None;
     }
-    let mut n: i128 = 0;
+    while let [rest @ .., b'0'] = frac {
+        frac = rest;
+    }
+    // The digits as one integer: 19 significant digits fit, more than a record needs.
+    let mut n: u64 = 0;
     for &d in int.iter().chain(frac) {
         if !d.is_ascii_digit() {
             return None;
         }
-        n = n.checked_mul(10)?.checked_add(i128::from(d - b'0'))?;
+        n = n.checked_mul(10)?.checked_add(u64::from(d - b'0'))?;
     }
     // value = n * 10^(exp - frac digits) seconds = n * 10^(exp - frac digits + 9) ns.
     let scale = i64::from(exp) + 9 - i64::try_from(frac.len()).ok()?;
-    let ns = if scale >= 0 {
-        n.checked_mul(10i128.checked_pow(u32::try_from(scale).ok()?)?)?
+    let ns = if n == 0 {
+        0
+    } else if scale >= 0 {
+        n.checked_mul(10u64.checked_pow(u32::try_from(scale).ok()?)?)?
     } else {
         match u32::try_from(-scale)
             .ok()
-            .and_then(|s| 10i128.checked_pow(s))
+            .and_then(|s| 10u64.checked_pow(s))
         {
-            Some(d) => (n + d / 2) / d,
+            Some(d) => n / d + u64::from(n % d >= d.div_ceil(2)),
             None => 0,
         }
     };
-    i64::try_from(if neg { -ns } else { ns }).ok()
+    if neg {
+        0i64.checked_sub_unsigned(ns)
+    } else {
+        i64::try_from(ns).ok()
+    }
 }
 
 /// A value as an error message shows it: quoted, at most 40 characters.
@@ -144,10 +154,12 @@ fn addr(ip: IpAddr) -> (Addr, bool) {
     }
 }
 
-/// What one line turned into.
+/// What one line turned into. The record is moved once, to the caller: boxing it would cost
+/// an allocation a line.
 #[derive(Debug, Clone, PartialEq)]
+#[allow(clippy::large_enum_variant)]
 pub(super) enum Parsed {
-    Record(Box<FlowRecord>),
+    Record(FlowRecord),
     Skip(&'static str),
 }
 
@@ -217,7 +229,7 @@ impl Partial {
             .unwrap_or_else(|| direction_inferred(proto, &self.history));
         let mut vlan = self.vlan;
         vlan.extend(self.inner_vlan);
-        Ok(Parsed::Record(Box::new(FlowRecord {
+        Ok(Parsed::Record(FlowRecord {
             ts_ns,
             uid: self.uid,
             orig_h,
@@ -247,6 +259,6 @@ impl Partial {
             tunnel: self.tunnel,
             tunnel_parents: self.tunnel_parents,
             bad_checksums: self.bad_checksums,
-        })))
+        }))
     }
 }

@@ -104,10 +104,11 @@ pub(super) enum Header {
 
 /// The state of a TSV log: the current header block's markers and columns.
 pub(super) struct Tsv {
+    /// The column separator: one ASCII character (Zeek's is a tab).
     sep: u8,
-    set_sep: Vec<u8>,
-    empty: Vec<u8>,
-    unset: Vec<u8>,
+    set_sep: String,
+    empty: String,
+    unset: String,
     cols: Vec<(Col, &'static str)>,
     /// A `#fields` line has been read.
     fields: bool,
@@ -117,9 +118,9 @@ impl Default for Tsv {
     fn default() -> Self {
         Tsv {
             sep: b'\t',
-            set_sep: b",".to_vec(),
-            empty: b"(empty)".to_vec(),
-            unset: b"-".to_vec(),
+            set_sep: ",".into(),
+            empty: "(empty)".into(),
+            unset: "-".into(),
             cols: Vec::new(),
             fields: false,
         }
@@ -155,45 +156,41 @@ fn hex(b: u8) -> Option<u8> {
     (b as char).to_digit(16).map(|d| d as u8)
 }
 
-/// A string cell (already known not to be unset): unescaped; bytes that are not UTF-8 are
+/// A string cell (already known not to be unset), unescaped; bytes that are not UTF-8 are
 /// replaced (U+FFFD), as they can only come from Zeek's `\xNN` escapes of binary data.
-fn text(b: &[u8]) -> String {
-    if b.contains(&b'\\') {
-        String::from_utf8_lossy(&unescape(b)).into_owned()
+fn text(s: &str) -> String {
+    if s.contains('\\') {
+        String::from_utf8_lossy(&unescape(s.as_bytes())).into_owned()
     } else {
-        String::from_utf8_lossy(b).into_owned()
+        s.to_owned()
     }
 }
 
-fn utf8<'a>(name: &str, b: &'a [u8]) -> Result<&'a str, String> {
-    std::str::from_utf8(b).map_err(|_| format!("{name}: {} is not text", shown(b)))
+fn count(name: &str, s: &str) -> Result<u64, String> {
+    s.parse()
+        .map_err(|_| format!("{name}: {} is not a count", shown(s.as_bytes())))
 }
 
-fn count(name: &str, b: &[u8]) -> Result<u64, String> {
-    utf8(name, b)?
-        .parse()
-        .map_err(|_| format!("{name}: {} is not a count", shown(b)))
+fn small<T: TryFrom<u64>>(name: &str, s: &str, what: &str) -> Result<T, String> {
+    T::try_from(count(name, s)?)
+        .map_err(|_| format!("{name}: {} is not a {what}", shown(s.as_bytes())))
 }
 
-fn small<T: TryFrom<u64>>(name: &str, b: &[u8], what: &str) -> Result<T, String> {
-    T::try_from(count(name, b)?).map_err(|_| format!("{name}: {} is not a {what}", shown(b)))
+fn time(name: &str, s: &str) -> Result<i64, String> {
+    decimal_ns(s.as_bytes())
+        .ok_or_else(|| format!("{name}: {} is not a time in seconds", shown(s.as_bytes())))
 }
 
-fn time(name: &str, b: &[u8]) -> Result<i64, String> {
-    decimal_ns(b).ok_or_else(|| format!("{name}: {} is not a time in seconds", shown(b)))
+fn ip(name: &str, s: &str) -> Result<IpAddr, String> {
+    s.parse()
+        .map_err(|_| format!("{name}: {} is not an IP address", shown(s.as_bytes())))
 }
 
-fn ip(name: &str, b: &[u8]) -> Result<IpAddr, String> {
-    utf8(name, b)?
-        .parse()
-        .map_err(|_| format!("{name}: {} is not an IP address", shown(b)))
-}
-
-fn boolean(name: &str, b: &[u8]) -> Result<bool, String> {
-    match b {
-        b"T" => Ok(true),
-        b"F" => Ok(false),
-        _ => Err(format!("{name}: {} is not T or F", shown(b))),
+fn boolean(name: &str, s: &str) -> Result<bool, String> {
+    match s {
+        "T" => Ok(true),
+        "F" => Ok(false),
+        _ => Err(format!("{name}: {} is not T or F", shown(s.as_bytes()))),
     }
 }
 
@@ -201,8 +198,11 @@ impl Tsv {
     /// Reads a line that starts with `#`.
     pub fn header(&mut self, line: &[u8]) -> Header {
         if let Some(v) = line.strip_prefix(b"#separator ") {
-            // The separator is written escaped (`\x09`); Zeek's is one byte.
-            if let [b] = unescape(v).as_slice() {
+            // The separator is written escaped (`\x09`); Zeek's is one byte. Only an ASCII
+            // one is taken (rows are split as text).
+            if let [b] = unescape(v).as_slice()
+                && b.is_ascii()
+            {
                 self.sep = *b;
             }
             return Header::Ok;
@@ -212,9 +212,9 @@ impl Tsv {
             None => (line, &[][..]),
         };
         match name {
-            b"#set_separator" => self.set_sep = unescape(value),
-            b"#empty_field" => self.empty = unescape(value),
-            b"#unset_field" => self.unset = unescape(value),
+            b"#set_separator" => self.set_sep = String::from_utf8_lossy(&unescape(value)).into(),
+            b"#empty_field" => self.empty = String::from_utf8_lossy(&unescape(value)).into(),
+            b"#unset_field" => self.unset = String::from_utf8_lossy(&unescape(value)).into(),
             b"#fields" => {
                 self.cols = value
                     .split(|&b| b == self.sep)
@@ -244,26 +244,15 @@ impl Tsv {
         Header::Ok
     }
 
-    fn set<'a>(&'a self, b: &'a [u8]) -> impl Iterator<Item = &'a [u8]> {
-        let empty = b == self.unset.as_slice() || b == self.empty.as_slice() || b.is_empty();
-        let sep = self.set_sep.as_slice();
-        let mut rest = if empty { None } else { Some(b) };
-        std::iter::from_fn(move || {
-            let r = rest?;
-            match (!sep.is_empty())
-                .then(|| r.windows(sep.len()).position(|w| w == sep))
-                .flatten()
-            {
-                Some(i) => {
-                    rest = Some(&r[i + sep.len()..]);
-                    Some(&r[..i])
-                }
-                None => {
-                    rest = None;
-                    Some(r)
-                }
-            }
-        })
+    /// The elements of a set or vector cell: none when unset or empty.
+    fn set<'a>(&'a self, s: &'a str) -> impl Iterator<Item = &'a str> {
+        let none = s == self.unset || s == self.empty || s.is_empty();
+        let sep = if self.set_sep.is_empty() {
+            ","
+        } else {
+            self.set_sep.as_str()
+        };
+        (!none).then(|| s.split(sep)).into_iter().flatten()
     }
 
     /// Reads a row into a record.
@@ -271,17 +260,27 @@ impl Tsv {
         if !self.fields {
             return Err("a row before any #fields line".into());
         }
-        let n = line.split(|&b| b == self.sep).count();
-        if n != self.cols.len() {
-            return Err(format!(
-                "{n} fields where #fields names {}",
-                self.cols.len()
-            ));
-        }
+        // Zeek escapes what is not printable, so a row is text; bytes that are not UTF-8 are
+        // replaced in the strings they are in (and make a number or an address wrong).
+        let line = String::from_utf8_lossy(line);
+        let sep = char::from(self.sep);
+        self.fill(&line, sep).map_err(|e| {
+            let n = line.split(sep).count();
+            if n == self.cols.len() {
+                e
+            } else {
+                format!("{n} fields where #fields names {}", self.cols.len())
+            }
+        })
+    }
+
+    fn fill(&self, line: &str, sep: char) -> Result<Parsed, String> {
         let mut p = Partial::default();
         let mut icmp: Option<IcmpErrors> = None;
-        for (&(col, name), cell) in self.cols.iter().zip(line.split(|&b| b == self.sep)) {
-            if col == Col::Ignored || cell == self.unset.as_slice() {
+        let mut cells = line.split(sep);
+        for &(col, name) in &self.cols {
+            let cell = cells.next().ok_or_else(String::new)?;
+            if col == Col::Ignored || cell == self.unset {
                 continue;
             }
             match col {
@@ -291,7 +290,7 @@ impl Tsv {
                 Col::OrigP => p.orig_p = Some(small(name, cell, "port")?),
                 Col::RespH => p.resp_h = Some(ip(name, cell)?),
                 Col::RespP => p.resp_p = Some(small(name, cell, "port")?),
-                Col::Proto => p.proto = Some(super::values::transport(utf8(name, cell)?)?),
+                Col::Proto => p.proto = Some(super::values::transport(cell)?),
                 Col::Service => {
                     p.service = self
                         .set(cell)
@@ -300,12 +299,10 @@ impl Tsv {
                 Col::Duration => p.duration_ns = time(name, cell)?,
                 Col::OrigBytes => p.orig_bytes = count(name, cell)?,
                 Col::RespBytes => p.resp_bytes = count(name, cell)?,
-                Col::ConnState => {
-                    p.conn_state = Some(super::values::conn_state(utf8(name, cell)?)?)
-                }
+                Col::ConnState => p.conn_state = Some(super::values::conn_state(cell)?),
                 Col::MissedBytes => p.missed_bytes = count(name, cell)?,
                 Col::History => {
-                    if cell != self.empty.as_slice() {
+                    if cell != self.empty {
                         p.history = text(cell)
                     }
                 }
@@ -354,6 +351,9 @@ impl Tsv {
                 Col::BadChecksums => p.bad_checksums = small(name, cell, "count")?,
                 Col::Ignored => {}
             }
+        }
+        if cells.next().is_some() {
+            return Err(String::new());
         }
         // flowaudit writes icmp_errors 0 with unset type and code when none quoted the flow.
         p.icmp_errors = icmp.filter(|e| e.count > 0);
