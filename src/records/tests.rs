@@ -161,6 +161,7 @@ fn zeek_tsv_fields_exactly() {
 1300475167.096535\tCHhAvVGS1DHFjwGM9\t128.232.110.120\t34855\t66.35.250.204\t80\ttcp\thttp\t0.511468\t464\t1280\tSF\t-\t-\t0\tShADadFf\t6\t784\t5\t1552\t(empty)\n\
 1300475168.000001\t\\x2d\t2001:db8::1\t5353\tff02::fb\t5353\tudp\t-\t-\t-\t-\tS0\tT\tF\t0\tD\t1\t100\t0\t0\t-\n\
 1300475169.5\tCx\\x09y\\\\z\t10.0.0.1\t1\t10.0.0.2\t2\ttcp\tssl,vxlan\t1e-3\t0\t0\tOTH\t-\t-\t12\t^hADa\\xff\t1\t1\t1\t1\tCa,Cb\n\
+1300475170\t(empty)\t10.0.0.1\t1\t10.0.0.2\t2\tudp\t-\t-\t-\t-\tOTH\t-\t-\t0\t\\x28empty)\t0\t0\t0\t0\t(empty)\n\
 #close\t2026-11-29-12-00-01\n"
     );
     let (records, stats, _) = read(log.as_bytes());
@@ -229,7 +230,12 @@ fn zeek_tsv_fields_exactly() {
             2,
         )
     };
-    assert_eq!(records, vec![http, mdns, escaped]);
+    // `(empty)` is an empty string; `\x28empty)` the string "(empty)".
+    let empty = FlowRecord {
+        history: "(empty)".into(),
+        ..udp(1_300_475_170_000_000_000, "", "10.0.0.1", 1, "10.0.0.2", 2)
+    };
+    assert_eq!(records, vec![http, mdns, escaped, empty]);
 }
 
 /// Two header blocks (rotated logs concatenated): the second has its columns in another

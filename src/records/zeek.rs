@@ -244,6 +244,16 @@ impl Tsv {
         Header::Ok
     }
 
+    /// A string cell: Zeek writes an empty string as the empty marker (and escapes a string
+    /// that is the marker itself).
+    fn string(&self, s: &str) -> String {
+        if s == self.empty {
+            String::new()
+        } else {
+            text(s)
+        }
+    }
+
     /// The elements of a set or vector cell: none when unset or empty.
     fn set<'a>(&'a self, s: &'a str) -> impl Iterator<Item = &'a str> {
         let none = s == self.unset || s == self.empty || s.is_empty();
@@ -285,7 +295,7 @@ impl Tsv {
             }
             match col {
                 Col::Ts => p.ts_ns = Some(time(name, cell)?),
-                Col::Uid => p.uid = text(cell),
+                Col::Uid => p.uid = self.string(cell),
                 Col::OrigH => p.orig_h = Some(ip(name, cell)?),
                 Col::OrigP => p.orig_p = Some(small(name, cell, "port")?),
                 Col::RespH => p.resp_h = Some(ip(name, cell)?),
@@ -301,11 +311,7 @@ impl Tsv {
                 Col::RespBytes => p.resp_bytes = count(name, cell)?,
                 Col::ConnState => p.conn_state = Some(super::values::conn_state(cell)?),
                 Col::MissedBytes => p.missed_bytes = count(name, cell)?,
-                Col::History => {
-                    if cell != self.empty {
-                        p.history = text(cell)
-                    }
-                }
+                Col::History => p.history = self.string(cell),
                 Col::OrigPkts => p.orig_pkts = count(name, cell)?,
                 Col::OrigIpBytes => p.orig_ip_bytes = count(name, cell)?,
                 Col::RespPkts => p.resp_pkts = count(name, cell)?,
@@ -318,7 +324,7 @@ impl Tsv {
                         .collect::<Result<_, _>>()?
                 }
                 Col::InnerVlan => p.inner_vlan = Some(small(name, cell, "VLAN id")?),
-                Col::CommunityId => p.community_id = Some(text(cell)),
+                Col::CommunityId => p.community_id = Some(self.string(cell)),
                 Col::DirectionInferred => p.direction_inferred = Some(boolean(name, cell)?),
                 Col::SynSynack => p.syn_synack_ns = Some(time(name, cell)?),
                 Col::SynackAck => p.synack_ack_ns = Some(time(name, cell)?),
