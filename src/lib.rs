@@ -16,6 +16,7 @@ pub mod engine;
 pub mod flow;
 pub mod pipeline;
 pub mod reassembly;
+pub mod records;
 pub mod report;
 pub mod rules;
 pub mod stats;

@@ -1,0 +1,366 @@
+//! Flow records other tools (and other flowaudit runs) already wrote, read back into
+//! [`FlowRecord`]s: Zeek's conn.log (TSV as Zeek's ASCII writer writes it, or JSON lines) and
+//! flowaudit's own JSON lines (`flows`, `--flows-out`). The input may be gzip-compressed
+//! (recognised by its magic bytes, concatenated members included); the format is recognised by
+//! content. Reading is line by line: memory follows one line (at most [`MAX_LINE`] bytes),
+//! never the input's length.
+//!
+//! A line that cannot be read is counted with its line number ([`ReadStats`]), and reading
+//! goes on; records that are not TCP/UDP flows (Zeek's `icmp`) are counted as skipped with
+//! their reason. Only an unreadable input, an input in no known format, or a Zeek log without a
+//! column a flow record needs is an error ([`RecordsError`]).
+
+mod json;
+mod values;
+mod zeek;
+
+#[cfg(test)]
+mod tests;
+
+use std::collections::BTreeMap;
+use std::io::{self, BufRead, BufReader, Read};
+
+use crate::flow::FlowRecord;
+
+pub use values::{SKIP_ICMP, SKIP_OTHER, direction_inferred};
+pub use zeek::REQUIRED;
+
+/// The longest line read; a longer one is counted malformed and skipped.
+pub const MAX_LINE: usize = 1 << 20;
+/// Malformed lines kept with their message (the others are only counted).
+pub const KEEP_MALFORMED: usize = 5;
+
+/// A record format, recognised by content.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// Zeek's TSV conn.log (`#separator`, `#fields`, `#types`, rows).
+    ZeekTsv,
+    /// Zeek's JSON conn.log: one object a line.
+    ZeekJson,
+    /// flowaudit's JSON lines (`flows`, `--flows-out`).
+    FlowauditJson,
+}
+
+impl Format {
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::ZeekTsv => "zeek-tsv",
+            Format::ZeekJson => "zeek-json",
+            Format::FlowauditJson => "flowaudit-json",
+        }
+    }
+}
+
+/// Why an input cannot be read.
+#[derive(Debug, thiserror::Error)]
+pub enum RecordsError {
+    #[error("{file}: cannot read: {source}")]
+    Io {
+        file: String,
+        #[source]
+        source: io::Error,
+    },
+    #[error("{file}: not a Zeek conn.log (TSV or JSON) nor flowaudit JSON lines: {why}")]
+    UnknownFormat { file: String, why: String },
+    #[error(
+        "{file}: line {line}: the Zeek log has no `{column}` column, which a flow record needs"
+    )]
+    MissingColumn {
+        file: String,
+        line: u64,
+        column: &'static str,
+    },
+}
+
+/// A line that could not be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Malformed {
+    /// 1-based line number in the (decompressed) input.
+    pub line: u64,
+    pub message: String,
+}
+
+/// What reading an input found. Every line read is in exactly one of `records`, `skipped`,
+/// `malformed`, `headers` and `blank`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReadStats {
+    pub lines: u64,
+    pub records: u64,
+    /// Records that are no TCP/UDP flow, by reason.
+    pub skipped: BTreeMap<&'static str, u64>,
+    pub malformed: u64,
+    /// The first [`KEEP_MALFORMED`] malformed lines.
+    pub first_malformed: Vec<Malformed>,
+    /// Zeek header lines (`#...`).
+    pub headers: u64,
+    pub blank: u64,
+    /// Time of the earliest and latest record (`ts`), ns since the epoch.
+    pub first_ts_ns: Option<i64>,
+    pub last_ts_ns: Option<i64>,
+}
+
+impl ReadStats {
+    /// Lines that were skipped records.
+    pub fn skipped_total(&self) -> u64 {
+        self.skipped.values().sum()
+    }
+
+    fn malformed(&mut self, line: u64, message: String) {
+        self.malformed += 1;
+        if self.first_malformed.len() < KEEP_MALFORMED {
+            self.first_malformed.push(Malformed { line, message });
+        }
+    }
+}
+
+/// One line read.
+enum Got {
+    Line,
+    TooLong,
+    Eof,
+}
+
+/// Reads flow records from one input, line by line.
+pub struct Reader {
+    file: String,
+    input: Box<dyn BufRead + Send>,
+    format: Format,
+    tsv: zeek::Tsv,
+    line: Vec<u8>,
+    line_no: u64,
+    /// The line read to recognise the format, not yet processed.
+    pending: bool,
+    stats: ReadStats,
+    done: bool,
+}
+
+impl std::fmt::Debug for Reader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Reader")
+            .field("file", &self.file)
+            .field("format", &self.format)
+            .field("stats", &self.stats)
+            .finish()
+    }
+}
+
+impl Reader {
+    /// Opens `input` (named `file` in errors): gzip or not, then the format, from the first
+    /// line that is not blank.
+    pub fn open<R: Read + Send + 'static>(
+        file: impl Into<String>,
+        mut input: R,
+    ) -> Result<Reader, RecordsError> {
+        let file = file.into();
+        let io = |source| RecordsError::Io {
+            file: file.clone(),
+            source,
+        };
+        let mut magic = [0u8; 2];
+        let mut got = 0;
+        while got < 2 {
+            match input.read(&mut magic[got..]) {
+                Ok(0) => break,
+                Ok(n) => got += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(io(e)),
+            }
+        }
+        let head = io::Cursor::new(magic[..got].to_vec()).chain(input);
+        let input: Box<dyn BufRead + Send> = if magic[..got] == [0x1f, 0x8b] {
+            Box::new(BufReader::with_capacity(
+                1 << 16,
+                flate2::read::MultiGzDecoder::new(head),
+            ))
+        } else {
+            Box::new(BufReader::with_capacity(1 << 16, head))
+        };
+        let mut r = Reader {
+            file,
+            input,
+            format: Format::ZeekTsv,
+            tsv: zeek::Tsv::default(),
+            line: Vec::with_capacity(1024),
+            line_no: 0,
+            pending: false,
+            stats: ReadStats::default(),
+            done: false,
+        };
+        loop {
+            match r.read_line().map_err(|e| r.io(e))? {
+                Got::Eof => return Err(r.unknown("no line in it".into())),
+                Got::TooLong => {
+                    return Err(
+                        r.unknown(format!("its first line is longer than {MAX_LINE} bytes"))
+                    );
+                }
+                Got::Line if r.line.iter().all(u8::is_ascii_whitespace) => {
+                    r.stats.lines += 1;
+                    r.stats.blank += 1;
+                }
+                Got::Line => break,
+            }
+        }
+        r.format = if r.line.starts_with(b"#separator ") {
+            Format::ZeekTsv
+        } else if r.line.first() == Some(&b'{') {
+            match json::probe(&r.line) {
+                Some(true) => Format::FlowauditJson,
+                Some(false) => Format::ZeekJson,
+                None => {
+                    return Err(r.unknown(
+                        "its first line is not a JSON object with ts and id.orig_h".into(),
+                    ));
+                }
+            }
+        } else {
+            return Err(r.unknown(format!(
+                "its first line is neither `#separator` nor a JSON object: {}",
+                values::shown(&r.line)
+            )));
+        };
+        r.pending = true;
+        Ok(r)
+    }
+
+    fn io(&self, source: io::Error) -> RecordsError {
+        RecordsError::Io {
+            file: self.file.clone(),
+            source,
+        }
+    }
+
+    fn unknown(&self, why: String) -> RecordsError {
+        RecordsError::UnknownFormat {
+            file: self.file.clone(),
+            why,
+        }
+    }
+
+    pub fn file(&self) -> &str {
+        &self.file
+    }
+
+    pub fn format(&self) -> Format {
+        self.format
+    }
+
+    pub fn stats(&self) -> &ReadStats {
+        &self.stats
+    }
+
+    /// Reads the next line into `self.line` (without its `\n` or `\r\n`), at most [`MAX_LINE`]
+    /// bytes kept.
+    fn read_line(&mut self) -> io::Result<Got> {
+        self.line.clear();
+        let mut too_long = false;
+        let mut any = false;
+        loop {
+            let buf = match self.input.fill_buf() {
+                Ok(b) => b,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            if buf.is_empty() {
+                break;
+            }
+            any = true;
+            let (take, end) = match memchr::memchr(b'\n', buf) {
+                Some(i) => (i, true),
+                None => (buf.len(), false),
+            };
+            if !too_long && self.line.len() + take <= MAX_LINE {
+                self.line.extend_from_slice(&buf[..take]);
+            } else {
+                too_long = true;
+                self.line.clear();
+            }
+            self.input.consume(if end { take + 1 } else { take });
+            if end {
+                break;
+            }
+        }
+        if !any {
+            return Ok(Got::Eof);
+        }
+        if self.line.last() == Some(&b'\r') {
+            self.line.pop();
+        }
+        Ok(if too_long { Got::TooLong } else { Got::Line })
+    }
+
+    /// The next record; `Ok(None)` at the end of the input. After an error, nothing more.
+    pub fn next_record(&mut self) -> Result<Option<FlowRecord>, RecordsError> {
+        while !self.done {
+            if self.pending {
+                self.pending = false;
+            } else {
+                match self.read_line() {
+                    Ok(Got::Line) => {}
+                    Ok(Got::TooLong) => {
+                        self.line_no += 1;
+                        self.stats.lines += 1;
+                        let n = self.line_no;
+                        self.stats
+                            .malformed(n, format!("longer than {MAX_LINE} bytes"));
+                        continue;
+                    }
+                    Ok(Got::Eof) => {
+                        self.done = true;
+                        break;
+                    }
+                    Err(e) => {
+                        self.done = true;
+                        return Err(self.io(e));
+                    }
+                }
+            }
+            self.line_no += 1;
+            self.stats.lines += 1;
+            if self.line.iter().all(u8::is_ascii_whitespace) {
+                self.stats.blank += 1;
+                continue;
+            }
+            let parsed = match self.format {
+                Format::ZeekTsv if self.line.first() == Some(&b'#') => {
+                    self.stats.headers += 1;
+                    if let zeek::Header::Missing(column) = self.tsv.header(&self.line) {
+                        self.done = true;
+                        return Err(RecordsError::MissingColumn {
+                            file: self.file.clone(),
+                            line: self.line_no,
+                            column,
+                        });
+                    }
+                    continue;
+                }
+                Format::ZeekTsv => self.tsv.row(&self.line),
+                Format::ZeekJson | Format::FlowauditJson => json::line(&self.line),
+            };
+            match parsed {
+                Ok(values::Parsed::Record(r)) => {
+                    self.stats.records += 1;
+                    let s = &mut self.stats;
+                    s.first_ts_ns = Some(s.first_ts_ns.map_or(r.ts_ns, |t| t.min(r.ts_ns)));
+                    s.last_ts_ns = Some(s.last_ts_ns.map_or(r.ts_ns, |t| t.max(r.ts_ns)));
+                    return Ok(Some(r));
+                }
+                Ok(values::Parsed::Skip(why)) => {
+                    *self.stats.skipped.entry(why).or_insert(0) += 1;
+                }
+                Err(message) => {
+                    let n = self.line_no;
+                    self.stats.malformed(n, message);
+                }
+            }
+        }
+        Ok(None)
+    }
+}
+
+impl Iterator for Reader {
+    type Item = Result<FlowRecord, RecordsError>;
+    fn next(&mut self) -> Option<Self::Item> {
+        self.next_record().transpose()
+    }
+}
