@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Builds the fuzz targets' seed corpora from the repository's fixtures.
 
-    python3 fuzz/seed.py            # writes fuzz/corpus/{decode,capture,flow,rules}/
+    python3 fuzz/seed.py            # writes fuzz/corpus/{decode,capture,flow,rules,records}/
 
 - decode: every distinct frame of every fixtures/**/*.pcap* file, prefixed with the 4-byte
   selector of fuzz_targets/common.rs (link type u16 LE, wire length minus captured length i16 LE).
@@ -11,12 +11,15 @@
   capture is a seed too: it ends inside a record).
 - rules: fixtures/rules/*.toml and rules/*.toml; each inventory file also paired with the rules
   files it goes with (rules text, NUL, inventory text), see fuzz_targets/rules.rs.
+- records: every flow-record log among the fixtures (fixtures/records/*.log, the committed
+  expected outputs *.jsonl and *.zeek), up to 64 KiB each, and each also gzip-compressed.
 
 File names are content hashes, as libFuzzer names its own; rerunning adds nothing twice.
 Standard library only.
 """
 
 import glob
+import gzip
 import hashlib
 import os
 import struct
@@ -176,7 +179,19 @@ def main():
         for main in mains:
             put("rules", texts[main] + b"\0" + texts[inv], counts)
 
-    for target in ("decode", "capture", "flow", "rules"):
+    logs = sorted(
+        p
+        for pattern in ("records/*.log", "**/*.jsonl", "**/*.zeek")
+        for p in glob.glob(os.path.join(ROOT, "fixtures", pattern), recursive=True)
+        if os.path.isfile(p)
+    )
+    for path in logs:
+        with open(path, "rb") as f:
+            data = f.read()[:MAX_CAPTURE_BYTES]
+        put("records", data, counts)
+        put("records", gzip.compress(data, mtime=0), counts)
+
+    for target in ("decode", "capture", "flow", "rules", "records"):
         print(f"{target}: {counts.get(target, 0)} new inputs in fuzz/corpus/{target}/")
     return 0
 
