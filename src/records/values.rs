@@ -4,7 +4,7 @@
 
 use std::net::IpAddr;
 
-use crate::decode::{Addr, ipproto};
+use crate::decode::{Addr, TunnelKind, ipproto};
 use crate::flow::{ConnState, FlowRecord, IcmpErrors, Proto, TunnelInfo, community_id};
 
 /// Why a record that is not a TCP/UDP flow is skipped: Zeek logs ICMP "connections" too.
@@ -34,32 +34,26 @@ pub(super) fn transport(s: &str) -> Result<Transport, String> {
     }
 }
 
-/// The tunnel names flowaudit puts in `service` (a UDP flow that carried a tunnel), as Zeek's
-/// conn.log names the analyzer there.
-const TUNNEL_SERVICES: [&str; 6] = ["vxlan", "geneve", "gtpv1", "teredo", "ayiya", "mpls-udp"];
-
-/// The tunnel kinds of the `tunnel` object flowaudit writes.
-const TUNNEL_KINDS: [&str; 11] = [
-    "ip", "gre", "erspan1", "erspan2", "erspan3", "vxlan", "geneve", "gtpv1", "teredo", "ayiya",
-    "mpls-udp",
-];
-
 /// A flow record's `service` means "this UDP flow carried a tunnel" (the audit leaves such
 /// flows out with `skip_tunnel_endpoints`), so of Zeek's service list (comma-separated analyzer
-/// names such as `ssl,http`) only a tunnel analyzer is kept; application services are not
-/// carried.
+/// names such as `ssl,http`) only the name of a tunnel carried over UDP is kept; application
+/// services are not carried.
 pub(super) fn service(s: &str) -> Option<&'static str> {
     s.split(',').find_map(|part| {
-        TUNNEL_SERVICES
+        TunnelKind::ALL
             .iter()
-            .find(|t| t.eq_ignore_ascii_case(part.trim()))
-            .copied()
+            .filter(|k| k.over_udp())
+            .map(|k| k.name())
+            .find(|name| name.eq_ignore_ascii_case(part.trim()))
     })
 }
 
-/// A tunnel kind by its name.
+/// A tunnel kind of the `tunnel` object flowaudit writes, by its name.
 pub(super) fn tunnel_kind(s: &str) -> Option<&'static str> {
-    TUNNEL_KINDS.iter().find(|k| **k == s).copied()
+    TunnelKind::ALL
+        .iter()
+        .map(|k| k.name())
+        .find(|name| *name == s)
 }
 
 /// Zeek's conn_state code by its name.
