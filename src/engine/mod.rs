@@ -10,13 +10,12 @@
 //! inputs whose time spans overlap, see [`read`]); within an input, file order.
 
 mod batch;
+mod handoff;
 pub mod live;
 mod merge;
 mod sinks;
 #[cfg(test)]
 mod tests;
-
-use std::sync::mpsc;
 
 use crate::capture::{CaptureError, Input, Reader};
 use crate::decode::{Packet, TunnelConfig};
@@ -24,6 +23,7 @@ use crate::flow::{FlowConfig, FlowSink, FlowTable, IcmpAttach, ServerPorts, Tabl
 pub use crate::stats::InputSummary;
 use crate::stats::{Stats, Tally};
 use batch::Batch;
+use handoff::handoff;
 
 /// How to read the inputs.
 #[derive(Debug, Clone, Default)]
@@ -83,30 +83,12 @@ pub fn read(
     sink: &mut (dyn FlowSink + Send),
     progress: &mut (dyn FnMut(u64) + Send),
 ) -> Outcome {
-    let (to_flows, from_reader) = mpsc::sync_channel::<Batch>(IN_FLIGHT);
-    // Bounded (an array made once) rather than unbounded (a list that allocates a block every
-    // few dozen messages): it never holds more than the buffers there are, so sending never waits.
-    let (recycle, recycled) = mpsc::sync_channel::<Batch>(MAX_BUFFERS);
+    let (mut to_flows, from_reader) = handoff::<Batch>(IN_FLIGHT, MAX_BUFFERS);
     let (mut forward, deliver) = sinks::channel();
     std::thread::scope(|scope| {
         let reader = scope.spawn(move || {
             let mut batch = Batch::with_capacity(BATCH);
-            // Past MAX_BUFFERS, the reader waits for a buffer to come back instead of
-            // allocating: the number of allocations does not grow with the number of packets.
-            let mut buffers = 1;
-            let mut send = |batch: &mut Batch| {
-                let next = match recycled.try_recv() {
-                    Ok(b) => b,
-                    Err(_) if buffers < MAX_BUFFERS => {
-                        buffers += 1;
-                        Batch::with_capacity(BATCH)
-                    }
-                    Err(_) => recycled.recv().unwrap_or_default(),
-                };
-                let full = std::mem::replace(batch, next);
-                // The flow side only goes away by panicking, which the scope reports.
-                let _ = to_flows.send(full);
-            };
+            let mut send = |batch: &mut Batch| to_flows.give(batch, || Batch::with_capacity(BATCH));
             let (summaries, errors) = read_merged(inputs, opts, progress, &mut |ts, p| {
                 batch.push(ts, p);
                 if batch.len() == BATCH {
@@ -120,13 +102,12 @@ pub fn read(
         });
         let sinks = scope.spawn(move || deliver.run(sink));
         let mut table = FlowTable::new(opts.flow, servers);
-        for mut batch in from_reader {
+        while let Some(mut batch) = from_reader.take() {
             for (ts, p) in batch.iter() {
                 table.packet(ts, &p, &mut forward);
             }
             batch.clear();
-            // The reader may be done already; the buffer is then simply dropped.
-            let _ = recycle.send(batch);
+            from_reader.give_back(batch);
         }
         let table_stats = table.finish(&mut forward);
         forward.finish();

@@ -6,8 +6,7 @@
 //! only later. At most [`IN_FLIGHT`] batches of [`BATCH`] events are on their way, so memory
 //! stays bounded whatever the input; buffers come back for reuse.
 
-use std::sync::mpsc::{self, Receiver, SyncSender};
-
+use super::handoff::{Giver, Taker, handoff};
 use crate::flow::{FlowRecord, FlowSink, SecondBytes};
 
 /// Events per batch.
@@ -32,34 +31,24 @@ enum Event {
 /// The flow thread's side: a [`FlowSink`] that queues every call for the sinks' thread.
 pub(super) struct Forward {
     events: Vec<Event>,
-    to: Option<SyncSender<Vec<Event>>>,
-    back: Receiver<Vec<Event>>,
-    /// Buffers in existence (past [`MAX_BUFFERS`], wait for one to come back).
-    buffers: usize,
+    /// None once finished: the sinks' thread ends.
+    to: Option<Giver<Vec<Event>>>,
 }
 
 /// The sinks' side: where the batches come from and where their buffers go back.
 pub(super) struct Deliver {
-    from: Receiver<Vec<Event>>,
-    back: SyncSender<Vec<Event>>,
+    from: Taker<Vec<Event>>,
 }
 
 /// A connected pair.
 pub(super) fn channel() -> (Forward, Deliver) {
-    let (to, from) = mpsc::sync_channel(IN_FLIGHT);
-    // Bounded, so that it allocates once (see the engine's recycling channel).
-    let (back_to, back) = mpsc::sync_channel(MAX_BUFFERS);
+    let (to, from) = handoff(IN_FLIGHT, MAX_BUFFERS);
     (
         Forward {
             events: Vec::with_capacity(BATCH),
             to: Some(to),
-            back,
-            buffers: 1,
         },
-        Deliver {
-            from,
-            back: back_to,
-        },
+        Deliver { from },
     )
 }
 
@@ -72,21 +61,10 @@ impl Forward {
     }
 
     fn send(&mut self) {
-        if self.events.is_empty() {
-            return;
-        }
-        let next = match self.back.try_recv() {
-            Ok(b) => b,
-            Err(_) if self.buffers < MAX_BUFFERS => {
-                self.buffers += 1;
-                Vec::with_capacity(BATCH)
-            }
-            // The sinks' thread only goes away by panicking, which its join reports.
-            Err(_) => self.back.recv().unwrap_or_default(),
-        };
-        let full = std::mem::replace(&mut self.events, next);
-        if let Some(to) = &self.to {
-            let _ = to.send(full);
+        if let Some(to) = &mut self.to
+            && !self.events.is_empty()
+        {
+            to.give(&mut self.events, || Vec::with_capacity(BATCH));
         }
     }
 
@@ -119,7 +97,7 @@ impl FlowSink for Forward {
 impl Deliver {
     /// Hands every event to `sink`, in order, until the flow side finishes.
     pub(super) fn run(self, sink: &mut dyn FlowSink) {
-        for mut events in self.from {
+        while let Some(mut events) = self.from.take() {
             for e in events.drain(..) {
                 match e {
                     Event::Open(t) => sink.open(t),
@@ -129,8 +107,7 @@ impl Deliver {
                     Event::Flush => sink.flush(),
                 }
             }
-            // The flow side may be done already; the buffer is then simply dropped.
-            let _ = self.back.send(events);
+            self.from.give_back(events);
         }
     }
 }
