@@ -27,7 +27,7 @@ fuzz_target!(|data: &[u8]| {
     };
     let mut records = 0u64;
     loop {
-        match reader.next_record() {
+        match reader.next_item() {
             Ok(Some(r)) => {
                 records += 1;
                 std::hint::black_box(&r);
@@ -40,7 +40,7 @@ fuzz_target!(|data: &[u8]| {
         }
     }
     // After the end or an error, the reader stays finished.
-    assert!(matches!(reader.next_record(), Ok(None)));
+    assert!(matches!(reader.next_item(), Ok(None)));
     let s = reader.stats();
     assert_eq!(s.records, records, "records returned and counted differ");
     assert_eq!(

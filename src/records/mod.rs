@@ -10,6 +10,7 @@
 //! their reason. Only an unreadable input, an input in no known format, or a Zeek log without a
 //! column a flow record needs is an error ([`RecordsError`]).
 
+mod half;
 mod json;
 mod values;
 mod zeek;
@@ -22,6 +23,7 @@ use std::io::{self, BufRead, BufReader, Read};
 
 use crate::flow::FlowRecord;
 
+pub use half::{HalfFlow, Initiator, tcp_flags};
 pub use values::{SKIP_ICMP, SKIP_OTHER, direction_inferred};
 pub use zeek::REQUIRED;
 
@@ -29,6 +31,25 @@ pub use zeek::REQUIRED;
 pub const MAX_LINE: usize = 1 << 20;
 /// Malformed lines kept with their message (the others are only counted).
 pub const KEEP_MALFORMED: usize = 5;
+
+/// What a source yields: a bidirectional flow record, or one direction of a flow (paired with
+/// the other direction later).
+#[derive(Debug, Clone, PartialEq)]
+#[allow(clippy::large_enum_variant)]
+pub enum Item {
+    Flow(FlowRecord),
+    Half(HalfFlow),
+}
+
+impl Item {
+    /// The time of the item's first packet, ns since the epoch.
+    pub fn start_ns(&self) -> i64 {
+        match self {
+            Item::Flow(r) => r.ts_ns,
+            Item::Half(h) => h.start_ns,
+        }
+    }
+}
 
 /// A record format, recognised by content.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -105,7 +126,15 @@ impl ReadStats {
         self.skipped.values().sum()
     }
 
-    fn malformed(&mut self, line: u64, message: String) {
+    /// A record (or half) starting at `ts_ns` was read.
+    pub fn record(&mut self, ts_ns: i64) {
+        self.records += 1;
+        self.first_ts_ns = Some(self.first_ts_ns.map_or(ts_ns, |t| t.min(ts_ns)));
+        self.last_ts_ns = Some(self.last_ts_ns.map_or(ts_ns, |t| t.max(ts_ns)));
+    }
+
+    /// A line (or message) at `line` could not be read.
+    pub fn malformed(&mut self, line: u64, message: String) {
         self.malformed += 1;
         if self.first_malformed.len() < KEEP_MALFORMED {
             self.first_malformed.push(Malformed { line, message });
@@ -289,8 +318,8 @@ impl Reader {
         Ok(if too_long { Got::TooLong } else { Got::Line })
     }
 
-    /// The next record; `Ok(None)` at the end of the input. After an error, nothing more.
-    pub fn next_record(&mut self) -> Result<Option<FlowRecord>, RecordsError> {
+    /// The next item; `Ok(None)` at the end of the input. After an error, nothing more.
+    pub fn next_item(&mut self) -> Result<Option<Item>, RecordsError> {
         while !self.done {
             if self.pending {
                 self.pending = false;
@@ -339,11 +368,8 @@ impl Reader {
             };
             match parsed {
                 Ok(values::Parsed::Record(r)) => {
-                    self.stats.records += 1;
-                    let s = &mut self.stats;
-                    s.first_ts_ns = Some(s.first_ts_ns.map_or(r.ts_ns, |t| t.min(r.ts_ns)));
-                    s.last_ts_ns = Some(s.last_ts_ns.map_or(r.ts_ns, |t| t.max(r.ts_ns)));
-                    return Ok(Some(r));
+                    self.stats.record(r.ts_ns);
+                    return Ok(Some(Item::Flow(r)));
                 }
                 Ok(values::Parsed::Skip(why)) => {
                     *self.stats.skipped.entry(why).or_insert(0) += 1;
@@ -359,8 +385,8 @@ impl Reader {
 }
 
 impl Iterator for Reader {
-    type Item = Result<FlowRecord, RecordsError>;
+    type Item = Result<Item, RecordsError>;
     fn next(&mut self) -> Option<Self::Item> {
-        self.next_record().transpose()
+        self.next_item().transpose()
     }
 }

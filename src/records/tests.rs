@@ -16,10 +16,18 @@ fn ip(s: &str) -> IpAddr {
     s.parse().unwrap()
 }
 
+/// A flow record read, where the test expects one.
+fn flow(item: Result<Item, RecordsError>) -> FlowRecord {
+    match item.unwrap() {
+        Item::Flow(r) => r,
+        Item::Half(h) => panic!("a half flow where a flow record was expected: {h:?}"),
+    }
+}
+
 /// Everything a reader gives: its records and its statistics.
 fn read(input: &[u8]) -> (Vec<FlowRecord>, ReadStats, Format) {
     let mut r = Reader::open("test.log", std::io::Cursor::new(input.to_vec())).unwrap();
-    let records: Vec<FlowRecord> = r.by_ref().map(Result::unwrap).collect();
+    let records: Vec<FlowRecord> = r.by_ref().map(flow).collect();
     let stats = r.stats().clone();
     let s = &stats;
     assert_eq!(
@@ -816,7 +824,7 @@ fn speed() {
         let mut r = Reader::open("speed", input).unwrap();
         let mut n = 0u64;
         let mut check = 0u64;
-        while let Some(rec) = r.next_record().unwrap() {
+        while let Some(Item::Flow(rec)) = r.next_item().unwrap() {
             n += 1;
             check = check.wrapping_add(rec.orig_pkts);
         }
