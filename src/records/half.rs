@@ -63,6 +63,11 @@ pub struct HalfFlow {
     pub flow_id: Option<u64>,
     /// VLAN id, when recorded.
     pub vlan: Option<u16>,
+    /// The observation point within the input (a hash of the exporter's address and
+    /// observation domain or source id, of a VPC line's interface-id; 0 when the source has
+    /// one point). Halves pair only with halves of the same point: the same packets seen at
+    /// two points are two records of one connection, merged later by Community ID, never added.
+    pub observer: u64,
 }
 
 impl HalfFlow {
@@ -84,6 +89,7 @@ impl HalfFlow {
             rejected: None,
             flow_id: None,
             vlan: None,
+            observer: 0,
         }
     }
 }

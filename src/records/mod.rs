@@ -38,7 +38,15 @@ pub const KEEP_MALFORMED: usize = 5;
 #[allow(clippy::large_enum_variant)]
 pub enum Item {
     Flow(FlowRecord),
+    /// One direction of a flow, to be paired with the other by 5-tuple and time.
     Half(HalfFlow),
+    /// Both directions of one flow, as one record of the source has them (Suricata EVE `flow`
+    /// events, IPFIX RFC 5103 biflows): `orig` is the initiator's direction (src = client),
+    /// `resp` the reply (src = server; zero packets when there was none).
+    Pair {
+        orig: HalfFlow,
+        resp: HalfFlow,
+    },
 }
 
 impl Item {
@@ -47,6 +55,8 @@ impl Item {
         match self {
             Item::Flow(r) => r.ts_ns,
             Item::Half(h) => h.start_ns,
+            Item::Pair { orig, resp } if resp.pkts > 0 => orig.start_ns.min(resp.start_ns),
+            Item::Pair { orig, .. } => orig.start_ns,
         }
     }
 }

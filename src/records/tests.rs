@@ -20,7 +20,7 @@ fn ip(s: &str) -> IpAddr {
 fn flow(item: Result<Item, RecordsError>) -> FlowRecord {
     match item.unwrap() {
         Item::Flow(r) => r,
-        Item::Half(h) => panic!("a half flow where a flow record was expected: {h:?}"),
+        other => panic!("a flow record was expected: {other:?}"),
     }
 }
 
