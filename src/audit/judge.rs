@@ -78,8 +78,12 @@ pub fn judge_endpoints(
 }
 
 /// Whether a flow got through: TCP established (handshake completed, or mid-stream traffic from
-/// both sides); UDP answered, and not by an ICMP unreachable.
+/// both sides); UDP answered, and not by an ICMP unreachable; never when the record's source
+/// says it was blocked ([`FlowRecord::rejected`]).
 pub fn established(r: &FlowRecord) -> bool {
+    if r.rejected.is_some() {
+        return false;
+    }
     match r.proto {
         Proto::Tcp => match r.conn_state {
             ConnState::S1
@@ -104,6 +108,9 @@ fn unreachable(r: &FlowRecord) -> bool {
 
 /// How a flow that never got through failed.
 pub(crate) fn outcome(r: &FlowRecord) -> String {
+    if let Some(why) = r.rejected {
+        return why.to_string();
+    }
     match (r.proto, r.icmp_errors) {
         (_, Some(e)) if unreachable(r) => {
             format!("icmp unreachable {}/{}", e.last_type, e.last_code)

@@ -70,6 +70,7 @@ fn flow(client: &str, server: &str, port: u16, state: &str, inferred: bool) -> F
         tunnel_parents: Vec::new(),
         missed_bytes: 0,
         bad_checksums: 0,
+        rejected: None,
     }
 }
 

@@ -94,7 +94,7 @@ pub fn uid_with(key: &FlowKey, vlan: &[u16], extra: &[u8], first_ns: i64, dup: u
 }
 
 /// A uid from a digest: `C` + 17 base62 digits of its first 12 bytes.
-fn uid_text(d: &[u8]) -> String {
+pub fn uid_text(d: &[u8]) -> String {
     let mut n = u128::from_be_bytes([
         0, 0, 0, 0, d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7], d[8], d[9], d[10], d[11],
     ]);

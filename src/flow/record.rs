@@ -85,6 +85,9 @@ pub struct FlowRecord {
     pub tunnel_parents: Vec<String>,
     /// Packets with a wrong checksum (`--checksums count|drop`; 0 when not verified).
     pub bad_checksums: u32,
+    /// The source says the traffic was blocked (an AWS VPC flow log's `REJECT`): the reason.
+    /// Such a flow never got through, whatever its packets.
+    pub rejected: Option<&'static str>,
 }
 
 /// The flow's protocol.
@@ -235,6 +238,7 @@ pub fn build(
         tunnel: None,
         tunnel_parents: Vec::new(),
         bad_checksums: x.bad_checksums,
+        rejected: None,
     }
 }
 
@@ -264,7 +268,7 @@ pub fn set_tunnel(r: &mut FlowRecord, f: &Flow, vlan: &[u16], c: &Context, paren
 /// is the lower one, UDP does not); else, when neither port is a likely server port, a
 /// well-known port (< 1024) on exactly one side is the server; else the first sender (side 0)
 /// is the client.
-fn infer_client(proto: Proto, p0: u16, p1: u16, servers: &dyn ServerPorts) -> usize {
+pub fn infer_client(proto: Proto, p0: u16, p1: u16, servers: &dyn ServerPorts) -> usize {
     match (
         servers.server_port_rank(proto, p0),
         servers.server_port_rank(proto, p1),

@@ -71,6 +71,7 @@ fn udp(ts_ns: i64, uid: &str, o: &str, op: u16, r: &str, rp: u16) -> FlowRecord 
         tunnel: None,
         tunnel_parents: vec![],
         bad_checksums: 0,
+        rejected: None,
     }
 }
 
@@ -567,6 +568,7 @@ fn flowaudit_json_lines() {
         }),
         evicted: true,
         bad_checksums: 1,
+        rejected: None,
         tunnel: Some(TunnelInfo {
             kind: "vxlan",
             src: ip("192.0.2.1"),

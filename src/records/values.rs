@@ -253,6 +253,7 @@ impl Partial {
             tunnel: self.tunnel,
             tunnel_parents: self.tunnel_parents,
             bad_checksums: self.bad_checksums,
+            rejected: None,
         }))
     }
 }

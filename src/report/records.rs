@@ -288,6 +288,13 @@ pub static FIELDS: &[Field<FlowRecord>] = &[
         get: |r| Cell::Count(r.bad_checksums.into()),
     },
     Field {
+        name: "rejected",
+        zeek_type: "",
+        meaning: "the flow record's source says the traffic was blocked (AWS VPC flow log REJECT): why (JSON only, and only then)",
+        json: true,
+        get: |r| Cell::OptCode(r.rejected),
+    },
+    Field {
         name: "tunnel",
         zeek_type: "",
         meaning: "a flow inside a tunnel: type, outer src and dst (as the tunnel's first packet had them), id (VNI, GRE key, ERSPAN session, GTP-U TEID) and depth (tunnel layers around the flow) of the innermost tunnel (JSON only, and only then)",

@@ -548,6 +548,7 @@ mod tests {
             tunnel_parents: Vec::new(),
             missed_bytes: 0,
             bad_checksums: 0,
+            rejected: None,
         }
     }
 
