@@ -12,6 +12,7 @@
 
 mod half;
 mod json;
+pub mod dedupe;
 pub mod pair;
 mod values;
 mod zeek;
