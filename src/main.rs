@@ -417,10 +417,50 @@ fn output(path: Option<&Path>) -> anyhow::Result<Box<dyn Write + Send>> {
     })
 }
 
+/// The inputs found on the command line: captures, and flow-record logs.
+struct Found {
+    captures: Discovery,
+    records: Vec<pipeline::records::RecordInput>,
+    /// Named files that are neither.
+    unknown: Vec<flowaudit::records::RecordsError>,
+}
+
+impl Found {
+    /// Looks at the FILE|DIR|- arguments (none for a live capture).
+    fn new(args: &InputArgs) -> Found {
+        if !args.live.interface.is_empty() {
+            return Found {
+                captures: Discovery::default(),
+                records: Vec::new(),
+                unknown: Vec::new(),
+            };
+        }
+        let mut captures = capture::discover(&args.inputs);
+        let (records, unknown) = pipeline::records::find(&mut captures);
+        Found {
+            captures,
+            records,
+            unknown,
+        }
+    }
+
+    fn has_records(&self) -> bool {
+        !self.records.is_empty()
+    }
+}
+
+/// How long a record is held for another input's duplicate: the longest idle timeout plus a
+/// minute (an input's records may come that much later than another's).
+fn hold_ns(args: &InputArgs) -> i64 {
+    ((args.tcp_idle.max(args.udp_idle) + 60.0) * NS as f64) as i64
+}
+
 /// What was read from the inputs besides the flows, with the exit status their errors call for.
 struct Inputs {
     found: Discovery,
     outcome: Outcome,
+    /// What the flow-record inputs gave, when there were any.
+    records: Option<pipeline::records::RecordsOutcome>,
     /// SHA-256 of each input, in `inputs` order, when asked for (None: standard input).
     sha256: Vec<Option<String>>,
     status: u8,
@@ -433,7 +473,8 @@ struct Inputs {
 /// reported on stderr.
 fn read_inputs<S: FlowSink + Send>(
     args: &InputArgs,
-    servers: &dyn ServerPorts,
+    found: Found,
+    servers: &(dyn ServerPorts + Sync),
     seconds: bool,
     sink: &mut S,
     hash: bool,
@@ -468,7 +509,7 @@ fn read_inputs<S: FlowSink + Send>(
             flow,
             tunnels,
         };
-        return read_files(args, opts, servers, sink, hash);
+        return read_files(args, found, opts, servers, sink, hash);
     }
     let l = &args.live;
     let opts = LiveOptions {
@@ -513,6 +554,7 @@ fn read_inputs<S: FlowSink + Send>(
     Ok(Inputs {
         found: Discovery::default(),
         outcome: run.outcome,
+        records: None,
         sha256: vec![None; n],
         status,
         aborted: run.aborted,
@@ -523,8 +565,9 @@ fn read_inputs<S: FlowSink + Send>(
 /// stderr. With `hash`, each input file's SHA-256 is computed while the captures are read.
 fn read_files(
     args: &InputArgs,
+    found: Found,
     opts: engine::Options,
-    servers: &dyn ServerPorts,
+    servers: &(dyn ServerPorts + Sync),
     sink: &mut (dyn FlowSink + Send),
     hash: bool,
 ) -> Result<Inputs, u8> {
@@ -533,14 +576,27 @@ fn read_files(
     {
         return Err(report_error(&e));
     }
-    let found = capture::discover(&args.inputs);
     let mut status = EXIT_OK;
+    for e in &found.unknown {
+        eprintln!("flowaudit: {e}");
+        status = EXIT_CAPTURE;
+    }
+    let Found {
+        captures: found,
+        records,
+        ..
+    } = found;
     for e in &found.errors {
         status = status.max(report_error(e));
     }
-    if found.inputs.is_empty() && found.errors.is_empty() {
+    if !records.is_empty() {
+        return Ok(read_records(
+            args, found, records, opts, servers, sink, hash, status,
+        ));
+    }
+    if found.inputs.is_empty() && found.errors.is_empty() && status == EXIT_OK {
         eprintln!(
-            "flowaudit: no pcap or pcapng capture found in {}",
+            "flowaudit: no capture or flow-record log found in {}",
             args.inputs
                 .iter()
                 .map(|p| p.display().to_string())
@@ -575,10 +631,67 @@ fn read_files(
     Ok(Inputs {
         found,
         outcome,
+        records: None,
         sha256,
         status,
         aborted: false,
     })
+}
+
+/// Reads flow-record inputs (and the captures beside them) into `sink`, reporting input errors
+/// on stderr.
+#[allow(clippy::too_many_arguments)]
+fn read_records(
+    args: &InputArgs,
+    found: Discovery,
+    records: Vec<pipeline::records::RecordInput>,
+    opts: engine::Options,
+    servers: &(dyn ServerPorts + Sync),
+    sink: &mut (dyn FlowSink + Send),
+    hash: bool,
+    mut status: u8,
+) -> Inputs {
+    let cfg = pipeline::records::RecordsConfig {
+        tcp_idle_ns: opts.flow.tcp_idle_ns,
+        udp_idle_ns: opts.flow.udp_idle_ns,
+        hold_ns: hold_ns(args),
+        seconds: opts.flow.seconds,
+    };
+    let mut packet_opts = opts;
+    packet_opts.flow.seconds = false;
+    let captures = (!found.inputs.is_empty()).then(|| pipeline::records::Captures {
+        inputs: &found.inputs,
+        opts: &packet_opts,
+    });
+    let mut out = pipeline::records::read(records, captures, &cfg, servers, sink, hash);
+    for e in &out.errors {
+        eprintln!("flowaudit: {e}");
+        status = EXIT_CAPTURE;
+    }
+    for e in &out.hash_errors {
+        eprintln!("flowaudit: {e}");
+    }
+    let outcome = out.packets.take().unwrap_or_default();
+    for e in &outcome.errors {
+        status = status.max(report_error(e));
+    }
+    let sha256 = std::mem::take(&mut out.capture_sha256);
+    Inputs {
+        found,
+        outcome,
+        records: Some(out),
+        sha256,
+        status,
+        aborted: false,
+    }
+}
+
+impl Inputs {
+    /// The latest packet or record time read.
+    fn last_ts_ns(&self) -> Option<i64> {
+        let records = self.records.as_ref().and_then(|r| r.last_ts_ns);
+        self.outcome.last_ts_ns().max(records)
+    }
 }
 
 /// Capture statistics on stderr, unless quiet.
@@ -588,13 +701,20 @@ fn print_stats(args: &InputArgs, read: &Inputs) -> anyhow::Result<()> {
     }
     for p in &read.found.skipped_non_captures {
         eprintln!(
-            "flowaudit: skipped {}: not a pcap or pcapng capture",
+            "flowaudit: skipped {}: neither a pcap or pcapng capture nor a flow-record log",
             p.display()
         );
     }
     let o = &read.outcome;
     let stderr = io::stderr();
-    report::write_stats(&mut stderr.lock(), &o.inputs, &o.stats, &o.table, &o.icmp)?;
+    let mut err = stderr.lock();
+    if let Some(r) = &read.records {
+        report::write_records_stats(&mut err, &r.inputs, r.flows, r.duplicates_merged)?;
+        if o.inputs.is_empty() {
+            return Ok(());
+        }
+    }
+    report::write_stats(&mut err, &o.inputs, &o.stats, &o.table, &o.icmp)?;
     Ok(())
 }
 
@@ -615,7 +735,7 @@ fn flows(args: FlowsArgs) -> anyhow::Result<u8> {
         FlowsFormat::Json => report::FlowFormat::Json,
         FlowsFormat::Zeek => report::FlowFormat::Zeek,
     };
-    let servers: &dyn ServerPorts = match &rules {
+    let servers: &(dyn ServerPorts + Sync) = match &rules {
         Some(r) => r,
         None => &NoServerPorts,
     };
@@ -631,7 +751,16 @@ fn flows(args: FlowsArgs) -> anyhow::Result<u8> {
     });
     let mut writer = RecordWriter::new(out, format, judge);
     let mut line = StatusLine::new(status_line(&args.input));
-    let read = read_inputs(&args.input, servers, false, &mut writer, false, &mut line);
+    let found = Found::new(&args.input);
+    let read = read_inputs(
+        &args.input,
+        found,
+        servers,
+        false,
+        &mut writer,
+        false,
+        &mut line,
+    );
     line.clear();
     let read = match read {
         Ok(r) => r,
@@ -642,7 +771,7 @@ fn flows(args: FlowsArgs) -> anyhow::Result<u8> {
         return Ok(EXIT_ABORTED);
     }
     writer
-        .finish(read.outcome.last_ts_ns())
+        .finish(read.last_ts_ns())
         .map(drop)
         .or_else(ignore_broken_pipe)
         .context("cannot write the flow records")?;
@@ -689,13 +818,23 @@ fn audit(args: AuditArgs) -> anyhow::Result<u8> {
         .as_deref()
         .map(|p| output(Some(p)))
         .transpose()?;
+    let found = Found::new(&args.input);
+    let defaults = AuditOptions::default();
     let opts = AuditOptions {
+        // Records' seconds come when the record ends, up to the hold time late: the window
+        // keeps that many seconds open so that they land in their own second.
+        bandwidth_window: if found.has_records() {
+            defaults
+                .bandwidth_window
+                .max((hold_ns(&args.input) / NS) as usize)
+        } else {
+            defaults.bandwidth_window
+        },
         skip_tunnel_endpoints: args.skip_tunnel_endpoints,
         rollup_clients: args.rollup_clients,
         rollup_targets: args.rollup_targets,
         top: args.top,
         exact_hosts: args.exact_hosts,
-        ..AuditOptions::default()
     };
     let mut sink = AuditSink::new(&rules, Auditor::new(&rules, opts), flows_out, findings_out);
     let style = ReportStyle {
@@ -713,7 +852,15 @@ fn audit(args: AuditArgs) -> anyhow::Result<u8> {
         style.clone(),
         args.input.live.interface.clone(),
     );
-    let read = read_inputs(&args.input, &rules, true, &mut sink, true, &mut hooks);
+    let read = read_inputs(
+        &args.input,
+        found,
+        &rules,
+        true,
+        &mut sink,
+        true,
+        &mut hooks,
+    );
     hooks.line.clear();
     if let Some(e) = &hooks.error {
         eprintln!("flowaudit: {e}");
@@ -725,7 +872,7 @@ fn audit(args: AuditArgs) -> anyhow::Result<u8> {
     if read.aborted {
         return Ok(EXIT_ABORTED);
     }
-    let end = sink.finish(read.outcome.last_ts_ns());
+    let end = sink.finish(read.last_ts_ns());
     end.flows_out
         .or_else(ignore_broken_pipe)
         .context("cannot write the judged flows (--flows-out)")?;
@@ -745,10 +892,16 @@ fn audit(args: AuditArgs) -> anyhow::Result<u8> {
             sha256: read.sha256.get(i).cloned().flatten(),
         })
         .collect();
+    let (record_inputs, duplicates_merged) = read
+        .records
+        .as_ref()
+        .map_or((&[][..], 0), |r| (&r.inputs[..], r.duplicates_merged));
     let doc = AuditDoc {
         rules: &rules,
         result: &result,
         captures: &captures,
+        records: record_inputs,
+        duplicates_merged,
         table: read.outcome.table,
         max_flows: args.input.max_flows,
     };

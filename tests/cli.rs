@@ -141,7 +141,7 @@ fn rotated_directory_is_one_capture_in_time_order() {
     let err = stderr(&o);
     assert!(
         err.starts_with(
-            "flowaudit: skipped fixtures/synthetic/rotated/notes.txt: not a pcap or pcapng capture\n\
+            "flowaudit: skipped fixtures/synthetic/rotated/notes.txt: neither a pcap or pcapng capture nor a flow-record log\n\
              read 2 captures: "
         ),
         "{err}"
@@ -215,7 +215,7 @@ fn not_a_capture_is_exit_3() {
     let err = stderr(&o);
     assert!(
         err.starts_with(
-            "flowaudit: fixtures/synthetic/rotated/notes.txt: not a pcap or pcapng capture"
+            "flowaudit: fixtures/synthetic/rotated/notes.txt: neither a capture (pcap, pcapng) nor a flow-record log"
         ),
         "{err}"
     );

@@ -46,6 +46,14 @@ mod stdin;
 mod tests;
 
 pub use discover::{Discovery, discover};
+
+/// Standard input from its first byte: what discovery took to look at it, then the rest (for
+/// a reader of another kind of input, such as flow records).
+pub fn stdin_from_start() -> std::io::Result<impl std::io::Read + Send> {
+    use std::io::Read as _;
+    let head = stdin::take_stdin_head()?;
+    Ok(std::io::Cursor::new(head).chain(std::io::stdin()))
+}
 pub use filter::check_filter;
 pub use reader::Reader;
 pub(crate) use source::PacketSource;

@@ -13,7 +13,7 @@ mod batch;
 mod handoff;
 pub mod live;
 mod merge;
-mod sinks;
+pub(crate) mod sinks;
 #[cfg(test)]
 mod tests;
 
@@ -36,6 +36,7 @@ pub struct Options {
 }
 
 /// Everything read.
+#[derive(Default)]
 pub struct Outcome {
     /// What the flow table did (flows ended, evicted, the most open at once).
     pub table: TableStats,

@@ -29,19 +29,19 @@ enum Event {
 }
 
 /// The flow thread's side: a [`FlowSink`] that queues every call for the sinks' thread.
-pub(super) struct Forward {
+pub(crate) struct Forward {
     events: Vec<Event>,
     /// None once finished: the sinks' thread ends.
     to: Option<Giver<Vec<Event>>>,
 }
 
 /// The sinks' side: where the batches come from and where their buffers go back.
-pub(super) struct Deliver {
+pub(crate) struct Deliver {
     from: Taker<Vec<Event>>,
 }
 
 /// A connected pair.
-pub(super) fn channel() -> (Forward, Deliver) {
+pub(crate) fn channel() -> (Forward, Deliver) {
     let (to, from) = handoff(IN_FLIGHT, MAX_BUFFERS);
     (
         Forward {
@@ -68,8 +68,13 @@ impl Forward {
         }
     }
 
+    /// A flow that ended, given owned (no copy).
+    pub(crate) fn flow_owned(&mut self, r: FlowRecord) {
+        self.push(Event::Flow(r));
+    }
+
     /// Sends what is queued and closes the channel: the sinks' thread ends after it.
-    pub(super) fn finish(&mut self) {
+    pub(crate) fn finish(&mut self) {
         self.send();
         self.to = None;
     }
@@ -96,7 +101,7 @@ impl FlowSink for Forward {
 
 impl Deliver {
     /// Hands every event to `sink`, in order, until the flow side finishes.
-    pub(super) fn run(self, sink: &mut dyn FlowSink) {
+    pub(crate) fn run(self, sink: &mut dyn FlowSink) {
         while let Some(mut events) = self.from.take() {
             for e in events.drain(..) {
                 match e {

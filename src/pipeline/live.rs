@@ -198,6 +198,8 @@ impl<'r> LiveHooks<AuditSink<'r>> for AuditHooks<'r> {
             rules: sink.rules(),
             result: &result,
             captures: &captures,
+            records: &[],
+            duplicates_merged: 0,
             table: table.stats(),
             max_flows: self.style.max_flows,
         };

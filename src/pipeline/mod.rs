@@ -2,6 +2,7 @@
 //! audit needs), the audit's sink, and what a live capture does while it runs ([`live`]).
 
 pub mod live;
+pub mod records;
 
 use std::fs::File;
 use std::io::{self, Read, Write};
@@ -35,6 +36,20 @@ pub fn sha256_file(path: &Path) -> io::Result<String> {
 /// read again.
 pub type Hash = Option<Result<String, String>>;
 
+/// SHA-256 of each file, in order (None for standard input, `-`).
+pub fn hash_files<P: AsRef<Path>>(paths: &[P]) -> Vec<Hash> {
+    paths
+        .iter()
+        .map(|p| {
+            let p = p.as_ref();
+            (p.as_os_str() != "-").then(|| {
+                sha256_file(p)
+                    .map_err(|e| format!("{}: cannot read it again to hash it: {e}", p.display()))
+            })
+        })
+        .collect()
+}
+
 /// Reads `inputs` into `sink` (see [`engine::read`]). With `hash`, each input file's SHA-256
 /// is computed on a thread of its own while the captures are read, in `inputs` order.
 pub fn read(
@@ -47,21 +62,8 @@ pub fn read(
 ) -> (Outcome, Vec<Hash>) {
     std::thread::scope(|scope| {
         let hashing = hash.then(|| {
-            scope.spawn(|| {
-                inputs
-                    .iter()
-                    .map(|i| {
-                        (i.path.as_os_str() != "-").then(|| {
-                            sha256_file(&i.path).map_err(|e| {
-                                format!(
-                                    "{}: cannot read it again to hash it: {e}",
-                                    i.path.display()
-                                )
-                            })
-                        })
-                    })
-                    .collect::<Vec<_>>()
-            })
+            let paths: Vec<&Path> = inputs.iter().map(|i| i.path.as_path()).collect();
+            scope.spawn(move || hash_files(&paths))
         });
         let outcome = engine::read(inputs, opts, servers, sink, progress);
         let hashes = match hashing.map(|h| h.join()) {

@@ -126,9 +126,10 @@ impl Dedupe {
 
     /// Releases held record `seq`, if `release` is still its time.
     fn take(&mut self, seq: u64, release: i64, out: &mut Vec<(FlowRecord, usize)>) {
-        let current = self.held.get(&seq).is_some_and(|h| {
-            end_ns(&h.rec).saturating_add(self.hold_ns) == release
-        });
+        let current = self
+            .held
+            .get(&seq)
+            .is_some_and(|h| end_ns(&h.rec).saturating_add(self.hold_ns) == release);
         if !current {
             return;
         }
@@ -203,8 +204,14 @@ mod tests {
         d.advance(112 * S, &mut out);
         assert!(out.is_empty(), "held until end + hold");
         d.advance(115 * S + 1, &mut out);
-        let got: Vec<_> = out.iter().map(|(r, i)| (r.uid.as_str(), r.orig_pkts, *i)).collect();
-        assert_eq!(got, [("C1:a101", 1, 0), ("C1:a100", 3, 0), ("C1:b100", 1, 0)]);
+        let got: Vec<_> = out
+            .iter()
+            .map(|(r, i)| (r.uid.as_str(), r.orig_pkts, *i))
+            .collect();
+        assert_eq!(
+            got,
+            [("C1:a101", 1, 0), ("C1:a100", 3, 0), ("C1:b100", 1, 0)]
+        );
         assert_eq!(out[1].0.rtt_ns, Some(1000));
         d.finish(&mut out);
         assert_eq!(out.len(), 4);

@@ -10,9 +10,10 @@
 //! their reason. Only an unreadable input, an input in no known format, or a Zeek log without a
 //! column a flow record needs is an error ([`RecordsError`]).
 
+pub mod dedupe;
+mod evidence;
 mod half;
 mod json;
-pub mod dedupe;
 pub mod pair;
 mod values;
 mod zeek;
@@ -25,6 +26,7 @@ use std::io::{self, BufRead, BufReader, Read};
 
 use crate::flow::FlowRecord;
 
+pub use evidence::{InputEvidence, Limit};
 pub use half::{HalfFlow, Initiator, tcp_flags};
 pub use values::{SKIP_ICMP, SKIP_OTHER, direction_inferred};
 pub use zeek::REQUIRED;
@@ -63,6 +65,28 @@ impl Item {
     }
 }
 
+/// One input in one format: what the records pipeline reads.
+pub trait Source: Send {
+    /// The next item; `Ok(None)` at the end. After an error, nothing more.
+    fn next_item(&mut self) -> Result<Option<Item>, RecordsError>;
+    /// What was read so far.
+    fn stats(&self) -> &ReadStats;
+    /// The format's name, as `--from` and the report spell it.
+    fn format_name(&self) -> &'static str;
+}
+
+impl Source for Reader {
+    fn next_item(&mut self) -> Result<Option<Item>, RecordsError> {
+        Reader::next_item(self)
+    }
+    fn stats(&self) -> &ReadStats {
+        &self.stats
+    }
+    fn format_name(&self) -> &'static str {
+        self.format.name()
+    }
+}
+
 /// A record format, recognised by content.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
@@ -93,7 +117,9 @@ pub enum RecordsError {
         #[source]
         source: io::Error,
     },
-    #[error("{file}: not a Zeek conn.log (TSV or JSON) nor flowaudit JSON lines: {why}")]
+    #[error(
+        "{file}: neither a capture (pcap, pcapng) nor a flow-record log (Zeek conn.log TSV or JSON, flowaudit JSON lines): {why}"
+    )]
     UnknownFormat { file: String, why: String },
     #[error(
         "{file}: line {line}: the Zeek log has no `{column}` column, which a flow record needs"

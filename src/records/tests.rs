@@ -433,7 +433,9 @@ fn unknown_formats_are_errors() {
         let e = Reader::open("x.log", std::io::Cursor::new(input.to_vec())).unwrap_err();
         assert_eq!(
             e.to_string(),
-            format!("x.log: not a Zeek conn.log (TSV or JSON) nor flowaudit JSON lines: {why}")
+            format!(
+                "x.log: neither a capture (pcap, pcapng) nor a flow-record log (Zeek conn.log TSV or JSON, flowaudit JSON lines): {why}"
+            )
         );
     }
 }

@@ -84,6 +84,48 @@ pub fn iso_time(ns: i64) -> String {
     format!("{y:04}-{m:02}-{d:02}T{hh:02}:{mm:02}:{ss:02}.{us:06}Z")
 }
 
+/// Flow-record statistics on standard error: per input what was read and what was wrong with
+/// it (malformed lines with their line numbers, the first few), then the flows made.
+pub fn write_records_stats(
+    w: &mut dyn Write,
+    inputs: &[crate::records::InputEvidence],
+    flows: u64,
+    duplicates_merged: u64,
+) -> io::Result<()> {
+    for e in inputs {
+        let s = &e.stats;
+        write!(
+            w,
+            "read {}: {}, {} records from {} lines",
+            e.path.display(),
+            e.format,
+            s.records,
+            s.lines
+        )?;
+        if s.skipped_total() > 0 {
+            write!(w, ", {} skipped", s.skipped_total())?;
+        }
+        if e.pairing.halves > 0 {
+            write!(
+                w,
+                "; {} one-way records made {} flows ({} with both ways)",
+                e.pairing.halves, e.pairing.records, e.pairing.paired
+            )?;
+        }
+        writeln!(w)?;
+        if s.malformed > 0 {
+            writeln!(w, "  {} malformed lines skipped:", s.malformed)?;
+            for m in &s.first_malformed {
+                writeln!(w, "    line {}: {}", m.line, m.message)?;
+            }
+        }
+    }
+    writeln!(
+        w,
+        "flows: {flows} from records ({duplicates_merged} duplicates merged)"
+    )
+}
+
 /// Writes the capture statistics (what was read, what became flows, what did not and why).
 pub fn write_stats(
     w: &mut dyn Write,

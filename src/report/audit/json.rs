@@ -238,6 +238,34 @@ fn rollup_json(r: &Rollup) -> Value {
     })
 }
 
+/// One flow-record input: what it is, what was read, and what the audit could not judge from it
+/// (`limits`).
+fn record_input_json(e: &crate::records::InputEvidence) -> Value {
+    let s = &e.stats;
+    json!({
+        "path": e.path.display().to_string(),
+        "format": e.format,
+        "bytes": e.size,
+        "sha256": e.sha256,
+        "lines": s.lines,
+        "records": s.records,
+        "first_ts": secs_value(s.first_ts_ns),
+        "last_ts": secs_value(s.last_ts_ns),
+        "malformed": s.malformed,
+        "first_malformed": s.first_malformed.iter().map(|m| json!({"line": m.line, "message": m.message})).collect::<Vec<_>>(),
+        "skipped": s.skipped.iter().map(|(why, n)| (why.to_string(), json!(n))).collect::<serde_json::Map<_, _>>(),
+        "pairing": {
+            "halves": e.pairing.halves,
+            "records": e.pairing.records,
+            "paired": e.pairing.paired,
+            "direction_inferred": e.pairing.direction_inferred,
+            "sampled": e.pairing.sampled,
+        },
+        "error": e.error,
+        "limits": e.limits().iter().map(|l| json!({"what": l.what, "how": l.how, "why": l.why})).collect::<Vec<_>>(),
+    })
+}
+
 /// The audit as one JSON document.
 /// One capture input: a file, or a live interface (`"interface NAME"`, with libpcap's counters
 /// under `live`: `received` by the filter, `dropped` by the kernel, `if_dropped` by the
@@ -269,6 +297,11 @@ fn capture_json(c: &super::CaptureEvidence) -> Value {
 
 pub fn audit_json(doc: &AuditDoc<'_>) -> Value {
     let mut v = audit_json_all(doc);
+    // Only when flow-record logs were read.
+    if !doc.records.is_empty() {
+        v["record_inputs"] = doc.records.iter().map(record_input_json).collect();
+        v["summary"]["duplicates_merged"] = json!(doc.duplicates_merged);
+    }
     // Only when tunnel-endpoint flows were left out (--skip-tunnel-endpoints).
     if doc.result.tunnel_endpoints > 0 {
         v["summary"]["tunnel_endpoints_not_judged"] = json!(doc.result.tunnel_endpoints);

@@ -33,6 +33,11 @@ pub struct AuditDoc<'a> {
     pub rules: &'a Rules,
     pub result: &'a AuditResult,
     pub captures: &'a [CaptureEvidence],
+    /// Flow-record inputs (Zeek conn.log, flowaudit JSON lines, ...), with what each could not
+    /// show.
+    pub records: &'a [crate::records::InputEvidence],
+    /// Records merged into another input's record of the same connection.
+    pub duplicates_merged: u64,
     /// What the flow table did: flows evicted, the most open at once.
     pub table: TableStats,
     /// The cap on open flows (0: none).

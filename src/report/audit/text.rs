@@ -278,6 +278,68 @@ fn rollup_text(r: &Rollup) -> String {
     parts.join("; ")
 }
 
+/// The header lines of one flow-record input: what it is, what was read, what was wrong with
+/// it, and what the audit could not judge from it.
+fn record_input_lines(head: &mut Vec<Vec<String>>, e: &crate::records::InputEvidence) {
+    let s = &e.stats;
+    let span = match (s.first_ts_ns, s.last_ts_ns) {
+        (Some(a), Some(b)) => format!(", {} to {}", iso_time(a), iso_time(b)),
+        _ => String::new(),
+    };
+    let sha = e.sha256.as_deref().map_or(String::new(), |h| {
+        format!(" (sha256 {})", &h[..16.min(h.len())])
+    });
+    head.push(vec![
+        "records".into(),
+        format!(
+            "{}: {}, {} records{span}{sha}",
+            escape(&e.path.display().to_string()),
+            e.format,
+            thousands(s.records)
+        ),
+    ]);
+    if s.malformed > 0 {
+        let shown: Vec<String> = s
+            .first_malformed
+            .iter()
+            .map(|m| format!("line {}: {}", m.line, escape(&m.message)))
+            .collect();
+        let more = if s.malformed > shown.len() as u64 {
+            "; ..."
+        } else {
+            ""
+        };
+        head.push(vec![
+            String::new(),
+            format!(
+                "{} malformed lines skipped ({}{more})",
+                thousands(s.malformed),
+                shown.join("; ")
+            ),
+        ]);
+    }
+    if !s.skipped.is_empty() {
+        let why: Vec<String> = s
+            .skipped
+            .iter()
+            .map(|(why, n)| format!("{} {why}", thousands(*n)))
+            .collect();
+        head.push(vec![String::new(), format!("skipped: {}", why.join("; "))]);
+    }
+    if let Some(err) = &e.error {
+        head.push(vec![
+            String::new(),
+            format!("WARNING: reading stopped early: {}", escape(err)),
+        ]);
+    }
+    for l in e.limits() {
+        head.push(vec![
+            String::new(),
+            format!("{}: {} ({})", l.how, l.what, l.why),
+        ]);
+    }
+}
+
 /// Writes the terminal report: findings grouped by kind, most severe first, aligned columns,
 /// role names beside addresses, then rule usage and a summary line. `color`: ANSI colours.
 /// `max_rows`: finding rows per kind ([`DEFAULT_TEXT_ROWS`] by default; `usize::MAX` for all):
@@ -347,6 +409,18 @@ pub fn write_audit_text(
                 ),
             ]);
         }
+    }
+    for e in doc.records {
+        record_input_lines(&mut head, e);
+    }
+    if doc.duplicates_merged > 0 {
+        head.push(vec![
+            "merged".into(),
+            format!(
+                "{} duplicate records: one connection seen by several inputs (same Community ID, overlapping times)",
+                thousands(doc.duplicates_merged)
+            ),
+        ]);
     }
     let verdicts: Vec<String> = FlowVerdict::ALL
         .iter()
@@ -580,6 +654,8 @@ mod tests {
             rules: &r,
             result: &result,
             captures: &[],
+            records: &[],
+            duplicates_merged: 0,
         };
         let mut out = Vec::new();
         write_audit_text(&mut out, &doc, false, DEFAULT_TEXT_ROWS).unwrap();

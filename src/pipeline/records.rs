@@ -1,0 +1,477 @@
+//! Reading flow-record inputs (Zeek conn.log, flowaudit JSON lines, and the other
+//! [`records`](crate::records) formats) into the same sinks the packet path feeds.
+//!
+//! The inputs are read together, merged by each item's end time (a k-way merge that holds one
+//! item per input); halves are paired per input ([`Pairer`]); records of one connection seen by
+//! several inputs are merged ([`Dedupe`]); each released record's IP bytes are spread evenly
+//! over the seconds of its duration (the per-second bandwidth the audit needs: records carry
+//! only a start and an end). The clock is the latest end time read: pairing ends entries idle
+//! past their timeout, de-duplication releases records past their end plus the hold time.
+//! Memory follows the inputs' count and the records open within those times, never the
+//! inputs' length. The sinks run on a thread of their own, as for packets.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+
+use crate::capture::{CaptureError, Discovery, Input};
+use crate::engine::{self, Outcome, sinks};
+use crate::flow::{FlowRecord, FlowSink, NS, SecondBytes, ServerPorts};
+use crate::records::dedupe::Dedupe;
+use crate::records::pair::Pairer;
+use crate::records::{InputEvidence, Item, ReadStats, Reader, RecordsError, Source};
+
+/// One input to read.
+pub struct RecordInput {
+    /// The file (`-`: standard input).
+    pub path: PathBuf,
+    /// Its size in bytes (None for standard input).
+    pub size: Option<u64>,
+    pub source: Box<dyn Source>,
+}
+
+/// How records are combined.
+#[derive(Debug, Clone, Copy)]
+pub struct RecordsConfig {
+    /// Halves of a TCP (UDP) connection further apart than this are two connections (ns).
+    pub tcp_idle_ns: i64,
+    pub udp_idle_ns: i64,
+    /// How long a record is held for a duplicate from another input (ns): the most one
+    /// input's records can lag another's.
+    pub hold_ns: i64,
+    /// Hand per-second bytes to the sinks (the audit's bandwidth).
+    pub seconds: bool,
+}
+
+/// What reading the inputs found.
+#[derive(Default)]
+pub struct RecordsOutcome {
+    pub inputs: Vec<InputEvidence>,
+    /// Records merged into another input's record of the same connection.
+    pub duplicates_merged: u64,
+    /// Flow records handed to the sinks.
+    pub flows: u64,
+    /// Earliest start and latest end of those records, ns since the epoch.
+    pub first_ts_ns: Option<i64>,
+    pub last_ts_ns: Option<i64>,
+    /// Inputs that could not be read to their end.
+    pub errors: Vec<RecordsError>,
+    /// Inputs that could not be read again to hash them.
+    pub hash_errors: Vec<String>,
+    /// What the packet engine read, when captures were read with the records (their
+    /// evidence is there; the first of `inputs` stands for all of them).
+    pub packets: Option<Outcome>,
+    /// SHA-256 of each capture file, in the captures' order, when asked for.
+    pub capture_sha256: Vec<Option<String>>,
+}
+
+/// The record inputs among what capture discovery did not take: files it called no capture
+/// (named, or found in a directory) that are a flow-record log. They leave `found`'s errors and
+/// skipped files; the rest stay there. Returned with the named files that are neither, as
+/// records errors (which say what was looked for).
+pub fn find(found: &mut Discovery) -> (Vec<RecordInput>, Vec<RecordsError>) {
+    let mut inputs = Vec::new();
+    let mut unknown = Vec::new();
+    let mut errors = Vec::new();
+    for e in std::mem::take(&mut found.errors) {
+        let CaptureError::NotACapture { path, .. } = &e else {
+            errors.push(e);
+            continue;
+        };
+        match open(Path::new(path)) {
+            Ok(i) => inputs.push(i),
+            Err(e) => unknown.push(e),
+        }
+    }
+    found.errors = errors;
+    let mut skipped = Vec::new();
+    for p in std::mem::take(&mut found.skipped_non_captures) {
+        match open(&p) {
+            Ok(i) => inputs.push(i),
+            Err(_) => skipped.push(p),
+        }
+    }
+    found.skipped_non_captures = skipped;
+    (inputs, unknown)
+}
+
+/// Opens a record input (`-`: standard input, from its first byte).
+pub fn open(path: &Path) -> Result<RecordInput, RecordsError> {
+    let name = path.display().to_string();
+    let io = |source| RecordsError::Io {
+        file: name.clone(),
+        source,
+    };
+    if path.as_os_str() == "-" {
+        let input = crate::capture::stdin_from_start().map_err(io)?;
+        let reader = Reader::open(name.clone(), input)?;
+        return Ok(RecordInput {
+            path: path.to_path_buf(),
+            size: None,
+            source: Box::new(reader),
+        });
+    }
+    let file = File::open(path).map_err(io)?;
+    let size = file.metadata().map(|m| m.len()).ok();
+    let reader = Reader::open(name.clone(), file)?;
+    Ok(RecordInput {
+        path: path.to_path_buf(),
+        size,
+        source: Box::new(reader),
+    })
+}
+
+/// Packet captures read with the records: their flows join the merge as one more input (the
+/// first), so that a connection both captured and logged is one flow. Their per-second bytes
+/// are spread from their records like the others'.
+pub struct Captures<'a> {
+    pub inputs: &'a [Input],
+    pub opts: &'a engine::Options,
+}
+
+/// Flow records batched from the packet engine's thread.
+struct ToChannel {
+    tx: SyncSender<Vec<FlowRecord>>,
+    buf: Vec<FlowRecord>,
+}
+
+impl ToChannel {
+    fn send(&mut self) {
+        if !self.buf.is_empty() {
+            // A closed channel means the reading side stopped: nothing more is wanted.
+            let _ = self
+                .tx
+                .send(std::mem::replace(&mut self.buf, Vec::with_capacity(256)));
+        }
+    }
+}
+
+impl FlowSink for ToChannel {
+    fn flow(&mut self, r: &FlowRecord) {
+        self.buf.push(r.clone());
+        if self.buf.len() >= 256 {
+            self.send();
+        }
+    }
+}
+
+/// The packet engine's flows as a source.
+struct FromPackets {
+    rx: Receiver<Vec<FlowRecord>>,
+    batch: std::vec::IntoIter<FlowRecord>,
+    stats: ReadStats,
+}
+
+impl Source for FromPackets {
+    fn next_item(&mut self) -> Result<Option<Item>, RecordsError> {
+        loop {
+            if let Some(r) = self.batch.next() {
+                self.stats.lines += 1;
+                self.stats.record(r.ts_ns);
+                return Ok(Some(Item::Flow(r)));
+            }
+            match self.rx.recv() {
+                Ok(b) => self.batch = b.into_iter(),
+                Err(_) => return Ok(None),
+            }
+        }
+    }
+    fn stats(&self) -> &ReadStats {
+        &self.stats
+    }
+    fn format_name(&self) -> &'static str {
+        "pcap"
+    }
+}
+
+/// The time an item is merged by: its end.
+fn end_key(item: &Item) -> i64 {
+    match item {
+        Item::Flow(r) => r.ts_ns.saturating_add(r.duration_ns),
+        Item::Half(h) => h.end_ns,
+        Item::Pair { orig, resp } => orig.end_ns.max(resp.end_ns),
+    }
+}
+
+/// The inputs being merged: one item ahead per input.
+struct Merge {
+    sources: Vec<Box<dyn Source>>,
+    ahead: Vec<Option<Item>>,
+    heap: BinaryHeap<Reverse<(i64, usize)>>,
+    errors: Vec<Option<RecordsError>>,
+}
+
+impl Merge {
+    fn new(sources: Vec<Box<dyn Source>>) -> Self {
+        let n = sources.len();
+        let mut m = Merge {
+            sources,
+            ahead: (0..n).map(|_| None).collect(),
+            heap: BinaryHeap::with_capacity(n),
+            errors: (0..n).map(|_| None).collect(),
+        };
+        for i in 0..n {
+            m.fetch(i);
+        }
+        m
+    }
+
+    fn fetch(&mut self, i: usize) {
+        match self.sources[i].next_item() {
+            Ok(Some(item)) => {
+                self.heap.push(Reverse((end_key(&item), i)));
+                self.ahead[i] = Some(item);
+            }
+            Ok(None) => {}
+            Err(e) => self.errors[i] = Some(e),
+        }
+    }
+
+    /// The item that ends first of those ahead, with its input.
+    fn next(&mut self) -> Option<(Item, usize, i64)> {
+        while let Some(Reverse((key, i))) = self.heap.pop() {
+            if let Some(item) = self.ahead[i].take() {
+                self.fetch(i);
+                return Some((item, i, key));
+            }
+        }
+        None
+    }
+}
+
+/// Where released records go: seconds then the record, to the sinks' thread.
+struct Emit<'a> {
+    to: &'a mut sinks::Forward,
+    seconds: bool,
+    opened: bool,
+    out: RecordsOutcome,
+}
+
+impl Emit<'_> {
+    fn record(&mut self, r: FlowRecord) {
+        if !self.opened {
+            self.to.open(r.ts_ns);
+            self.opened = true;
+        }
+        let end = r.ts_ns.saturating_add(r.duration_ns);
+        let o = &mut self.out;
+        o.flows += 1;
+        o.first_ts_ns = Some(o.first_ts_ns.map_or(r.ts_ns, |t| t.min(r.ts_ns)));
+        o.last_ts_ns = Some(o.last_ts_ns.map_or(end, |t| t.max(end)));
+        if self.seconds {
+            for b in spread(&r) {
+                self.to.second(&b);
+            }
+        }
+        self.to.flow_owned(r);
+    }
+}
+
+/// A record's IP bytes (both ways) spread evenly over the seconds its duration covers, each
+/// second getting the share of the duration inside it (all in the first second when the
+/// duration is zero). The shares add up to the total exactly.
+pub fn spread(r: &FlowRecord) -> impl Iterator<Item = SecondBytes> + '_ {
+    let total = r.orig_ip_bytes.saturating_add(r.resp_ip_bytes);
+    let start = r.ts_ns;
+    let dur = r.duration_ns.max(0);
+    let end = start.saturating_add(dur);
+    let first = start.div_euclid(NS);
+    let last = if dur == 0 {
+        first
+    } else {
+        (end - 1).div_euclid(NS)
+    };
+    let mut given: u64 = 0;
+    (first..=last).filter_map(move |sec| {
+        // Bytes up to the end of this second, proportional to the time elapsed.
+        let upto = if sec == last || dur == 0 {
+            total
+        } else {
+            let elapsed = ((sec + 1) * NS - start) as u128;
+            (u128::from(total) * elapsed / dur as u128) as u64
+        };
+        let bytes = upto - given;
+        given = upto;
+        (bytes > 0 || total == 0 && sec == first).then_some(SecondBytes {
+            proto: r.proto,
+            orig_h: r.orig_h,
+            orig_p: r.orig_p,
+            resp_h: r.resp_h,
+            resp_p: r.resp_p,
+            direction_inferred: r.direction_inferred,
+            sec,
+            ip_bytes: bytes,
+        })
+    })
+}
+
+/// Reads `inputs` into `sink` (see the module's documentation). With `hash`, each input
+/// file's SHA-256 is computed on a thread of its own while the records are read.
+pub fn read(
+    inputs: Vec<RecordInput>,
+    captures: Option<Captures<'_>>,
+    cfg: &RecordsConfig,
+    servers: &(dyn ServerPorts + Sync),
+    sink: &mut (dyn FlowSink + Send),
+    hash: bool,
+) -> RecordsOutcome {
+    let mut paths: Vec<PathBuf> = Vec::new();
+    let mut sizes: Vec<Option<u64>> = Vec::new();
+    let mut sources: Vec<Box<dyn Source>> = Vec::new();
+    let mut packets = None;
+    if let Some(c) = &captures {
+        let (tx, rx) = sync_channel(4);
+        paths.push(PathBuf::from("packet captures"));
+        sizes.push(None);
+        sources.push(Box::new(FromPackets {
+            rx,
+            batch: Vec::new().into_iter(),
+            stats: ReadStats::default(),
+        }));
+        packets = Some((c.inputs, c.opts, tx));
+    }
+    let with_packets = packets.is_some();
+    for i in inputs {
+        paths.push(i.path);
+        sizes.push(i.size);
+        sources.push(i.source);
+    }
+    let (mut forward, deliver) = sinks::channel();
+    std::thread::scope(|scope| {
+        let engine = packets.map(|(inputs, opts, tx)| {
+            scope.spawn(move || {
+                let mut to = ToChannel {
+                    tx,
+                    buf: Vec::with_capacity(256),
+                };
+                let outcome = engine::read(inputs, opts, servers, &mut to, &mut |_| {});
+                to.send();
+                outcome
+            })
+        });
+        // The captures' files, then the record inputs.
+        let mut to_hash: Vec<&Path> = captures.as_ref().map_or(Vec::new(), |c| {
+            c.inputs.iter().map(|i| i.path.as_path()).collect()
+        });
+        let n_captures = to_hash.len();
+        to_hash.extend(
+            paths[usize::from(with_packets)..]
+                .iter()
+                .map(PathBuf::as_path),
+        );
+        let hashing = hash.then(|| scope.spawn(move || super::hash_files(&to_hash)));
+        let sinks = scope.spawn(move || deliver.run(sink));
+        let mut merge = Merge::new(sources);
+        let mut pairers: Vec<Pairer> = (0..paths.len())
+            .map(|_| Pairer::new(cfg.tcp_idle_ns, cfg.udp_idle_ns, servers))
+            .collect();
+        let mut dedupe = Dedupe::new(cfg.hold_ns);
+        let mut emit = Emit {
+            to: &mut forward,
+            seconds: cfg.seconds,
+            opened: false,
+            out: RecordsOutcome::default(),
+        };
+        let mut made = Vec::new();
+        let mut released = Vec::new();
+        let mut clock = i64::MIN;
+        let mut clock_sec = i64::MIN;
+        let mut with_rtt = vec![0u64; paths.len()];
+        while let Some((item, i, key)) = merge.next() {
+            if let Item::Flow(r) = &item
+                && r.rtt_ns.is_some()
+            {
+                with_rtt[i] += 1;
+            }
+            pairers[i].add(item, &mut made);
+            for r in made.drain(..) {
+                dedupe.add(r, i);
+            }
+            clock = clock.max(key);
+            let sec = clock.div_euclid(NS);
+            if sec != clock_sec {
+                clock_sec = sec;
+                for (j, p) in pairers.iter_mut().enumerate() {
+                    p.advance(clock, &mut made);
+                    for r in made.drain(..) {
+                        dedupe.add(r, j);
+                    }
+                }
+                dedupe.advance(clock, &mut released);
+                for (r, _) in released.drain(..) {
+                    emit.record(r);
+                }
+                if emit.opened {
+                    emit.to.clock(clock);
+                }
+            }
+        }
+        for (j, p) in pairers.iter_mut().enumerate() {
+            p.finish(&mut made);
+            for r in made.drain(..) {
+                dedupe.add(r, j);
+            }
+        }
+        dedupe.finish(&mut released);
+        for (r, _) in released.drain(..) {
+            emit.record(r);
+        }
+        let mut out = emit.out;
+        forward.finish();
+        if let Err(panic) = sinks.join() {
+            std::panic::resume_unwind(panic);
+        }
+        let mut hashes = match hashing.map(|h| h.join()) {
+            Some(Ok(v)) => v,
+            Some(Err(panic)) => std::panic::resume_unwind(panic),
+            None => Vec::new(),
+        };
+        let rest = hashes.split_off(n_captures.min(hashes.len()));
+        out.capture_sha256 = hashes
+            .into_iter()
+            .map(|h| match h {
+                Some(Ok(h)) => Some(h),
+                Some(Err(e)) => {
+                    out.hash_errors.push(e);
+                    None
+                }
+                None => None,
+            })
+            .collect();
+        let mut hashes = rest;
+        if with_packets {
+            hashes.insert(0, None);
+        }
+        out.packets = match engine.map(|h| h.join()) {
+            Some(Ok(o)) => Some(o),
+            Some(Err(panic)) => std::panic::resume_unwind(panic),
+            None => None,
+        };
+        out.duplicates_merged = dedupe.merged;
+        for (i, path) in paths.iter().enumerate() {
+            let error = merge.errors[i].take();
+            let sha256 = match hashes.get(i).cloned().flatten() {
+                Some(Ok(h)) => Some(h),
+                Some(Err(e)) => {
+                    out.hash_errors.push(e);
+                    None
+                }
+                None => None,
+            };
+            out.inputs.push(InputEvidence {
+                path: path.clone(),
+                format: merge.sources[i].format_name(),
+                size: sizes[i],
+                sha256,
+                stats: merge.sources[i].stats().clone(),
+                pairing: pairers[i].stats,
+                with_rtt: with_rtt[i],
+                error: error.as_ref().map(|e| e.to_string()),
+            });
+            out.errors.extend(error);
+        }
+        out
+    })
+}
