@@ -112,6 +112,13 @@ struct InputArgs {
     /// its flow and adds history C/c, as Zeek does by default).
     #[arg(long, value_enum, default_value = "ignore")]
     checksums: ChecksumArg,
+    /// Flow-record inputs: how long a record waits for another input's record of the same
+    /// connection (same Community ID, overlapping times), to merge them into one flow: at least
+    /// how far one input's records can lag another's (seconds; default the longest idle
+    /// timeout plus 60). Memory grows with the records ending within it; with one input nothing
+    /// waits.
+    #[arg(long, value_name = "SECONDS", value_parser = parse_seconds)]
+    merge_window: Option<f64>,
     /// Do not print capture statistics or progress on standard error.
     #[arg(short, long)]
     quiet: bool,
@@ -449,10 +456,14 @@ impl Found {
     }
 }
 
-/// How long a record is held for another input's duplicate: the longest idle timeout plus a
-/// minute (an input's records may come that much later than another's).
+/// How long a record is held for another input's duplicate (`--merge-window`): by default the
+/// longest idle timeout plus a minute (an input's records may come that much later than
+/// another's).
 fn hold_ns(args: &InputArgs) -> i64 {
-    ((args.tcp_idle.max(args.udp_idle) + 60.0) * NS as f64) as i64
+    let secs = args
+        .merge_window
+        .unwrap_or(args.tcp_idle.max(args.udp_idle) + 60.0);
+    (secs * NS as f64) as i64
 }
 
 /// What was read from the inputs besides the flows, with the exit status their errors call for.
@@ -654,6 +665,7 @@ fn read_records(
     let cfg = pipeline::records::RecordsConfig {
         tcp_idle_ns: opts.flow.tcp_idle_ns,
         udp_idle_ns: opts.flow.udp_idle_ns,
+        linger_ns: opts.flow.linger_ns,
         hold_ns: hold_ns(args),
         seconds: opts.flow.seconds,
     };

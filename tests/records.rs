@@ -176,7 +176,13 @@ fn zeeks_own_columns_lack_the_rtt_and_so_the_latency_finding() {
         .into_iter()
         .filter(|f| f["kind"] != "over_latency")
         .collect();
-    assert_eq!(kinds(&whole).iter().filter(|k| *k == "over_latency").count(), 1);
+    assert_eq!(
+        kinds(&whole)
+            .iter()
+            .filter(|k| *k == "over_latency")
+            .count(),
+        1
+    );
     assert_eq!(findings(&v), expected);
     let limits = &v["record_inputs"][0]["limits"];
     assert_eq!(limits[0]["what"], "over_latency");
@@ -205,14 +211,20 @@ fn two_sensors_on_two_halves_audit_as_the_whole() {
     let (na, nb) = (count(&a), count(&b));
     let (whole, _, _) = audit(&[PCAP]);
     let total = whole["summary"]["flows"].as_u64().unwrap();
-    assert!(na < total && nb < total, "each sensor sees part: {na} {nb} of {total}");
+    assert!(
+        na < total && nb < total,
+        "each sensor sees part: {na} {nb} of {total}"
+    );
     let (v, code, _) = audit(&[a.to_str().unwrap(), b.to_str().unwrap()]);
     assert_eq!(code, Some(1));
     assert_eq!(findings(&v), findings(&whole));
     assert_eq!(v["summary"]["flows"], total);
     assert_eq!(v["summary"]["by_verdict"], whole["summary"]["by_verdict"]);
     // Every connection both saw was merged once.
-    assert_eq!(v["summary"]["duplicates_merged"].as_u64().unwrap(), na + nb - total);
+    assert_eq!(
+        v["summary"]["duplicates_merged"].as_u64().unwrap(),
+        na + nb - total
+    );
     assert!(na + nb > total, "the sensors overlap");
 }
 
@@ -265,7 +277,10 @@ fn broken_lines_are_counted_and_an_unreadable_file_is_exit_3() {
         .collect();
     assert_eq!(lines, [11, 13]);
     assert_eq!(v["summary"]["flows"], 35);
-    assert!(err.contains("  2 malformed lines skipped:\n    line 11: "), "{err}");
+    assert!(
+        err.contains("  2 malformed lines skipped:\n    line 11: "),
+        "{err}"
+    );
 }
 
 #[test]
@@ -276,7 +291,9 @@ fn a_directory_of_logs_and_captures_is_found_by_content() {
     let o = run(&[
         "flows",
         "-o",
-        d.join("../flowaudit-records-dir-out.jsonl").to_str().unwrap(),
+        d.join("../flowaudit-records-dir-out.jsonl")
+            .to_str()
+            .unwrap(),
         d.to_str().unwrap(),
     ]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));

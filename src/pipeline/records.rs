@@ -38,6 +38,8 @@ pub struct RecordsConfig {
     /// Halves of a TCP (UDP) connection further apart than this are two connections (ns).
     pub tcp_idle_ns: i64,
     pub udp_idle_ns: i64,
+    /// A closed TCP connection's halves are awaited this long after its last packet (ns).
+    pub linger_ns: i64,
     /// How long a record is held for a duplicate from another input (ns): the most one
     /// input's records can lag another's.
     pub hold_ns: i64,
@@ -365,9 +367,11 @@ pub fn read(
         let sinks = scope.spawn(move || deliver.run(sink));
         let mut merge = Merge::new(sources);
         let mut pairers: Vec<Pairer> = (0..paths.len())
-            .map(|_| Pairer::new(cfg.tcp_idle_ns, cfg.udp_idle_ns, servers))
+            .map(|_| Pairer::new(cfg.tcp_idle_ns, cfg.udp_idle_ns, cfg.linger_ns, servers))
             .collect();
-        let mut dedupe = Dedupe::new(cfg.hold_ns);
+        // One input cannot duplicate itself: nothing is held.
+        let hold = if paths.len() > 1 { cfg.hold_ns } else { 0 };
+        let mut dedupe = Dedupe::new(hold);
         let mut emit = Emit {
             to: &mut forward,
             seconds: cfg.seconds,

@@ -7,8 +7,9 @@
 //! a long connection into several records) unless the entry has been idle longer than the
 //! protocol's idle timeout, or, for TCP, the same direction already closed (FIN or RST) and the
 //! new half opens again (SYN): then the entry ends and a new one starts. An entry ends when the
-//! clock (the latest record time read) passes its last packet plus the idle timeout, so memory
-//! follows the connections open within that time, not the input's length.
+//! clock (the latest record time read) passes its last packet plus the idle timeout (the
+//! linger time once TCP closed both ways or was reset), so memory follows the connections open
+//! within that time, not the input's length.
 //!
 //! **Direction**: the exporter's word ([`Initiator`]) first; then TCP flags: the side that sent
 //! SYN without ACK, or the only side that sent SYN, is the client; else the inference flowaudit
@@ -100,6 +101,14 @@ struct Entry {
 }
 
 impl Entry {
+    /// TCP closed both ways (FIN from each side), or reset.
+    fn closed(&self) -> bool {
+        let [a, b] = &self.sides;
+        a.has(tcp_flags::RST)
+            || b.has(tcp_flags::RST)
+            || (a.has(tcp_flags::FIN) && b.has(tcp_flags::FIN))
+    }
+
     fn end_ns(&self) -> i64 {
         self.sides
             .iter()
@@ -128,6 +137,7 @@ pub struct PairStats {
 /// Pairs halves into flow records (see the module's documentation).
 pub struct Pairer<'s> {
     tcp_idle_ns: i64,
+    linger_ns: i64,
     udp_idle_ns: i64,
     servers: &'s dyn ServerPorts,
     open: HashMap<Key, Entry>,
@@ -140,9 +150,16 @@ pub struct Pairer<'s> {
 }
 
 impl<'s> Pairer<'s> {
-    pub fn new(tcp_idle_ns: i64, udp_idle_ns: i64, servers: &'s dyn ServerPorts) -> Self {
+    /// `linger_ns`: how long a closed TCP connection's entry stays for late halves.
+    pub fn new(
+        tcp_idle_ns: i64,
+        udp_idle_ns: i64,
+        linger_ns: i64,
+        servers: &'s dyn ServerPorts,
+    ) -> Self {
         Pairer {
             tcp_idle_ns: tcp_idle_ns.max(1),
+            linger_ns: linger_ns.max(1),
             udp_idle_ns: udp_idle_ns.max(1),
             servers,
             open: HashMap::new(),
@@ -163,6 +180,17 @@ impl<'s> Pairer<'s> {
             Proto::Tcp => self.tcp_idle_ns,
             Proto::Udp => self.udp_idle_ns,
         }
+    }
+
+    /// When an entry ends: its last packet plus the idle timeout, or plus the linger time
+    /// once the TCP connection closed.
+    fn deadline(&self, proto: Proto, e: &Entry) -> i64 {
+        let wait = if proto == Proto::Tcp && e.closed() {
+            self.linger_ns
+        } else {
+            self.idle(proto)
+        };
+        e.end_ns().saturating_add(wait)
     }
 
     /// Adds one item: a half joins its entry (records that end on the way go to `out`); a pair
@@ -244,8 +272,11 @@ impl<'s> Pairer<'s> {
         }
         e.sides[side].add(&h);
         e.flow_id = e.flow_id.or(h.flow_id);
-        let deadline = e.end_ns().saturating_add(idle);
         let seq = e.seq;
+        let deadline = match self.open.get(&key) {
+            Some(e) => self.deadline(key.proto, e),
+            None => return,
+        };
         self.deadlines.push(std::cmp::Reverse((deadline, seq)));
     }
 
@@ -262,7 +293,7 @@ impl<'s> Pairer<'s> {
             let current = self
                 .open
                 .get(&key)
-                .is_some_and(|e| e.end_ns().saturating_add(self.idle(key.proto)) == deadline);
+                .is_some_and(|e| self.deadline(key.proto, e) == deadline);
             if current && let Some(e) = self.open.remove(&key) {
                 self.keys.remove(&seq);
                 out.push(self.record(&e, [key.lo, key.hi], key.proto, key.vlan));

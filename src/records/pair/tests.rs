@@ -24,7 +24,7 @@ fn half(a: &str, ap: u16, b: &str, bp: u16, t0: i64, t1: i64, flags: u8) -> Half
 use tcp_flags::{ACK, FIN, PSH, RST, SYN};
 
 fn run(items: Vec<Item>) -> (Vec<FlowRecord>, PairStats) {
-    let mut p = Pairer::new(300 * S, 60 * S, &NoServerPorts);
+    let mut p = Pairer::new(300 * S, 60 * S, 5 * S, &NoServerPorts);
     let mut out = Vec::new();
     for i in items {
         p.add(i, &mut out);
@@ -195,7 +195,7 @@ fn active_timeout_pieces_join_and_idle_or_reopened_connections_split() {
 
 #[test]
 fn records_end_when_the_clock_passes_their_idle_timeout() {
-    let mut p = Pairer::new(300 * S, 60 * S, &NoServerPorts);
+    let mut p = Pairer::new(300 * S, 60 * S, 5 * S, &NoServerPorts);
     let mut out = Vec::new();
     let mut u = HalfFlow::new(Proto::Udp, ip("10.0.0.1"), 5353, ip("10.0.0.2"), 53);
     u.start_ns = 10 * S;
@@ -219,6 +219,36 @@ fn records_end_when_the_clock_passes_their_idle_timeout() {
     p.advance(400 * S, &mut out);
     assert_eq!(out.len(), 2);
     assert_eq!(p.open(), 0);
+    // Closed both ways: the linger time (5 s), not the idle timeout.
+    p.add(
+        Item::Half(half(
+            "10.0.0.1",
+            1026,
+            "10.0.0.2",
+            80,
+            500,
+            501,
+            SYN | ACK | FIN,
+        )),
+        &mut out,
+    );
+    p.add(
+        Item::Half(half(
+            "10.0.0.2",
+            80,
+            "10.0.0.1",
+            1026,
+            500,
+            501,
+            SYN | ACK | FIN,
+        )),
+        &mut out,
+    );
+    p.advance(506 * S, &mut out);
+    assert_eq!(out.len(), 2);
+    p.advance(506 * S + 1, &mut out);
+    assert_eq!(out.len(), 3);
+    assert_eq!(out[2].conn_state, ConnState::SF);
 }
 
 #[test]
