@@ -68,6 +68,9 @@ pub struct HalfFlow {
     /// one point). Halves pair only with halves of the same point: the same packets seen at
     /// two points are two records of one connection, merged later by Community ID, never added.
     pub observer: u64,
+    /// The flow's Community ID (v1, base64), when the source records it (Suricata EVE's
+    /// `community_id`); None: computed from the endpoints when needed.
+    pub community_id: Option<String>,
 }
 
 impl HalfFlow {
@@ -90,6 +93,7 @@ impl HalfFlow {
             flow_id: None,
             vlan: None,
             observer: 0,
+            community_id: None,
         }
     }
 }
