@@ -47,7 +47,8 @@ pub struct HalfFlow {
     /// Packets, as recorded (before any sampling scale).
     pub pkts: u64,
     /// IP bytes (IP headers included, as NetFlow's octets and VPC's bytes count them), as
-    /// recorded (before any sampling scale).
+    /// recorded (before any sampling scale). Suricata EVE's counts are larger: whole captured
+    /// packets, link-layer header included (see [`eve`](super::eve)).
     pub ip_bytes: u64,
     /// The OR of the TCP flags of the half's packets, when the source records them.
     pub tcp_flags: Option<u8>,

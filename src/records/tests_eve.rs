@@ -405,3 +405,43 @@ proptest! {
         prop_assert_eq!(s.lines, lines.len() as u64 + 1);
     }
 }
+
+/// Shapes Suricata's real logs have that a schema does not show: a `flow` event logged at
+/// flow timeout whose `timestamp` is before its `flow.start` (the timestamp is the time of
+/// the packet or pseudo-packet that ended the flow, taken from a clock that may lag), flags
+/// `00` on a TCP flow Suricata saw mid-stream, and a `timestamp` of 1969 (a pseudo-packet of
+/// an offline run, before any packet time) with a negative offset: all read, the times
+/// taken from `flow.start`/`flow.end`.
+#[test]
+fn real_log_quirks() {
+    let lines = [
+        r#"{"timestamp":"2024-11-13T12:21:43.564905+1100","flow_id":252,"event_type":"flow","src_ip":"172.18.0.2","src_port":52526,"dest_ip":"192.0.2.223","dest_port":443,"proto":"TCP","flow":{"pkts_toserver":9,"pkts_toclient":7,"bytes_toserver":1369,"bytes_toclient":5372,"start":"2024-11-13T12:22:00.386389+1100","end":"2024-11-13T12:22:00.395461+1100","age":0,"state":"new","reason":"timeout","alerted":false},"tcp":{"tcp_flags":"00","tcp_flags_ts":"00","tcp_flags_tc":"00"}}"#,
+        r#"{"timestamp":"1969-12-31T17:00:00.000000-0700","flow_id":104,"event_type":"flow","src_ip":"10.10.10.30","src_port":57656,"dest_ip":"10.10.10.10","dest_port":102,"proto":"TCP","flow":{"pkts_toserver":3,"pkts_toclient":8,"bytes_toserver":186,"bytes_toclient":480,"start":"2015-10-20T11:24:10.230829-0600","end":"2015-10-20T11:24:46.195059-0600","age":36,"state":"closed","reason":"shutdown","alerted":false},"tcp":{"tcp_flags":"16","tcp_flags_ts":"16","tcp_flags_tc":"16","syn":true,"rst":true,"ack":true,"state":"closed"}}"#,
+    ];
+    let (items, s, format) = read_items(lines.join("\n").as_bytes());
+    assert_eq!(format, Format::SuricataEve);
+    assert_eq!(s.malformed, 0, "{:?}", s.first_malformed);
+    let starts: Vec<(i64, i64, Option<u8>)> = items
+        .iter()
+        .map(|i| match i {
+            Item::Pair { orig, .. } => (orig.start_ns, orig.end_ns, orig.tcp_flags),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    // 2024-11-13T01:22:00.386389Z and 2015-10-20T17:24:10.230829Z.
+    assert_eq!(
+        starts,
+        vec![
+            (
+                1_731_460_920 * NS + 386_389_000,
+                1_731_460_920 * NS + 395_461_000,
+                Some(0)
+            ),
+            (
+                1_445_361_850 * NS + 230_829_000,
+                1_445_361_886 * NS + 195_059_000,
+                Some(tcp_flags::SYN | tcp_flags::RST | tcp_flags::ACK)
+            ),
+        ]
+    );
+}

@@ -4,9 +4,9 @@
 //! start end action log-status`; a custom format names its fields, in its order, on a header
 //! line (as flow logs delivered to S3 start), e.g. `version vpc-id subnet-id instance-id
 //! interface-id account-id type srcaddr dstaddr srcport dstport pkt-srcaddr pkt-dstaddr
-//! protocol bytes packets start end action tcp-flags log-status`. Every field of AWS's "Flow
-//! log records" table (versions 2 to 10) is known by name ([`FIELDS`]); unknown names are
-//! ignored; `-` is an unset value. A header line may come again (concatenated objects) and
+//! protocol bytes packets start end action tcp-flags log-status`. The fields of AWS's "Flow
+//! log records" table are known by name ([`FIELDS`]); names not in it are ignored; `-` is an
+//! unset value. A header line may come again (concatenated objects) and
 //! sets the fields of the lines after it.
 //!
 //! Each line becomes an [`Item::Half`](super::Item::Half): packets from the source to the
