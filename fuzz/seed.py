@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Builds the fuzz targets' seed corpora from the repository's fixtures.
 
-    python3 fuzz/seed.py            # writes fuzz/corpus/{decode,capture,flow,rules,records}/
+    python3 fuzz/seed.py            # writes fuzz/corpus/{decode,capture,flow,rules,records,eve,vpc}/
 
 - decode: every distinct frame of every fixtures/**/*.pcap* file, prefixed with the 4-byte
   selector of fuzz_targets/common.rs (link type u16 LE, wire length minus captured length i16 LE).
@@ -13,6 +13,8 @@
   files it goes with (rules text, NUL, inventory text), see fuzz_targets/rules.rs.
 - records: every flow-record log among the fixtures (fixtures/records/*.log, the committed
   expected outputs *.jsonl and *.zeek), up to 64 KiB each, and each also gzip-compressed.
+- eve, vpc: fixtures/records/eve/*.json and fixtures/records/vpc/*.log, behind each selector
+  byte of their targets.
 
 File names are content hashes, as libFuzzer names its own; rerunning adds nothing twice.
 Standard library only.
@@ -191,7 +193,19 @@ def main():
         put("records", data, counts)
         put("records", gzip.compress(data, mtime=0), counts)
 
-    for target in ("decode", "capture", "flow", "rules", "records"):
+    # EVE and VPC lines, behind each selector byte of their targets (see fuzz_targets/eve.rs,
+    # vpc.rs), plain: those targets feed lines, not files.
+    for target, pattern, selectors in (
+        ("eve", "records/eve/*.json", (0, 1)),
+        ("vpc", "records/vpc/*.log", (0, 1, 2)),
+    ):
+        for path in sorted(glob.glob(os.path.join(ROOT, "fixtures", pattern))):
+            with open(path, "rb") as f:
+                data = f.read()[:MAX_CAPTURE_BYTES]
+            for sel in selectors:
+                put(target, bytes([sel]) + data, counts)
+
+    for target in ("decode", "capture", "flow", "rules", "records", "eve", "vpc"):
         print(f"{target}: {counts.get(target, 0)} new inputs in fuzz/corpus/{target}/")
     return 0
 

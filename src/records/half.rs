@@ -47,7 +47,8 @@ pub struct HalfFlow {
     /// Packets, as recorded (before any sampling scale).
     pub pkts: u64,
     /// IP bytes (IP headers included, as NetFlow's octets and VPC's bytes count them), as
-    /// recorded (before any sampling scale).
+    /// recorded (before any sampling scale). Suricata EVE's counts are larger: whole captured
+    /// packets, link-layer header included (see [`eve`](super::eve)).
     pub ip_bytes: u64,
     /// The OR of the TCP flags of the half's packets, when the source records them.
     pub tcp_flags: Option<u8>,
@@ -68,6 +69,9 @@ pub struct HalfFlow {
     /// one point). Halves pair only with halves of the same point: the same packets seen at
     /// two points are two records of one connection, merged later by Community ID, never added.
     pub observer: u64,
+    /// The flow's Community ID (v1, base64), when the source records it (Suricata EVE's
+    /// `community_id`); None: computed from the endpoints when needed.
+    pub community_id: Option<String>,
 }
 
 impl HalfFlow {
@@ -90,6 +94,7 @@ impl HalfFlow {
             flow_id: None,
             vlan: None,
             observer: 0,
+            community_id: None,
         }
     }
 }

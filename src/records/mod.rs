@@ -1,6 +1,8 @@
 //! Flow records other tools (and other flowaudit runs) already wrote, read back into
 //! [`FlowRecord`]s: Zeek's conn.log (TSV as Zeek's ASCII writer writes it, or JSON lines) and
-//! flowaudit's own JSON lines (`flows`, `--flows-out`). The input may be gzip-compressed
+//! flowaudit's own JSON lines (`flows`, `--flows-out`); Suricata EVE JSON ([`eve`]: `flow` and
+//! `netflow` events) and AWS VPC flow logs ([`vpc`]) into [`Item::Pair`]s and [`Item::Half`]s.
+//! The input may be gzip-compressed
 //! (recognised by its magic bytes, concatenated members included); the format is recognised by
 //! content. Reading is line by line: memory follows one line (at most [`MAX_LINE`] bytes),
 //! never the input's length.
@@ -11,15 +13,21 @@
 //! column a flow record needs is an error ([`RecordsError`]).
 
 pub mod dedupe;
+pub mod eve;
 mod evidence;
 mod half;
 mod json;
 pub mod pair;
 mod values;
+pub mod vpc;
 mod zeek;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_eve;
+#[cfg(test)]
+mod tests_vpc;
 
 use std::collections::BTreeMap;
 use std::io::{self, BufRead, BufReader, Read};
@@ -96,6 +104,10 @@ pub enum Format {
     ZeekJson,
     /// flowaudit's JSON lines (`flows`, `--flows-out`).
     FlowauditJson,
+    /// Suricata's EVE JSON: one object a line with `event_type` and `timestamp`.
+    SuricataEve,
+    /// AWS VPC flow logs: the default version-2 format, or a custom one with its header line.
+    VpcFlowLog,
 }
 
 impl Format {
@@ -104,6 +116,8 @@ impl Format {
             Format::ZeekTsv => "zeek-tsv",
             Format::ZeekJson => "zeek-json",
             Format::FlowauditJson => "flowaudit-json",
+            Format::SuricataEve => "suricata-eve",
+            Format::VpcFlowLog => "aws-vpc",
         }
     }
 }
@@ -118,7 +132,7 @@ pub enum RecordsError {
         source: io::Error,
     },
     #[error(
-        "{file}: neither a capture (pcap, pcapng) nor a flow-record log (Zeek conn.log TSV or JSON, flowaudit JSON lines): {why}"
+        "{file}: neither a capture (pcap, pcapng) nor a flow-record log (Zeek conn.log TSV or JSON, flowaudit JSON lines, Suricata EVE JSON, AWS VPC flow log): {why}"
     )]
     UnknownFormat { file: String, why: String },
     #[error(
@@ -150,7 +164,7 @@ pub struct ReadStats {
     pub malformed: u64,
     /// The first [`KEEP_MALFORMED`] malformed lines.
     pub first_malformed: Vec<Malformed>,
-    /// Zeek header lines (`#...`).
+    /// Header lines: Zeek's `#...`, a VPC flow log's field names.
     pub headers: u64,
     pub blank: u64,
     /// Time of the earliest and latest record (`ts`), ns since the epoch.
@@ -193,6 +207,7 @@ pub struct Reader {
     input: Box<dyn BufRead + Send>,
     format: Format,
     tsv: zeek::Tsv,
+    vpc: vpc::Vpc,
     line: Vec<u8>,
     line_no: u64,
     /// The line read to recognise the format, not yet processed.
@@ -247,6 +262,7 @@ impl Reader {
             input,
             format: Format::ZeekTsv,
             tsv: zeek::Tsv::default(),
+            vpc: vpc::Vpc::default(),
             line: Vec::with_capacity(1024),
             line_no: 0,
             pending: false,
@@ -270,19 +286,23 @@ impl Reader {
         }
         r.format = if r.line.starts_with(b"#separator ") {
             Format::ZeekTsv
+        } else if r.line.first() == Some(&b'{') && eve::probe(&r.line) {
+            Format::SuricataEve
         } else if r.line.first() == Some(&b'{') {
             match json::probe(&r.line) {
                 Some(true) => Format::FlowauditJson,
                 Some(false) => Format::ZeekJson,
                 None => {
                     return Err(r.unknown(
-                        "its first line is not a JSON object with ts and id.orig_h".into(),
+                        "its first line is not a JSON object with ts and id.orig_h, nor with event_type and timestamp".into(),
                     ));
                 }
             }
+        } else if vpc::probe(&r.line) {
+            Format::VpcFlowLog
         } else {
             return Err(r.unknown(format!(
-                "its first line is neither `#separator` nor a JSON object: {}",
+                "its first line is neither `#separator`, a JSON object, a VPC flow log header nor a version-2 VPC flow log line: {}",
                 values::shown(&r.line)
             )));
         };
@@ -403,11 +423,31 @@ impl Reader {
                 }
                 Format::ZeekTsv => self.tsv.row(&self.line),
                 Format::ZeekJson | Format::FlowauditJson => json::line(&self.line),
+                Format::SuricataEve => eve::line(&self.line),
+                Format::VpcFlowLog if vpc::is_header(&self.line) => {
+                    match self.vpc.header(&self.line) {
+                        Ok(()) => {
+                            self.stats.headers += 1;
+                            continue;
+                        }
+                        Err(message) => Err(message),
+                    }
+                }
+                Format::VpcFlowLog => self.vpc.row(&self.line),
             };
             match parsed {
                 Ok(values::Parsed::Record(r)) => {
                     self.stats.record(r.ts_ns);
                     return Ok(Some(Item::Flow(r)));
+                }
+                Ok(values::Parsed::Half(h)) => {
+                    self.stats.record(h.start_ns);
+                    return Ok(Some(Item::Half(h)));
+                }
+                Ok(values::Parsed::Pair { orig, resp }) => {
+                    let item = Item::Pair { orig, resp };
+                    self.stats.record(item.start_ns());
+                    return Ok(Some(item));
                 }
                 Ok(values::Parsed::Skip(why)) => {
                     *self.stats.skipped.entry(why).or_insert(0) += 1;

@@ -419,22 +419,22 @@ fn unknown_formats_are_errors() {
         (b"\n\n", "no line in it"),
         (
             b"ts,uid\n",
-            "its first line is neither `#separator` nor a JSON object: \"ts,uid\"",
+            "its first line is neither `#separator`, a JSON object, a VPC flow log header nor a version-2 VPC flow log line: \"ts,uid\"",
         ),
         (
             b"{\"event_type\":\"flow\"}\n",
-            "its first line is not a JSON object with ts and id.orig_h",
+            "its first line is not a JSON object with ts and id.orig_h, nor with event_type and timestamp",
         ),
         (
             b"\xd4\xc3\xb2\xa1\x02\x00",
-            "its first line is neither `#separator` nor a JSON object: \"\u{fffd}ò\u{fffd}\\u{2}\\0\"",
+            "its first line is neither `#separator`, a JSON object, a VPC flow log header nor a version-2 VPC flow log line: \"\u{fffd}ò\u{fffd}\\u{2}\\0\"",
         ),
     ] {
         let e = Reader::open("x.log", std::io::Cursor::new(input.to_vec())).unwrap_err();
         assert_eq!(
             e.to_string(),
             format!(
-                "x.log: neither a capture (pcap, pcapng) nor a flow-record log (Zeek conn.log TSV or JSON, flowaudit JSON lines): {why}"
+                "x.log: neither a capture (pcap, pcapng) nor a flow-record log (Zeek conn.log TSV or JSON, flowaudit JSON lines, Suricata EVE JSON, AWS VPC flow log): {why}"
             )
         );
     }

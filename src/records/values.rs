@@ -4,6 +4,7 @@
 
 use std::net::IpAddr;
 
+use super::half::HalfFlow;
 use crate::decode::{Addr, TunnelKind, ipproto};
 use crate::flow::{ConnState, FlowRecord, IcmpErrors, Proto, TunnelInfo, community_id};
 
@@ -155,6 +156,13 @@ fn addr(ip: IpAddr) -> (Addr, bool) {
 pub(super) enum Parsed {
     Record(FlowRecord),
     Skip(&'static str),
+    /// One direction of a flow (EVE `netflow` events, VPC flow log lines).
+    Half(HalfFlow),
+    /// Both directions of one flow (EVE `flow` events): `orig` is the client's.
+    Pair {
+        orig: HalfFlow,
+        resp: HalfFlow,
+    },
 }
 
 /// A record being filled from a line; the fields a log leaves out keep these defaults.
