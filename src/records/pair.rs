@@ -132,6 +132,9 @@ pub struct PairStats {
     pub direction_inferred: u64,
     /// Halves whose packets and bytes were scaled by a sampling rate.
     pub sampled: u64,
+    /// Halves left out because a record of both directions with the same exporter flow id
+    /// was read (Suricata writes a flow's `netflow` events beside its `flow` event).
+    pub same_flow_id: u64,
 }
 
 /// Pairs halves into flow records (see the module's documentation).
@@ -145,6 +148,13 @@ pub struct Pairer<'s> {
     deadlines: BinaryHeap<std::cmp::Reverse<(i64, u64)>>,
     /// The key of each open entry, by seq.
     keys: HashMap<u64, Key>,
+    /// Exporter flow ids of records of both directions read, with when they may be forgotten
+    /// (their end plus the idle timeout).
+    pair_ids: HashMap<u64, i64>,
+    /// The key of each open entry that has an exporter flow id.
+    by_flow_id: HashMap<u64, Key>,
+    /// `pair_ids` by when they may be forgotten.
+    forget: BinaryHeap<std::cmp::Reverse<(i64, u64)>>,
     next_seq: u64,
     pub stats: PairStats,
 }
@@ -165,6 +175,9 @@ impl<'s> Pairer<'s> {
             open: HashMap::new(),
             deadlines: BinaryHeap::new(),
             keys: HashMap::new(),
+            pair_ids: HashMap::new(),
+            by_flow_id: HashMap::new(),
+            forget: BinaryHeap::new(),
             next_seq: 0,
             stats: PairStats::default(),
         }
@@ -200,6 +213,21 @@ impl<'s> Pairer<'s> {
             Item::Flow(r) => out.push(r),
             Item::Pair { orig, resp } => {
                 self.stats.halves += 2;
+                if let Some(id) = orig.flow_id.or(resp.flow_id) {
+                    // Halves of the same flow read before it are the same connection.
+                    if let Some(&key) = self.by_flow_id.get(&id)
+                        && let Some(e) = self.close(&key)
+                    {
+                        self.stats.same_flow_id +=
+                            e.sides.iter().map(|s| u64::from(s.halves)).sum::<u64>();
+                    }
+                    let forget = orig
+                        .end_ns
+                        .max(resp.end_ns)
+                        .saturating_add(self.idle(orig.proto));
+                    self.pair_ids.insert(id, forget);
+                    self.forget.push(std::cmp::Reverse((forget, id)));
+                }
                 let mut e = Entry {
                     sides: [Side::default(); 2],
                     flow_id: orig.flow_id.or(resp.flow_id),
@@ -232,6 +260,10 @@ impl<'s> Pairer<'s> {
 
     fn half(&mut self, h: HalfFlow, out: &mut Vec<FlowRecord>) {
         self.stats.halves += 1;
+        if h.flow_id.is_some_and(|id| self.pair_ids.contains_key(&id)) {
+            self.stats.same_flow_id += 1;
+            return;
+        }
         self.count_sampled(&h);
         let a = (h.src, h.src_port);
         let b = (h.dst, h.dst_port);
@@ -254,9 +286,8 @@ impl<'s> Pairer<'s> {
                 && h.start_ns > s.end_ns;
             let other_id = e.flow_id.is_some() && h.flow_id.is_some() && e.flow_id != h.flow_id;
             if (stale || reopened || other_id)
-                && let Some(e) = self.open.remove(&key)
+                && let Some(e) = self.close(&key)
             {
-                self.keys.remove(&e.seq);
                 out.push(self.record(&e, [lo, hi], key.proto, key.vlan));
             }
         }
@@ -271,7 +302,12 @@ impl<'s> Pairer<'s> {
             self.keys.insert(seq, key);
         }
         e.sides[side].add(&h);
-        e.flow_id = e.flow_id.or(h.flow_id);
+        if e.flow_id.is_none()
+            && let Some(id) = h.flow_id
+        {
+            e.flow_id = Some(id);
+            self.by_flow_id.insert(id, key);
+        }
         let seq = e.seq;
         let deadline = match self.open.get(&key) {
             Some(e) => self.deadline(key.proto, e),
@@ -280,8 +316,27 @@ impl<'s> Pairer<'s> {
         self.deadlines.push(std::cmp::Reverse((deadline, seq)));
     }
 
+    /// Removes an open entry and what indexes it.
+    fn close(&mut self, key: &Key) -> Option<Entry> {
+        let e = self.open.remove(key)?;
+        self.keys.remove(&e.seq);
+        if let Some(id) = e.flow_id {
+            self.by_flow_id.remove(&id);
+        }
+        Some(e)
+    }
+
     /// The clock is at `now_ns`: entries idle past their timeout end, in order of deadline.
     pub fn advance(&mut self, now_ns: i64, out: &mut Vec<FlowRecord>) {
+        while let Some(&std::cmp::Reverse((forget, id))) = self.forget.peek() {
+            if forget >= now_ns {
+                break;
+            }
+            self.forget.pop();
+            if self.pair_ids.get(&id) == Some(&forget) {
+                self.pair_ids.remove(&id);
+            }
+        }
         while let Some(&std::cmp::Reverse((deadline, seq))) = self.deadlines.peek() {
             if deadline >= now_ns {
                 break;
@@ -294,8 +349,7 @@ impl<'s> Pairer<'s> {
                 .open
                 .get(&key)
                 .is_some_and(|e| self.deadline(key.proto, e) == deadline);
-            if current && let Some(e) = self.open.remove(&key) {
-                self.keys.remove(&seq);
+            if current && let Some(e) = self.close(&key) {
                 out.push(self.record(&e, [key.lo, key.hi], key.proto, key.vlan));
             }
         }
@@ -307,6 +361,7 @@ impl<'s> Pairer<'s> {
         rest.sort_by_key(|(_, e)| e.seq);
         self.deadlines.clear();
         self.keys.clear();
+        self.by_flow_id.clear();
         for (key, e) in rest {
             out.push(self.record(&e, [key.lo, key.hi], key.proto, key.vlan));
         }

@@ -267,3 +267,32 @@ fn a_pair_and_a_rejection() {
     assert_eq!(out[0].rejected, Some("vpc REJECT"));
     assert!(!crate::audit::established(&out[0]));
 }
+
+#[test]
+fn halves_of_a_flow_read_whole_are_left_out() {
+    // Suricata writes a flow's two `netflow` events beside its `flow` event: one connection.
+    let mut orig = half("10.0.0.1", 1025, "10.0.0.2", 443, 0, 1, SYN | ACK);
+    orig.flow_id = Some(77);
+    let mut resp = half("10.0.0.2", 443, "10.0.0.1", 1025, 0, 1, SYN | ACK);
+    resp.flow_id = Some(77);
+    let pair = Item::Pair {
+        orig: orig.clone(),
+        resp: resp.clone(),
+    };
+    // Before the flow event, and after it.
+    let (out, stats) = run(vec![
+        Item::Half(orig.clone()),
+        pair.clone(),
+        Item::Half(resp.clone()),
+    ]);
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].uid, "F77");
+    assert_eq!(stats.same_flow_id, 2);
+    // Another flow id is another connection.
+    let mut other = orig;
+    other.flow_id = Some(78);
+    other.start_ns += 10 * S;
+    other.end_ns += 10 * S;
+    let (out, _) = run(vec![pair, Item::Half(other)]);
+    assert_eq!(out.len(), 2);
+}
