@@ -17,6 +17,7 @@ pub mod eve;
 mod evidence;
 mod half;
 mod json;
+pub mod netflow;
 pub mod pair;
 mod values;
 pub mod vpc;
