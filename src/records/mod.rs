@@ -10,6 +10,7 @@
 //! their reason. Only an unreadable input, an input in no known format, or a Zeek log without a
 //! column a flow record needs is an error ([`RecordsError`]).
 
+mod fast;
 mod half;
 mod json;
 mod values;
@@ -24,6 +25,8 @@ use std::io::{self, BufRead, BufReader, Read};
 use crate::flow::FlowRecord;
 
 pub use half::{HalfFlow, Initiator, tcp_flags};
+#[doc(hidden)]
+pub use json::scanner_agrees;
 pub use values::{SKIP_ICMP, SKIP_OTHER, direction_inferred};
 pub use zeek::REQUIRED;
 

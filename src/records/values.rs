@@ -69,6 +69,9 @@ pub(super) fn conn_state(s: &str) -> Result<ConnState, String> {
 /// from its digits (no binary floating point): digits below a nanosecond are rounded, half
 /// away from zero. None when it is not a number or does not fit.
 pub(super) fn decimal_ns(t: &[u8]) -> Option<i64> {
+    if let Some(ns) = super::fast::plain_secs_ns(t) {
+        return Some(ns);
+    }
     let (neg, t) = match t.first() {
         Some(b'-') => (true, &t[1..]),
         Some(b'+') => (false, &t[1..]),
