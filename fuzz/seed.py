@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Builds the fuzz targets' seed corpora from the repository's fixtures.
 
-    python3 fuzz/seed.py            # writes fuzz/corpus/{decode,capture,flow,rules,records}/
+    python3 fuzz/seed.py            # writes fuzz/corpus/{decode,capture,flow,rules,records,json_scan}/
 
 - decode: every distinct frame of every fixtures/**/*.pcap* file, prefixed with the 4-byte
   selector of fuzz_targets/common.rs (link type u16 LE, wire length minus captured length i16 LE).
@@ -13,6 +13,7 @@
   files it goes with (rules text, NUL, inventory text), see fuzz_targets/rules.rs.
 - records: every flow-record log among the fixtures (fixtures/records/*.log, the committed
   expected outputs *.jsonl and *.zeek), up to 64 KiB each, and each also gzip-compressed.
+- json_scan: each JSON line of those logs alone.
 
 File names are content hashes, as libFuzzer names its own; rerunning adds nothing twice.
 Standard library only.
@@ -190,8 +191,12 @@ def main():
             data = f.read()[:MAX_CAPTURE_BYTES]
         put("records", data, counts)
         put("records", gzip.compress(data, mtime=0), counts)
+        # json_scan: each JSON line alone.
+        for line in data.split(b"\n"):
+            if line.startswith(b"{"):
+                put("json_scan", line, counts)
 
-    for target in ("decode", "capture", "flow", "rules", "records"):
+    for target in ("decode", "capture", "flow", "rules", "records", "json_scan"):
         print(f"{target}: {counts.get(target, 0)} new inputs in fuzz/corpus/{target}/")
     return 0
 
