@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Builds the fuzz targets' seed corpora from the repository's fixtures.
 
-    python3 fuzz/seed.py            # writes fuzz/corpus/{decode,capture,flow,rules,records,eve,vpc}/
+    python3 fuzz/seed.py            # writes fuzz/corpus/{decode,capture,flow,rules,records,eve,vpc,json_scan}/
 
 - decode: every distinct frame of every fixtures/**/*.pcap* file, prefixed with the 4-byte
   selector of fuzz_targets/common.rs (link type u16 LE, wire length minus captured length i16 LE).
@@ -15,6 +15,7 @@
   expected outputs *.jsonl and *.zeek), up to 64 KiB each, and each also gzip-compressed.
 - eve, vpc: fixtures/records/eve/*.json and fixtures/records/vpc/*.log, behind each selector
   byte of their targets.
+- json_scan: each JSON line of those logs alone.
 
 File names are content hashes, as libFuzzer names its own; rerunning adds nothing twice.
 Standard library only.
@@ -192,6 +193,10 @@ def main():
             data = f.read()[:MAX_CAPTURE_BYTES]
         put("records", data, counts)
         put("records", gzip.compress(data, mtime=0), counts)
+        # json_scan: each JSON line alone.
+        for line in data.split(b"\n"):
+            if line.startswith(b"{"):
+                put("json_scan", line, counts)
 
     # EVE and VPC lines, behind each selector byte of their targets (see fuzz_targets/eve.rs,
     # vpc.rs), plain: those targets feed lines, not files.
@@ -205,7 +210,7 @@ def main():
             for sel in selectors:
                 put(target, bytes([sel]) + data, counts)
 
-    for target in ("decode", "capture", "flow", "rules", "records", "eve", "vpc"):
+    for target in ("decode", "capture", "flow", "rules", "records", "eve", "vpc", "json_scan"):
         print(f"{target}: {counts.get(target, 0)} new inputs in fuzz/corpus/{target}/")
     return 0
 

@@ -5,6 +5,13 @@
 //! `direction_inferred`, `syn_synack`, `synack_ack`, `rtt`, `icmp_errors`, `evicted`,
 //! `bad_checksums`, `tunnel`) are read where present; unknown fields (`local_orig`, `rule`,
 //! `verdict`, ...) are ignored.
+//!
+//! Lines are first read by a hand-written scanner ([`scan`]) of flat JSON objects with these
+//! names, in any order, which gives serde's result for every line it accepts and declines
+//! (None) anything it does not read whole: unknown fields with an object or array value, keys
+//! with escapes, duplicate fields, any value of a type serde would refuse. Declined lines go
+//! through serde, so what a line turns into, and every error message, is serde's. The
+//! scanner makes no `serde_json` call per line and allocates only the record's strings.
 
 use std::borrow::Cow;
 use std::net::IpAddr;
@@ -66,6 +73,8 @@ struct Line<'a> {
     bad_checksums: Option<u32>,
     #[serde(borrow)]
     tunnel: Option<Tunnel<'a>>,
+    #[serde(borrow)]
+    rejected: Option<Cow<'a, str>>,
 }
 
 #[derive(Deserialize)]
@@ -130,8 +139,20 @@ fn ip(name: &str, s: &str) -> Result<IpAddr, String> {
         .map_err(|_| format!("{name}: {} is not an IP address", shown(s.as_bytes())))
 }
 
-/// Reads one JSON line into a record.
+/// Reads one JSON line into a record: the scanner when it reads the line whole (the records
+/// flowaudit and Zeek write), serde otherwise (and for every line that is not a record, so
+/// that errors are serde's).
 pub(super) fn line(bytes: &[u8]) -> Result<Parsed, String> {
+    if let Some(p) = scan(bytes)
+        && let Ok(parsed) = p.finish()
+    {
+        return Ok(parsed);
+    }
+    line_serde(bytes)
+}
+
+/// Reads one JSON line into a record through serde.
+pub(super) fn line_serde(bytes: &[u8]) -> Result<Parsed, String> {
     let l: Line<'_> = serde_json::from_slice(bytes).map_err(|e| format!("not a record: {e}"))?;
     let mut p = Partial {
         ts_ns: opt_time("ts", l.ts)?,
@@ -181,6 +202,7 @@ pub(super) fn line(bytes: &[u8]) -> Result<Parsed, String> {
         evicted: l.evicted.unwrap_or(false),
         bad_checksums: l.bad_checksums.unwrap_or(0),
         tunnel: None,
+        rejected: l.rejected.as_deref().map(rejected),
     };
     if let Some(v) = l.vlan {
         p.vlan = match v.get().as_bytes().first() {
@@ -210,4 +232,842 @@ pub(super) fn line(bytes: &[u8]) -> Result<Parsed, String> {
         });
     }
     p.finish()
+}
+
+/// A position in a line, for the scanner.
+struct Scan<'a> {
+    b: &'a [u8],
+    i: usize,
+}
+
+/// The value of a hexadecimal digit.
+fn hex(c: u8) -> Option<u32> {
+    (c as char).to_digit(16)
+}
+
+/// Four hexadecimal digits, as a `\u` escape has them.
+fn hex4(b: &[u8]) -> Option<u32> {
+    match b {
+        [a, b, c, d] => Some(hex(*a)? << 12 | hex(*b)? << 8 | hex(*c)? << 4 | hex(*d)?),
+        _ => None,
+    }
+}
+
+/// The text of a JSON string's contents (between its quotes) into `out`: escapes decoded,
+/// UTF-8 checked; None where serde would refuse it (an unknown escape, a lone surrogate).
+fn unescape_into(raw: &[u8], escaped: bool, out: &mut String) -> Option<()> {
+    out.clear();
+    if !escaped {
+        out.push_str(std::str::from_utf8(raw).ok()?);
+        return Some(());
+    }
+    let mut bytes = Vec::with_capacity(raw.len());
+    let mut i = 0;
+    while let Some(&c) = raw.get(i) {
+        if c != b'\\' {
+            bytes.push(c);
+            i += 1;
+            continue;
+        }
+        let e = *raw.get(i + 1)?;
+        i += 2;
+        let ch = match e {
+            b'"' => '"',
+            b'\\' => '\\',
+            b'/' => '/',
+            b'b' => '\u{8}',
+            b'f' => '\u{c}',
+            b'n' => '\n',
+            b'r' => '\r',
+            b't' => '\t',
+            b'u' => {
+                let hi = hex4(raw.get(i..i + 4)?)?;
+                i += 4;
+                let code = match hi {
+                    0xD800..=0xDBFF => {
+                        if raw.get(i..i + 2)? != b"\\u" {
+                            return None;
+                        }
+                        let lo = hex4(raw.get(i + 2..i + 6)?)?;
+                        if !(0xDC00..=0xDFFF).contains(&lo) {
+                            return None;
+                        }
+                        i += 6;
+                        0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00)
+                    }
+                    0xDC00..=0xDFFF => return None,
+                    _ => hi,
+                };
+                char::from_u32(code)?
+            }
+            _ => return None,
+        };
+        let mut buf = [0; 4];
+        bytes.extend_from_slice(ch.encode_utf8(&mut buf).as_bytes());
+    }
+    out.push_str(std::str::from_utf8(&bytes).ok()?);
+    Some(())
+}
+
+impl<'a> Scan<'a> {
+    #[inline]
+    fn ws(&mut self) {
+        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.b.get(self.i) {
+            self.i += 1;
+        }
+    }
+
+    #[inline]
+    fn peek(&mut self) -> Option<u8> {
+        self.ws();
+        self.b.get(self.i).copied()
+    }
+
+    #[inline]
+    fn eat(&mut self, c: u8) -> Option<()> {
+        if self.peek()? == c {
+            self.i += 1;
+            Some(())
+        } else {
+            None
+        }
+    }
+
+    fn word(&mut self, w: &[u8]) -> bool {
+        if self.b.get(self.i..self.i + w.len()) == Some(w) {
+            self.i += w.len();
+            true
+        } else {
+            false
+        }
+    }
+
+    /// `null`, consumed.
+    #[inline]
+    fn null(&mut self) -> bool {
+        self.peek() == Some(b'n') && self.word(b"null")
+    }
+
+    /// A value that may be null.
+    #[inline]
+    fn opt<T>(&mut self, f: impl FnOnce(&mut Self) -> Option<T>) -> Option<Option<T>> {
+        if self.null() {
+            Some(None)
+        } else {
+            f(self).map(Some)
+        }
+    }
+
+    /// A string's raw contents and whether it has escapes (not yet checked); None for a raw
+    /// control character, which JSON does not allow in a string.
+    #[inline]
+    fn raw_str(&mut self) -> Option<(&'a [u8], bool)> {
+        self.eat(b'"')?;
+        let start = self.i;
+        let mut escaped = false;
+        loop {
+            match *self.b.get(self.i)? {
+                b'"' => {
+                    let raw = self.b.get(start..self.i)?;
+                    self.i += 1;
+                    return Some((raw, escaped));
+                }
+                b'\\' => {
+                    escaped = true;
+                    self.i += 2;
+                }
+                0..=0x1f => return None,
+                _ => self.i += 1,
+            }
+        }
+    }
+
+    /// A string, into `out`.
+    fn string_into(&mut self, out: &mut String) -> Option<()> {
+        let (raw, escaped) = self.raw_str()?;
+        unescape_into(raw, escaped, out)
+    }
+
+    /// A string that is only looked at (an address, a code): borrowed when it has no escape.
+    fn str_cow(&mut self) -> Option<Cow<'a, str>> {
+        let (raw, escaped) = self.raw_str()?;
+        if !escaped {
+            return std::str::from_utf8(raw).ok().map(Cow::Borrowed);
+        }
+        let mut s = String::new();
+        unescape_into(raw, true, &mut s)?;
+        Some(Cow::Owned(s))
+    }
+
+    /// A number's text, checked against JSON's grammar.
+    fn number(&mut self) -> Option<&'a [u8]> {
+        self.ws();
+        let b = self.b;
+        let start = self.i;
+        let mut i = start;
+        let digits = |i: &mut usize| {
+            let s = *i;
+            while let Some(b'0'..=b'9') = b.get(*i) {
+                *i += 1;
+            }
+            *i > s
+        };
+        if b.get(i) == Some(&b'-') {
+            i += 1;
+        }
+        match b.get(i) {
+            Some(b'0') => i += 1,
+            Some(b'1'..=b'9') => {
+                digits(&mut i);
+            }
+            _ => return None,
+        }
+        if b.get(i) == Some(&b'.') {
+            i += 1;
+            if !digits(&mut i) {
+                return None;
+            }
+        }
+        if let Some(b'e' | b'E') = b.get(i) {
+            i += 1;
+            if let Some(b'+' | b'-') = b.get(i) {
+                i += 1;
+            }
+            if !digits(&mut i) {
+                return None;
+            }
+        }
+        self.i = i;
+        b.get(start..i)
+    }
+
+    /// An unsigned integer (no sign, fraction or exponent, as serde reads one into an integer
+    /// type), of type T.
+    #[inline]
+    fn uint<T: TryFrom<u64>>(&mut self) -> Option<T> {
+        let t = self.number()?;
+        // `number` never starts with `+`; a `-`, `.` or exponent is no digit.
+        T::try_from(super::fast::count(t)?).ok()
+    }
+
+    /// Seconds, read from the number's text.
+    #[inline]
+    fn time(&mut self) -> Option<i64> {
+        decimal_ns(self.number()?)
+    }
+
+    fn boolean(&mut self) -> Option<bool> {
+        match self.peek()? {
+            b't' if self.word(b"true") => Some(true),
+            b'f' if self.word(b"false") => Some(false),
+            _ => None,
+        }
+    }
+
+    fn ip(&mut self) -> Option<IpAddr> {
+        let (raw, escaped) = self.raw_str()?;
+        if escaped {
+            return None;
+        }
+        super::fast::ip(raw)
+    }
+
+    /// A value of a field the records do not have: a string, number or literal (an object
+    /// or array is declined).
+    fn skip(&mut self) -> Option<()> {
+        match self.peek()? {
+            b'"' => {
+                let mut s = String::new();
+                self.string_into(&mut s)
+            }
+            b'n' => self.null().then_some(()),
+            b't' | b'f' => self.boolean().map(drop),
+            _ => self.number().map(drop),
+        }
+    }
+
+    /// After a member: `,` (more follow: true) or `}` (the end: false).
+    #[inline]
+    fn next_member(&mut self) -> Option<bool> {
+        match self.peek()? {
+            b',' => {
+                self.i += 1;
+                Some(true)
+            }
+            b'}' => {
+                self.i += 1;
+                Some(false)
+            }
+            _ => None,
+        }
+    }
+
+    /// The members of an object, each key (unescaped) handed to `member` with the value
+    /// still to read; a key `member` sees twice is declined (serde refuses duplicate fields).
+    fn object(&mut self, mut member: impl FnMut(&mut Self, &'a [u8]) -> Option<()>) -> Option<()> {
+        self.eat(b'{')?;
+        if self.peek()? == b'}' {
+            self.i += 1;
+            return Some(());
+        }
+        loop {
+            let (key, escaped) = self.raw_str()?;
+            if escaped {
+                return None;
+            }
+            self.eat(b':')?;
+            member(self, key)?;
+            if !self.next_member()? {
+                return Some(());
+            }
+        }
+    }
+
+    /// An array, each element read by `element`.
+    fn array(&mut self, mut element: impl FnMut(&mut Self) -> Option<()>) -> Option<()> {
+        self.eat(b'[')?;
+        if self.peek()? == b']' {
+            self.i += 1;
+            return Some(());
+        }
+        loop {
+            element(self)?;
+            match self.peek()? {
+                b',' => self.i += 1,
+                b']' => {
+                    self.i += 1;
+                    return Some(());
+                }
+                _ => return None,
+            }
+        }
+    }
+
+    /// `icmp_errors`' object: exactly `count`, `last_type` and `last_code`.
+    fn icmp(&mut self) -> Option<IcmpErrors> {
+        let (mut count, mut last_type, mut last_code) = (None, None, None);
+        self.object(|s, key| {
+            let slot = match key {
+                b"count" => &mut count,
+                b"last_type" => &mut last_type,
+                b"last_code" => &mut last_code,
+                _ => return None,
+            };
+            if slot.is_some() {
+                return None;
+            }
+            *slot = Some(s.uint::<u32>()?);
+            Some(())
+        })?;
+        Some(IcmpErrors {
+            count: count?,
+            last_type: u8::try_from(last_type?).ok()?,
+            last_code: u8::try_from(last_code?).ok()?,
+        })
+    }
+
+    /// `tunnel`'s object: `type`, `src`, `dst`, `depth` and optionally `id`, nothing else.
+    fn tunnel(&mut self) -> Option<TunnelInfo> {
+        let (mut kind, mut src, mut dst, mut id, mut depth) = (None, None, None, None, None);
+        self.object(|s, key| {
+            match key {
+                b"type" if kind.is_none() => {
+                    kind = Some(super::values::tunnel_kind(&s.str_cow()?)?)
+                }
+                b"src" if src.is_none() => src = Some(s.ip()?),
+                b"dst" if dst.is_none() => dst = Some(s.ip()?),
+                b"id" if id.is_none() => id = Some(s.opt(Self::uint::<u32>)?),
+                b"depth" if depth.is_none() => depth = Some(s.uint::<u8>()?),
+                _ => return None,
+            }
+            Some(())
+        })?;
+        Some(TunnelInfo {
+            kind: kind?,
+            src: src?,
+            dst: dst?,
+            id: id.flatten(),
+            depth: depth?,
+        })
+    }
+}
+
+/// The fields the scanner reads, by bit, to decline a line that has one twice.
+#[inline]
+fn field_bit(key: &[u8]) -> Option<u32> {
+    Some(match key {
+        b"ts" => 0,
+        b"uid" => 1,
+        b"id.orig_h" => 2,
+        b"id.orig_p" => 3,
+        b"id.resp_h" => 4,
+        b"id.resp_p" => 5,
+        b"proto" => 6,
+        b"service" => 7,
+        b"duration" => 8,
+        b"orig_bytes" => 9,
+        b"resp_bytes" => 10,
+        b"conn_state" => 11,
+        b"missed_bytes" => 12,
+        b"history" => 13,
+        b"orig_pkts" => 14,
+        b"orig_ip_bytes" => 15,
+        b"resp_pkts" => 16,
+        b"resp_ip_bytes" => 17,
+        b"tunnel_parents" => 18,
+        b"vlan" => 19,
+        b"inner_vlan" => 20,
+        b"community_id" => 21,
+        b"direction_inferred" => 22,
+        b"syn_synack" => 23,
+        b"synack_ack" => 24,
+        b"rtt" => 25,
+        b"icmp_errors" => 26,
+        b"evicted" => 27,
+        b"bad_checksums" => 28,
+        b"tunnel" => 29,
+        b"rejected" => 30,
+        _ => return None,
+    })
+}
+
+/// A record's `rejected` reason as flowaudit writes it: the VPC reason it knows, or any other
+/// text as "rejected" (the reason is not kept: reasons are a fixed set).
+fn rejected(s: &str) -> &'static str {
+    if s == super::vpc::REJECTED {
+        super::vpc::REJECTED
+    } else {
+        "rejected"
+    }
+}
+
+/// Reads a JSON line as serde would into a [`Partial`], or declines it (None): see the
+/// module's documentation.
+pub(super) fn scan(bytes: &[u8]) -> Option<Partial> {
+    let mut s = Scan { b: bytes, i: 0 };
+    let mut p = Partial::default();
+    let mut seen: u32 = 0;
+    s.object(|s, key| {
+        let Some(bit) = field_bit(key) else {
+            // serde reads every key as text: one that is not UTF-8 is an error there.
+            std::str::from_utf8(key).ok()?;
+            return s.skip();
+        };
+        if seen & (1 << bit) != 0 {
+            return None;
+        }
+        seen |= 1 << bit;
+        match bit {
+            0 => p.ts_ns = s.opt(Scan::time)?,
+            1 => {
+                if !s.null() {
+                    s.string_into(&mut p.uid)?;
+                }
+            }
+            2 => p.orig_h = s.opt(Scan::ip)?,
+            3 => p.orig_p = s.opt(Scan::uint::<u16>)?,
+            4 => p.resp_h = s.opt(Scan::ip)?,
+            5 => p.resp_p = s.opt(Scan::uint::<u16>)?,
+            6 => {
+                p.proto = match s.opt(Scan::str_cow)? {
+                    Some(t) => Some(transport(&t).ok()?),
+                    None => None,
+                }
+            }
+            7 => p.service = s.opt(Scan::str_cow)?.and_then(|t| service(&t)),
+            8 => p.duration_ns = s.opt(Scan::time)?.unwrap_or(0),
+            9 => p.orig_bytes = s.opt(Scan::uint::<u64>)?.unwrap_or(0),
+            10 => p.resp_bytes = s.opt(Scan::uint::<u64>)?.unwrap_or(0),
+            11 => {
+                p.conn_state = match s.opt(Scan::str_cow)? {
+                    Some(t) => Some(conn_state(&t).ok()?),
+                    None => None,
+                }
+            }
+            12 => p.missed_bytes = s.opt(Scan::uint::<u64>)?.unwrap_or(0),
+            13 => {
+                if !s.null() {
+                    s.string_into(&mut p.history)?;
+                }
+            }
+            14 => p.orig_pkts = s.opt(Scan::uint::<u64>)?.unwrap_or(0),
+            15 => p.orig_ip_bytes = s.opt(Scan::uint::<u64>)?.unwrap_or(0),
+            16 => p.resp_pkts = s.opt(Scan::uint::<u64>)?.unwrap_or(0),
+            17 => p.resp_ip_bytes = s.opt(Scan::uint::<u64>)?.unwrap_or(0),
+            18 => {
+                p.tunnel_parents.clear();
+                if !s.null() {
+                    let parents = &mut p.tunnel_parents;
+                    s.array(|s| {
+                        let mut t = String::new();
+                        s.string_into(&mut t)?;
+                        parents.push(t);
+                        Some(())
+                    })?;
+                }
+            }
+            19 => {
+                p.vlan.clear();
+                match s.peek()? {
+                    b'n' => {
+                        if !s.null() {
+                            return None;
+                        }
+                    }
+                    b'[' => {
+                        let vlan = &mut p.vlan;
+                        s.array(|s| {
+                            vlan.push(s.uint::<u16>()?);
+                            Some(())
+                        })?;
+                    }
+                    _ => p.vlan.push(s.uint::<u16>()?),
+                }
+            }
+            20 => p.inner_vlan = s.opt(Scan::uint::<u16>)?,
+            21 => p.community_id = s.opt(Scan::str_cow)?.map(Cow::into_owned),
+            22 => p.direction_inferred = s.opt(Scan::boolean)?,
+            23 => p.syn_synack_ns = s.opt(Scan::time)?,
+            24 => p.synack_ack_ns = s.opt(Scan::time)?,
+            25 => p.rtt_ns = s.opt(Scan::time)?,
+            26 => p.icmp_errors = s.opt(Scan::icmp)?,
+            27 => p.evicted = s.opt(Scan::boolean)?.unwrap_or(false),
+            28 => p.bad_checksums = s.opt(Scan::uint::<u32>)?.unwrap_or(0),
+            29 => p.tunnel = s.opt(Scan::tunnel)?,
+            _ => p.rejected = s.opt(Scan::str_cow)?.as_deref().map(rejected),
+        }
+        Some(())
+    })?;
+    s.ws();
+    (s.i == bytes.len()).then_some(p)
+}
+
+/// Checks the scanner against serde on one line: when the scanner reads the line, the record
+/// (or the error) is serde's. `Ok(true)`: the scanner read it; `Ok(false)`: it declined (serde
+/// reads such lines). For the fuzz target and the tests.
+#[doc(hidden)]
+pub fn scanner_agrees(line: &[u8]) -> Result<bool, String> {
+    let Some(p) = scan(line) else {
+        return Ok(false);
+    };
+    let fast = p.finish();
+    let slow = line_serde(line);
+    if fast == slow {
+        Ok(true)
+    } else {
+        Err(format!("scanner: {fast:?}\nserde: {slow:?}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::IpAddr;
+
+    use proptest::prelude::*;
+
+    use super::scanner_agrees;
+    use crate::flow::{ConnState, FlowRecord, IcmpErrors, Proto, TunnelInfo};
+    use crate::report::records::{AuditFields, Verdicted, json_line};
+
+    fn agrees(line: &[u8]) -> bool {
+        match scanner_agrees(line) {
+            Ok(scanned) => scanned,
+            Err(e) => panic!("{}\n{e}", String::from_utf8_lossy(line)),
+        }
+    }
+
+    /// Every JSON line among the fixtures (the `flows` output each synthetic capture must give)
+    /// is read by the scanner, to the record serde reads.
+    #[test]
+    fn fixture_lines_scan_as_serde_reads_them() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+        let mut files = vec![root];
+        let mut lines = 0;
+        while let Some(p) = files.pop() {
+            if p.is_dir() {
+                files.extend(std::fs::read_dir(&p).unwrap().map(|e| e.unwrap().path()));
+                continue;
+            }
+            let name = p.to_string_lossy();
+            if !(name.ends_with(".jsonl") || name.ends_with(".json")) {
+                continue;
+            }
+            let text = std::fs::read(&p).unwrap();
+            for line in text.split(|&b| b == b'\n') {
+                if line.first() == Some(&b'{') && super::probe(line).is_some() {
+                    assert!(
+                        agrees(line),
+                        "{name}: declined {}",
+                        String::from_utf8_lossy(line)
+                    );
+                    lines += 1;
+                }
+            }
+        }
+        assert!(lines > 20, "{lines} record lines in the fixtures");
+    }
+
+    /// Lines the scanner must decline or read exactly as serde: every shape of value, escape,
+    /// whitespace and mistake.
+    #[test]
+    fn hand_written_lines_agree() {
+        let base = r#""ts":1.5,"uid":"C1","id.orig_h":"10.0.0.1","id.orig_p":1,"id.resp_h":"10.0.0.2","id.resp_p":2,"proto":"tcp""#;
+        let read = |extra: &str| format!("{{{base}{extra}}}");
+        // (extra members, whether the scanner reads the line)
+        let cases: &[(&str, bool)] = &[
+            ("", true),
+            (r#","history":"ShADadFf","community_id":"1:abc=""#, true),
+            (r#","history":"a\"b\\c\/d\b\f\n\r\t""#, true),
+            (r#","history":"\u0041\u00e9\u20ac\ud83d\ude00""#, true),
+            (r#","history":"\ud83d""#, false),
+            (r#","history":"\ude00""#, false),
+            (r#","history":"\ud83d\u0041""#, false),
+            (r#","history":"\x41""#, false),
+            (r#","history":"\u00G1""#, false),
+            ("\u{2c}\"history\":\"a\u{1}b\"", false),
+            (r#","history":"é→😀""#, true),
+            (r#","history":null,"uid":null"#, false),
+            (r#","history":null"#, true),
+            (r#","history":5"#, false),
+            (r#","orig_pkts":5,"resp_pkts":0,"orig_bytes":null"#, true),
+            (r#","orig_pkts":05"#, false),
+            (r#","orig_pkts":5.0"#, false),
+            (r#","orig_pkts":5e0"#, false),
+            (r#","orig_pkts":-5"#, false),
+            (r#","orig_pkts":+5"#, false),
+            (r#","orig_pkts":18446744073709551615"#, true),
+            (r#","orig_pkts":18446744073709551616"#, false),
+            (r#","orig_pkts":"5""#, false),
+            (r#","bad_checksums":4294967296"#, false),
+            (
+                r#","duration":0.06685185432434082,"rtt":1e-3,"syn_synack":-0.5"#,
+                true,
+            ),
+            (r#","rtt":1.e3"#, false),
+            (r#","rtt":.5"#, false),
+            (r#","rtt":"0.5""#, false),
+            (r#","rtt":true"#, false),
+            (r#","rtt":1e99999999999"#, false),
+            (r#","vlan":[]"#, true),
+            (r#","vlan":[1, 2 ,3]"#, true),
+            (r#","vlan":7,"inner_vlan":8"#, true),
+            (r#","vlan":null"#, true),
+            (r#","vlan":[1,]"#, false),
+            (r#","vlan":[65536]"#, false),
+            (r#","vlan":"7""#, false),
+            (r#","tunnel_parents":["Ca","C\"b"]"#, true),
+            (r#","tunnel_parents":[]"#, true),
+            (r#","tunnel_parents":null"#, true),
+            (r#","tunnel_parents":[1]"#, false),
+            (
+                r#","icmp_errors":{"count":1,"last_type":3,"last_code":1}"#,
+                true,
+            ),
+            (
+                r#","icmp_errors":{"last_code":1,"count":1,"last_type":3}"#,
+                true,
+            ),
+            (r#","icmp_errors":{"count":1,"last_type":3}"#, false),
+            (
+                r#","icmp_errors":{"count":1,"last_type":3,"last_code":1,"x":1}"#,
+                false,
+            ),
+            (
+                r#","icmp_errors":{"count":1,"last_type":300,"last_code":1}"#,
+                false,
+            ),
+            (r#","icmp_errors":null"#, true),
+            (
+                r#","tunnel":{"type":"vxlan","src":"192.0.2.1","dst":"192.0.2.2","id":42,"depth":1}"#,
+                true,
+            ),
+            (
+                r#","tunnel":{"type":"gre","src":"::1","dst":"::2","depth":2}"#,
+                true,
+            ),
+            (
+                r#","tunnel":{"type":"gre","src":"::1","dst":"::2","id":null,"depth":2}"#,
+                true,
+            ),
+            (
+                r#","tunnel":{"type":"gre","src":"::1","dst":"::2","id":1,"id":2,"depth":2}"#,
+                false,
+            ),
+            (
+                r#","tunnel":{"type":"nope","src":"::1","dst":"::2","depth":2}"#,
+                false,
+            ),
+            (r#","tunnel":{"type":"gre","src":"::1","depth":2}"#, false),
+            (
+                r#","service":"dns,vxlan","conn_state":"SF","direction_inferred":true"#,
+                true,
+            ),
+            (r#","conn_state":"XX""#, false),
+            (
+                r#","conn_state":null,"service":null,"direction_inferred":null"#,
+                true,
+            ),
+            (r#","evicted":true,"evicted":false"#, false),
+            (r#","ts":2"#, false),
+            (r#","t\u0073":2"#, false),
+            (
+                r#","rule":"r","verdict":"allowed","finding":null,"also":null,"n":-1.5e3,"b":false"#,
+                true,
+            ),
+            (r#","rule":"r","rule":"s""#, true),
+            (r#","local_orig":{"a":1}"#, false),
+            (r#","local_orig":[1]"#, false),
+            (r#","local_orig":"\q""#, false),
+            (r#","local_orig":nul"#, false),
+            (r#","local_orig":tru"#, false),
+            (r#","id.orig_h":"10.0.0.01""#, false),
+            (r#","x":1 , "y" : 2 "#, true),
+            (",", false),
+            (r#","x""#, false),
+            (r#","x":"#, false),
+        ];
+        for &(extra, scanned) in cases {
+            let line = read(extra);
+            assert_eq!(agrees(line.as_bytes()), scanned, "{line}");
+        }
+        let line = read("");
+        for other in [
+            format!(" \t{line} \r"),
+            format!("{line}x"),
+            format!("{line},"),
+            format!("[{line}]"),
+            "{}".to_string(),
+            "{\"proto\":\"icmp\"}".to_string(),
+            "{\"ts\":1,\"id.orig_h\":\"10.0.0.1\",\"id.orig_p\":1,\"id.resp_h\":\"::1\",\"id.resp_p\":2,\"proto\":\"udp\"}".to_string(),
+            line.replacen("1.5", "1.5 ", 1).replacen(":", " : ", 3),
+            line[..line.len() - 1].to_string(),
+        ] {
+            // Either way the record (or error) is serde's.
+            agrees(other.as_bytes());
+        }
+        assert!(agrees(format!(" \t{line} \r").as_bytes()));
+        assert!(agrees(b"{\"proto\":\"icmp\"}"));
+    }
+
+    fn text() -> impl Strategy<Value = String> {
+        prop_oneof![
+            "[A-Za-z0-9]{0,18}",
+            any::<String>(),
+            "[\\\\\"/\\x00-\\x1f\\x7f é→😀a]{0,8}",
+        ]
+    }
+
+    fn addr() -> impl Strategy<Value = IpAddr> {
+        any::<IpAddr>()
+    }
+
+    fn nanos() -> impl Strategy<Value = i64> {
+        prop_oneof![0i64..4_000_000_000_000_000_000, -1_000_000_000_000i64..0]
+    }
+
+    prop_compose! {
+        fn record()(
+            ts_ns in nanos(),
+            uid in text(),
+            (orig_h, resp_h) in (addr(), addr()),
+            (orig_p, resp_p) in (any::<u16>(), any::<u16>()),
+            tcp in any::<bool>(),
+            duration_ns in nanos(),
+            counts in proptest::array::uniform8(any::<u64>()),
+            state in 0..ConnState::ALL.len(),
+            history in text(),
+            vlan in proptest::collection::vec(any::<u16>(), 0..3),
+            community_id in text(),
+            flags in proptest::array::uniform2(any::<bool>()),
+            times in proptest::array::uniform3(proptest::option::of(nanos())),
+            icmp in proptest::option::of((any::<u32>(), any::<u8>(), any::<u8>())),
+            service in proptest::option::of(prop_oneof![Just("vxlan"), Just("geneve"), Just("teredo")]),
+            tunnel in proptest::option::of((addr(), addr(), proptest::option::of(any::<u32>()), any::<u8>())),
+            tunnel_parents in proptest::collection::vec(text(), 0..3),
+            bad_checksums in any::<u32>(),
+            rejected in proptest::option::of(Just(super::super::vpc::REJECTED)),
+        ) -> FlowRecord {
+            FlowRecord {
+                ts_ns,
+                uid,
+                orig_h,
+                orig_p,
+                resp_h,
+                resp_p,
+                proto: if tcp { Proto::Tcp } else { Proto::Udp },
+                duration_ns,
+                orig_bytes: counts[0],
+                resp_bytes: counts[1],
+                conn_state: ConnState::ALL[state],
+                missed_bytes: counts[2],
+                history,
+                orig_pkts: counts[3],
+                orig_ip_bytes: counts[4],
+                resp_pkts: counts[5],
+                resp_ip_bytes: counts[6],
+                vlan,
+                community_id,
+                direction_inferred: flags[0],
+                syn_synack_ns: times[0],
+                synack_ack_ns: times[1],
+                rtt_ns: times[2],
+                icmp_errors: icmp.map(|(count, last_type, last_code)| IcmpErrors { count, last_type, last_code }),
+                evicted: flags[1],
+                service,
+                tunnel: tunnel.map(|(src, dst, id, depth)| TunnelInfo { kind: "geneve", src, dst, id, depth }),
+                tunnel_parents,
+                bad_checksums,
+                rejected,
+            }
+        }
+    }
+
+    fn line(r: &FlowRecord, judged: Option<(bool, bool)>) -> Vec<u8> {
+        let mut out = Vec::new();
+        let v = judged.map(|(rule, audit)| Verdicted {
+            rule: rule.then_some("r\"ule"),
+            verdict: "allowed",
+            audit: audit.then_some(AuditFields {
+                finding: Some("failed"),
+                also: None,
+                reversed: None,
+            }),
+        });
+        json_line(&mut out, r, v);
+        out.pop();
+        out
+    }
+
+    proptest! {
+        /// flowaudit's lines, with every optional field present or absent, any text in the
+        /// strings (escaped as flowaudit escapes it), with or without a judgement: the scanner
+        /// reads each, to serde's record.
+        #[test]
+        fn written_records_scan_as_serde_reads_them(
+            r in record(),
+            judged in proptest::option::of((any::<bool>(), any::<bool>())),
+        ) {
+            let l = line(&r, judged);
+            prop_assert!(agrees(&l), "declined {}", String::from_utf8_lossy(&l));
+        }
+
+        /// The same lines with a byte changed, removed or added: whatever the scanner reads is
+        /// what serde reads.
+        #[test]
+        fn edited_lines_agree(
+            r in record(),
+            at in any::<prop::sample::Index>(),
+            edit in 0..3u8,
+            byte in prop_oneof![any::<u8>(), Just(b'"'), Just(b'\\'), Just(b','), Just(b' '), Just(b'0'), Just(b'n')],
+        ) {
+            let mut l = line(&r, Some((true, true)));
+            let i = at.index(l.len());
+            match edit {
+                0 => l[i] = byte,
+                1 => { l.remove(i); }
+                _ => l.insert(i, byte),
+            }
+            agrees(&l);
+        }
+    }
 }

@@ -15,6 +15,7 @@
 pub mod dedupe;
 pub mod eve;
 mod evidence;
+mod fast;
 mod half;
 mod json;
 pub mod netflow;
@@ -37,6 +38,8 @@ use crate::flow::FlowRecord;
 
 pub use evidence::{InputEvidence, Limit};
 pub use half::{HalfFlow, Initiator, tcp_flags};
+#[doc(hidden)]
+pub use json::scanner_agrees;
 pub use values::{SKIP_ICMP, SKIP_OTHER, direction_inferred};
 pub use zeek::REQUIRED;
 

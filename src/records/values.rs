@@ -70,6 +70,9 @@ pub(super) fn conn_state(s: &str) -> Result<ConnState, String> {
 /// from its digits (no binary floating point): digits below a nanosecond are rounded, half
 /// away from zero. None when it is not a number or does not fit.
 pub(super) fn decimal_ns(t: &[u8]) -> Option<i64> {
+    if let Some(ns) = super::fast::plain_secs_ns(t) {
+        return Some(ns);
+    }
     let (neg, t) = match t.first() {
         Some(b'-') => (true, &t[1..]),
         Some(b'+') => (false, &t[1..]),
@@ -198,6 +201,7 @@ pub(super) struct Partial {
     pub evicted: bool,
     pub bad_checksums: u32,
     pub tunnel: Option<TunnelInfo>,
+    pub rejected: Option<&'static str>,
 }
 
 impl Partial {
@@ -261,7 +265,7 @@ impl Partial {
             tunnel: self.tunnel,
             tunnel_parents: self.tunnel_parents,
             bad_checksums: self.bad_checksums,
-            rejected: None,
+            rejected: self.rejected,
         }))
     }
 }

@@ -167,8 +167,8 @@ fn text(s: &str) -> String {
 }
 
 fn count(name: &str, s: &str) -> Result<u64, String> {
-    s.parse()
-        .map_err(|_| format!("{name}: {} is not a count", shown(s.as_bytes())))
+    super::fast::count(s.as_bytes())
+        .ok_or_else(|| format!("{name}: {} is not a count", shown(s.as_bytes())))
 }
 
 fn small<T: TryFrom<u64>>(name: &str, s: &str, what: &str) -> Result<T, String> {
@@ -182,8 +182,8 @@ fn time(name: &str, s: &str) -> Result<i64, String> {
 }
 
 fn ip(name: &str, s: &str) -> Result<IpAddr, String> {
-    s.parse()
-        .map_err(|_| format!("{name}: {} is not an IP address", shown(s.as_bytes())))
+    super::fast::ip(s.as_bytes())
+        .ok_or_else(|| format!("{name}: {} is not an IP address", shown(s.as_bytes())))
 }
 
 fn boolean(name: &str, s: &str) -> Result<bool, String> {
@@ -271,11 +271,14 @@ impl Tsv {
             return Err("a row before any #fields line".into());
         }
         // Zeek escapes what is not printable, so a row is text; bytes that are not UTF-8 are
-        // replaced in the strings they are in (and make a number or an address wrong).
-        let line = String::from_utf8_lossy(line);
-        let sep = char::from(self.sep);
-        self.fill(&line, sep).map_err(|e| {
-            let n = line.split(sep).count();
+        // replaced in the strings they are in (and make a number or an address wrong). The
+        // separator is ASCII, so replacing them before or after splitting gives the same cells.
+        let line = match std::str::from_utf8(line) {
+            Ok(s) => std::borrow::Cow::Borrowed(s),
+            Err(_) => String::from_utf8_lossy(line),
+        };
+        self.fill(&line).map_err(|e| {
+            let n = memchr::memchr_iter(self.sep, line.as_bytes()).count() + 1;
             if n == self.cols.len() {
                 e
             } else {
@@ -284,10 +287,15 @@ impl Tsv {
         })
     }
 
-    fn fill(&self, line: &str, sep: char) -> Result<Parsed, String> {
+    fn fill(&self, line: &str) -> Result<Parsed, String> {
         let mut p = Partial::default();
         let mut icmp: Option<IcmpErrors> = None;
-        let mut cells = line.split(sep);
+        let mut cells = Cells {
+            line,
+            at: 0,
+            sep: self.sep,
+            done: false,
+        };
         for &(col, name) in &self.cols {
             let cell = cells.next().ok_or_else(String::new)?;
             if col == Col::Ignored || cell == self.unset {
@@ -364,5 +372,39 @@ impl Tsv {
         // flowaudit writes icmp_errors 0 with unset type and code when none quoted the flow.
         p.icmp_errors = icmp.filter(|e| e.count > 0);
         p.finish()
+    }
+}
+
+/// The cells of a row, as `str::split` on the separator gives them (an empty row is one empty
+/// cell).
+struct Cells<'a> {
+    line: &'a str,
+    at: usize,
+    sep: u8,
+    done: bool,
+}
+
+impl<'a> Iterator for Cells<'a> {
+    type Item = &'a str;
+
+    #[inline]
+    fn next(&mut self) -> Option<&'a str> {
+        if self.done {
+            return None;
+        }
+        let rest = self.line.as_bytes().get(self.at..)?;
+        // Cells are short: a plain scan beats a vectorised search's set-up (8.0 k instructions
+        // a record against 8.8 k with memchr, on the benchmark's records).
+        let end = match rest.iter().position(|&b| b == self.sep) {
+            Some(i) => self.at + i,
+            None => {
+                self.done = true;
+                self.line.len()
+            }
+        };
+        // The separator is ASCII: every cell starts and ends on a character boundary.
+        let cell = self.line.get(self.at..end)?;
+        self.at = end + 1;
+        Some(cell)
     }
 }
