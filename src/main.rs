@@ -21,6 +21,7 @@ use flowaudit::flow::{
 };
 use flowaudit::pipeline::live::{AuditHooks, ReportFormat, ReportStyle, StatusLine};
 use flowaudit::pipeline::{self, AuditSink};
+use flowaudit::records::Format;
 use flowaudit::report::audit::{AuditDoc, CaptureEvidence};
 use flowaudit::report::{self, RecordWriter, Verdicted, records};
 use flowaudit::rules::{Rules, RulesError, Severity};
@@ -35,6 +36,38 @@ const EXIT_USAGE: u8 = 2;
 const EXIT_CAPTURE: u8 = 3;
 /// Exit status: a live capture stopped by a second Ctrl-C (128 + SIGINT): no report.
 const EXIT_ABORTED: u8 = 130;
+
+/// `--from`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum FromArg {
+    /// Recognise each input by its content.
+    Auto,
+    /// Packet captures (pcap, pcapng) only.
+    Pcap,
+    /// Zeek conn.log, TSV.
+    ZeekTsv,
+    /// Zeek conn.log, JSON lines.
+    ZeekJson,
+    /// flowaudit's JSON lines (`flows`, `--flows-out`).
+    Flowaudit,
+    /// Suricata EVE JSON.
+    Eve,
+    /// AWS VPC flow logs.
+    Vpc,
+    /// RFC 5655 IPFIX files.
+    Ipfix,
+    /// Captures of NetFlow v5/v9/IPFIX export packets.
+    Netflow,
+}
+
+/// `udp://ADDR:PORT`.
+fn parse_listen(s: &str) -> Result<std::net::SocketAddr, String> {
+    let rest = s
+        .strip_prefix("udp://")
+        .ok_or_else(|| format!("'{s}': give udp://ADDR:PORT, e.g. udp://0.0.0.0:2055"))?;
+    rest.parse()
+        .map_err(|e| format!("'{s}': {e}; give udp://ADDR:PORT, e.g. udp://[::]:4739"))
+}
 
 /// `--checksums`.
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -74,12 +107,25 @@ struct InputArgs {
     /// or `-` for standard input. Several files are one capture, read in order of their first
     /// packet's time; files whose time spans overlap (one per interface) are merged by packet
     /// time.
+    ///
+    /// Flow-record logs are read too, found by content: Zeek conn.log (TSV or JSON lines),
+    /// flowaudit's own JSON lines, Suricata EVE JSON (flow and netflow events), AWS VPC flow
+    /// logs, RFC 5655 IPFIX files; plain or gzip.
     #[arg(
-        required_unless_present = "interface",
-        conflicts_with = "interface",
+        required_unless_present_any = ["interface", "listen"],
+        conflicts_with_all = ["interface", "listen"],
         value_name = "FILE|DIR|-"
     )]
     inputs: Vec<PathBuf>,
+    /// Read every input as this format instead of recognising it: `netflow` reads captures
+    /// of NetFlow v5/v9/IPFIX export packets as the flow records they carry; `pcap` reads
+    /// captures only.
+    #[arg(long, value_enum, value_name = "FORMAT", default_value = "auto")]
+    from: FromArg,
+    /// Receive NetFlow v5/v9/IPFIX exports on this UDP address (`udp://0.0.0.0:2055`) for
+    /// --duration, then audit what was received.
+    #[arg(long, value_name = "udp://ADDR:PORT", value_parser = parse_listen, requires = "duration", conflicts_with = "interface")]
+    listen: Option<std::net::SocketAddr>,
     #[command(flatten)]
     live: LiveArgs,
     /// Keep only packets matching this BPF filter expression (tcpdump syntax, e.g.
@@ -172,7 +218,7 @@ struct LiveArgs {
 impl LiveArgs {
     /// An option given that means nothing without another: live options without
     /// --interface, rotation without --write.
-    fn misplaced(&self) -> Option<String> {
+    fn misplaced(&self, listen: bool) -> Option<String> {
         let live = [
             (self.snaplen.is_some(), "--snaplen"),
             (self.buffer_size.is_some(), "--buffer-size"),
@@ -187,7 +233,10 @@ impl LiveArgs {
             (self.rotate_files.is_some(), "--rotate-files"),
         ];
         if self.interface.is_empty()
-            && let Some((_, name)) = live.iter().find(|o| o.0)
+            && let Some((_, name)) = live
+                .iter()
+                .filter(|o| !(o.1 == "--duration" && listen))
+                .find(|o| o.0)
         {
             return Some(format!(
                 "{name} is for live capture: give it with --interface IF"
@@ -435,20 +484,44 @@ struct Found {
 impl Found {
     /// Looks at the FILE|DIR|- arguments (none for a live capture).
     fn new(args: &InputArgs) -> Found {
+        use pipeline::records::From;
+        let mut found = Found {
+            captures: Discovery::default(),
+            records: Vec::new(),
+            unknown: Vec::new(),
+        };
         if !args.live.interface.is_empty() {
-            return Found {
-                captures: Discovery::default(),
-                records: Vec::new(),
-                unknown: Vec::new(),
-            };
+            return found;
         }
-        let mut captures = capture::discover(&args.inputs);
-        let (records, unknown) = pipeline::records::find(&mut captures);
-        Found {
-            captures,
-            records,
-            unknown,
+        if let (Some(addr), Some(d)) = (args.listen, args.live.duration) {
+            match pipeline::records::listen(addr, d) {
+                Ok(i) => found.records.push(i),
+                Err(e) => found.unknown.push(e),
+            }
+            return found;
         }
+        found.captures = capture::discover(&args.inputs);
+        let from = match args.from {
+            FromArg::Pcap => return found,
+            FromArg::Netflow => {
+                let (r, e) = pipeline::records::export_captures(&found.captures.inputs);
+                found.captures.inputs.clear();
+                found.records = r;
+                found.unknown = e;
+                return found;
+            }
+            FromArg::Auto => From::Auto,
+            FromArg::ZeekTsv => From::Lines(Format::ZeekTsv),
+            FromArg::ZeekJson => From::Lines(Format::ZeekJson),
+            FromArg::Flowaudit => From::Lines(Format::FlowauditJson),
+            FromArg::Eve => From::Lines(Format::SuricataEve),
+            FromArg::Vpc => From::Lines(Format::VpcFlowLog),
+            FromArg::Ipfix => From::IpfixFile,
+        };
+        let (records, unknown) = pipeline::records::find(&mut found.captures, from);
+        found.records = records;
+        found.unknown = unknown;
+        found
     }
 
     fn has_records(&self) -> bool {
@@ -491,7 +564,7 @@ fn read_inputs<S: FlowSink + Send>(
     hash: bool,
     hooks: &mut dyn LiveHooks<S>,
 ) -> Result<Inputs, u8> {
-    if let Some(m) = args.live.misplaced() {
+    if let Some(m) = args.live.misplaced(args.listen.is_some()) {
         eprintln!("flowaudit: {m}");
         return Err(EXIT_USAGE);
     }

@@ -305,3 +305,170 @@ fn a_directory_of_logs_and_captures_is_found_by_content() {
     assert!(err.contains("zeek-tsv, 37 records from 46 lines"), "{err}");
     let _ = root();
 }
+
+/// The JSON report's finding counts by kind, with the flows.
+fn by_kind(v: &Value) -> (u64, Value) {
+    (
+        v["summary"]["flows"].as_u64().unwrap(),
+        v["summary"]["findings_by_kind"].clone(),
+    )
+}
+
+#[test]
+fn netflow_exports_audit_end_to_end() {
+    // softflowd's exports of the HAS sample (fixtures/netflow/record.sh): as export packets in
+    // captures (--from netflow) and as RFC 5655 files (found by content). One-way records carry
+    // no handshake RTT (no over_latency) and no direction but the ports': the SQL Server
+    // connection the pcap shows reversed (sqlserver calling has on 1433) is read as has
+    // calling sqlserver, which the matrix allows; and the rogue host's SSH attempt to IIS,
+    // SYN-only, is told by its flags. What does not depend on direction or RTT is the pcap's.
+    let (whole, _, _) = audit(&[PCAP]);
+    let w = &whole["summary"]["findings_by_kind"];
+    for args in [
+        &["--from", "netflow", "fixtures/netflow/softflowd-v5.pcap"][..],
+        &["--from", "netflow", "fixtures/netflow/softflowd-v9.pcap"],
+        &["--from", "netflow", "fixtures/netflow/softflowd-v10.pcap"],
+        &["fixtures/netflow/softflowd-v10.ipfix"],
+        &["fixtures/netflow/softflowd-v10-bidir.ipfix"],
+    ] {
+        let (v, code, err) = audit(args);
+        assert_eq!(code, Some(1), "{args:?}: {err}");
+        let (flows, k) = by_kind(&v);
+        assert_eq!(flows, 37, "{args:?}");
+        for kind in ["denied", "missing", "failed", "discouraged"] {
+            assert_eq!(k[kind], w[kind], "{args:?} {kind}");
+        }
+        assert_eq!(k["over_latency"], 0, "{args:?}");
+        assert_eq!(k["reversed"], 0, "{args:?}");
+        let limits: Vec<&str> = v["record_inputs"][0]["limits"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| l["what"].as_str().unwrap())
+            .collect();
+        assert_eq!(limits[0], "over_latency", "{args:?}");
+        assert!(limits.contains(&"failed (TCP state)"), "{args:?}");
+    }
+    // A router's exports and the capture: one set of flows, the capture's records kept.
+    let (v, _, _) = audit(&[PCAP, "fixtures/netflow/softflowd-v10-bidir.ipfix"]);
+    assert_eq!(findings(&v), findings(&whole));
+    assert_eq!(v["summary"]["duplicates_merged"], 37);
+}
+
+#[test]
+fn softflowd_exports_to_flowaudit_listening() {
+    // Real softflowd reading the HAS sample exports NetFlow v9 to `flows --listen` on
+    // loopback: the records equal those read from the recorded exports of the same run
+    // (fixtures/netflow/softflowd-v9.pcap, made the same way).
+    if !common::may_run(
+        "softflowd_exports_to_flowaudit_listening",
+        std::process::Command::new("softflowd")
+            .arg("-h")
+            .output()
+            .err()
+            .map(|e| format!("softflowd: {e}")),
+    ) {
+        return;
+    }
+    let d = scratch("listen");
+    let out = d.join("received.jsonl");
+    let port = {
+        let s = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        s.local_addr().unwrap().port()
+    };
+    let mut listener = std::process::Command::new(env!("CARGO_BIN_EXE_flowaudit"))
+        .current_dir(root())
+        .args([
+            "flows",
+            "-q",
+            "--listen",
+            &format!("udp://127.0.0.1:{port}"),
+            "--duration",
+            "6s",
+            "-o",
+            out.to_str().unwrap(),
+        ])
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_secs(1));
+    let s = std::process::Command::new("softflowd")
+        .current_dir(root().join("fixtures/has"))
+        .args([
+            "-d",
+            "-a",
+            "-r",
+            "has.pcap",
+            "-n",
+            &format!("127.0.0.1:{port}"),
+            "-v",
+            "9",
+        ])
+        .output()
+        .unwrap();
+    assert!(s.status.success(), "{}", String::from_utf8_lossy(&s.stderr));
+    assert!(listener.wait().unwrap().success());
+    let expected = d.join("recorded.jsonl");
+    flows(
+        &["--from", "netflow", "fixtures/netflow/softflowd-v9.pcap"],
+        &expected,
+    );
+    let key = |p: &Path| {
+        let mut v: Vec<(String, u64, u64, String)> = std::fs::read_to_string(p)
+            .unwrap()
+            .lines()
+            .map(|l| {
+                let r: Value = serde_json::from_str(l).unwrap();
+                (
+                    r["community_id"].as_str().unwrap().to_string(),
+                    r["orig_pkts"].as_u64().unwrap(),
+                    r["resp_pkts"].as_u64().unwrap(),
+                    r["conn_state"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    let got = key(&out);
+    assert_eq!(got.len(), 37);
+    assert_eq!(got, key(&expected));
+}
+
+#[test]
+fn eve_and_vpc_logs_audit_end_to_end() {
+    let rules = ["--rules", "fixtures/records/sources.toml"];
+    let run_json = |input: &str| {
+        let o = run(&[&["audit", "--format", "json"][..], &rules, &[input]].concat());
+        (
+            serde_json::from_str::<Value>(&stdout(&o)).unwrap(),
+            o.status.code(),
+        )
+    };
+    // VPC: the REJECT is a failed attempt with that reason; the ACCEPTed one-way records
+    // without TCP flags are not called failed (and the report says so).
+    let (v, code) = run_json("fixtures/records/vpc/default.log");
+    assert_eq!(code, Some(1));
+    assert_eq!(v["summary"]["flows"], 3);
+    let f = findings(&v);
+    assert_eq!(f.len(), 1);
+    assert_eq!(f[0]["kind"], "failed");
+    assert_eq!(f[0]["rule"], "admin-rdp");
+    assert_eq!(f[0]["outcomes"]["vpc REJECT"], 1);
+    let input = &v["record_inputs"][0];
+    assert_eq!(input["format"], "aws-vpc");
+    assert_eq!(input["skipped"].as_object().unwrap().len(), 2);
+    assert!(
+        input["limits"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|l| l["what"] == "failed (TCP)")
+    );
+    // EVE: flow and netflow events of one flow are one flow; three flows no rule allows.
+    let (v, code) = run_json("fixtures/records/eve/eve.json");
+    assert_eq!(code, Some(1));
+    assert_eq!(v["summary"]["flows"], 5);
+    assert_eq!(v["summary"]["findings_by_kind"]["unexpected"], 3);
+    assert_eq!(v["record_inputs"][0]["format"], "suricata-eve");
+    assert_eq!(v["record_inputs"][0]["pairing"]["halves"], 10);
+}

@@ -78,8 +78,8 @@ pub fn judge_endpoints(
 }
 
 /// Whether a flow got through: TCP established (handshake completed, or mid-stream traffic from
-/// both sides); UDP answered, and not by an ICMP unreachable; never when the record's source
-/// says it was blocked ([`FlowRecord::rejected`]).
+/// both sides, or a flow record without TCP flags); UDP answered, and not by an ICMP
+/// unreachable; never when the record's source says it was blocked ([`FlowRecord::rejected`]).
 pub fn established(r: &FlowRecord) -> bool {
     if r.rejected.is_some() {
         return false;
@@ -92,7 +92,9 @@ pub fn established(r: &FlowRecord) -> bool {
             | ConnState::S3
             | ConnState::RSTO
             | ConnState::RSTR => true,
-            ConnState::OTH => r.orig_pkts > 0 && r.resp_pkts > 0,
+            // No history at all: a flow record with no TCP flags (a VPC flow log's default
+            // format), which cannot tell a failure; it is not called one.
+            ConnState::OTH => (r.orig_pkts > 0 && r.resp_pkts > 0) || r.history.is_empty(),
             _ => false,
         },
         Proto::Udp => r.resp_pkts > 0 && !unreachable(r),

@@ -13,6 +13,7 @@
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::fs::File;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
@@ -20,8 +21,9 @@ use crate::capture::{CaptureError, Discovery, Input};
 use crate::engine::{self, Outcome, sinks};
 use crate::flow::{FlowRecord, FlowSink, NS, SecondBytes, ServerPorts};
 use crate::records::dedupe::Dedupe;
+use crate::records::netflow::{ExportReader, IpfixFile, Listener};
 use crate::records::pair::Pairer;
-use crate::records::{InputEvidence, Item, ReadStats, Reader, RecordsError, Source};
+use crate::records::{Format, InputEvidence, Item, ReadStats, Reader, RecordsError, Source};
 
 /// One input to read.
 pub struct RecordInput {
@@ -69,11 +71,156 @@ pub struct RecordsOutcome {
     pub capture_sha256: Vec<Option<String>>,
 }
 
+/// How inputs are read (`--from`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum From {
+    /// Recognised by content: captures, IPFIX files, line formats.
+    #[default]
+    Auto,
+    /// Every file is a log of this line format.
+    Lines(Format),
+    /// Every file is an RFC 5655 IPFIX file.
+    IpfixFile,
+    /// Every capture holds NetFlow/IPFIX export packets, read as flow records.
+    NetflowPackets,
+}
+
+/// A named source: errors name the input.
+struct Named<T> {
+    name: String,
+    inner: T,
+    format: &'static str,
+}
+
+impl<R: Read + Send> Source for Named<IpfixFile<R>> {
+    fn next_item(&mut self) -> Result<Option<Item>, RecordsError> {
+        self.inner.next_item().map_err(|e| RecordsError::Io {
+            file: self.name.clone(),
+            source: std::io::Error::other(e.to_string()),
+        })
+    }
+    fn stats(&self) -> &ReadStats {
+        self.inner.collector().stats()
+    }
+    fn format_name(&self) -> &'static str {
+        self.format
+    }
+}
+
+impl Source for Named<ExportReader> {
+    fn next_item(&mut self) -> Result<Option<Item>, RecordsError> {
+        self.inner.next_item().map_err(|e| RecordsError::Io {
+            file: self.name.clone(),
+            source: std::io::Error::other(e.to_string()),
+        })
+    }
+    fn stats(&self) -> &ReadStats {
+        self.inner.collector().stats()
+    }
+    fn format_name(&self) -> &'static str {
+        self.format
+    }
+}
+
+/// Captures of NetFlow/IPFIX export packets as record inputs (`--from netflow`).
+pub fn export_captures(inputs: &[Input]) -> (Vec<RecordInput>, Vec<RecordsError>) {
+    let mut out = Vec::new();
+    let mut errors = Vec::new();
+    for i in inputs {
+        match crate::capture::Reader::open(i, None) {
+            Ok(r) => out.push(RecordInput {
+                path: i.path.clone(),
+                size: i.size,
+                source: Box::new(Named {
+                    name: i.path.display().to_string(),
+                    inner: ExportReader::new(r),
+                    format: "netflow-packets",
+                }),
+            }),
+            Err(e) => errors.push(RecordsError::Io {
+                file: i.path.display().to_string(),
+                source: std::io::Error::other(e.to_string()),
+            }),
+        }
+    }
+    (out, errors)
+}
+
+/// Datagrams received on a UDP socket (`--listen`) until `duration` passed, as one input: the
+/// listener runs on a thread of its own and hands its items over a bounded channel.
+pub fn listen(
+    addr: std::net::SocketAddr,
+    duration: std::time::Duration,
+) -> Result<RecordInput, RecordsError> {
+    let mut l = Listener::bind(addr).map_err(|e| RecordsError::Io {
+        file: format!("udp://{addr}"),
+        source: std::io::Error::other(e.to_string()),
+    })?;
+    let (tx, rx) = sync_channel::<Vec<Item>>(4);
+    let (stats_tx, stats_rx) = sync_channel::<ReadStats>(1);
+    std::thread::spawn(move || {
+        let mut batch = Vec::with_capacity(256);
+        let _ = l.run(duration, None, |item| {
+            batch.push(item);
+            if batch.len() >= 256 {
+                let _ = tx.send(std::mem::replace(&mut batch, Vec::with_capacity(256)));
+            }
+        });
+        if !batch.is_empty() {
+            let _ = tx.send(batch);
+        }
+        let _ = stats_tx.send(l.collector().stats().clone());
+    });
+    Ok(RecordInput {
+        path: PathBuf::from(format!("udp://{addr}")),
+        size: None,
+        source: Box::new(Received {
+            rx,
+            stats_rx,
+            batch: Vec::new().into_iter(),
+            stats: ReadStats::default(),
+        }),
+    })
+}
+
+/// What a listener thread received.
+struct Received {
+    rx: Receiver<Vec<Item>>,
+    stats_rx: Receiver<ReadStats>,
+    batch: std::vec::IntoIter<Item>,
+    stats: ReadStats,
+}
+
+impl Source for Received {
+    fn next_item(&mut self) -> Result<Option<Item>, RecordsError> {
+        loop {
+            if let Some(i) = self.batch.next() {
+                return Ok(Some(i));
+            }
+            match self.rx.recv() {
+                Ok(b) => self.batch = b.into_iter(),
+                Err(_) => {
+                    if let Ok(s) = self.stats_rx.try_recv() {
+                        self.stats = s;
+                    }
+                    return Ok(None);
+                }
+            }
+        }
+    }
+    fn stats(&self) -> &ReadStats {
+        &self.stats
+    }
+    fn format_name(&self) -> &'static str {
+        "netflow-udp"
+    }
+}
+
 /// The record inputs among what capture discovery did not take: files it called no capture
 /// (named, or found in a directory) that are a flow-record log. They leave `found`'s errors and
 /// skipped files; the rest stay there. Returned with the named files that are neither, as
 /// records errors (which say what was looked for).
-pub fn find(found: &mut Discovery) -> (Vec<RecordInput>, Vec<RecordsError>) {
+pub fn find(found: &mut Discovery, from: From) -> (Vec<RecordInput>, Vec<RecordsError>) {
     let mut inputs = Vec::new();
     let mut unknown = Vec::new();
     let mut errors = Vec::new();
@@ -82,7 +229,7 @@ pub fn find(found: &mut Discovery) -> (Vec<RecordInput>, Vec<RecordsError>) {
             errors.push(e);
             continue;
         };
-        match open(Path::new(path)) {
+        match open(Path::new(path), from) {
             Ok(i) => inputs.push(i),
             Err(e) => unknown.push(e),
         }
@@ -90,7 +237,7 @@ pub fn find(found: &mut Discovery) -> (Vec<RecordInput>, Vec<RecordsError>) {
     found.errors = errors;
     let mut skipped = Vec::new();
     for p in std::mem::take(&mut found.skipped_non_captures) {
-        match open(&p) {
+        match open(&p, from) {
             Ok(i) => inputs.push(i),
             Err(_) => skipped.push(p),
         }
@@ -99,29 +246,60 @@ pub fn find(found: &mut Discovery) -> (Vec<RecordInput>, Vec<RecordsError>) {
     (inputs, unknown)
 }
 
-/// Opens a record input (`-`: standard input, from its first byte).
-pub fn open(path: &Path) -> Result<RecordInput, RecordsError> {
+/// Opens a record input (`-`: standard input, from its first byte): an IPFIX file (RFC 5655,
+/// recognised by its first message header) or a log of lines.
+pub fn open(path: &Path, from: From) -> Result<RecordInput, RecordsError> {
     let name = path.display().to_string();
     let io = |source| RecordsError::Io {
         file: name.clone(),
         source,
     };
-    if path.as_os_str() == "-" {
-        let input = crate::capture::stdin_from_start().map_err(io)?;
-        let reader = Reader::open(name.clone(), input)?;
-        return Ok(RecordInput {
-            path: path.to_path_buf(),
-            size: None,
-            source: Box::new(reader),
-        });
+    let (input, size): (Box<dyn Read + Send>, Option<u64>) = if path.as_os_str() == "-" {
+        (
+            Box::new(crate::capture::stdin_from_start().map_err(io)?),
+            None,
+        )
+    } else {
+        let file = File::open(path).map_err(io)?;
+        let size = file.metadata().map(|m| m.len()).ok();
+        (Box::new(file), size)
+    };
+    let mut input = input;
+    let mut head = [0u8; 4];
+    let mut got = 0;
+    while got < head.len() {
+        match input.read(&mut head[got..]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(io(e)),
+        }
     }
-    let file = File::open(path).map_err(io)?;
-    let size = file.metadata().map(|m| m.len()).ok();
-    let reader = Reader::open(name.clone(), file)?;
+    let input = std::io::Cursor::new(head[..got].to_vec()).chain(input);
+    let ipfix = match from {
+        From::IpfixFile => true,
+        From::Auto => {
+            got == 4 && head[..2] == [0, 10] && u16::from_be_bytes([head[2], head[3]]) >= 16
+        }
+        _ => false,
+    };
+    let source: Box<dyn Source> = if ipfix {
+        Box::new(Named {
+            name,
+            inner: IpfixFile::new(input),
+            format: "ipfix-file",
+        })
+    } else {
+        let format = match from {
+            From::Lines(f) => Some(f),
+            _ => None,
+        };
+        Box::new(Reader::open_as(name, input, format)?)
+    };
     Ok(RecordInput {
         path: path.to_path_buf(),
         size,
-        source: Box::new(reader),
+        source,
     })
 }
 

@@ -64,6 +64,16 @@ impl InputEvidence {
                 why: "from the OR of each direction's TCP flags, not their order".into(),
             });
         }
+        if self.pairing.tcp_without_flags > 0 {
+            v.push(Limit {
+                what: "failed (TCP)",
+                how: "not evaluated",
+                why: format!(
+                    "{} TCP records carry no TCP flags: whether they were answered cannot be told",
+                    self.pairing.tcp_without_flags
+                ),
+            });
+        }
         if self.pairing.direction_inferred > 0 {
             v.push(Limit {
                 what: "direction",

@@ -57,8 +57,9 @@ pub enum Item {
     /// One direction of a flow, to be paired with the other by 5-tuple and time.
     Half(HalfFlow),
     /// Both directions of one flow, as one record of the source has them (Suricata EVE `flow`
-    /// events, IPFIX RFC 5103 biflows): `orig` is the initiator's direction (src = client),
-    /// `resp` the reply (src = server; zero packets when there was none).
+    /// events, IPFIX RFC 5103 biflows): `orig` is the first direction (src = the client when
+    /// the source says so in `orig.initiator`; otherwise TCP flags and inference decide),
+    /// `resp` the other (zero packets when there was none).
     Pair {
         orig: HalfFlow,
         resp: HalfFlow,
@@ -115,6 +116,15 @@ pub enum Format {
 }
 
 impl Format {
+    /// Every format, in the order `--from` lists them.
+    pub const ALL: [Format; 5] = [
+        Format::ZeekTsv,
+        Format::ZeekJson,
+        Format::FlowauditJson,
+        Format::SuricataEve,
+        Format::VpcFlowLog,
+    ];
+
     pub fn name(self) -> &'static str {
         match self {
             Format::ZeekTsv => "zeek-tsv",
@@ -235,7 +245,17 @@ impl Reader {
     /// line that is not blank.
     pub fn open<R: Read + Send + 'static>(
         file: impl Into<String>,
+        input: R,
+    ) -> Result<Reader, RecordsError> {
+        Reader::open_as(file, input, None)
+    }
+
+    /// As [`Reader::open`], with the format given (`--from`) instead of recognised: lines
+    /// that are not of it are malformed.
+    pub fn open_as<R: Read + Send + 'static>(
+        file: impl Into<String>,
         mut input: R,
+        format: Option<Format>,
     ) -> Result<Reader, RecordsError> {
         let file = file.into();
         let io = |source| RecordsError::Io {
@@ -288,7 +308,9 @@ impl Reader {
                 Got::Line => break,
             }
         }
-        r.format = if r.line.starts_with(b"#separator ") {
+        r.format = if let Some(f) = format {
+            f
+        } else if r.line.starts_with(b"#separator ") {
             Format::ZeekTsv
         } else if r.line.first() == Some(&b'{') && eve::probe(&r.line) {
             Format::SuricataEve

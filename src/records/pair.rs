@@ -132,6 +132,8 @@ pub struct PairStats {
     pub direction_inferred: u64,
     /// Halves whose packets and bytes were scaled by a sampling rate.
     pub sampled: u64,
+    /// TCP records made without any TCP flags (their failure cannot be told).
+    pub tcp_without_flags: u64,
     /// Halves left out because a record of both directions with the same exporter flow id
     /// was read (Suricata writes a flow's `netflow` events beside its `flow` event).
     pub same_flow_id: u64,
@@ -239,7 +241,6 @@ impl<'s> Pairer<'s> {
                 if resp.pkts > 0 {
                     e.sides[1].add(&resp);
                 }
-                e.sides[0].initiator = Initiator::Source;
                 let r = self.record(
                     &e,
                     [(orig.src, orig.src_port), (orig.dst, orig.dst_port)],
@@ -384,6 +385,9 @@ impl<'s> Pairer<'s> {
         }
         if inferred {
             self.stats.direction_inferred += 1;
+        }
+        if proto == Proto::Tcp && o.flags.is_none() && r.flags.is_none() {
+            self.stats.tcp_without_flags += 1;
         }
         let present: Vec<&Side> = [o, r].into_iter().filter(|s| s.halves > 0).collect();
         let ts_ns = present.iter().map(|s| s.start_ns).min().unwrap_or(0);

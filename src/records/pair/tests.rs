@@ -255,12 +255,25 @@ fn records_end_when_the_clock_passes_their_idle_timeout() {
 fn a_pair_and_a_rejection() {
     let mut orig = half("10.0.0.1", 1025, "10.0.0.2", 443, 0, 1, SYN | ACK);
     orig.flow_id = Some(1234);
+    orig.initiator = Initiator::Source;
     let mut resp = half("10.0.0.2", 443, "10.0.0.1", 1025, 0, 1, SYN | ACK);
     resp.pkts = 0;
-    let (out, _) = run(vec![Item::Pair { orig, resp }]);
+    let (out, _) = run(vec![Item::Pair {
+        orig: orig.clone(),
+        resp: resp.clone(),
+    }]);
     assert_eq!(out[0].uid, "F1234");
     assert_eq!((out[0].orig_p, out[0].resp_pkts), (1025, 0));
     assert!(!out[0].direction_inferred);
+    // A biflow whose source does not say which side began (no biflowDirection): the first
+    // direction is not taken for the client; here the ports decide.
+    let (a, b) = (
+        half("10.0.0.2", 443, "10.0.0.1", 1025, 0, 1, SYN | ACK),
+        half("10.0.0.1", 1025, "10.0.0.2", 443, 0, 1, SYN | ACK),
+    );
+    let (out, _) = run(vec![Item::Pair { orig: a, resp: b }]);
+    assert_eq!((out[0].orig_p, out[0].resp_p), (1025, 443));
+    assert!(out[0].direction_inferred);
     let mut h = half("10.0.0.1", 1025, "10.0.0.2", 22, 0, 0, SYN);
     h.rejected = Some("vpc REJECT");
     let (out, _) = run(vec![Item::Half(h)]);
