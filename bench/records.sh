@@ -12,10 +12,12 @@
 # The seed is `flowaudit flows --format json CAPTURE` (bench/data/records/seed.json, made once
 # per capture); `records_speed gen` (examples/records_speed.rs) repeats its records, each pass
 # shifted in time, into bench/data/records/N.zeek and N.jsonl as `flowaudit flows` writes them
-# (Zeek TSV with its header; JSON lines). Each timed run is `records_speed read FILE` under GNU
-# time; the table shows, per format, the records read and the MEDIAN of RUNS runs of wall time,
-# CPU time (user + sys: the machine may be shared, so the rate is per CPU second), records per
-# CPU second and peak RSS.
+# (Zeek TSV with its header; JSON lines). Each format is timed twice under GNU time: `read`
+# is `records_speed read FILE` (the reader alone, one thread), `audit` is `flowaudit audit
+# --rules rules/hopex.toml ... FILE` (the whole command). The table shows, per format and run,
+# the records and the MEDIAN of RUNS runs of wall time, CPU time (user + sys: the machine may be
+# shared, so the rate is per CPU second), records per CPU second and per wall second, and peak
+# RSS.
 #
 # Output: a Markdown table on stdout, the same figures in bench/data/records.tsv, progress on
 # stderr. bench/data is git-ignored.
@@ -81,30 +83,40 @@ for fmt in zeek json; do
 done
 
 TSV=$ROOT/bench/data/records.tsv
-printf 'format\trecords\twall_s\tcpu_s\trecords_per_cpu_s\tpeak_rss_mib\n' >"$TSV"
-echo "| format | input | records | median wall s | median CPU s | records / CPU s | median peak RSS MiB |"
-echo "|---|---|---:|---:|---:|---:|---:|"
+printf 'format\trun\trecords\twall_s\tcpu_s\trecords_per_cpu_s\tpeak_rss_mib\n' >"$TSV"
+echo "| format | run | input | records | median wall s | median CPU s | records / CPU s | records / wall s | median peak RSS MiB |"
+echo "|---|---|---|---:|---:|---:|---:|---:|---:|"
+AUDIT=("$TGT/release/flowaudit" audit --rules "$ROOT/rules/hopex.toml" --inventory "$ROOT/fixtures/has/inventory.toml" -q --fail-on never -o /dev/null)
 for fmt in zeek json; do
   f=$DATA/$N.$fmt
   [ "$fmt" = json ] && f=$DATA/$N.jsonl
+  name=$fmt
   "$BIN" read "$f" >/dev/null # warm-up: the file in the page cache
-  walls=() cpus=() rss=() records=
-  for ((i = 1; i <= RUNS; i++)); do
-    out=$(/usr/bin/time -f '%e %U %S %M' -o "$DATA/time.txt" "$BIN" read "$f")
-    read -r name got _ <<<"$out"
-    records=$got
-    read -r w u s m <"$DATA/time.txt"
-    walls+=("$w")
-    cpus+=("$(echo "$u + $s" | bc -l)")
-    rss+=("$m")
-    log "$name run $i: $w s wall, $u + $s s CPU, $m KiB"
+  # read: the reader alone (one thread); audit: the whole command (reading, pairing,
+  # merging, judging; the sinks on a thread of their own).
+  for run in read audit; do
+    walls=() cpus=() rss=() records=$N
+    for ((i = 1; i <= RUNS; i++)); do
+      if [ "$run" = read ]; then
+        out=$(/usr/bin/time -f '%e %U %S %M' -o "$DATA/time.txt" "$BIN" read "$f")
+        read -r name records _ <<<"$out"
+      else
+        /usr/bin/time -f '%e %U %S %M' -o "$DATA/time.txt" "${AUDIT[@]}" "$f"
+      fi
+      read -r w u s m <"$DATA/time.txt"
+      walls+=("$w")
+      cpus+=("$(echo "$u + $s" | bc -l)")
+      rss+=("$m")
+      log "$name $run run $i: $w s wall, $u + $s s CPU, $m KiB"
+    done
+    mw=$(printf '%s\n' "${walls[@]}" | median)
+    mc=$(printf '%s\n' "${cpus[@]}" | median)
+    mr=$(printf '%s\n' "${rss[@]}" | median)
+    rate=$(echo "$records / $mc" | bc -l | xargs printf '%.0f')
+    wrate=$(echo "$records / $mw" | bc -l | xargs printf '%.0f')
+    mib=$(echo "$mr / 1024" | bc -l | xargs printf '%.1f')
+    echo "| $name | $run | $(rel "$f") | $records | $mw | $mc | $rate | $wrate | $mib |"
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$run" "$records" "$mw" "$mc" "$rate" "$mib" >>"$TSV"
   done
-  mw=$(printf '%s\n' "${walls[@]}" | median)
-  mc=$(printf '%s\n' "${cpus[@]}" | median)
-  mr=$(printf '%s\n' "${rss[@]}" | median)
-  rate=$(echo "$records / $mc" | bc -l | xargs printf '%.0f')
-  mib=$(echo "$mr / 1024" | bc -l | xargs printf '%.1f')
-  echo "| $name | $(rel "$f") | $records | $mw | $mc | $rate | $mib |"
-  printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$records" "$mw" "$mc" "$rate" "$mib" >>"$TSV"
 done
 log "$(machine); $(date -u '+%Y-%m-%d %H:%M UTC')"

@@ -192,6 +192,38 @@ impl ReadStats {
         self.skipped.values().sum()
     }
 
+    /// What every line-based reader's statistics hold (the fuzz targets and tests check it):
+    /// every line read is in exactly one of records, skipped, malformed, headers and blank; the
+    /// malformed lines kept are the first few, in line order, each a line that was read; the
+    /// first time is not after the last.
+    pub fn consistency(&self) -> Result<(), String> {
+        let counted =
+            self.records + self.skipped_total() + self.malformed + self.headers + self.blank;
+        if self.lines != counted {
+            return Err(format!("a line counted in no category or in two: {self:?}"));
+        }
+        if self.first_malformed.len() as u64 != self.malformed.min(KEEP_MALFORMED as u64) {
+            return Err(format!("not the first malformed lines kept: {self:?}"));
+        }
+        if !self
+            .first_malformed
+            .windows(2)
+            .all(|w| w[0].line < w[1].line)
+            || !self
+                .first_malformed
+                .iter()
+                .all(|m| m.line >= 1 && m.line <= self.lines)
+        {
+            return Err(format!("malformed lines out of order or range: {self:?}"));
+        }
+        if let (Some(a), Some(b)) = (self.first_ts_ns, self.last_ts_ns)
+            && a > b
+        {
+            return Err(format!("first time after the last: {self:?}"));
+        }
+        Ok(())
+    }
+
     /// A record (or half) starting at `ts_ns` was read.
     pub fn record(&mut self, ts_ns: i64) {
         self.records += 1;
