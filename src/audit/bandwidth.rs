@@ -28,6 +28,8 @@ pub struct Usage {
     peak_sec: Option<i64>,
     /// Its over_bandwidth finding was raised (see `Auditor::raising`).
     pub raised: bool,
+    /// Waiting in the auditor's list of usages the next clock tick checks.
+    pub touched: bool,
 }
 
 impl Usage {
@@ -77,6 +79,11 @@ impl Usage {
             self.peak = bytes;
             self.peak_sec = Some(sec);
         }
+    }
+
+    /// The newest second that carried bytes, if any is still open.
+    pub fn newest_second(&self) -> Option<i64> {
+        self.window.back().map(|e| e.0)
     }
 
     /// The busiest second before `before` (final, or still open but complete since the clock

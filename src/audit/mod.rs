@@ -416,6 +416,9 @@ pub struct Auditor<'a> {
     required: Required,
     /// Per (rule with a bandwidth budget, client host).
     usage: BTreeMap<(usize, IpAddr), Usage>,
+    /// (Rule, client) usages with a peak budget that got bytes since the last clock tick (or
+    /// still hold seconds not complete then): the ones the next tick checks.
+    touched: Vec<(usize, IpAddr)>,
     /// Findings raised since the last [`Auditor::take_raised`], when asked for (see
     /// [`Auditor::raising`]).
     raised: Option<Vec<Raised>>,
@@ -433,6 +436,7 @@ impl<'a> Auditor<'a> {
             groups: Groups::new(&opts),
             required: Required::default(),
             usage: BTreeMap::new(),
+            touched: Vec::new(),
             raised: None,
         }
     }
@@ -525,10 +529,36 @@ impl<'a> Auditor<'a> {
     /// the peak. A second that arrives after it left the window is added to the oldest second
     /// the window still holds, so no byte is lost and no final second changes.
     pub fn add_second(&mut self, b: &SecondBytes) {
-        let Some(i) = self
-            .rules
-            .first_match(b.proto, b.orig_h, b.resp_h, b.resp_p)
-        else {
+        self.add_seconds(
+            b.proto,
+            b.orig_h,
+            b.resp_h,
+            b.resp_p,
+            std::iter::once((b.sec, b.ip_bytes)),
+        );
+    }
+
+    /// A flow record's bytes spread over the seconds of its duration (see
+    /// [`crate::flow::spread`]): as [`Auditor::add_second`] for each, judged once.
+    pub fn add_spread(&mut self, r: &FlowRecord) {
+        self.add_seconds(
+            r.proto,
+            r.orig_h,
+            r.resp_h,
+            r.resp_p,
+            crate::flow::spread(r).map(|b| (b.sec, b.ip_bytes)),
+        );
+    }
+
+    fn add_seconds(
+        &mut self,
+        proto: crate::flow::Proto,
+        client: IpAddr,
+        server: IpAddr,
+        port: u16,
+        seconds: impl Iterator<Item = (i64, u64)>,
+    ) {
+        let Some(i) = self.rules.first_match(proto, client, server, port) else {
             return;
         };
         let rule = &self.rules.rules[i];
@@ -536,11 +566,18 @@ impl<'a> Auditor<'a> {
         {
             return;
         }
+        let peak = rule.peak_kbps.is_some();
         let window = self.opts.bandwidth_window.max(1);
-        let u = self.usage.entry((i, b.orig_h)).or_default();
-        u.add_bytes(b.sec, b.ip_bytes, window);
+        let u = self.usage.entry((i, client)).or_default();
+        for (sec, bytes) in seconds {
+            u.add_bytes(sec, bytes, window);
+        }
+        if self.raised.is_some() && peak && !u.raised && !u.touched {
+            u.touched = true;
+            self.touched.push((i, client));
+        }
         if self.raised.is_some() {
-            self.raise_peak(i, b.orig_h, i64::MIN);
+            self.raise_peak(i, client, i64::MIN);
         }
     }
 
@@ -552,14 +589,18 @@ impl<'a> Auditor<'a> {
             return;
         }
         let now = now_ns.div_euclid(crate::flow::NS);
-        let due: Vec<(usize, IpAddr)> = self
-            .usage
-            .iter()
-            .filter(|((i, _), u)| !u.raised && self.rules.rules[*i].peak_kbps.is_some())
-            .map(|(k, _)| *k)
-            .collect();
+        // Only usages that got bytes since the last tick can have a newly complete second.
+        let due = std::mem::take(&mut self.touched);
         for (i, client) in due {
             self.raise_peak(i, client, now);
+            if let Some(u) = self.usage.get_mut(&(i, client)) {
+                // Seconds not complete yet are checked again at a later tick.
+                if !u.raised && u.newest_second().is_some_and(|s| s >= now) {
+                    self.touched.push((i, client));
+                } else {
+                    u.touched = false;
+                }
+            }
         }
     }
 

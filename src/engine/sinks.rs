@@ -23,6 +23,8 @@ const MAX_BUFFERS: usize = IN_FLIGHT + 2;
 enum Event {
     Open(i64),
     Flow(FlowRecord),
+    /// A flow record whose bytes are spread over its seconds first.
+    SpreadFlow(FlowRecord),
     Second(SecondBytes),
     Clock(i64),
     Flush,
@@ -73,6 +75,11 @@ impl Forward {
         self.push(Event::Flow(r));
     }
 
+    /// A flow record, its bytes spread over its seconds before it (see [`FlowSink::spread`]).
+    pub(crate) fn spread_flow_owned(&mut self, r: FlowRecord) {
+        self.push(Event::SpreadFlow(r));
+    }
+
     /// Sends what is queued and closes the channel: the sinks' thread ends after it.
     pub(crate) fn finish(&mut self) {
         self.send();
@@ -107,6 +114,10 @@ impl Deliver {
                 match e {
                     Event::Open(t) => sink.open(t),
                     Event::Flow(r) => sink.flow(&r),
+                    Event::SpreadFlow(r) => {
+                        sink.spread(&r);
+                        sink.flow(&r);
+                    }
                     Event::Second(b) => sink.second(&b),
                     Event::Clock(t) => sink.clock(t),
                     Event::Flush => sink.flush(),

@@ -6,7 +6,7 @@ use super::ids::{community_id, uid, uid_with};
 use super::key::Context;
 use super::state::{Ext, Flow, NONE, tcp_time, udp_time};
 use super::tcp::{ConnState, conn_state, udp_conn_state};
-use super::{Proto, SecondBytes, ServerPorts};
+use super::{NS, Proto, SecondBytes, ServerPorts};
 use crate::decode::{Addr, ipproto};
 
 /// ICMP errors that quoted a flow's packets.
@@ -387,6 +387,44 @@ pub static LIKELY_SERVER_PORTS: &[(Proto, u16)] = &[
 /// Whether `port` is one of Zeek's likely server ports for `proto`.
 pub fn likely_server_port(proto: Proto, port: u16) -> bool {
     LIKELY_SERVER_PORTS.binary_search(&(proto, port)).is_ok()
+}
+
+/// A record's IP bytes (both ways) spread evenly over the seconds its duration covers, each
+/// second getting the share of the duration inside it (all in the first second when the
+/// duration is zero). The shares add up to the total exactly.
+pub fn spread(r: &FlowRecord) -> impl Iterator<Item = SecondBytes> + '_ {
+    let total = r.orig_ip_bytes.saturating_add(r.resp_ip_bytes);
+    let start = r.ts_ns;
+    let dur = r.duration_ns.max(0);
+    let end = start.saturating_add(dur);
+    let first = start.div_euclid(NS);
+    let last = if dur == 0 {
+        first
+    } else {
+        (end - 1).div_euclid(NS)
+    };
+    let mut given: u64 = 0;
+    (first..=last).filter_map(move |sec| {
+        // Bytes up to the end of this second, proportional to the time elapsed.
+        let upto = if sec == last || dur == 0 {
+            total
+        } else {
+            let elapsed = ((sec + 1) * NS - start) as u128;
+            (u128::from(total) * elapsed / dur as u128) as u64
+        };
+        let bytes = upto - given;
+        given = upto;
+        (bytes > 0 || total == 0 && sec == first).then_some(SecondBytes {
+            proto: r.proto,
+            orig_h: r.orig_h,
+            orig_p: r.orig_p,
+            resp_h: r.resp_h,
+            resp_p: r.resp_p,
+            direction_inferred: r.direction_inferred,
+            sec,
+            ip_bytes: bytes,
+        })
+    })
 }
 
 #[cfg(test)]

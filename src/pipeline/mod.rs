@@ -219,6 +219,11 @@ impl FlowSink for AuditSink<'_> {
         self.write_raised();
     }
 
+    fn spread(&mut self, r: &FlowRecord) {
+        self.auditor.add_spread(r);
+        self.write_raised();
+    }
+
     fn clock(&mut self, now_ns: i64) {
         self.auditor.clock(now_ns);
         self.write_raised();

@@ -19,7 +19,7 @@ use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
 use crate::capture::{CaptureError, Discovery, Input};
 use crate::engine::{self, Outcome, sinks};
-use crate::flow::{FlowRecord, FlowSink, NS, SecondBytes, ServerPorts};
+use crate::flow::{FlowRecord, FlowSink, NS, ServerPorts};
 use crate::records::dedupe::Dedupe;
 use crate::records::netflow::{ExportReader, IpfixFile, Listener};
 use crate::records::pair::Pairer;
@@ -441,50 +441,11 @@ impl Emit<'_> {
         o.first_ts_ns = Some(o.first_ts_ns.map_or(r.ts_ns, |t| t.min(r.ts_ns)));
         o.last_ts_ns = Some(o.last_ts_ns.map_or(end, |t| t.max(end)));
         if self.seconds {
-            for b in spread(&r) {
-                self.to.second(&b);
-            }
-        }
-        self.to.flow_owned(r);
-    }
-}
-
-/// A record's IP bytes (both ways) spread evenly over the seconds its duration covers, each
-/// second getting the share of the duration inside it (all in the first second when the
-/// duration is zero). The shares add up to the total exactly.
-pub fn spread(r: &FlowRecord) -> impl Iterator<Item = SecondBytes> + '_ {
-    let total = r.orig_ip_bytes.saturating_add(r.resp_ip_bytes);
-    let start = r.ts_ns;
-    let dur = r.duration_ns.max(0);
-    let end = start.saturating_add(dur);
-    let first = start.div_euclid(NS);
-    let last = if dur == 0 {
-        first
-    } else {
-        (end - 1).div_euclid(NS)
-    };
-    let mut given: u64 = 0;
-    (first..=last).filter_map(move |sec| {
-        // Bytes up to the end of this second, proportional to the time elapsed.
-        let upto = if sec == last || dur == 0 {
-            total
+            self.to.spread_flow_owned(r);
         } else {
-            let elapsed = ((sec + 1) * NS - start) as u128;
-            (u128::from(total) * elapsed / dur as u128) as u64
-        };
-        let bytes = upto - given;
-        given = upto;
-        (bytes > 0 || total == 0 && sec == first).then_some(SecondBytes {
-            proto: r.proto,
-            orig_h: r.orig_h,
-            orig_p: r.orig_p,
-            resp_h: r.resp_h,
-            resp_p: r.resp_p,
-            direction_inferred: r.direction_inferred,
-            sec,
-            ip_bytes: bytes,
-        })
-    })
+            self.to.flow_owned(r);
+        }
+    }
 }
 
 /// Reads `inputs` into `sink` (see the module's documentation). With `hash`, each input
