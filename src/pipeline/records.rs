@@ -508,9 +508,9 @@ pub fn read(
         let mut pairers: Vec<Pairer> = (0..paths.len())
             .map(|_| Pairer::new(cfg.tcp_idle_ns, cfg.udp_idle_ns, cfg.linger_ns, servers))
             .collect();
-        // One input cannot duplicate itself: nothing is held.
-        let hold = if paths.len() > 1 { cfg.hold_ns } else { 0 };
-        let mut dedupe = Dedupe::new(hold);
+        // One input cannot duplicate itself: its records go straight out.
+        let single = paths.len() == 1;
+        let mut dedupe = Dedupe::new(cfg.hold_ns);
         let mut emit = Emit {
             to: &mut forward,
             seconds: cfg.seconds,
@@ -530,7 +530,11 @@ pub fn read(
             }
             pairers[i].add(item, &mut made);
             for r in made.drain(..) {
-                dedupe.add(r, i);
+                if single {
+                    emit.record(r);
+                } else {
+                    dedupe.add(r, i);
+                }
             }
             clock = clock.max(key);
             let sec = clock.div_euclid(NS);
@@ -539,7 +543,11 @@ pub fn read(
                 for (j, p) in pairers.iter_mut().enumerate() {
                     p.advance(clock, &mut made);
                     for r in made.drain(..) {
-                        dedupe.add(r, j);
+                        if single {
+                            emit.record(r);
+                        } else {
+                            dedupe.add(r, j);
+                        }
                     }
                 }
                 dedupe.advance(clock, &mut released);
@@ -554,7 +562,11 @@ pub fn read(
         for (j, p) in pairers.iter_mut().enumerate() {
             p.finish(&mut made);
             for r in made.drain(..) {
-                dedupe.add(r, j);
+                if single {
+                    emit.record(r);
+                } else {
+                    dedupe.add(r, j);
+                }
             }
         }
         dedupe.finish(&mut released);
