@@ -23,14 +23,19 @@ pub(super) enum Transport {
 
 /// Zeek's `transport_proto` names.
 pub(super) fn transport(s: &str) -> Result<Transport, String> {
+    transport_bytes(s.as_bytes())
+}
+
+/// [`transport`], from bytes.
+pub(super) fn transport_bytes(s: &[u8]) -> Result<Transport, String> {
     match s {
-        "tcp" => Ok(Transport::Flow(Proto::Tcp)),
-        "udp" => Ok(Transport::Flow(Proto::Udp)),
-        "icmp" => Ok(Transport::Skip(SKIP_ICMP)),
-        "unknown_transport" => Ok(Transport::Skip(SKIP_OTHER)),
+        b"tcp" => Ok(Transport::Flow(Proto::Tcp)),
+        b"udp" => Ok(Transport::Flow(Proto::Udp)),
+        b"icmp" => Ok(Transport::Skip(SKIP_ICMP)),
+        b"unknown_transport" => Ok(Transport::Skip(SKIP_OTHER)),
         _ => Err(format!(
             "proto: {} is not tcp, udp, icmp or unknown_transport",
-            shown(s.as_bytes())
+            shown(s)
         )),
     }
 }
@@ -59,11 +64,22 @@ pub(super) fn tunnel_kind(s: &str) -> Option<&'static str> {
 
 /// Zeek's conn_state code by its name.
 pub(super) fn conn_state(s: &str) -> Result<ConnState, String> {
-    ConnState::ALL
-        .iter()
-        .find(|c| c.name() == s)
-        .copied()
-        .ok_or_else(|| format!("conn_state: {} is no Zeek state", shown(s.as_bytes())))
+    conn_state_bytes(s.as_bytes())
+}
+
+/// [`conn_state`], from bytes: the commonest codes compared as short literals first.
+pub(super) fn conn_state_bytes(s: &[u8]) -> Result<ConnState, String> {
+    match s {
+        b"SF" => Ok(ConnState::SF),
+        b"S0" => Ok(ConnState::S0),
+        b"OTH" => Ok(ConnState::OTH),
+        b"REJ" => Ok(ConnState::REJ),
+        _ => ConnState::ALL
+            .iter()
+            .find(|c| c.name().as_bytes() == s)
+            .copied()
+            .ok_or_else(|| format!("conn_state: {} is no Zeek state", shown(s))),
+    }
 }
 
 /// A decimal number of seconds (`1300475167.096535`, `-0.5`, `1.5e3`) as nanoseconds, read
