@@ -19,7 +19,10 @@ use std::net::IpAddr;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use super::values::{Parsed, Partial, conn_state, decimal_ns, service, shown, transport};
+use super::values::{
+    Parsed, Partial, conn_state, conn_state_bytes, decimal_ns, service, shown, transport,
+    transport_bytes,
+};
 use crate::flow::{IcmpErrors, TunnelInfo};
 
 #[derive(Deserialize)]
@@ -360,13 +363,31 @@ impl<'a> Scan<'a> {
 
     /// A string's raw contents and whether it has escapes (not yet checked); None for a raw
     /// control character, which JSON does not allow in a string.
+    ///
+    /// Eight bytes at a time while eight are left: a word with no quote, backslash or control
+    /// character is passed over whole (see [`specials`]), which halved the time strings took
+    /// against a byte-by-byte loop whose branches mispredicted at every string's end.
     #[inline]
     fn raw_str(&mut self) -> Option<(&'a [u8], bool)> {
         self.eat(b'"')?;
         let start = self.i;
         let mut escaped = false;
         loop {
-            match *self.b.get(self.i)? {
+            let c = match self.b.get(self.i..self.i + 8) {
+                Some(w) => {
+                    let mut word = [0u8; 8];
+                    word.copy_from_slice(w);
+                    let mask = specials(u64::from_le_bytes(word));
+                    if mask == 0 {
+                        self.i += 8;
+                        continue;
+                    }
+                    self.i += (mask.trailing_zeros() / 8) as usize;
+                    self.b[self.i]
+                }
+                None => *self.b.get(self.i)?,
+            };
+            match c {
                 b'"' => {
                     let raw = self.b.get(start..self.i)?;
                     self.i += 1;
@@ -379,6 +400,32 @@ impl<'a> Scan<'a> {
                 0..=0x1f => return None,
                 _ => self.i += 1,
             }
+        }
+    }
+
+    /// The key of one of the next fields in flowaudit's order (`next` and the two after it,
+    /// as a record leaves out up to two fields in a row), when the line has it here exactly as
+    /// flowaudit writes it: its bit, with the key and colon consumed. None leaves the scanner
+    /// where it was, for the general path.
+    #[inline]
+    fn expected_key(&mut self, next: usize) -> Option<u32> {
+        self.ws();
+        let rest = self.b.get(self.i..)?;
+        let k = KEYS
+            .get(next..KEYS.len().min(next + 3))?
+            .iter()
+            .position(|key| starts_with(rest, key))?;
+        self.i += KEYS[next + k].len();
+        u32::try_from(next + k).ok()
+    }
+
+    /// A short code (`tcp`, `SF`) as its raw bytes; None (declined) when it has an escape,
+    /// which the general reader takes.
+    #[inline]
+    fn code(&mut self) -> Option<&'a [u8]> {
+        match self.raw_str()? {
+            (raw, false) => Some(raw),
+            (_, true) => None,
         }
     }
 
@@ -445,6 +492,27 @@ impl<'a> Scan<'a> {
     /// type), of type T.
     #[inline]
     fn uint<T: TryFrom<u64>>(&mut self) -> Option<T> {
+        self.ws();
+        // Digits read as they are checked (one pass), when the number is plain digits with no
+        // leading zero and fits; anything else goes through the grammar check below.
+        let b = self.b;
+        let mut i = self.i;
+        let mut n: u64 = 0;
+        while let Some(&c) = b.get(i) {
+            let d = c.wrapping_sub(b'0');
+            if d > 9 || i - self.i == 19 {
+                break;
+            }
+            n = n * 10 + u64::from(d);
+            i += 1;
+        }
+        let plain = i > self.i
+            && !(b[self.i] == b'0' && i - self.i > 1)
+            && !matches!(b.get(i), Some(b'0'..=b'9' | b'.' | b'e' | b'E'));
+        if plain {
+            self.i = i;
+            return T::try_from(n).ok();
+        }
         let t = self.number()?;
         // `number` never starts with `+`; a `-`, `.` or exponent is no digit.
         T::try_from(super::fast::count(t)?).ok()
@@ -592,6 +660,78 @@ impl<'a> Scan<'a> {
     }
 }
 
+/// The top bit of each byte lane of `word` (little-endian) that holds a quote, a backslash or
+/// a control character (below 0x20): where a JSON string's plain run ends. Exact: no carry
+/// crosses a lane (the largest lane sum is 0x7f + 0x7f).
+#[inline]
+fn specials(word: u64) -> u64 {
+    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    const TOP: u64 = 0x8080_8080_8080_8080;
+    let zero = |x: u64| !(((x & LOW7) + LOW7) | x | LOW7);
+    let quote = zero(word ^ 0x2222_2222_2222_2222);
+    let backslash = zero(word ^ 0x5c5c_5c5c_5c5c_5c5c);
+    // Below 0x20: adding 0x60 to the low seven bits leaves the top bit clear, and the byte's
+    // own top bit is clear.
+    let control = !(((word & LOW7) + 0x6060_6060_6060_6060) | word) & TOP;
+    quote | backslash | control
+}
+
+/// Whether `rest` starts with `key` (4 to 24 bytes, as every key of [`KEYS`] is), compared a
+/// word at a time, overlapping, without a call to `memcmp` (which was 8 % of the time).
+#[inline]
+fn starts_with(rest: &[u8], key: &[u8]) -> bool {
+    let n = key.len();
+    let Some(r) = rest.get(..n) else {
+        return false;
+    };
+    let w8 = |s: &[u8], i: usize| s.get(i..i + 8).and_then(|w| <[u8; 8]>::try_from(w).ok());
+    let w4 = |s: &[u8], i: usize| s.get(i..i + 4).and_then(|w| <[u8; 4]>::try_from(w).ok());
+    match n {
+        4..8 => w4(r, 0) == w4(key, 0) && w4(r, n - 4) == w4(key, n - 4),
+        8..=16 => w8(r, 0) == w8(key, 0) && w8(r, n - 8) == w8(key, n - 8),
+        17..=24 => {
+            w8(r, 0) == w8(key, 0) && w8(r, 8) == w8(key, 8) && w8(r, n - 8) == w8(key, n - 8)
+        }
+        _ => r == key,
+    }
+}
+
+/// Each field's key as flowaudit writes it, quoted and followed by its colon, by bit: the key
+/// the scanner expects next is compared whole first.
+const KEYS: [&[u8]; 31] = [
+    b"\"ts\":",
+    b"\"uid\":",
+    b"\"id.orig_h\":",
+    b"\"id.orig_p\":",
+    b"\"id.resp_h\":",
+    b"\"id.resp_p\":",
+    b"\"proto\":",
+    b"\"service\":",
+    b"\"duration\":",
+    b"\"orig_bytes\":",
+    b"\"resp_bytes\":",
+    b"\"conn_state\":",
+    b"\"missed_bytes\":",
+    b"\"history\":",
+    b"\"orig_pkts\":",
+    b"\"orig_ip_bytes\":",
+    b"\"resp_pkts\":",
+    b"\"resp_ip_bytes\":",
+    b"\"tunnel_parents\":",
+    b"\"vlan\":",
+    b"\"inner_vlan\":",
+    b"\"community_id\":",
+    b"\"direction_inferred\":",
+    b"\"syn_synack\":",
+    b"\"synack_ack\":",
+    b"\"rtt\":",
+    b"\"icmp_errors\":",
+    b"\"evicted\":",
+    b"\"bad_checksums\":",
+    b"\"tunnel\":",
+    b"\"rejected\":",
+];
+
 /// The fields the scanner reads, by bit, to decline a line that has one twice.
 #[inline]
 fn field_bit(key: &[u8]) -> Option<u32> {
@@ -647,99 +787,125 @@ pub(super) fn scan(bytes: &[u8]) -> Option<Partial> {
     let mut s = Scan { b: bytes, i: 0 };
     let mut p = Partial::default();
     let mut seen: u32 = 0;
-    s.object(|s, key| {
-        let Some(bit) = field_bit(key) else {
-            // serde reads every key as text: one that is not UTF-8 is an error there.
-            std::str::from_utf8(key).ok()?;
-            return s.skip();
-        };
-        if seen & (1 << bit) != 0 {
-            return None;
+    // The field expected next: the one after the last, in flowaudit's order.
+    let mut next = 0;
+    s.eat(b'{')?;
+    if s.peek()? == b'}' {
+        s.i += 1;
+    } else {
+        loop {
+            let bit = match s.expected_key(next) {
+                Some(bit) => bit,
+                None => {
+                    let (key, escaped) = s.raw_str()?;
+                    if escaped {
+                        return None;
+                    }
+                    s.eat(b':')?;
+                    match field_bit(key) {
+                        Some(bit) => bit,
+                        None => {
+                            // serde reads every key as text: one that is not UTF-8 is an
+                            // error there.
+                            std::str::from_utf8(key).ok()?;
+                            s.skip()?;
+                            if !s.next_member()? {
+                                break;
+                            }
+                            continue;
+                        }
+                    }
+                }
+            };
+            // serde refuses a duplicate field.
+            if seen & (1 << bit) != 0 {
+                return None;
+            }
+            seen |= 1 << bit;
+            next = bit as usize + 1;
+            member(&mut s, bit, &mut p)?;
+            if !s.next_member()? {
+                break;
+            }
         }
-        seen |= 1 << bit;
-        match bit {
-            0 => p.ts_ns = s.opt(Scan::time)?,
-            1 => {
-                if !s.null() {
-                    s.string_into(&mut p.uid)?;
-                }
+    }
+    s.ws();
+    (s.i == bytes.len()).then_some(p)
+}
+
+/// Reads the value of the field `bit` (see [`field_bit`]) into `p`.
+#[inline]
+fn member(s: &mut Scan<'_>, bit: u32, p: &mut Partial) -> Option<()> {
+    match bit {
+        0 => p.ts_ns = s.opt(Scan::time)?,
+        1 => {
+            if !s.null() {
+                s.string_into(&mut p.uid)?;
             }
-            2 => p.orig_h = s.opt(Scan::ip)?,
-            3 => p.orig_p = s.opt(Scan::uint::<u16>)?,
-            4 => p.resp_h = s.opt(Scan::ip)?,
-            5 => p.resp_p = s.opt(Scan::uint::<u16>)?,
-            6 => {
-                p.proto = match s.opt(Scan::str_cow)? {
-                    Some(t) => Some(transport(&t).ok()?),
-                    None => None,
-                }
+        }
+        2 => p.orig_h = s.opt(Scan::ip)?,
+        3 => p.orig_p = s.opt(Scan::uint::<u16>)?,
+        4 => p.resp_h = s.opt(Scan::ip)?,
+        5 => p.resp_p = s.opt(Scan::uint::<u16>)?,
+        6 => p.proto = s.opt(Scan::code)?.map(transport_bytes).transpose().ok()?,
+        7 => p.service = s.opt(Scan::str_cow)?.and_then(|t| service(&t)),
+        8 => p.duration_ns = s.opt(Scan::time)?.unwrap_or(0),
+        9 => p.orig_bytes = s.opt(Scan::uint::<u64>)?.unwrap_or(0),
+        10 => p.resp_bytes = s.opt(Scan::uint::<u64>)?.unwrap_or(0),
+        11 => p.conn_state = s.opt(Scan::code)?.map(conn_state_bytes).transpose().ok()?,
+        12 => p.missed_bytes = s.opt(Scan::uint::<u64>)?.unwrap_or(0),
+        13 => {
+            if !s.null() {
+                s.string_into(&mut p.history)?;
             }
-            7 => p.service = s.opt(Scan::str_cow)?.and_then(|t| service(&t)),
-            8 => p.duration_ns = s.opt(Scan::time)?.unwrap_or(0),
-            9 => p.orig_bytes = s.opt(Scan::uint::<u64>)?.unwrap_or(0),
-            10 => p.resp_bytes = s.opt(Scan::uint::<u64>)?.unwrap_or(0),
-            11 => {
-                p.conn_state = match s.opt(Scan::str_cow)? {
-                    Some(t) => Some(conn_state(&t).ok()?),
-                    None => None,
-                }
+        }
+        14 => p.orig_pkts = s.opt(Scan::uint::<u64>)?.unwrap_or(0),
+        15 => p.orig_ip_bytes = s.opt(Scan::uint::<u64>)?.unwrap_or(0),
+        16 => p.resp_pkts = s.opt(Scan::uint::<u64>)?.unwrap_or(0),
+        17 => p.resp_ip_bytes = s.opt(Scan::uint::<u64>)?.unwrap_or(0),
+        18 => {
+            p.tunnel_parents.clear();
+            if !s.null() {
+                let parents = &mut p.tunnel_parents;
+                s.array(|s| {
+                    let mut t = String::new();
+                    s.string_into(&mut t)?;
+                    parents.push(t);
+                    Some(())
+                })?;
             }
-            12 => p.missed_bytes = s.opt(Scan::uint::<u64>)?.unwrap_or(0),
-            13 => {
-                if !s.null() {
-                    s.string_into(&mut p.history)?;
+        }
+        19 => {
+            p.vlan.clear();
+            match s.peek()? {
+                b'n' => {
+                    if !s.null() {
+                        return None;
+                    }
                 }
-            }
-            14 => p.orig_pkts = s.opt(Scan::uint::<u64>)?.unwrap_or(0),
-            15 => p.orig_ip_bytes = s.opt(Scan::uint::<u64>)?.unwrap_or(0),
-            16 => p.resp_pkts = s.opt(Scan::uint::<u64>)?.unwrap_or(0),
-            17 => p.resp_ip_bytes = s.opt(Scan::uint::<u64>)?.unwrap_or(0),
-            18 => {
-                p.tunnel_parents.clear();
-                if !s.null() {
-                    let parents = &mut p.tunnel_parents;
+                b'[' => {
+                    let vlan = &mut p.vlan;
                     s.array(|s| {
-                        let mut t = String::new();
-                        s.string_into(&mut t)?;
-                        parents.push(t);
+                        vlan.push(s.uint::<u16>()?);
                         Some(())
                     })?;
                 }
+                _ => p.vlan.push(s.uint::<u16>()?),
             }
-            19 => {
-                p.vlan.clear();
-                match s.peek()? {
-                    b'n' => {
-                        if !s.null() {
-                            return None;
-                        }
-                    }
-                    b'[' => {
-                        let vlan = &mut p.vlan;
-                        s.array(|s| {
-                            vlan.push(s.uint::<u16>()?);
-                            Some(())
-                        })?;
-                    }
-                    _ => p.vlan.push(s.uint::<u16>()?),
-                }
-            }
-            20 => p.inner_vlan = s.opt(Scan::uint::<u16>)?,
-            21 => p.community_id = s.opt(Scan::str_cow)?.map(Cow::into_owned),
-            22 => p.direction_inferred = s.opt(Scan::boolean)?,
-            23 => p.syn_synack_ns = s.opt(Scan::time)?,
-            24 => p.synack_ack_ns = s.opt(Scan::time)?,
-            25 => p.rtt_ns = s.opt(Scan::time)?,
-            26 => p.icmp_errors = s.opt(Scan::icmp)?,
-            27 => p.evicted = s.opt(Scan::boolean)?.unwrap_or(false),
-            28 => p.bad_checksums = s.opt(Scan::uint::<u32>)?.unwrap_or(0),
-            29 => p.tunnel = s.opt(Scan::tunnel)?,
-            _ => p.rejected = s.opt(Scan::str_cow)?.as_deref().map(rejected),
         }
-        Some(())
-    })?;
-    s.ws();
-    (s.i == bytes.len()).then_some(p)
+        20 => p.inner_vlan = s.opt(Scan::uint::<u16>)?,
+        21 => p.community_id = s.opt(Scan::str_cow)?.map(Cow::into_owned),
+        22 => p.direction_inferred = s.opt(Scan::boolean)?,
+        23 => p.syn_synack_ns = s.opt(Scan::time)?,
+        24 => p.synack_ack_ns = s.opt(Scan::time)?,
+        25 => p.rtt_ns = s.opt(Scan::time)?,
+        26 => p.icmp_errors = s.opt(Scan::icmp)?,
+        27 => p.evicted = s.opt(Scan::boolean)?.unwrap_or(false),
+        28 => p.bad_checksums = s.opt(Scan::uint::<u32>)?.unwrap_or(0),
+        29 => p.tunnel = s.opt(Scan::tunnel)?,
+        _ => p.rejected = s.opt(Scan::str_cow)?.as_deref().map(rejected),
+    }
+    Some(())
 }
 
 /// Checks the scanner against serde on one line: when the scanner reads the line, the record
@@ -1036,6 +1202,32 @@ mod tests {
         json_line(&mut out, r, v);
         out.pop();
         out
+    }
+
+    /// The word-at-a-time helpers give what a byte-by-byte look gives.
+    #[test]
+    fn word_helpers_are_exact() {
+        for b in 0..=255u8 {
+            for lane in 0..8 {
+                let mut w = [b'a'; 8];
+                w[lane] = b;
+                let want = matches!(b, b'"' | b'\\' | 0..=0x1f);
+                let mask = super::specials(u64::from_le_bytes(w));
+                assert_eq!(mask, u64::from(want) << (lane * 8 + 7), "{b:#x} {lane}");
+            }
+        }
+        for key in super::KEYS {
+            assert!(super::starts_with(key, key));
+            let mut longer = key.to_vec();
+            longer.extend_from_slice(b"5,");
+            assert!(super::starts_with(&longer, key));
+            assert!(!super::starts_with(&key[..key.len() - 1], key));
+            for i in 0..key.len() {
+                let mut other = longer.clone();
+                other[i] ^= 1;
+                assert!(!super::starts_with(&other, key), "{i}");
+            }
+        }
     }
 
     proptest! {
