@@ -1,16 +1,38 @@
-//! Bandwidth per (client host, rule) from per-second packet bytes, in a sliding window.
+//! Bandwidth per (client host, rule) from per-second bytes, in a sliding window.
 //!
 //! Each (client host, rule) keeps the seconds of its last `window` seconds (counted back from
 //! the newest second it has seen) that carried bytes, plus running totals: IP bytes, active
 //! seconds and the peak second among final seconds. A second leaves the window (becomes final)
-//! when a second `window` or more later arrives; one that arrives after it left is added to the
-//! oldest second the window still holds. Memory: O(window) per (client host, rule), whatever
-//! the capture's length.
+//! when a second `window` or more later arrives.
+//!
+//! Bytes come two ways:
+//! - one second at a time (packets): a second that arrives after it left the window is added
+//!   to the oldest second the window still holds;
+//! - a flow record's bytes spread over its duration ([`Spread`]): kept as the record (a few
+//!   words), not as its seconds, so that a client's memory follows its records in the window,
+//!   not the seconds they cover (a 2-minute record is 120 seconds). The seconds of a record
+//!   that are already final when it arrives (the start of a record longer than the window)
+//!   become final seconds of their own: they are not added to another second, so a peak is
+//!   never overstated, but bytes of other records in those seconds are not summed with them.
+//!   At most [`MAX_SPREADS`] records are kept as records; older ones are laid out into the
+//!   per-second window.
+//!
+//! Memory: O(window + MAX_SPREADS) per (client host, rule), whatever the input's length.
 
 use std::collections::VecDeque;
 
 use super::groups::Seen;
-use crate::flow::FlowRecord;
+use crate::flow::{FlowRecord, Spread};
+
+/// Records a usage keeps whole before the oldest is laid out second by second.
+pub const MAX_SPREADS: usize = 16;
+
+/// A record's bytes not yet final: its seconds from `from` on.
+#[derive(Debug, Clone)]
+struct Open {
+    spread: Spread,
+    from: i64,
+}
 
 #[derive(Debug, Clone, Default)]
 pub struct Usage {
@@ -18,8 +40,12 @@ pub struct Usage {
     pub seen: Seen,
     /// IP bytes both ways, every second together.
     pub ip_bytes: u64,
-    /// Open seconds with traffic: (second, bytes), ascending.
+    /// Open seconds with bytes: (second, bytes), ascending.
     window: VecDeque<(i64, u64)>,
+    /// Records whose seconds from `from` on are open, oldest first.
+    spreads: Vec<Open>,
+    /// The newest second with bytes (None before any).
+    newest: Option<i64>,
     /// Final seconds with traffic.
     active: u64,
     /// The busiest final second's bytes.
@@ -37,32 +63,30 @@ impl Usage {
         self.seen.note(r);
     }
 
+    /// The first open second when `newest` is the newest: seconds before it are final.
+    fn open_from(newest: i64, window: usize) -> i64 {
+        newest.saturating_sub(window as i64 - 1)
+    }
+
     /// `bytes` carried in second `sec`; `window` >= 1.
     pub fn add_bytes(&mut self, sec: i64, bytes: u64, window: usize) {
         if bytes == 0 {
             return;
         }
         self.ip_bytes += bytes;
-        let Some(&(newest, _)) = self.window.back() else {
+        let Some(newest) = self.newest else {
+            self.newest = Some(sec);
             self.window.push_back((sec, bytes));
             return;
         };
         if sec > newest {
-            let keep_from = sec.saturating_sub(window as i64 - 1);
-            while let Some(&(s, b)) = self.window.front() {
-                if s >= keep_from {
-                    break;
-                }
-                self.finalize(s, b);
-                self.window.pop_front();
-            }
+            self.advance(sec, window);
             self.window.push_back((sec, bytes));
             return;
         }
         // A late second: into its place if the window still holds it, else into the oldest
         // second held.
-        let oldest_open = newest.saturating_sub(window as i64 - 1);
-        let sec = if sec < oldest_open {
+        let sec = if sec < Self::open_from(newest, window) {
             self.window.front().map_or(sec, |f| f.0)
         } else {
             sec
@@ -70,6 +94,132 @@ impl Usage {
         match self.window.binary_search_by_key(&sec, |e| e.0) {
             Ok(i) => self.window[i].1 += bytes,
             Err(i) => self.window.insert(i, (sec, bytes)),
+        }
+    }
+
+    /// A record's bytes spread over its seconds; `window` >= 1.
+    pub fn add_spread(&mut self, spread: Spread, window: usize) {
+        if spread.total == 0 {
+            return;
+        }
+        self.ip_bytes += spread.total;
+        if self.newest.is_none_or(|n| spread.last > n) {
+            self.advance(spread.last, window);
+        }
+        let from = Self::open_from(self.newest.unwrap_or(spread.last), window);
+        // Seconds already final: final seconds of their own.
+        for sec in spread.first..from.min(spread.last + 1) {
+            let bytes = spread.bytes(sec);
+            if bytes > 0 {
+                self.finalize(sec, bytes);
+            }
+        }
+        if spread.last >= from {
+            self.spreads.push(Open {
+                spread,
+                from: spread.first.max(from),
+            });
+        }
+        if self.spreads.len() > MAX_SPREADS {
+            let oldest = self.spreads.remove(0);
+            self.lay_out(&oldest);
+        }
+    }
+
+    /// Puts a record's open seconds into the per-second window.
+    fn lay_out(&mut self, o: &Open) {
+        let mut merged = VecDeque::with_capacity(self.window.len() + 8);
+        let mut old = std::mem::take(&mut self.window).into_iter().peekable();
+        for sec in o.from..=o.spread.last {
+            let bytes = o.spread.bytes(sec);
+            if bytes == 0 {
+                continue;
+            }
+            while let Some(&(s, b)) = old.peek() {
+                if s >= sec {
+                    break;
+                }
+                merged.push_back((s, b));
+                old.next();
+            }
+            match old.peek() {
+                Some(&(s, b)) if s == sec => {
+                    merged.push_back((s, b + bytes));
+                    old.next();
+                }
+                _ => merged.push_back((sec, bytes)),
+            }
+        }
+        merged.extend(old);
+        self.window = merged;
+    }
+
+    /// `newest` is the newest second: every open second before the window ending there
+    /// becomes final.
+    fn advance(&mut self, newest: i64, window: usize) {
+        self.newest = Some(newest);
+        let keep_from = Self::open_from(newest, window);
+        if self.spreads.is_empty() {
+            while let Some(&(s, b)) = self.window.front() {
+                if s >= keep_from {
+                    break;
+                }
+                self.finalize(s, b);
+                self.window.pop_front();
+            }
+            return;
+        }
+        let (mut active, mut peak, mut peak_sec) = (self.active, self.peak, self.peak_sec);
+        self.walk(keep_from, |sec, bytes| {
+            active += 1;
+            if bytes > peak {
+                (peak, peak_sec) = (bytes, Some(sec));
+            }
+        });
+        (self.active, self.peak, self.peak_sec) = (active, peak, peak_sec);
+        while self.window.front().is_some_and(|e| e.0 < keep_from) {
+            self.window.pop_front();
+        }
+        self.spreads.retain_mut(|o| {
+            o.from = o.from.max(keep_from);
+            o.spread.last >= keep_from
+        });
+    }
+
+    /// Each open second before `below` that has bytes, ascending, with its bytes: the
+    /// per-second window's and every kept record's share together.
+    fn walk(&self, below: i64, mut f: impl FnMut(i64, u64)) {
+        let mut next = [0i64; MAX_SPREADS + 1];
+        for (n, o) in next.iter_mut().zip(&self.spreads) {
+            *n = o.from;
+        }
+        let mut w = 0;
+        loop {
+            let mut sec = self.window.get(w).map_or(i64::MAX, |e| e.0);
+            for (j, o) in self.spreads.iter().enumerate() {
+                if next[j] <= o.spread.last {
+                    sec = sec.min(next[j]);
+                }
+            }
+            if sec == i64::MAX || sec >= below {
+                return;
+            }
+            let mut bytes = 0;
+            if let Some(&(s, b)) = self.window.get(w)
+                && s == sec
+            {
+                bytes += b;
+                w += 1;
+            }
+            for (n, o) in next.iter_mut().zip(&self.spreads) {
+                if *n == sec {
+                    bytes += o.spread.bytes(sec);
+                    *n += 1;
+                }
+            }
+            if bytes > 0 {
+                f(sec, bytes);
+            }
         }
     }
 
@@ -83,20 +233,22 @@ impl Usage {
 
     /// The newest second that carried bytes, if any is still open.
     pub fn newest_second(&self) -> Option<i64> {
-        self.window.back().map(|e| e.0)
+        self.newest
+            .filter(|_| !self.window.is_empty() || !self.spreads.is_empty())
     }
 
     /// The busiest second before `before` (final, or still open but complete since the clock
     /// is past it), when its bytes are over `budget_kbps`.
     pub fn peak_over(&self, budget_kbps: f64, before: i64) -> Option<i64> {
         let over = |bytes: u64| bytes as f64 * 8.0 / 1000.0 > budget_kbps;
-        let open = self
-            .window
-            .iter()
-            .filter(|e| e.0 < before)
-            .max_by_key(|e| (e.1, std::cmp::Reverse(e.0)));
+        let mut open: Option<(i64, u64)> = None;
+        self.walk(before, |sec, bytes| {
+            if open.is_none_or(|(_, b)| bytes > b) {
+                open = Some((sec, bytes));
+            }
+        });
         let best = match open {
-            Some(&(o, b)) if b > self.peak || self.peak_sec.is_none() => Some((o, b)),
+            Some((o, b)) if b > self.peak || self.peak_sec.is_none() => Some((o, b)),
             _ => self.peak_sec.map(|s| (s, self.peak)),
         };
         best.filter(|&(_, b)| over(b)).map(|(s, _)| s)
@@ -104,14 +256,19 @@ impl Usage {
 
     /// Active seconds and the busiest second's bytes, once every second is final.
     pub fn active_and_peak(&self) -> (u64, u64) {
-        let open = self.window.len() as u64;
-        let peak = self.window.iter().map(|e| e.1).fold(self.peak, u64::max);
-        (self.active + open, peak)
+        let (mut active, mut peak) = (self.active, self.peak);
+        self.walk(i64::MAX, |_, bytes| {
+            active += 1;
+            peak = peak.max(bytes);
+        });
+        (active, peak)
     }
 
     #[cfg(test)]
     pub fn open_seconds(&self) -> Vec<(i64, u64)> {
-        self.window.iter().copied().collect()
+        let mut v = Vec::new();
+        self.walk(i64::MAX, |s, b| v.push((s, b)));
+        v
     }
 }
 
@@ -156,5 +313,92 @@ mod tests {
         assert_eq!(u.open_seconds(), vec![(14, 1007), (20, 1)]);
         assert_eq!(u.active_and_peak(), (5, 1007));
         assert_eq!(u.ip_bytes, 125 + 50 + 100 + 1 + 7 + 1000);
+    }
+
+    fn spread(start_ns: i64, dur_ns: i64, total: u64) -> Spread {
+        Spread::new(start_ns, dur_ns, total)
+    }
+
+    /// The same records, kept whole or laid out second by second as packets would give them:
+    /// the same open seconds, active seconds and peak, whenever no second is late.
+    fn same_as_per_second(records: &[(i64, i64, u64)], window: usize) {
+        let (mut whole, mut seconds) = (Usage::default(), Usage::default());
+        for &(start, dur, total) in records {
+            let sp = spread(start, dur, total);
+            whole.add_spread(sp, window);
+            for sec in sp.first..=sp.last {
+                seconds.add_bytes(sec, sp.bytes(sec), window);
+            }
+            assert!(whole.spreads.len() <= MAX_SPREADS);
+            assert!(whole.window.len() <= window);
+            assert_eq!(whole.open_seconds(), seconds.open_seconds(), "{records:?}");
+            assert_eq!(
+                (whole.active, whole.peak, whole.peak_sec),
+                (seconds.active, seconds.peak, seconds.peak_sec)
+            );
+            for before in [i64::MIN, sp.first, sp.last, i64::MAX] {
+                for budget in [0.0, 8.0, 800.0] {
+                    assert_eq!(
+                        whole.peak_over(budget, before),
+                        seconds.peak_over(budget, before)
+                    );
+                }
+            }
+        }
+        assert_eq!(whole.active_and_peak(), seconds.active_and_peak());
+        assert_eq!(whole.ip_bytes, seconds.ip_bytes);
+    }
+
+    #[test]
+    fn records_kept_whole_give_the_seconds_they_cover() {
+        // Overlapping records of one client, in order of their end, each shorter than the
+        // window; more of them than are kept whole, so the oldest are laid out.
+        let s = 1_000_000_000;
+        let records: Vec<(i64, i64, u64)> = (0..40)
+            .map(|i| {
+                (
+                    100 * s + i * s / 3,
+                    (i % 7) * s + 250_000_000,
+                    1000 + 37 * i as u64,
+                )
+            })
+            .collect();
+        same_as_per_second(&records, 8);
+        same_as_per_second(&records, 360);
+        // A zero-length record, and one of no bytes.
+        same_as_per_second(&[(5 * s, 0, 10), (5 * s + 1, 0, 0), (6 * s, 2 * s, 9)], 8);
+    }
+
+    #[test]
+    fn the_final_start_of_a_long_record_is_seconds_of_its_own() {
+        let s = 1_000_000_000;
+        let mut u = Usage::default();
+        u.add_spread(spread(100 * s, s, 5000), 8);
+        // 20 seconds of 100 bytes each, ending at second 120: seconds 101..=112 are before
+        // the window (113..=120) that second 120 opens, and second 100's 5000 bytes are not
+        // added to any of them.
+        u.add_spread(spread(101 * s, 20 * s, 2000), 8);
+        assert_eq!(
+            u.open_seconds(),
+            (113..=120).map(|sec| (sec, 100)).collect::<Vec<_>>()
+        );
+        assert_eq!(u.active_and_peak(), (21, 5000));
+        assert_eq!(u.peak_sec, Some(100));
+        // Late: a record that ended before the window is final as it arrives.
+        u.add_spread(spread(90 * s, s, 7000), 8);
+        assert_eq!(u.active_and_peak(), (22, 7000));
+        assert_eq!(u.ip_bytes, 14_000);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_records_in_end_order_give_the_seconds_they_cover(
+            mut records in proptest::collection::vec((0i64..200_000_000_000, 0i64..7_000_000_000, 0u64..100_000), 1..60),
+        ) {
+            // In order of their end, as the records reach the audit; each shorter than the
+            // window, so no second is late.
+            records.sort_by_key(|&(start, dur, _)| start + dur);
+            same_as_per_second(&records, 8);
+        }
     }
 }

@@ -529,34 +529,34 @@ impl<'a> Auditor<'a> {
     /// the peak. A second that arrives after it left the window is added to the oldest second
     /// the window still holds, so no byte is lost and no final second changes.
     pub fn add_second(&mut self, b: &SecondBytes) {
-        self.add_seconds(
-            b.proto,
-            b.orig_h,
-            b.resp_h,
-            b.resp_p,
-            std::iter::once((b.sec, b.ip_bytes)),
-        );
+        let window = self.opts.bandwidth_window.max(1);
+        self.add_usage(b.proto, b.orig_h, b.resp_h, b.resp_p, |u| {
+            u.add_bytes(b.sec, b.ip_bytes, window)
+        });
     }
 
     /// A flow record's bytes spread over the seconds of its duration (see
-    /// [`crate::flow::spread`]): as [`Auditor::add_second`] for each, judged once.
+    /// [`crate::flow::Spread`]), judged once. The (client host, rule) keeps the record whole
+    /// while its seconds are open; its seconds that are already final when it arrives (the
+    /// start of a record longer than the window) are final seconds of their own (see
+    /// [`bandwidth`]).
     pub fn add_spread(&mut self, r: &FlowRecord) {
-        self.add_seconds(
-            r.proto,
-            r.orig_h,
-            r.resp_h,
-            r.resp_p,
-            crate::flow::spread(r).map(|b| (b.sec, b.ip_bytes)),
-        );
+        let window = self.opts.bandwidth_window.max(1);
+        let spread = crate::flow::Spread::of(r);
+        self.add_usage(r.proto, r.orig_h, r.resp_h, r.resp_p, |u| {
+            u.add_spread(spread, window)
+        });
     }
 
-    fn add_seconds(
+    /// Gives `add` the (rule, client) usage of a flow whose rule has a bandwidth budget, then
+    /// marks it for the next clock tick.
+    fn add_usage(
         &mut self,
         proto: crate::flow::Proto,
         client: IpAddr,
         server: IpAddr,
         port: u16,
-        seconds: impl Iterator<Item = (i64, u64)>,
+        add: impl FnOnce(&mut Usage),
     ) {
         let Some(i) = self.rules.first_match(proto, client, server, port) else {
             return;
@@ -567,11 +567,8 @@ impl<'a> Auditor<'a> {
             return;
         }
         let peak = rule.peak_kbps.is_some();
-        let window = self.opts.bandwidth_window.max(1);
         let u = self.usage.entry((i, client)).or_default();
-        for (sec, bytes) in seconds {
-            u.add_bytes(sec, bytes, window);
-        }
+        add(u);
         if self.raised.is_some() && peak && !u.raised && !u.touched {
             u.touched = true;
             self.touched.push((i, client));

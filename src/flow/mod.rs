@@ -41,7 +41,7 @@ use std::net::IpAddr;
 use crate::decode::ChecksumMode;
 
 pub use ids::community_id;
-pub use record::{FlowRecord, IcmpErrors, TunnelInfo, spread};
+pub use record::{FlowRecord, IcmpErrors, Spread, TunnelInfo, spread};
 pub use table::{FlowTable, TableStats};
 pub use tcp::{ConnState, TcpState, conn_state, udp_conn_state};
 

@@ -392,29 +392,75 @@ pub fn likely_server_port(proto: Proto, port: u16) -> bool {
 /// A record's IP bytes (both ways) spread evenly over the seconds its duration covers, each
 /// second getting the share of the duration inside it (all in the first second when the
 /// duration is zero). The shares add up to the total exactly.
-pub fn spread(r: &FlowRecord) -> impl Iterator<Item = SecondBytes> + '_ {
-    let total = r.orig_ip_bytes.saturating_add(r.resp_ip_bytes);
-    let start = r.ts_ns;
-    let dur = r.duration_ns.max(0);
-    let end = start.saturating_add(dur);
-    let first = start.div_euclid(NS);
-    let last = if dur == 0 {
-        first
-    } else {
-        (end - 1).div_euclid(NS)
-    };
-    let mut given: u64 = 0;
-    (first..=last).filter_map(move |sec| {
-        // Bytes up to the end of this second, proportional to the time elapsed.
-        let upto = if sec == last || dur == 0 {
-            total
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Spread {
+    /// The record's start, ns since the epoch.
+    pub start_ns: i64,
+    /// Its duration, ns (never negative).
+    pub dur_ns: i64,
+    /// IP bytes both ways.
+    pub total: u64,
+    /// The first second it covers (seconds since the epoch).
+    pub first: i64,
+    /// The last second it covers.
+    pub last: i64,
+}
+
+impl Spread {
+    pub fn of(r: &FlowRecord) -> Spread {
+        Spread::new(
+            r.ts_ns,
+            r.duration_ns,
+            r.orig_ip_bytes.saturating_add(r.resp_ip_bytes),
+        )
+    }
+
+    /// `total` bytes over `dur_ns` (a negative duration is zero) from `start_ns`.
+    pub fn new(start_ns: i64, dur_ns: i64, total: u64) -> Spread {
+        let dur_ns = dur_ns.max(0);
+        let first = start_ns.div_euclid(NS);
+        let last = if dur_ns == 0 {
+            first
         } else {
-            let elapsed = ((sec + 1) * NS - start) as u128;
-            (u128::from(total) * elapsed / dur as u128) as u64
+            (start_ns.saturating_add(dur_ns) - 1).div_euclid(NS)
         };
-        let bytes = upto - given;
-        given = upto;
-        (bytes > 0 || total == 0 && sec == first).then_some(SecondBytes {
+        Spread {
+            start_ns,
+            dur_ns,
+            total,
+            first,
+            last,
+        }
+    }
+
+    /// Bytes up to the end of second `sec`, proportional to the time elapsed.
+    fn upto(&self, sec: i64) -> u64 {
+        if sec < self.first {
+            0
+        } else if sec >= self.last || self.dur_ns == 0 {
+            self.total
+        } else {
+            let elapsed = (sec + 1).saturating_mul(NS).saturating_sub(self.start_ns) as u128;
+            (u128::from(self.total) * elapsed / self.dur_ns as u128) as u64
+        }
+    }
+
+    /// The bytes of second `sec` (0 outside `first..=last`).
+    pub fn bytes(&self, sec: i64) -> u64 {
+        if sec > self.last {
+            return 0;
+        }
+        self.upto(sec) - self.upto(sec.saturating_sub(1))
+    }
+}
+
+/// [`Spread`]'s seconds as [`SecondBytes`]: those with bytes (and the first, when there are
+/// none at all).
+pub fn spread(r: &FlowRecord) -> impl Iterator<Item = SecondBytes> + '_ {
+    let sp = Spread::of(r);
+    (sp.first..=sp.last).filter_map(move |sec| {
+        let bytes = sp.bytes(sec);
+        (bytes > 0 || sp.total == 0 && sec == sp.first).then_some(SecondBytes {
             proto: r.proto,
             orig_h: r.orig_h,
             orig_p: r.orig_p,
