@@ -635,3 +635,86 @@ pub fn read(
         out
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::flow::{ConnState, Proto};
+
+    fn flow(n: i64) -> FlowRecord {
+        FlowRecord {
+            ts_ns: 1_000 - n,
+            uid: format!("C{n}"),
+            orig_h: "10.0.0.1".parse().unwrap(),
+            orig_p: 1025,
+            resp_h: "10.0.0.2".parse().unwrap(),
+            resp_p: 80,
+            proto: Proto::Tcp,
+            duration_ns: 0,
+            orig_bytes: 0,
+            resp_bytes: 0,
+            conn_state: ConnState::SF,
+            missed_bytes: 0,
+            history: String::new(),
+            orig_pkts: 1,
+            orig_ip_bytes: 0,
+            resp_pkts: 0,
+            resp_ip_bytes: 0,
+            vlan: Vec::new(),
+            community_id: String::new(),
+            direction_inferred: true,
+            syn_synack_ns: None,
+            synack_ack_ns: None,
+            rtt_ns: None,
+            icmp_errors: None,
+            evicted: false,
+            service: None,
+            tunnel: None,
+            tunnel_parents: Vec::new(),
+            bad_checksums: 0,
+            rejected: None,
+        }
+    }
+
+    #[test]
+    fn a_channel_source_hands_over_every_item_in_order_then_the_senders_statistics() {
+        // More than two batches, the last one partial, sent from a thread of their own.
+        let (to, mut source) = channel("pcap");
+        let sender = std::thread::spawn(move || {
+            let mut flows = PacketFlows {
+                to,
+                stats: ReadStats::default(),
+            };
+            for n in 0..600 {
+                flows.flow(&flow(n));
+            }
+            flows.to.finish(flows.stats);
+        });
+        let mut uids = Vec::new();
+        while let Some(item) = source.next_item().unwrap() {
+            let Item::Flow(r) = item else {
+                panic!("not a flow: {item:?}");
+            };
+            uids.push(r.uid);
+        }
+        sender.join().unwrap();
+        let want: Vec<String> = (0..600).map(|n| format!("C{n}")).collect();
+        assert_eq!(uids, want);
+        let s = source.stats();
+        assert_eq!((s.lines, s.records), (600, 600));
+        assert_eq!((s.first_ts_ns, s.last_ts_ns), (Some(401), Some(1_000)));
+        assert_eq!(source.format_name(), "pcap");
+        assert!(source.next_item().unwrap().is_none(), "ended");
+    }
+
+    #[test]
+    fn a_channel_source_whose_sender_stopped_early_ends_without_statistics() {
+        let (mut to, mut source) = channel("netflow-udp");
+        to.push(Item::Flow(flow(1)));
+        to.send();
+        drop(to);
+        assert!(matches!(source.next_item(), Ok(Some(Item::Flow(_)))));
+        assert!(source.next_item().unwrap().is_none());
+        assert_eq!(source.stats().records, 0);
+    }
+}
