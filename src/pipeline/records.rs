@@ -21,7 +21,7 @@ use crate::capture::{CaptureError, Discovery, Input};
 use crate::engine::{self, Outcome, sinks};
 use crate::flow::{FlowRecord, FlowSink, NS, ServerPorts};
 use crate::records::dedupe::Dedupe;
-use crate::records::netflow::{ExportReader, IpfixFile, Listener};
+use crate::records::netflow::{ExportReader, IpfixFile, Listener, NetflowError};
 use crate::records::pair::Pairer;
 use crate::records::{Format, InputEvidence, Item, ReadStats, Reader, RecordsError, Source};
 
@@ -85,14 +85,45 @@ pub enum From {
     NetflowPackets,
 }
 
-/// A named source: errors name the input.
+/// A reader of NetFlow/IPFIX export messages (an IPFIX file, a capture of export packets):
+/// its items and the statistics of its collector.
+trait Exports: Send {
+    /// The format's name, as `--from` and the report spell it.
+    const FORMAT: &'static str;
+    type Error: std::fmt::Display;
+    fn next_item(&mut self) -> Result<Option<Item>, Self::Error>;
+    fn stats(&self) -> &ReadStats;
+}
+
+impl<R: Read + Send> Exports for IpfixFile<R> {
+    const FORMAT: &'static str = "ipfix-file";
+    type Error = NetflowError;
+    fn next_item(&mut self) -> Result<Option<Item>, NetflowError> {
+        IpfixFile::next_item(self)
+    }
+    fn stats(&self) -> &ReadStats {
+        self.collector().stats()
+    }
+}
+
+impl Exports for ExportReader {
+    const FORMAT: &'static str = "netflow-packets";
+    type Error = CaptureError;
+    fn next_item(&mut self) -> Result<Option<Item>, CaptureError> {
+        ExportReader::next_item(self)
+    }
+    fn stats(&self) -> &ReadStats {
+        self.collector().stats()
+    }
+}
+
+/// A reader of export messages as a source: errors name the input.
 struct Named<T> {
     name: String,
     inner: T,
-    format: &'static str,
 }
 
-impl<R: Read + Send> Source for Named<IpfixFile<R>> {
+impl<T: Exports> Source for Named<T> {
     fn next_item(&mut self) -> Result<Option<Item>, RecordsError> {
         self.inner.next_item().map_err(|e| RecordsError::Io {
             file: self.name.clone(),
@@ -100,25 +131,10 @@ impl<R: Read + Send> Source for Named<IpfixFile<R>> {
         })
     }
     fn stats(&self) -> &ReadStats {
-        self.inner.collector().stats()
+        self.inner.stats()
     }
     fn format_name(&self) -> &'static str {
-        self.format
-    }
-}
-
-impl Source for Named<ExportReader> {
-    fn next_item(&mut self) -> Result<Option<Item>, RecordsError> {
-        self.inner.next_item().map_err(|e| RecordsError::Io {
-            file: self.name.clone(),
-            source: std::io::Error::other(e.to_string()),
-        })
-    }
-    fn stats(&self) -> &ReadStats {
-        self.inner.collector().stats()
-    }
-    fn format_name(&self) -> &'static str {
-        self.format
+        T::FORMAT
     }
 }
 
@@ -134,7 +150,6 @@ pub fn export_captures(inputs: &[Input]) -> (Vec<RecordInput>, Vec<RecordsError>
                 source: Box::new(Named {
                     name: i.path.display().to_string(),
                     inner: ExportReader::new(r),
-                    format: "netflow-packets",
                 }),
             }),
             Err(e) => errors.push(RecordsError::Io {
@@ -156,42 +171,84 @@ pub fn listen(
         file: format!("udp://{addr}"),
         source: std::io::Error::other(e.to_string()),
     })?;
-    let (tx, rx) = sync_channel::<Vec<Item>>(4);
-    let (stats_tx, stats_rx) = sync_channel::<ReadStats>(1);
+    let (mut to, source) = channel("netflow-udp");
     std::thread::spawn(move || {
-        let mut batch = Vec::with_capacity(256);
-        let _ = l.run(duration, None, |item| {
-            batch.push(item);
-            if batch.len() >= 256 {
-                let _ = tx.send(std::mem::replace(&mut batch, Vec::with_capacity(256)));
-            }
-        });
-        if !batch.is_empty() {
-            let _ = tx.send(batch);
-        }
-        let _ = stats_tx.send(l.collector().stats().clone());
+        let _ = l.run(duration, None, |item| to.push(item));
+        to.finish(l.collector().stats().clone());
     });
     Ok(RecordInput {
         path: PathBuf::from(format!("udp://{addr}")),
         size: None,
-        source: Box::new(Received {
+        source: Box::new(source),
+    })
+}
+
+/// Items read on a thread of their own, handed over in batches (this end of [`channel`]).
+struct ChannelSource {
+    rx: Receiver<Vec<Item>>,
+    /// The statistics, sent once the items were.
+    stats_rx: Receiver<ReadStats>,
+    batch: std::vec::IntoIter<Item>,
+    stats: ReadStats,
+    format: &'static str,
+}
+
+/// The sending end of a [`ChannelSource`].
+struct ToChannel {
+    tx: SyncSender<Vec<Item>>,
+    stats_tx: SyncSender<ReadStats>,
+    buf: Vec<Item>,
+}
+
+/// Items in one batch.
+const BATCH: usize = 256;
+
+/// A source of format `format` whose items are sent from another thread: at most four batches
+/// wait in the channel.
+fn channel(format: &'static str) -> (ToChannel, ChannelSource) {
+    let (tx, rx) = sync_channel(4);
+    let (stats_tx, stats_rx) = sync_channel(1);
+    (
+        ToChannel {
+            tx,
+            stats_tx,
+            buf: Vec::with_capacity(BATCH),
+        },
+        ChannelSource {
             rx,
             stats_rx,
             batch: Vec::new().into_iter(),
             stats: ReadStats::default(),
-        }),
-    })
+            format,
+        },
+    )
 }
 
-/// What a listener thread received.
-struct Received {
-    rx: Receiver<Vec<Item>>,
-    stats_rx: Receiver<ReadStats>,
-    batch: std::vec::IntoIter<Item>,
-    stats: ReadStats,
+impl ToChannel {
+    fn push(&mut self, item: Item) {
+        self.buf.push(item);
+        if self.buf.len() >= BATCH {
+            self.send();
+        }
+    }
+
+    fn send(&mut self) {
+        if !self.buf.is_empty() {
+            // A closed channel means the reading side stopped: nothing more is wanted.
+            let _ = self
+                .tx
+                .send(std::mem::replace(&mut self.buf, Vec::with_capacity(BATCH)));
+        }
+    }
+
+    /// The items ended: what is batched goes, then the statistics.
+    fn finish(mut self, stats: ReadStats) {
+        self.send();
+        let _ = self.stats_tx.send(stats);
+    }
 }
 
-impl Source for Received {
+impl Source for ChannelSource {
     fn next_item(&mut self) -> Result<Option<Item>, RecordsError> {
         loop {
             if let Some(i) = self.batch.next() {
@@ -212,7 +269,7 @@ impl Source for Received {
         &self.stats
     }
     fn format_name(&self) -> &'static str {
-        "netflow-udp"
+        self.format
     }
 }
 
@@ -287,7 +344,6 @@ pub fn open(path: &Path, from: From) -> Result<RecordInput, RecordsError> {
         Box::new(Named {
             name,
             inner: IpfixFile::new(input),
-            format: "ipfix-file",
         })
     } else {
         let format = match from {
@@ -311,58 +367,17 @@ pub struct Captures<'a> {
     pub opts: &'a engine::Options,
 }
 
-/// Flow records batched from the packet engine's thread.
-struct ToChannel {
-    tx: SyncSender<Vec<FlowRecord>>,
-    buf: Vec<FlowRecord>,
-}
-
-impl ToChannel {
-    fn send(&mut self) {
-        if !self.buf.is_empty() {
-            // A closed channel means the reading side stopped: nothing more is wanted.
-            let _ = self
-                .tx
-                .send(std::mem::replace(&mut self.buf, Vec::with_capacity(256)));
-        }
-    }
-}
-
-impl FlowSink for ToChannel {
-    fn flow(&mut self, r: &FlowRecord) {
-        self.buf.push(r.clone());
-        if self.buf.len() >= 256 {
-            self.send();
-        }
-    }
-}
-
-/// The packet engine's flows as a source.
-struct FromPackets {
-    rx: Receiver<Vec<FlowRecord>>,
-    batch: std::vec::IntoIter<FlowRecord>,
+/// The packet engine's flows, sent to a [`ChannelSource`] with their statistics.
+struct PacketFlows {
+    to: ToChannel,
     stats: ReadStats,
 }
 
-impl Source for FromPackets {
-    fn next_item(&mut self) -> Result<Option<Item>, RecordsError> {
-        loop {
-            if let Some(r) = self.batch.next() {
-                self.stats.lines += 1;
-                self.stats.record(r.ts_ns);
-                return Ok(Some(Item::Flow(r)));
-            }
-            match self.rx.recv() {
-                Ok(b) => self.batch = b.into_iter(),
-                Err(_) => return Ok(None),
-            }
-        }
-    }
-    fn stats(&self) -> &ReadStats {
-        &self.stats
-    }
-    fn format_name(&self) -> &'static str {
-        "pcap"
+impl FlowSink for PacketFlows {
+    fn flow(&mut self, r: &FlowRecord) {
+        self.stats.lines += 1;
+        self.stats.record(r.ts_ns);
+        self.to.push(Item::Flow(r.clone()));
     }
 }
 
@@ -446,6 +461,15 @@ impl Emit<'_> {
             self.to.flow_owned(r);
         }
     }
+
+    /// Records of input `input` made by its pairer: to the merge of duplicates, or straight
+    /// out when there is none (one input cannot duplicate itself).
+    fn made(&mut self, made: &mut Vec<FlowRecord>, input: usize, dedupe: Option<&mut Dedupe>) {
+        match dedupe {
+            Some(d) => made.drain(..).for_each(|r| d.add(r, input)),
+            None => made.drain(..).for_each(|r| self.record(r)),
+        }
+    }
 }
 
 /// Reads `inputs` into `sink` (see the module's documentation). With `hash`, each input
@@ -463,15 +487,11 @@ pub fn read(
     let mut sources: Vec<Box<dyn Source>> = Vec::new();
     let mut packets = None;
     if let Some(c) = &captures {
-        let (tx, rx) = sync_channel(4);
+        let (to, source) = channel("pcap");
         paths.push(PathBuf::from("packet captures"));
         sizes.push(None);
-        sources.push(Box::new(FromPackets {
-            rx,
-            batch: Vec::new().into_iter(),
-            stats: ReadStats::default(),
-        }));
-        packets = Some((c.inputs, c.opts, tx));
+        sources.push(Box::new(source));
+        packets = Some((c.inputs, c.opts, to));
     }
     let with_packets = packets.is_some();
     for i in inputs {
@@ -481,14 +501,14 @@ pub fn read(
     }
     let (mut forward, deliver) = sinks::channel();
     std::thread::scope(|scope| {
-        let engine = packets.map(|(inputs, opts, tx)| {
+        let engine = packets.map(|(inputs, opts, to)| {
             scope.spawn(move || {
-                let mut to = ToChannel {
-                    tx,
-                    buf: Vec::with_capacity(256),
+                let mut flows = PacketFlows {
+                    to,
+                    stats: ReadStats::default(),
                 };
-                let outcome = engine::read(inputs, opts, servers, &mut to, &mut |_| {});
-                to.send();
+                let outcome = engine::read(inputs, opts, servers, &mut flows, &mut |_| {});
+                flows.to.finish(flows.stats);
                 outcome
             })
         });
@@ -509,8 +529,7 @@ pub fn read(
             .map(|_| Pairer::new(cfg.tcp_idle_ns, cfg.udp_idle_ns, cfg.linger_ns, servers))
             .collect();
         // One input cannot duplicate itself: its records go straight out.
-        let single = paths.len() == 1;
-        let mut dedupe = Dedupe::new(cfg.hold_ns);
+        let mut dedupe = (paths.len() > 1).then(|| Dedupe::new(cfg.hold_ns));
         let mut emit = Emit {
             to: &mut forward,
             seconds: cfg.seconds,
@@ -529,28 +548,18 @@ pub fn read(
                 with_rtt[i] += 1;
             }
             pairers[i].add(item, &mut made);
-            for r in made.drain(..) {
-                if single {
-                    emit.record(r);
-                } else {
-                    dedupe.add(r, i);
-                }
-            }
+            emit.made(&mut made, i, dedupe.as_mut());
             clock = clock.max(key);
             let sec = clock.div_euclid(NS);
             if sec != clock_sec {
                 clock_sec = sec;
                 for (j, p) in pairers.iter_mut().enumerate() {
                     p.advance(clock, &mut made);
-                    for r in made.drain(..) {
-                        if single {
-                            emit.record(r);
-                        } else {
-                            dedupe.add(r, j);
-                        }
-                    }
+                    emit.made(&mut made, j, dedupe.as_mut());
                 }
-                dedupe.advance(clock, &mut released);
+                if let Some(d) = dedupe.as_mut() {
+                    d.advance(clock, &mut released);
+                }
                 for (r, _) in released.drain(..) {
                     emit.record(r);
                 }
@@ -561,15 +570,11 @@ pub fn read(
         }
         for (j, p) in pairers.iter_mut().enumerate() {
             p.finish(&mut made);
-            for r in made.drain(..) {
-                if single {
-                    emit.record(r);
-                } else {
-                    dedupe.add(r, j);
-                }
-            }
+            emit.made(&mut made, j, dedupe.as_mut());
         }
-        dedupe.finish(&mut released);
+        if let Some(d) = dedupe.as_mut() {
+            d.finish(&mut released);
+        }
         for (r, _) in released.drain(..) {
             emit.record(r);
         }
@@ -604,7 +609,7 @@ pub fn read(
             Some(Err(panic)) => std::panic::resume_unwind(panic),
             None => None,
         };
-        out.duplicates_merged = dedupe.merged;
+        out.duplicates_merged = dedupe.map_or(0, |d| d.merged);
         for (i, path) in paths.iter().enumerate() {
             let error = merge.errors[i].take();
             let sha256 = match hashes.get(i).cloned().flatten() {
@@ -629,4 +634,87 @@ pub fn read(
         }
         out
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::flow::{ConnState, Proto};
+
+    fn flow(n: i64) -> FlowRecord {
+        FlowRecord {
+            ts_ns: 1_000 - n,
+            uid: format!("C{n}"),
+            orig_h: "10.0.0.1".parse().unwrap(),
+            orig_p: 1025,
+            resp_h: "10.0.0.2".parse().unwrap(),
+            resp_p: 80,
+            proto: Proto::Tcp,
+            duration_ns: 0,
+            orig_bytes: 0,
+            resp_bytes: 0,
+            conn_state: ConnState::SF,
+            missed_bytes: 0,
+            history: String::new(),
+            orig_pkts: 1,
+            orig_ip_bytes: 0,
+            resp_pkts: 0,
+            resp_ip_bytes: 0,
+            vlan: Vec::new(),
+            community_id: String::new(),
+            direction_inferred: true,
+            syn_synack_ns: None,
+            synack_ack_ns: None,
+            rtt_ns: None,
+            icmp_errors: None,
+            evicted: false,
+            service: None,
+            tunnel: None,
+            tunnel_parents: Vec::new(),
+            bad_checksums: 0,
+            rejected: None,
+        }
+    }
+
+    #[test]
+    fn a_channel_source_hands_over_every_item_in_order_then_the_senders_statistics() {
+        // More than two batches, the last one partial, sent from a thread of their own.
+        let (to, mut source) = channel("pcap");
+        let sender = std::thread::spawn(move || {
+            let mut flows = PacketFlows {
+                to,
+                stats: ReadStats::default(),
+            };
+            for n in 0..600 {
+                flows.flow(&flow(n));
+            }
+            flows.to.finish(flows.stats);
+        });
+        let mut uids = Vec::new();
+        while let Some(item) = source.next_item().unwrap() {
+            let Item::Flow(r) = item else {
+                panic!("not a flow: {item:?}");
+            };
+            uids.push(r.uid);
+        }
+        sender.join().unwrap();
+        let want: Vec<String> = (0..600).map(|n| format!("C{n}")).collect();
+        assert_eq!(uids, want);
+        let s = source.stats();
+        assert_eq!((s.lines, s.records), (600, 600));
+        assert_eq!((s.first_ts_ns, s.last_ts_ns), (Some(401), Some(1_000)));
+        assert_eq!(source.format_name(), "pcap");
+        assert!(source.next_item().unwrap().is_none(), "ended");
+    }
+
+    #[test]
+    fn a_channel_source_whose_sender_stopped_early_ends_without_statistics() {
+        let (mut to, mut source) = channel("netflow-udp");
+        to.push(Item::Flow(flow(1)));
+        to.send();
+        drop(to);
+        assert!(matches!(source.next_item(), Ok(Some(Item::Flow(_)))));
+        assert!(source.next_item().unwrap().is_none());
+        assert_eq!(source.stats().records, 0);
+    }
 }

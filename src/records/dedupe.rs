@@ -8,27 +8,64 @@
 //!
 //! The record kept is the one with the most evidence: a handshake RTT (a packet capture) first,
 //! then a direction that was not inferred, then the most packets; ties go to the earlier input.
+//!
+//! Held records sit in a slab (a vector whose free slots are reused), found through an index of
+//! slab numbers keyed by a 64-bit hash of the Community ID. Records whose Community IDs hash
+//! alike are chained in the order they were first held, and a duplicate must have the very same
+//! Community ID, so a hash collision never merges two flows. Records are released in order of
+//! their release time (end plus the hold time), ties in the order they were first held: a queue
+//! in that order takes the records that come in order of their end (what the merge of inputs
+//! hands over), a heap the others. Once the slab, index and queues have grown to the records
+//! held, a record costs no allocation here.
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::{BinaryHeap, VecDeque};
+use std::hash::BuildHasher;
+
+use hashbrown::{DefaultHashBuilder, HashTable};
 
 use crate::flow::FlowRecord;
 
 /// Clock difference tolerated between two sensors' records of one connection.
 pub const SKEW_NS: i64 = 1_000_000_000;
 
+/// No slot (the end of a chain).
+const NIL: usize = usize::MAX;
+
 struct Held {
     rec: FlowRecord,
     input: usize,
+    /// When it was first held: the tie-break of release times, and what tells a release entry
+    /// of this record from one of an earlier record in the same slot.
+    seq: u64,
+    /// Hash of `rec.community_id`.
+    hash: u64,
+    /// Its release time: the end of `rec` plus the hold time.
+    release: i64,
+    /// The next slot whose Community ID has the same hash (held later), or [`NIL`].
+    next: usize,
 }
+
+/// A release entry: (release time, seq, slot). Entries go stale when a merge changes the
+/// record's end, or once the record is released; a stale entry is skipped.
+type Due = (i64, u64, usize);
 
 /// Merges duplicate records across inputs (see the module's documentation).
 pub struct Dedupe {
     hold_ns: i64,
-    held: HashMap<u64, Held>,
-    by_cid: HashMap<String, Vec<u64>>,
-    release: BinaryHeap<Reverse<(i64, u64)>>,
+    slots: Vec<Option<Held>>,
+    free: Vec<usize>,
+    /// The first slot of each chain, by hash.
+    index: HashTable<usize>,
+    hasher: DefaultHashBuilder,
+    /// How a Community ID is hashed (replaced in tests to make collisions).
+    hash_fn: fn(&DefaultHashBuilder, &str) -> u64,
+    /// Release entries pushed in order (each no earlier than the one before).
+    in_order: VecDeque<Due>,
+    /// The other release entries.
+    late: BinaryHeap<Reverse<Due>>,
     next_seq: u64,
+    held: usize,
     /// Records merged into another (each duplicate counts once).
     pub merged: u64,
 }
@@ -50,96 +87,174 @@ impl Dedupe {
     pub fn new(hold_ns: i64) -> Self {
         Dedupe {
             hold_ns: hold_ns.max(0),
-            held: HashMap::new(),
-            by_cid: HashMap::new(),
-            release: BinaryHeap::new(),
+            slots: Vec::new(),
+            free: Vec::new(),
+            index: HashTable::new(),
+            hasher: DefaultHashBuilder::default(),
+            hash_fn: |h, cid| h.hash_one(cid),
+            in_order: VecDeque::new(),
+            late: BinaryHeap::new(),
             next_seq: 0,
+            held: 0,
             merged: 0,
         }
     }
 
     /// Records held now.
     pub fn held(&self) -> usize {
-        self.held.len()
+        self.held
     }
 
     /// A record of input `input`: merged into a held duplicate, or held.
     pub fn add(&mut self, rec: FlowRecord, input: usize) {
-        if let Some(seqs) = self.by_cid.get(&rec.community_id) {
-            let (a0, a1) = (rec.ts_ns, end_ns(&rec));
-            let dup = seqs.iter().copied().find(|s| {
-                self.held.get(s).is_some_and(|h| {
-                    h.input != input
-                        && h.rec.proto == rec.proto
-                        && h.rec.ts_ns <= a1.saturating_add(SKEW_NS)
-                        && a0 <= end_ns(&h.rec).saturating_add(SKEW_NS)
-                })
-            });
-            if let Some(seq) = dup
-                && let Some(h) = self.held.get_mut(&seq)
+        let hash = (self.hash_fn)(&self.hasher, &rec.community_id);
+        let slots = &self.slots;
+        let head = self
+            .index
+            .find(hash, |&s| slots[s].as_ref().is_some_and(|h| h.hash == hash))
+            .copied();
+        // The first held duplicate in the order held, and the chain's last slot.
+        let (a0, a1) = (rec.ts_ns, end_ns(&rec));
+        let mut dup = NIL;
+        let mut last = NIL;
+        let mut s = head.unwrap_or(NIL);
+        while let Some(h) = self.slots.get(s).and_then(Option::as_ref) {
+            if h.input != input
+                && h.rec.proto == rec.proto
+                && h.rec.ts_ns <= a1.saturating_add(SKEW_NS)
+                && a0 <= end_ns(&h.rec).saturating_add(SKEW_NS)
+                && h.rec.community_id == rec.community_id
             {
-                self.merged += 1;
-                let new_wins =
-                    (evidence(&rec), Reverse(input)) > (evidence(&h.rec), Reverse(h.input));
-                let before = end_ns(&h.rec);
-                if new_wins {
-                    h.input = input;
-                    h.rec = rec;
-                }
-                let after = end_ns(&h.rec);
-                if after != before {
-                    self.release
-                        .push(Reverse((after.saturating_add(self.hold_ns), seq)));
-                }
-                return;
+                dup = s;
+                break;
             }
+            last = s;
+            s = h.next;
+        }
+        if let Some(h) = self.slots.get_mut(dup).and_then(Option::as_mut) {
+            self.merged += 1;
+            if (evidence(&rec), Reverse(input)) > (evidence(&h.rec), Reverse(h.input)) {
+                h.input = input;
+                h.rec = rec;
+                let release = end_ns(&h.rec).saturating_add(self.hold_ns);
+                if release != h.release {
+                    h.release = release;
+                    let due = (release, h.seq, dup);
+                    self.push_due(due);
+                }
+            }
+            return;
         }
         let seq = self.next_seq;
         self.next_seq += 1;
         let release = end_ns(&rec).saturating_add(self.hold_ns);
-        self.by_cid
-            .entry(rec.community_id.clone())
-            .or_default()
-            .push(seq);
-        self.release.push(Reverse((release, seq)));
-        self.held.insert(seq, Held { rec, input });
+        let held = Held {
+            rec,
+            input,
+            seq,
+            hash,
+            release,
+            next: NIL,
+        };
+        let slot = match self.free.pop() {
+            Some(s) => {
+                self.slots[s] = Some(held);
+                s
+            }
+            None => {
+                self.slots.push(Some(held));
+                self.slots.len() - 1
+            }
+        };
+        match self.slots.get_mut(last).and_then(Option::as_mut) {
+            Some(h) => h.next = slot,
+            None => {
+                let slots = &self.slots;
+                self.index
+                    .insert_unique(hash, slot, |&s| slots[s].as_ref().map_or(0, |h| h.hash));
+            }
+        }
+        self.held += 1;
+        self.push_due((release, seq, slot));
+    }
+
+    fn push_due(&mut self, due: Due) {
+        match self.in_order.back() {
+            Some(&back) if due < back => self.late.push(Reverse(due)),
+            _ => self.in_order.push_back(due),
+        }
+    }
+
+    /// The earliest release entry, if it is before `before`, taken off its queue.
+    fn pop_due(&mut self, before: Option<i64>) -> Option<Due> {
+        let a = self.in_order.front().copied();
+        let b = self.late.peek().map(|&Reverse(d)| d);
+        let first = match (a, b) {
+            (Some(a), Some(b)) => a.min(b),
+            (Some(d), None) | (None, Some(d)) => d,
+            (None, None) => return None,
+        };
+        if before.is_some_and(|t| first.0 >= t) {
+            return None;
+        }
+        if a == Some(first) {
+            self.in_order.pop_front();
+        } else {
+            self.late.pop();
+        }
+        Some(first)
     }
 
     /// The clock is at `now_ns`: records whose end plus the hold time is before it go to `out`,
     /// each with its input.
     pub fn advance(&mut self, now_ns: i64, out: &mut Vec<(FlowRecord, usize)>) {
-        while let Some(&Reverse((release, seq))) = self.release.peek() {
-            if release >= now_ns {
-                break;
-            }
-            self.release.pop();
-            self.take(seq, release, out);
+        while let Some(due) = self.pop_due(Some(now_ns)) {
+            self.take(due, out);
         }
     }
 
     /// The inputs ended: every held record goes to `out`, in order of release.
     pub fn finish(&mut self, out: &mut Vec<(FlowRecord, usize)>) {
-        while let Some(Reverse((release, seq))) = self.release.pop() {
-            self.take(seq, release, out);
+        while let Some(due) = self.pop_due(None) {
+            self.take(due, out);
         }
     }
 
-    /// Releases held record `seq`, if `release` is still its time.
-    fn take(&mut self, seq: u64, release: i64, out: &mut Vec<(FlowRecord, usize)>) {
+    /// Releases the record of a release entry, unless the entry is stale.
+    fn take(&mut self, (release, seq, slot): Due, out: &mut Vec<(FlowRecord, usize)>) {
         let current = self
-            .held
-            .get(&seq)
-            .is_some_and(|h| end_ns(&h.rec).saturating_add(self.hold_ns) == release);
+            .slots
+            .get(slot)
+            .and_then(Option::as_ref)
+            .is_some_and(|h| h.seq == seq && h.release == release);
         if !current {
             return;
         }
-        let Some(h) = self.held.remove(&seq) else {
+        let Some(h) = self.slots.get_mut(slot).and_then(Option::take) else {
             return;
         };
-        if let Some(seqs) = self.by_cid.get_mut(&h.rec.community_id) {
-            seqs.retain(|&s| s != seq);
-            if seqs.is_empty() {
-                self.by_cid.remove(&h.rec.community_id);
+        self.free.push(slot);
+        self.held -= 1;
+        // Unlink it from its chain (chains are short: the records of one Community ID).
+        let slots = &mut self.slots;
+        if let Ok(mut first) = self.index.find_entry(h.hash, |&s| {
+            s == slot || slots[s].as_ref().is_some_and(|o| o.hash == h.hash)
+        }) {
+            if *first.get() == slot {
+                if h.next == NIL {
+                    first.remove();
+                } else {
+                    *first.get_mut() = h.next;
+                }
+            } else {
+                let mut s = *first.get();
+                while let Some(o) = slots.get_mut(s).and_then(Option::as_mut) {
+                    if o.next == slot {
+                        o.next = h.next;
+                        break;
+                    }
+                    s = o.next;
+                }
             }
         }
         out.push((h.rec, h.input));
@@ -232,5 +347,192 @@ mod tests {
         let got: Vec<_> = out.iter().map(|(r, i)| (r.orig_pkts, *i)).collect();
         assert_eq!(got, [(1, 1), (5, 2)]);
         assert_eq!(d.merged, 2);
+    }
+
+    #[test]
+    fn records_whose_community_ids_hash_alike_are_never_merged() {
+        let mut d = Dedupe::new(0);
+        // Every Community ID has the same 64-bit hash: one chain holds them all.
+        d.hash_fn = |_, _| 7;
+        d.add(rec("1:a", 100, 5, 1), 0);
+        d.add(rec("1:b", 100, 5, 2), 1);
+        d.add(rec("1:c", 100, 9, 3), 1);
+        assert_eq!(d.merged, 0, "same hash, other Community ID: other flows");
+        assert_eq!(d.held(), 3);
+        // Each duplicate finds its own flow past the others of the chain.
+        d.add(rec("1:b", 100, 5, 4), 0);
+        d.add(rec("1:a", 100, 5, 5), 1);
+        assert_eq!(d.merged, 2);
+        let mut out = Vec::new();
+        // "1:a" and "1:b" end first: released from the head and middle of the chain.
+        d.advance(105 * S + 1, &mut out);
+        let got: Vec<_> = out
+            .iter()
+            .map(|(r, i)| (r.uid.as_str(), r.orig_pkts, *i))
+            .collect();
+        assert_eq!(got, [("C1:a100", 5, 1), ("C1:b100", 4, 0)]);
+        // The chain's last record is still found, and another "1:a" is held anew.
+        d.add(rec("1:c", 101, 1, 6), 0);
+        d.add(rec("1:a", 106, 1, 7), 0);
+        assert_eq!((d.merged, d.held()), (3, 2));
+        out.clear();
+        d.finish(&mut out);
+        let got: Vec<_> = out
+            .iter()
+            .map(|(r, i)| (r.uid.as_str(), r.orig_pkts, *i))
+            .collect();
+        // "1:c" took the better record's end: it goes first.
+        assert_eq!(got, [("C1:c101", 6, 0), ("C1:a106", 7, 0)]);
+        assert_eq!(d.held(), 0);
+    }
+
+    /// The merge as it was first written (a map of Community IDs to the records held, a heap
+    /// of release times): what the slab must do exactly.
+    struct Reference {
+        hold_ns: i64,
+        held: std::collections::HashMap<u64, (FlowRecord, usize)>,
+        by_cid: std::collections::HashMap<String, Vec<u64>>,
+        release: BinaryHeap<Reverse<(i64, u64)>>,
+        next_seq: u64,
+        merged: u64,
+    }
+
+    impl Reference {
+        fn add(&mut self, rec: FlowRecord, input: usize) {
+            if let Some(seqs) = self.by_cid.get(&rec.community_id) {
+                let (a0, a1) = (rec.ts_ns, end_ns(&rec));
+                let dup = seqs.iter().copied().find(|s| {
+                    self.held.get(s).is_some_and(|(h, i)| {
+                        *i != input
+                            && h.proto == rec.proto
+                            && h.ts_ns <= a1.saturating_add(SKEW_NS)
+                            && a0 <= end_ns(h).saturating_add(SKEW_NS)
+                    })
+                });
+                if let Some(seq) = dup
+                    && let Some((h, i)) = self.held.get_mut(&seq)
+                {
+                    self.merged += 1;
+                    let before = end_ns(h);
+                    if (evidence(&rec), Reverse(input)) > (evidence(h), Reverse(*i)) {
+                        *i = input;
+                        *h = rec;
+                    }
+                    let after = end_ns(h);
+                    if after != before {
+                        self.release
+                            .push(Reverse((after.saturating_add(self.hold_ns), seq)));
+                    }
+                    return;
+                }
+            }
+            let seq = self.next_seq;
+            self.next_seq += 1;
+            self.by_cid
+                .entry(rec.community_id.clone())
+                .or_default()
+                .push(seq);
+            self.release
+                .push(Reverse((end_ns(&rec).saturating_add(self.hold_ns), seq)));
+            self.held.insert(seq, (rec, input));
+        }
+
+        fn pop(&mut self, now_ns: Option<i64>, out: &mut Vec<(FlowRecord, usize)>) {
+            while let Some(&Reverse((release, seq))) = self.release.peek() {
+                if now_ns.is_some_and(|t| release >= t) {
+                    break;
+                }
+                self.release.pop();
+                let current = self
+                    .held
+                    .get(&seq)
+                    .is_some_and(|(h, _)| end_ns(h).saturating_add(self.hold_ns) == release);
+                if !current {
+                    continue;
+                }
+                let Some((h, i)) = self.held.remove(&seq) else {
+                    continue;
+                };
+                if let Some(seqs) = self.by_cid.get_mut(&h.community_id) {
+                    seqs.retain(|&s| s != seq);
+                    if seqs.is_empty() {
+                        self.by_cid.remove(&h.community_id);
+                    }
+                }
+                out.push((h, i));
+            }
+        }
+    }
+
+    #[test]
+    fn releases_and_merges_as_the_first_implementation_did() {
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        let mut rnd = move |n: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x % n
+        };
+        for round in 0..40 {
+            let hold = (round % 4) as i64 * S;
+            let mut d = Dedupe::new(hold);
+            if round % 2 == 1 {
+                // Few hashes for many Community IDs: long chains with collisions.
+                d.hash_fn = |_, cid| cid.len() as u64 % 3;
+            }
+            let mut r = Reference {
+                hold_ns: hold,
+                held: Default::default(),
+                by_cid: Default::default(),
+                release: BinaryHeap::new(),
+                next_seq: 0,
+                merged: 0,
+            };
+            let (mut got, mut want) = (Vec::new(), Vec::new());
+            let mut clock = 0i64;
+            for n in 0..600u64 {
+                // Mostly in order of their end, some late; ends equal often.
+                clock += rnd(3) as i64 * S / 2;
+                let dur = rnd(4) as i64 * S / 2;
+                let end = if rnd(5) == 0 {
+                    clock - rnd(6) as i64 * S
+                } else {
+                    clock
+                };
+                let mut a = rec(
+                    &format!("1:{}", "k".repeat(1 + rnd(9) as usize)),
+                    0,
+                    0,
+                    rnd(4),
+                );
+                a.ts_ns = end - dur;
+                a.duration_ns = dur;
+                a.uid = format!("C{n}");
+                a.direction_inferred = rnd(3) != 0;
+                if rnd(6) == 0 {
+                    a.rtt_ns = Some(1);
+                }
+                if rnd(4) == 0 {
+                    a.proto = crate::flow::Proto::Udp;
+                }
+                let input = rnd(3) as usize;
+                d.add(a.clone(), input);
+                r.add(a, input);
+                assert_eq!(d.held(), r.held.len());
+                if rnd(4) == 0 {
+                    d.advance(clock, &mut got);
+                    r.pop(Some(clock), &mut want);
+                }
+            }
+            d.finish(&mut got);
+            r.pop(None, &mut want);
+            let ids = |v: &[(FlowRecord, usize)]| -> Vec<(String, usize)> {
+                v.iter().map(|(a, i)| (a.uid.clone(), *i)).collect()
+            };
+            assert_eq!(ids(&got), ids(&want), "round {round}");
+            assert_eq!(d.merged, r.merged, "round {round}");
+            assert!(d.merged > 0, "round {round}: duplicates were made");
+            assert_eq!(d.held(), 0);
+        }
     }
 }
