@@ -25,7 +25,7 @@ use super::groups::Seen;
 use crate::flow::{FlowRecord, Spread};
 
 /// Records a usage keeps whole before the oldest is laid out second by second.
-pub const MAX_SPREADS: usize = 16;
+pub const MAX_SPREADS: usize = 8;
 
 /// A record's bytes not yet final: its seconds from `from` on.
 #[derive(Debug, Clone)]
@@ -103,26 +103,26 @@ impl Usage {
             return;
         }
         self.ip_bytes += spread.total;
-        if self.newest.is_none_or(|n| spread.last > n) {
-            self.advance(spread.last, window);
+        if self.newest.is_none_or(|n| spread.last() > n) {
+            self.advance(spread.last(), window);
         }
-        let from = Self::open_from(self.newest.unwrap_or(spread.last), window);
+        let from = Self::open_from(self.newest.unwrap_or(spread.last()), window);
         // Seconds already final: final seconds of their own.
-        for sec in spread.first..from.min(spread.last + 1) {
+        for sec in spread.first()..from.min(spread.last() + 1) {
             let bytes = spread.bytes(sec);
             if bytes > 0 {
                 self.finalize(sec, bytes);
             }
         }
-        if spread.last >= from {
+        if spread.last() >= from {
+            if self.spreads.len() == MAX_SPREADS {
+                let oldest = self.spreads.remove(0);
+                self.lay_out(&oldest);
+            }
             self.spreads.push(Open {
                 spread,
-                from: spread.first.max(from),
+                from: spread.first().max(from),
             });
-        }
-        if self.spreads.len() > MAX_SPREADS {
-            let oldest = self.spreads.remove(0);
-            self.lay_out(&oldest);
         }
     }
 
@@ -130,7 +130,7 @@ impl Usage {
     fn lay_out(&mut self, o: &Open) {
         let mut merged = VecDeque::with_capacity(self.window.len() + 8);
         let mut old = std::mem::take(&mut self.window).into_iter().peekable();
-        for sec in o.from..=o.spread.last {
+        for sec in o.from..=o.spread.last() {
             let bytes = o.spread.bytes(sec);
             if bytes == 0 {
                 continue;
@@ -182,8 +182,12 @@ impl Usage {
         }
         self.spreads.retain_mut(|o| {
             o.from = o.from.max(keep_from);
-            o.spread.last >= keep_from
+            o.spread.last() >= keep_from
         });
+        // Memory follows the records open now, not the most ever open at once.
+        if self.spreads.capacity() > 2 * self.spreads.len() + 2 {
+            self.spreads.shrink_to(self.spreads.len() + 1);
+        }
     }
 
     /// Each open second before `below` that has bytes, ascending, with its bytes: the
@@ -197,7 +201,7 @@ impl Usage {
         loop {
             let mut sec = self.window.get(w).map_or(i64::MAX, |e| e.0);
             for (j, o) in self.spreads.iter().enumerate() {
-                if next[j] <= o.spread.last {
+                if next[j] <= o.spread.last() {
                     sec = sec.min(next[j]);
                 }
             }
@@ -326,7 +330,7 @@ mod tests {
         for &(start, dur, total) in records {
             let sp = spread(start, dur, total);
             whole.add_spread(sp, window);
-            for sec in sp.first..=sp.last {
+            for sec in sp.first()..=sp.last() {
                 seconds.add_bytes(sec, sp.bytes(sec), window);
             }
             assert!(whole.spreads.len() <= MAX_SPREADS);
@@ -336,7 +340,7 @@ mod tests {
                 (whole.active, whole.peak, whole.peak_sec),
                 (seconds.active, seconds.peak, seconds.peak_sec)
             );
-            for before in [i64::MIN, sp.first, sp.last, i64::MAX] {
+            for before in [i64::MIN, sp.first(), sp.last(), i64::MAX] {
                 for budget in [0.0, 8.0, 800.0] {
                     assert_eq!(
                         whole.peak_over(budget, before),

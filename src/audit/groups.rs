@@ -35,9 +35,43 @@ pub struct Class {
     pub way: Option<Reversal>,
 }
 
+/// A uid kept as an example: inline when it is short (Zeek's and flowaudit's are 18
+/// characters), so that an example costs no allocation of its own. Every finding group and
+/// every (client, rule) bandwidth usage keeps up to [`MAX_UIDS`]; with a String each, the
+/// examples were most of a group's memory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Uid {
+    Inline { len: u8, bytes: [u8; 22] },
+    Long(Box<str>),
+}
+
+impl Uid {
+    fn new(s: &str) -> Uid {
+        let mut bytes = [0u8; 22];
+        match (bytes.get_mut(..s.len()), u8::try_from(s.len())) {
+            (Some(b), Ok(len)) => {
+                b.copy_from_slice(s.as_bytes());
+                Uid::Inline { len, bytes }
+            }
+            _ => Uid::Long(s.into()),
+        }
+    }
+
+    fn as_str(&self) -> &str {
+        match self {
+            // Copied whole from a str: always UTF-8.
+            Uid::Inline { len, bytes } => {
+                std::str::from_utf8(bytes.get(..usize::from(*len)).unwrap_or_default())
+                    .unwrap_or_default()
+            }
+            Uid::Long(s) => s,
+        }
+    }
+}
+
 /// The earliest example uids (by first packet time, then uid).
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Uids(Vec<(i64, String)>);
+pub struct Uids(Vec<(i64, Uid)>);
 
 impl Uids {
     pub fn add(&mut self, ts: i64, uid: &str) {
@@ -52,16 +86,22 @@ impl Uids {
         let at = self
             .0
             .partition_point(|(t, u)| (*t, u.as_str()) <= (ts, uid));
-        self.0.insert(at, (ts, uid.to_string()));
-        self.0.truncate(MAX_UIDS);
+        if self.0.capacity() == 0 {
+            self.0.reserve_exact(MAX_UIDS);
+        }
+        // The last one goes first, so the list never grows past its capacity.
+        if self.0.len() == MAX_UIDS {
+            self.0.pop();
+        }
+        self.0.insert(at.min(self.0.len()), (ts, Uid::new(uid)));
     }
     pub fn merge(&mut self, other: &Uids) {
         for (t, u) in &other.0 {
-            self.add(*t, u);
+            self.add(*t, u.as_str());
         }
     }
     pub fn list(&self) -> Vec<String> {
-        self.0.iter().map(|(_, u)| u.clone()).collect()
+        self.0.iter().map(|(_, u)| u.as_str().to_owned()).collect()
     }
 }
 
@@ -425,5 +465,22 @@ mod tests {
             u.add(t, s);
         }
         assert_eq!(u.list(), vec!["z", "a", "b", "c", "d"]);
+        assert_eq!(u.0.capacity(), MAX_UIDS);
+        // Long uids (kept on the heap), one of exactly the inline length, and text that is
+        // not ASCII come back as they went in, in order.
+        let mut u = Uids::default();
+        let long = "C".repeat(23);
+        let exact = "D".repeat(22);
+        for (t, s) in [
+            (3, long.as_str()),
+            (1, exact.as_str()),
+            (2, "é→😀"),
+            (0, ""),
+        ] {
+            u.add(t, s);
+        }
+        assert_eq!(u.list(), vec!["", exact.as_str(), "é→😀", long.as_str()]);
+        assert!(matches!(u.0[3].1, Uid::Long(_)));
+        assert!(matches!(u.0[1].1, Uid::Inline { len: 22, .. }));
     }
 }

@@ -400,10 +400,6 @@ pub struct Spread {
     pub dur_ns: i64,
     /// IP bytes both ways.
     pub total: u64,
-    /// The first second it covers (seconds since the epoch).
-    pub first: i64,
-    /// The last second it covers.
-    pub last: i64,
 }
 
 impl Spread {
@@ -417,27 +413,32 @@ impl Spread {
 
     /// `total` bytes over `dur_ns` (a negative duration is zero) from `start_ns`.
     pub fn new(start_ns: i64, dur_ns: i64, total: u64) -> Spread {
-        let dur_ns = dur_ns.max(0);
-        let first = start_ns.div_euclid(NS);
-        let last = if dur_ns == 0 {
-            first
-        } else {
-            (start_ns.saturating_add(dur_ns) - 1).div_euclid(NS)
-        };
         Spread {
             start_ns,
-            dur_ns,
+            dur_ns: dur_ns.max(0),
             total,
-            first,
-            last,
+        }
+    }
+
+    /// The first second it covers (seconds since the epoch).
+    pub fn first(&self) -> i64 {
+        self.start_ns.div_euclid(NS)
+    }
+
+    /// The last second it covers.
+    pub fn last(&self) -> i64 {
+        if self.dur_ns == 0 {
+            self.first()
+        } else {
+            (self.start_ns.saturating_add(self.dur_ns) - 1).div_euclid(NS)
         }
     }
 
     /// Bytes up to the end of second `sec`, proportional to the time elapsed.
     fn upto(&self, sec: i64) -> u64 {
-        if sec < self.first {
+        if sec < self.first() {
             0
-        } else if sec >= self.last || self.dur_ns == 0 {
+        } else if sec >= self.last() || self.dur_ns == 0 {
             self.total
         } else {
             let elapsed = (sec + 1).saturating_mul(NS).saturating_sub(self.start_ns) as u128;
@@ -445,9 +446,9 @@ impl Spread {
         }
     }
 
-    /// The bytes of second `sec` (0 outside `first..=last`).
+    /// The bytes of second `sec` (0 outside `first()..=last()`).
     pub fn bytes(&self, sec: i64) -> u64 {
-        if sec > self.last {
+        if sec > self.last() {
             return 0;
         }
         self.upto(sec) - self.upto(sec.saturating_sub(1))
@@ -458,9 +459,10 @@ impl Spread {
 /// none at all).
 pub fn spread(r: &FlowRecord) -> impl Iterator<Item = SecondBytes> + '_ {
     let sp = Spread::of(r);
-    (sp.first..=sp.last).filter_map(move |sec| {
+    let first = sp.first();
+    (first..=sp.last()).filter_map(move |sec| {
         let bytes = sp.bytes(sec);
-        (bytes > 0 || sp.total == 0 && sec == sp.first).then_some(SecondBytes {
+        (bytes > 0 || sp.total == 0 && sec == first).then_some(SecondBytes {
             proto: r.proto,
             orig_h: r.orig_h,
             orig_p: r.orig_p,
