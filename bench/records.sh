@@ -145,8 +145,10 @@ for fmt in zeek json eve vpc ipfix two; do
     mw=$(printf '%s\n' "${walls[@]}" | median)
     mc=$(printf '%s\n' "${cpus[@]}" | median)
     mr=$(printf '%s\n' "${rss[@]}" | median)
-    rate=$(echo "$records / $mc" | bc -l | xargs printf '%.0f')
-    wrate=$(echo "$records / $mw" | bc -l | xargs printf '%.0f')
+    # A run shorter than the clock's resolution (a small --records) has no rate.
+    per() { if [ "$(echo "$2 > 0" | bc -l)" = 1 ]; then echo "$1 / $2" | bc -l | xargs printf '%.0f'; else echo "—"; fi; }
+    rate=$(per "$records" "$mc")
+    wrate=$(per "$records" "$mw")
     mib=$(echo "$mr / 1024" | bc -l | xargs printf '%.1f')
     shown=$(for f in "${files[@]}"; do rel "$f"; done | paste -sd ' ')
     echo "| $name | $run | $shown | $records | $mw | $mc | $rate | $wrate | $mib |"
