@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Times reading flow records (records::Reader: Zeek TSV conn.log and flowaudit JSON lines), one
-# core, on inputs generated from a real capture's flows.
+# Times reading flow records (Zeek TSV conn.log, flowaudit JSON lines, Suricata EVE, AWS VPC flow
+# logs, an RFC 5655 IPFIX file), one core, on inputs generated from a real capture's flows.
 #
 #   bench/records.sh [--records N] [CAPTURE] [RUNS]
 #
@@ -12,9 +12,14 @@
 # The seed is `flowaudit flows --format json CAPTURE` (bench/data/records/seed.json, made once
 # per capture); `records_speed gen` (examples/records_speed.rs) repeats its records, each pass
 # shifted in time, into bench/data/records/N.zeek and N.jsonl as `flowaudit flows` writes them
-# (Zeek TSV with its header; JSON lines). Each format is timed twice under GNU time: `read`
-# is `records_speed read FILE` (the reader alone, one thread), `audit` is `flowaudit audit
-# --rules rules/hopex.toml ... FILE` (the whole command). The table shows, per format and run,
+# (Zeek TSV with its header; JSON lines). bench/gen_records.py rewrites N.jsonl's flows as
+# N.eve.json (one EVE flow event a flow), N.vpc.log (VPC default format, one line a direction:
+# the first N lines, from about N/2 flows) and N.ipfix (one RFC 5103 biflow record a flow); each
+# holds N records. Each format is timed twice under GNU time: `read` is `records_speed read
+# FILE` (the reader alone, one thread; line formats only, so IPFIX has no `read` row), `audit`
+# is `flowaudit audit --rules rules/hopex.toml ... FILE` (the whole command). The last row,
+# `two inputs`, audits N.zeek and N.jsonl together: the same flows twice, so every record goes
+# through the duplicate merge (2N records). The table shows, per format and run,
 # the records and the MEDIAN of RUNS runs of wall time, CPU time (user + sys: the machine may be
 # shared, so the rate is per CPU second), records per CPU second and per wall second, and peak
 # RSS.
@@ -71,7 +76,7 @@ if [ ! -s "$DATA/seed.json" ] || [ "$(cat "$DATA/seed.src" 2>/dev/null)" != "$SR
   log "seed: flowaudit flows --format json $(rel "$CAPTURE")"
   "$TGT/release/flowaudit" flows --format json -q -o "$DATA/seed.json" "$CAPTURE"
   echo "$SRC" >"$DATA/seed.src"
-  rm -f "$DATA"/*.zeek "$DATA"/*.jsonl
+  rm -f "$DATA"/*.zeek "$DATA"/*.jsonl "$DATA"/*.eve.json "$DATA"/*.vpc.log "$DATA"/*.ipfix
 fi
 for fmt in zeek json; do
   f=$DATA/$N.$fmt
@@ -81,27 +86,55 @@ for fmt in zeek json; do
     "$BIN" gen "$fmt" "$DATA/seed.json" "$N" "$f"
   fi
 done
+# The same flows as Suricata EVE, AWS VPC and IPFIX (written to a temporary name, so that an
+# interrupted run does not leave a short file behind).
+input() { # format: its file
+  case $1 in
+    zeek) echo "$DATA/$N.zeek" ;;
+    json) echo "$DATA/$N.jsonl" ;;
+    eve) echo "$DATA/$N.eve.json" ;;
+    vpc) echo "$DATA/$N.vpc.log" ;;
+    ipfix) echo "$DATA/$N.ipfix" ;;
+  esac
+}
+for fmt in eve vpc ipfix; do
+  f=$(input "$fmt")
+  if [ ! -s "$f" ]; then
+    log "generating $N records: $(rel "$f")"
+    python3 "$HERE/gen_records.py" "$fmt" "$N" <"$DATA/$N.jsonl" >"$f.tmp"
+    mv "$f.tmp" "$f"
+  fi
+done
 
 TSV=$ROOT/bench/data/records.tsv
 printf 'format\trun\trecords\twall_s\tcpu_s\trecords_per_cpu_s\tpeak_rss_mib\n' >"$TSV"
 echo "| format | run | input | records | median wall s | median CPU s | records / CPU s | records / wall s | median peak RSS MiB |"
 echo "|---|---|---|---:|---:|---:|---:|---:|---:|"
 AUDIT=("$TGT/release/flowaudit" audit --rules "$ROOT/rules/hopex.toml" --inventory "$ROOT/fixtures/has/inventory.toml" -q --fail-on never -o /dev/null)
-for fmt in zeek json; do
-  f=$DATA/$N.$fmt
-  [ "$fmt" = json ] && f=$DATA/$N.jsonl
-  name=$fmt
-  "$BIN" read "$f" >/dev/null # warm-up: the file in the page cache
+for fmt in zeek json eve vpc ipfix two; do
+  if [ "$fmt" = two ]; then
+    # Two inputs of the same flows: every record is a duplicate of one in the other file.
+    files=("$(input zeek)" "$(input json)")
+    name="two inputs (zeek + json)" runs=(audit) records=$((2 * N))
+  else
+    files=("$(input "$fmt")")
+    name=$fmt runs=(read audit) records=$N
+  fi
+  if [ "$fmt" = ipfix ]; then
+    # records_speed reads the line formats (records::Reader) only.
+    runs=(audit)
+  fi
+  cat "${files[@]}" >/dev/null # warm-up: the files in the page cache
   # read: the reader alone (one thread); audit: the whole command (reading, pairing,
   # merging, judging; the sinks on a thread of their own).
-  for run in read audit; do
-    walls=() cpus=() rss=() records=$N
+  for run in "${runs[@]}"; do
+    walls=() cpus=() rss=()
     for ((i = 1; i <= RUNS; i++)); do
       if [ "$run" = read ]; then
-        out=$(/usr/bin/time -f '%e %U %S %M' -o "$DATA/time.txt" "$BIN" read "$f")
+        out=$(/usr/bin/time -f '%e %U %S %M' -o "$DATA/time.txt" "$BIN" read "${files[0]}")
         read -r name records _ <<<"$out"
       else
-        /usr/bin/time -f '%e %U %S %M' -o "$DATA/time.txt" "${AUDIT[@]}" "$f"
+        /usr/bin/time -f '%e %U %S %M' -o "$DATA/time.txt" "${AUDIT[@]}" "${files[@]}"
       fi
       read -r w u s m <"$DATA/time.txt"
       walls+=("$w")
@@ -112,10 +145,13 @@ for fmt in zeek json; do
     mw=$(printf '%s\n' "${walls[@]}" | median)
     mc=$(printf '%s\n' "${cpus[@]}" | median)
     mr=$(printf '%s\n' "${rss[@]}" | median)
-    rate=$(echo "$records / $mc" | bc -l | xargs printf '%.0f')
-    wrate=$(echo "$records / $mw" | bc -l | xargs printf '%.0f')
+    # A run shorter than the clock's resolution (a small --records) has no rate.
+    per() { if [ "$(echo "$2 > 0" | bc -l)" = 1 ]; then echo "$1 / $2" | bc -l | xargs printf '%.0f'; else echo "—"; fi; }
+    rate=$(per "$records" "$mc")
+    wrate=$(per "$records" "$mw")
     mib=$(echo "$mr / 1024" | bc -l | xargs printf '%.1f')
-    echo "| $name | $run | $(rel "$f") | $records | $mw | $mc | $rate | $wrate | $mib |"
+    shown=$(for f in "${files[@]}"; do rel "$f"; done | paste -sd ' ')
+    echo "| $name | $run | $shown | $records | $mw | $mc | $rate | $wrate | $mib |"
     printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$run" "$records" "$mw" "$mc" "$rate" "$mib" >>"$TSV"
   done
 done

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Builds the fuzz targets' seed corpora from the repository's fixtures.
 
-    python3 fuzz/seed.py            # writes fuzz/corpus/{decode,capture,flow,rules,records,eve,vpc,json_scan}/
+    python3 fuzz/seed.py
+    # writes fuzz/corpus/{decode,capture,flow,rules,records,eve,vpc,json_scan,netflow}/
 
 - decode: every distinct frame of every fixtures/**/*.pcap* file, prefixed with the 4-byte
   selector of fuzz_targets/common.rs (link type u16 LE, wire length minus captured length i16 LE).
@@ -16,6 +17,12 @@
 - eve, vpc: fixtures/records/eve/*.json and fixtures/records/vpc/*.log, behind each selector
   byte of their targets.
 - json_scan: each JSON line of those logs alone.
+- netflow: the UDP payloads (export messages) of each fixtures/netflow/*.pcap in the netflow
+  target's layout (per message: length u16 LE, exporter selector byte 0, the bytes; see
+  fuzz_targets/netflow.rs): one input per capture with all its messages in capture order (so
+  templates come before the data that needs them), and each message alone; plus every
+  fixtures/netflow/*.ipfix file as it is (the target also reads its whole input as an RFC 5655
+  IPFIX file).
 
 File names are content hashes, as libFuzzer names its own; rerunning adds nothing twice.
 Standard library only.
@@ -110,6 +117,31 @@ def pcapng_frames(data):
             caplen = min(wire, blen - 16)
             yield (0, ifaces[0][0], wire, body[12 : 12 + caplen])
         off += blen
+
+
+def udp_payloads(frames):
+    """The UDP payloads of IPv4 and IPv6 frames (Ethernet, Linux cooked v1/v2, BSD loopback),
+    in order; other frames are passed over."""
+    for _, lt, _, frame in frames:
+        off = {1: 14, 113: 16, 276: 20, 0: 4}.get(lt)
+        if off is None or len(frame) < off + 1:
+            continue
+        ip = frame[off:]
+        if ip[0] >> 4 == 4 and len(ip) >= 20 and ip[9] == 17:
+            ihl = (ip[0] & 0x0F) * 4
+            total = struct.unpack(">H", ip[2:4])[0]
+            udp = ip[ihl:total]
+        elif ip[0] >> 4 == 6 and len(ip) >= 40 and ip[6] == 17:
+            udp = ip[40 : 40 + struct.unpack(">H", ip[4:6])[0]]
+        else:
+            continue
+        if len(udp) >= 8:
+            yield udp[8 : struct.unpack(">H", udp[4:6])[0]]
+
+
+def netflow_message(payload, exporter=0):
+    """One message of a netflow-target input: length u16 LE, exporter byte, the bytes."""
+    return struct.pack("<HB", len(payload), exporter) + payload
 
 
 def frames_of(data):
@@ -210,7 +242,30 @@ def main():
             for sel in selectors:
                 put(target, bytes([sel]) + data, counts)
 
-    for target in ("decode", "capture", "flow", "rules", "records", "eve", "vpc", "json_scan"):
+    # NetFlow v5, v9 and IPFIX export messages (softflowd's, fixtures/netflow/record.sh).
+    netflow = os.path.join(ROOT, "fixtures", "netflow")
+    for path in sorted(glob.glob(os.path.join(netflow, "*.pcap"))):
+        with open(path, "rb") as f:
+            messages = [m for m in udp_payloads(frames_of(f.read())) if len(m) <= 0xFFFF]
+        if messages:
+            put("netflow", b"".join(netflow_message(m) for m in messages), counts)
+        for m in messages:
+            put("netflow", netflow_message(m), counts)
+    for path in sorted(glob.glob(os.path.join(netflow, "*.ipfix"))):
+        with open(path, "rb") as f:
+            put("netflow", f.read(), counts)
+
+    for target in (
+        "decode",
+        "capture",
+        "flow",
+        "rules",
+        "records",
+        "eve",
+        "vpc",
+        "json_scan",
+        "netflow",
+    ):
         print(f"{target}: {counts.get(target, 0)} new inputs in fuzz/corpus/{target}/")
     return 0
 

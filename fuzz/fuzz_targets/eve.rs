@@ -17,6 +17,10 @@ use std::io::Cursor;
 use flowaudit::records::{Format, HalfFlow, Item, Reader};
 use libfuzzer_sys::fuzz_target;
 
+#[path = "read_all.rs"]
+mod read_all;
+use read_all::read_all;
+
 const FIRST: &[u8] = br#"{"timestamp":"2026-11-29T12:00:05.000000+0100","flow_id":7,"event_type":"flow","src_ip":"10.0.0.1","src_port":1000,"dest_ip":"10.0.0.2","dest_port":80,"proto":"TCP","flow":{"pkts_toserver":1,"pkts_toclient":1,"bytes_toserver":60,"bytes_toclient":60,"start":"2026-11-29T12:00:00.000000+0100","end":"2026-11-29T12:00:01.000000+0100","age":1,"state":"new","reason":"timeout","alerted":false},"tcp":{"tcp_flags":"12","tcp_flags_ts":"02","tcp_flags_tc":"12"}}"#;
 
 fn check(h: &HalfFlow) {
@@ -34,7 +38,7 @@ fuzz_target!(|data: &[u8]| {
         input.push(b'\n');
     }
     input.extend_from_slice(lines);
-    let mut reader = match Reader::open("fuzz", Cursor::new(input)) {
+    let reader = match Reader::open("fuzz", Cursor::new(input)) {
         Ok(r) => r,
         Err(e) => {
             assert!(sel % 2 == 1, "an EVE first line was not recognised: {e}");
@@ -45,34 +49,14 @@ fuzz_target!(|data: &[u8]| {
     if sel % 2 == 0 {
         assert_eq!(reader.format(), Format::SuricataEve);
     }
-    let mut records = 0u64;
-    loop {
-        match reader.next_item() {
-            Ok(Some(item)) => {
-                records += 1;
-                match &item {
-                    Item::Half(h) => check(h),
-                    Item::Pair { orig, resp } => {
-                        check(orig);
-                        check(resp);
-                        assert_eq!((orig.src, orig.src_port), (resp.dst, resp.dst_port));
-                        assert_eq!((orig.dst, orig.dst_port), (resp.src, resp.src_port));
-                    }
-                    Item::Flow(_) => {}
-                }
-                std::hint::black_box(&item);
-            }
-            Ok(None) => break,
-            Err(e) => {
-                std::hint::black_box(e.to_string());
-                break;
-            }
+    read_all(reader, |item| match item {
+        Item::Half(h) => check(h),
+        Item::Pair { orig, resp } => {
+            check(orig);
+            check(resp);
+            assert_eq!((orig.src, orig.src_port), (resp.dst, resp.dst_port));
+            assert_eq!((orig.dst, orig.dst_port), (resp.src, resp.src_port));
         }
-    }
-    assert!(matches!(reader.next_item(), Ok(None)));
-    let s = reader.stats();
-    assert_eq!(s.records, records, "records returned and counted differ");
-    if let Err(e) = s.consistency() {
-        panic!("{e}");
-    }
+        Item::Flow(_) => {}
+    });
 });
