@@ -107,18 +107,24 @@ struct Probe {
     ts: Option<serde::de::IgnoredAny>,
     #[serde(rename = "id.orig_h")]
     orig_h: Option<serde::de::IgnoredAny>,
+    proto: Option<serde::de::IgnoredAny>,
+    conn_state: Option<serde::de::IgnoredAny>,
+    orig_ip_bytes: Option<serde::de::IgnoredAny>,
     direction_inferred: Option<serde::de::IgnoredAny>,
-    rtt: Option<serde::de::IgnoredAny>,
 }
 
 /// Which JSON format `line` is: `Some(true)` for flowaudit's records (they have
-/// `direction_inferred` or `rtt`), `Some(false)` for Zeek's conn.log, None for neither.
+/// `direction_inferred`), `Some(false)` for Zeek's conn.log, None for neither. A connection
+/// record has `ts`, `id.orig_h`, `proto` and `conn_state` or `orig_ip_bytes` (Zeek leaves out
+/// unset fields, never those two both): Zeek's other logs (dns.log has ts, the id fields, proto
+/// and even an rtt) are not connections.
 pub(super) fn probe(line: &[u8]) -> Option<bool> {
     let p: Probe = serde_json::from_slice(line).ok()?;
-    if p.ts.is_none() || p.orig_h.is_none() {
-        return None;
-    }
-    Some(p.direction_inferred.is_some() || p.rtt.is_some())
+    let conn = p.ts.is_some()
+        && p.orig_h.is_some()
+        && p.proto.is_some()
+        && (p.conn_state.is_some() || p.orig_ip_bytes.is_some());
+    conn.then_some(p.direction_inferred.is_some())
 }
 
 fn time(name: &str, v: &RawValue) -> Result<i64, String> {

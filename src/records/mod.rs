@@ -352,7 +352,7 @@ impl Reader {
                 Some(false) => Format::ZeekJson,
                 None => {
                     return Err(r.unknown(
-                        "its first line is not a JSON object with ts and id.orig_h, nor with event_type and timestamp".into(),
+                        "its first line is not a connection record (a JSON object with ts, id.orig_h, proto and conn_state or orig_ip_bytes; Zeek's other logs are not read), nor an EVE event (event_type and timestamp)".into(),
                     ));
                 }
             }
@@ -469,13 +469,24 @@ impl Reader {
             let parsed = match self.format {
                 Format::ZeekTsv if self.line.first() == Some(&b'#') => {
                     self.stats.headers += 1;
-                    if let zeek::Header::Missing(column) = self.tsv.header(&self.line) {
-                        self.done = true;
-                        return Err(RecordsError::MissingColumn {
-                            file: self.file.clone(),
-                            line: self.line_no,
-                            column,
-                        });
+                    match self.tsv.header(&self.line) {
+                        zeek::Header::Ok => {}
+                        zeek::Header::Missing(column) => {
+                            self.done = true;
+                            return Err(RecordsError::MissingColumn {
+                                file: self.file.clone(),
+                                line: self.line_no,
+                                column,
+                            });
+                        }
+                        zeek::Header::NotConn(path) => {
+                            self.done = true;
+                            return Err(self.unknown(format!(
+                                "line {}: #path is {}, not conn: flowaudit reads Zeek's conn.log, not its other logs",
+                                self.line_no,
+                                values::shown(path.as_bytes())
+                            )));
+                        }
                     }
                     continue;
                 }

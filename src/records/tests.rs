@@ -422,8 +422,14 @@ fn unknown_formats_are_errors() {
             "its first line is neither `#separator`, a JSON object, a VPC flow log header nor a version-2 VPC flow log line: \"ts,uid\"",
         ),
         (
+            // Zeek's dns.log as JSON: ts, the id fields, proto and an rtt, but no connection.
+            br#"{"ts":1795941313.4,"uid":"C1","id.orig_h":"10.0.0.1","id.orig_p":5353,"id.resp_h":"10.0.0.2","id.resp_p":53,"proto":"udp","trans_id":7,"rtt":0.001,"query":"example.com"}
+"#,
+            "its first line is not a connection record (a JSON object with ts, id.orig_h, proto and conn_state or orig_ip_bytes; Zeek's other logs are not read), nor an EVE event (event_type and timestamp)",
+        ),
+        (
             b"{\"event_type\":\"flow\"}\n",
-            "its first line is not a JSON object with ts and id.orig_h, nor with event_type and timestamp",
+            "its first line is not a connection record (a JSON object with ts, id.orig_h, proto and conn_state or orig_ip_bytes; Zeek's other logs are not read), nor an EVE event (event_type and timestamp)",
         ),
         (
             b"\xd4\xc3\xb2\xa1\x02\x00",
@@ -644,8 +650,8 @@ proptest! {
     ) {
         let mut input = match start {
             0 => format!("{HEADER}{CONN_FIELDS}").into_bytes(),
-            1 => br#"{"ts":1.5,"id.orig_h":"10.0.0.1","id.orig_p":1,"id.resp_h":"10.0.0.2","id.resp_p":2,"proto":"udp"}"#.to_vec(),
-            _ => br#"{"ts":1.5,"id.orig_h":"10.0.0.1","id.orig_p":1,"id.resp_h":"10.0.0.2","id.resp_p":2,"proto":"udp","direction_inferred":true}"#.to_vec(),
+            1 => br#"{"ts":1.5,"id.orig_h":"10.0.0.1","id.orig_p":1,"id.resp_h":"10.0.0.2","id.resp_p":2,"proto":"udp","conn_state":"S0"}"#.to_vec(),
+            _ => br#"{"ts":1.5,"id.orig_h":"10.0.0.1","id.orig_p":1,"id.resp_h":"10.0.0.2","id.resp_p":2,"proto":"udp","conn_state":"S0","direction_inferred":true}"#.to_vec(),
         };
         input.push(b'\n');
         let header_lines = input.iter().filter(|&&b| b == b'\n').count() as u64;
@@ -846,4 +852,23 @@ fn speed() {
             bytes / secs / 1e6
         );
     }
+}
+
+/// Zeek's dns.log has every column a connection needs (ts, uid, the id fields, proto), so its
+/// `#path` is what tells it is not a conn.log: the file stops there with an error naming the line.
+#[test]
+fn another_zeek_log_is_not_read_as_connections() {
+    let dns = "#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n#unset_field\t-\n#path\tdns\n#fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto\ttrans_id\tquery\n1795941313.4\tC1\t10.0.0.1\t5353\t10.0.0.2\t53\tudp\t7\texample.com\n";
+    let mut r = Reader::open("dns.log", std::io::Cursor::new(dns.as_bytes().to_vec())).unwrap();
+    let e = r.next_item().unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "dns.log: neither a capture (pcap, pcapng) nor a flow-record log (Zeek conn.log TSV or JSON, flowaudit JSON lines, Suricata EVE JSON, AWS VPC flow log): line 5: #path is \"dns\", not conn: flowaudit reads Zeek's conn.log, not its other logs"
+    );
+    assert_eq!(r.stats().records, 0);
+    assert!(r.next_item().unwrap().is_none());
+    // The same rows under `#path conn` are read.
+    let conn = dns.replace("#path\tdns", "#path\tconn");
+    let (records, stats, _) = read(conn.as_bytes());
+    assert_eq!((records.len(), stats.malformed), (1, 0));
 }

@@ -368,7 +368,7 @@ fn lower_case_proto_old_vlan_number_and_no_tcp_object() {
 #[test]
 fn recognised_by_event_type_and_timestamp() {
     // A Zeek JSON line is not EVE; an object with only event_type is neither.
-    let zeek = br#"{"ts":1.0,"uid":"C1","id.orig_h":"10.0.0.1","id.orig_p":1,"id.resp_h":"10.0.0.2","id.resp_p":2,"proto":"tcp"}"#;
+    let zeek = br#"{"ts":1.0,"uid":"C1","id.orig_h":"10.0.0.1","id.orig_p":1,"id.resp_h":"10.0.0.2","id.resp_p":2,"proto":"tcp","conn_state":"SF"}"#;
     let r = Reader::open("z", std::io::Cursor::new(zeek.to_vec())).unwrap();
     assert_eq!(r.format(), Format::ZeekJson);
     let only = br#"{"event_type":"flow"}"#;

@@ -100,6 +100,9 @@ pub(super) enum Header {
     Ok,
     /// A `#fields` line without this required column.
     Missing(&'static str),
+    /// A `#path` other than `conn`: another Zeek log (dns, http, ...), whose rows are not
+    /// connections even when they have the same id columns.
+    NotConn(String),
 }
 
 /// The state of a TSV log: the current header block's markers and columns.
@@ -229,6 +232,9 @@ impl Tsv {
             b"#set_separator" => self.set_sep = String::from_utf8_lossy(&unescape(value)).into(),
             b"#empty_field" => self.empty = unescape(value),
             b"#unset_field" => self.unset = unescape(value),
+            b"#path" if value != b"conn" => {
+                return Header::NotConn(String::from_utf8_lossy(&unescape(value)).into_owned());
+            }
             b"#fields" => {
                 self.cols = value
                     .split(|&b| b == self.sep)
