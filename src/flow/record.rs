@@ -389,6 +389,46 @@ pub fn likely_server_port(proto: Proto, port: u16) -> bool {
     LIKELY_SERVER_PORTS.binary_search(&(proto, port)).is_ok()
 }
 
+/// A TCP record 10.0.0.1:1025 -> 10.0.0.2:80 at time 0 with every count zero, state SF and no
+/// optional field, for tests to fill in (`FlowRecord { ts_ns, ..FlowRecord::blank() }`).
+#[cfg(test)]
+impl FlowRecord {
+    pub(crate) fn blank() -> FlowRecord {
+        FlowRecord {
+            ts_ns: 0,
+            uid: String::new(),
+            orig_h: std::net::IpAddr::from([10, 0, 0, 1]),
+            orig_p: 1025,
+            resp_h: std::net::IpAddr::from([10, 0, 0, 2]),
+            resp_p: 80,
+            proto: Proto::Tcp,
+            duration_ns: 0,
+            orig_bytes: 0,
+            resp_bytes: 0,
+            conn_state: crate::flow::ConnState::SF,
+            missed_bytes: 0,
+            history: String::new(),
+            orig_pkts: 0,
+            orig_ip_bytes: 0,
+            resp_pkts: 0,
+            resp_ip_bytes: 0,
+            vlan: Vec::new(),
+            community_id: String::new(),
+            direction_inferred: true,
+            syn_synack_ns: None,
+            synack_ack_ns: None,
+            rtt_ns: None,
+            icmp_errors: None,
+            evicted: false,
+            service: None,
+            tunnel: None,
+            tunnel_parents: Vec::new(),
+            bad_checksums: 0,
+            rejected: None,
+        }
+    }
+}
+
 /// A record's IP bytes (both ways) spread evenly over the seconds its duration covers, each
 /// second getting the share of the duration inside it (all in the first second when the
 /// duration is zero). The shares add up to the total exactly.

@@ -264,7 +264,6 @@ impl Dedupe {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::flow::{ConnState, Proto};
 
     const S: i64 = 1_000_000_000;
 
@@ -272,34 +271,10 @@ mod tests {
         FlowRecord {
             ts_ns: ts * S,
             uid: format!("C{cid}{ts}"),
-            orig_h: "10.0.0.1".parse().unwrap(),
-            orig_p: 1025,
-            resp_h: "10.0.0.2".parse().unwrap(),
-            resp_p: 80,
-            proto: Proto::Tcp,
             duration_ns: dur * S,
-            orig_bytes: 0,
-            resp_bytes: 0,
-            conn_state: ConnState::SF,
-            missed_bytes: 0,
-            history: String::new(),
             orig_pkts: pkts,
-            orig_ip_bytes: 0,
-            resp_pkts: 0,
-            resp_ip_bytes: 0,
-            vlan: Vec::new(),
             community_id: cid.to_string(),
-            direction_inferred: true,
-            syn_synack_ns: None,
-            synack_ack_ns: None,
-            rtt_ns: None,
-            icmp_errors: None,
-            evicted: false,
-            service: None,
-            tunnel: None,
-            tunnel_parents: Vec::new(),
-            bad_checksums: 0,
-            rejected: None,
+            ..FlowRecord::blank()
         }
     }
 
