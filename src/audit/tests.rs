@@ -41,36 +41,17 @@ fn flow(client: &str, server: &str, port: u16, state: &str, inferred: bool) -> F
         .find(|c| c.name() == state)
         .unwrap();
     FlowRecord {
-        ts_ns: 0,
         uid: format!("C{client}{server}{port}"),
         orig_h: client.parse().unwrap(),
         orig_p: 40000,
         resp_h: server.parse().unwrap(),
         resp_p: port,
-        proto: Proto::Tcp,
-        duration_ns: 0,
-        orig_bytes: 0,
-        resp_bytes: 0,
         conn_state: state,
-        history: String::new(),
         orig_pkts: 1,
         orig_ip_bytes: 60,
         resp_pkts: u64::from(state != ConnState::S0),
-        resp_ip_bytes: 0,
-        vlan: vec![],
-        community_id: String::new(),
         direction_inferred: inferred,
-        syn_synack_ns: None,
-        synack_ack_ns: None,
-        rtt_ns: None,
-        icmp_errors: None,
-        evicted: false,
-        service: None,
-        tunnel: None,
-        tunnel_parents: Vec::new(),
-        missed_bytes: 0,
-        bad_checksums: 0,
-        rejected: None,
+        ..FlowRecord::blank()
     }
 }
 

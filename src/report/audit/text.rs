@@ -576,7 +576,7 @@ mod tests {
 
     use super::*;
     use crate::audit::{AuditOptions, Auditor};
-    use crate::flow::{ConnState, FlowRecord, Proto};
+    use crate::flow::{ConnState, FlowRecord};
     use crate::rules::Rules;
 
     fn rules() -> Rules {
@@ -599,30 +599,12 @@ mod tests {
             orig_p: 40000,
             resp_h: IpAddr::V4(Ipv4Addr::from(server)),
             resp_p: port,
-            proto: Proto::Tcp,
-            duration_ns: 0,
-            orig_bytes: 0,
-            resp_bytes: 0,
             conn_state: ConnState::S0,
             history: "S".into(),
             orig_pkts: 1,
             orig_ip_bytes: 60,
-            resp_pkts: 0,
-            resp_ip_bytes: 0,
-            vlan: vec![],
-            community_id: String::new(),
             direction_inferred: false,
-            syn_synack_ns: None,
-            synack_ack_ns: None,
-            rtt_ns: None,
-            icmp_errors: None,
-            evicted: false,
-            service: None,
-            tunnel: None,
-            tunnel_parents: Vec::new(),
-            missed_bytes: 0,
-            bad_checksums: 0,
-            rejected: None,
+            ..FlowRecord::blank()
         }
     }
 
