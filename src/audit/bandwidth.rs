@@ -193,7 +193,7 @@ impl Usage {
     /// Each open second before `below` that has bytes, ascending, with its bytes: the
     /// per-second window's and every kept record's share together.
     fn walk(&self, below: i64, mut f: impl FnMut(i64, u64)) {
-        let mut next = [0i64; MAX_SPREADS + 1];
+        let mut next = [0i64; MAX_SPREADS];
         for (n, o) in next.iter_mut().zip(&self.spreads) {
             *n = o.from;
         }

@@ -738,43 +738,14 @@ const KEYS: [&[u8]; 31] = [
     b"\"rejected\":",
 ];
 
-/// The fields the scanner reads, by bit, to decline a line that has one twice.
-#[inline]
+/// The field a key names, by its bit (its place in [`KEYS`]; the scanner declines a line that
+/// has one twice), for keys not found where [`Scan::expected_key`] looked.
 fn field_bit(key: &[u8]) -> Option<u32> {
-    Some(match key {
-        b"ts" => 0,
-        b"uid" => 1,
-        b"id.orig_h" => 2,
-        b"id.orig_p" => 3,
-        b"id.resp_h" => 4,
-        b"id.resp_p" => 5,
-        b"proto" => 6,
-        b"service" => 7,
-        b"duration" => 8,
-        b"orig_bytes" => 9,
-        b"resp_bytes" => 10,
-        b"conn_state" => 11,
-        b"missed_bytes" => 12,
-        b"history" => 13,
-        b"orig_pkts" => 14,
-        b"orig_ip_bytes" => 15,
-        b"resp_pkts" => 16,
-        b"resp_ip_bytes" => 17,
-        b"tunnel_parents" => 18,
-        b"vlan" => 19,
-        b"inner_vlan" => 20,
-        b"community_id" => 21,
-        b"direction_inferred" => 22,
-        b"syn_synack" => 23,
-        b"synack_ack" => 24,
-        b"rtt" => 25,
-        b"icmp_errors" => 26,
-        b"evicted" => 27,
-        b"bad_checksums" => 28,
-        b"tunnel" => 29,
-        b"rejected" => 30,
-        _ => return None,
-    })
+    // Each of KEYS is the name quoted and followed by a colon.
+    let at = KEYS
+        .iter()
+        .position(|k| k.get(1..k.len().saturating_sub(2)) == Some(key))?;
+    u32::try_from(at).ok()
 }
 
 /// A record's `rejected` reason as flowaudit writes it: the VPC reason it knows, or any other
