@@ -157,14 +157,21 @@ fn flows_on_loopback_match_the_written_capture() {
         .unwrap();
     assert_eq!(text(&back.stdout), live);
     // This test's flows: 3 TCP connections (SF) and 3 UDP exchanges (one flow per client
-    // port: the client kept one socket, so one UDP flow of 3 datagrams each way).
-    let mine: Vec<serde_json::Value> = live
+    // port: the client kept one socket, so one UDP flow of 3 datagrams each way). TCP and UDP
+    // ports are separate spaces: another test's UDP socket may have the TCP listener's port
+    // number (and the other way round), so each protocol is kept by its own port.
+    let all: Vec<serde_json::Value> = live
         .lines()
         .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
-        .filter(|r| r["id.resp_p"] == tp || r["id.resp_p"] == up)
         .collect();
-    let tcp: Vec<_> = mine.iter().filter(|r| r["proto"] == "tcp").collect();
-    let udp: Vec<_> = mine.iter().filter(|r| r["proto"] == "udp").collect();
+    let tcp: Vec<_> = all
+        .iter()
+        .filter(|r| r["proto"] == "tcp" && r["id.resp_p"] == tp)
+        .collect();
+    let udp: Vec<_> = all
+        .iter()
+        .filter(|r| r["proto"] == "udp" && r["id.resp_p"] == up)
+        .collect();
     assert_eq!(tcp.len(), 3, "{live}");
     for r in &tcp {
         assert_eq!(r["conn_state"], "SF", "{r}");
