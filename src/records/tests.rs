@@ -573,6 +573,52 @@ fn flowaudit_json_lines() {
     );
 }
 
+/// A reader that hands out its input a few bytes at a time, as a pipe can: lines are cut at
+/// every place by the end of what one read gave.
+struct Trickle {
+    data: Vec<u8>,
+    at: usize,
+    step: usize,
+}
+
+impl std::io::Read for Trickle {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.step.min(buf.len()).min(self.data.len() - self.at);
+        buf[..n].copy_from_slice(&self.data[self.at..self.at + n]);
+        self.at += n;
+        Ok(n)
+    }
+}
+
+#[test]
+fn lines_cut_by_reads_and_leading_blanks_keep_their_numbers() {
+    let good = r#"{"ts":1,"uid":"CA","id.orig_h":"10.1.0.1","id.orig_p":1000,"id.resp_h":"10.1.0.2","id.resp_p":53,"proto":"udp","conn_state":"S0","direction_inferred":false}"#;
+    // Line 1 and 2 are blank (one with a carriage return), 3 and 5 records, 4 and 7
+    // malformed, 6 blank, 8 a record without a final newline.
+    let log = format!("\n\r\n{good}\r\n{{\"ts\":\n{good}\n\n[]\n{good}");
+    let whole = read(log.as_bytes());
+    assert_eq!(whole.0.len(), 3);
+    assert_eq!(
+        (whole.1.lines, whole.1.blank, whole.1.malformed),
+        (8, 3, 2),
+        "{:?}",
+        whole.1
+    );
+    let lines: Vec<u64> = whole.1.first_malformed.iter().map(|m| m.line).collect();
+    assert_eq!(lines, [4, 7]);
+    for step in 1..=log.len() {
+        let input = Trickle {
+            data: log.as_bytes().to_vec(),
+            at: 0,
+            step,
+        };
+        let mut r = Reader::open("pipe", input).unwrap();
+        let records: Vec<FlowRecord> = r.by_ref().map(flow).collect();
+        assert_eq!(records, whole.0, "reads of {step} bytes");
+        assert_eq!(r.stats(), &whole.1, "reads of {step} bytes");
+    }
+}
+
 #[test]
 fn decimal_seconds_to_ns() {
     use super::values::decimal_ns;

@@ -265,10 +265,13 @@ impl Tsv {
     }
 
     /// A string cell: Zeek writes an empty string as the empty marker (and escapes a string
-    /// that is the marker itself).
-    fn string(&self, s: &[u8]) -> String {
+    /// that is the marker itself). `row` is the row's text when it is UTF-8 without escapes,
+    /// and `at` the cell's place in it: the cell is then taken as it is.
+    fn string(&self, s: &[u8], row: Option<&str>, at: std::ops::Range<usize>) -> String {
         if is(s, &self.empty) {
             String::new()
+        } else if let Some(t) = row.and_then(|r| r.get(at)) {
+            t.to_owned()
         } else {
             text(s)
         }
@@ -313,17 +316,24 @@ impl Tsv {
     fn fill(&self, line: &[u8]) -> Result<Parsed, String> {
         let mut p = Partial::default();
         let mut icmp: Option<IcmpErrors> = None;
+        // Most rows are UTF-8 without an escape: checked once for the row, their string cells
+        // are taken as they are (checking each cell cost more than the whole row).
+        let row = match memchr::memchr(b'\\', line) {
+            None => std::str::from_utf8(line).ok(),
+            Some(_) => None,
+        };
         let mut start = 0;
         for (k, &(col, name)) in self.cols.iter().enumerate() {
             let end = self.seps.get(k).copied().unwrap_or(line.len());
             let cell = line.get(start..end).unwrap_or_default();
+            let at = start..end;
             start = end + 1;
             if col == Col::Ignored || is(cell, &self.unset) {
                 continue;
             }
             match col {
                 Col::Ts => p.ts_ns = Some(time(name, cell)?),
-                Col::Uid => p.uid = self.string(cell),
+                Col::Uid => p.uid = self.string(cell, row, at),
                 Col::OrigH => p.orig_h = Some(ip(name, cell)?),
                 Col::OrigP => p.orig_p = Some(small(name, cell, "port")?),
                 Col::RespH => p.resp_h = Some(ip(name, cell)?),
@@ -340,7 +350,7 @@ impl Tsv {
                 Col::RespBytes => p.resp_bytes = count(name, cell)?,
                 Col::ConnState => p.conn_state = Some(super::values::conn_state_bytes(cell)?),
                 Col::MissedBytes => p.missed_bytes = count(name, cell)?,
-                Col::History => p.history = self.string(cell),
+                Col::History => p.history = self.string(cell, row, at),
                 Col::OrigPkts => p.orig_pkts = count(name, cell)?,
                 Col::OrigIpBytes => p.orig_ip_bytes = count(name, cell)?,
                 Col::RespPkts => p.resp_pkts = count(name, cell)?,
@@ -356,7 +366,7 @@ impl Tsv {
                         .collect::<Result<_, _>>()?
                 }
                 Col::InnerVlan => p.inner_vlan = Some(small(name, cell, "VLAN id")?),
-                Col::CommunityId => p.community_id = Some(self.string(cell)),
+                Col::CommunityId => p.community_id = Some(self.string(cell, row, at)),
                 Col::DirectionInferred => p.direction_inferred = Some(boolean(name, cell)?),
                 Col::SynSynack => p.syn_synack_ns = Some(time(name, cell)?),
                 Col::SynackAck => p.synack_ack_ns = Some(time(name, cell)?),
