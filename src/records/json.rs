@@ -19,6 +19,7 @@ use std::net::IpAddr;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
+use super::fast::{POW10, digit_run};
 use super::values::{
     Parsed, Partial, conn_state, conn_state_bytes, decimal_ns, service, shown, transport,
     transport_bytes,
@@ -246,6 +247,9 @@ pub(super) fn line_serde(bytes: &[u8]) -> Result<Parsed, String> {
 /// A position in a line, for the scanner.
 struct Scan<'a> {
     b: &'a [u8],
+    /// The line as text: the scanner reads only lines that are UTF-8 (serde refuses the
+    /// others, with its error), checked once, so strings are taken without checking each.
+    text: &'a str,
     i: usize,
 }
 
@@ -264,12 +268,13 @@ fn hex4(b: &[u8]) -> Option<u32> {
 
 /// The text of a JSON string's contents (between its quotes) into `out`: escapes decoded,
 /// UTF-8 checked; None where serde would refuse it (an unknown escape, a lone surrogate).
-fn unescape_into(raw: &[u8], escaped: bool, out: &mut String) -> Option<()> {
+fn unescape_into(raw: &str, escaped: bool, out: &mut String) -> Option<()> {
     out.clear();
     if !escaped {
-        out.push_str(std::str::from_utf8(raw).ok()?);
+        out.push_str(raw);
         return Some(());
     }
+    let raw = raw.as_bytes();
     let mut bytes = Vec::with_capacity(raw.len());
     let mut i = 0;
     while let Some(&c) = raw.get(i) {
@@ -374,7 +379,7 @@ impl<'a> Scan<'a> {
     /// character is passed over whole (see [`specials`]), which halved the time strings took
     /// against a byte-by-byte loop whose branches mispredicted at every string's end.
     #[inline]
-    fn raw_str(&mut self) -> Option<(&'a [u8], bool)> {
+    fn raw_str(&mut self) -> Option<(&'a str, bool)> {
         self.eat(b'"')?;
         let start = self.i;
         let mut escaped = false;
@@ -395,7 +400,8 @@ impl<'a> Scan<'a> {
             };
             match c {
                 b'"' => {
-                    let raw = self.b.get(start..self.i)?;
+                    // Quotes are ASCII: `start` and `i` are on character boundaries.
+                    let raw = self.text.get(start..self.i)?;
                     self.i += 1;
                     return Some((raw, escaped));
                 }
@@ -430,7 +436,7 @@ impl<'a> Scan<'a> {
     #[inline]
     fn code(&mut self) -> Option<&'a [u8]> {
         match self.raw_str()? {
-            (raw, false) => Some(raw),
+            (raw, false) => Some(raw.as_bytes()),
             (_, true) => None,
         }
     }
@@ -445,7 +451,7 @@ impl<'a> Scan<'a> {
     fn str_cow(&mut self) -> Option<Cow<'a, str>> {
         let (raw, escaped) = self.raw_str()?;
         if !escaped {
-            return std::str::from_utf8(raw).ok().map(Cow::Borrowed);
+            return Some(Cow::Borrowed(raw));
         }
         let mut s = String::new();
         unescape_into(raw, true, &mut s)?;
@@ -502,16 +508,8 @@ impl<'a> Scan<'a> {
         // Digits read as they are checked (one pass), when the number is plain digits with no
         // leading zero and fits; anything else goes through the grammar check below.
         let b = self.b;
-        let mut i = self.i;
-        let mut n: u64 = 0;
-        while let Some(&c) = b.get(i) {
-            let d = c.wrapping_sub(b'0');
-            if d > 9 || i - self.i == 19 {
-                break;
-            }
-            n = n * 10 + u64::from(d);
-            i += 1;
-        }
+        let (n, len) = digit_run(b, self.i, 19);
+        let i = self.i + len;
         let plain = i > self.i
             && !(b[self.i] == b'0' && i - self.i > 1)
             && !matches!(b.get(i), Some(b'0'..=b'9' | b'.' | b'e' | b'E'));
@@ -527,6 +525,32 @@ impl<'a> Scan<'a> {
     /// Seconds, read from the number's text.
     #[inline]
     fn time(&mut self) -> Option<i64> {
+        self.ws();
+        // Read as it is checked (one pass) when the number is plain: 1 to 18 digits with no
+        // leading zero, then none or 1 to 9 decimals, then no more digits, fraction or
+        // exponent. Anything else goes through the grammar check and the general reader.
+        let b = self.b;
+        let start = self.i;
+        let (whole, len) = digit_run(b, start, 18);
+        let mut i = start + len;
+        let mut plain = len > 0 && !(b[start] == b'0' && len > 1);
+        let mut frac_ns = 0;
+        if plain && b.get(i) == Some(&b'.') {
+            let (frac, len) = digit_run(b, i + 1, 9);
+            i += 1 + len;
+            plain = len > 0;
+            frac_ns = frac * POW10[9 - len];
+        }
+        if plain
+            && !matches!(b.get(i), Some(b'0'..=b'9' | b'.' | b'e' | b'E'))
+            && let Some(ns) = whole
+                .checked_mul(1_000_000_000)
+                .and_then(|w| w.checked_add(frac_ns))
+                .and_then(|ns| i64::try_from(ns).ok())
+        {
+            self.i = i;
+            return Some(ns);
+        }
         decimal_ns(self.number()?)
     }
 
@@ -543,7 +567,7 @@ impl<'a> Scan<'a> {
         if escaped {
             return None;
         }
-        super::fast::ip(raw)
+        super::fast::ip(raw.as_bytes())
     }
 
     /// A value of a field the records do not have: a string, number or literal (an object
@@ -590,7 +614,7 @@ impl<'a> Scan<'a> {
                 return None;
             }
             self.eat(b':')?;
-            member(self, key)?;
+            member(self, key.as_bytes())?;
             if !self.next_member()? {
                 return Some(());
             }
@@ -761,7 +785,11 @@ fn rejected(s: &str) -> &'static str {
 /// Reads a JSON line as serde would into a [`Partial`], or declines it (None): see the
 /// module's documentation.
 pub(super) fn scan(bytes: &[u8]) -> Option<Partial> {
-    let mut s = Scan { b: bytes, i: 0 };
+    let mut s = Scan {
+        b: bytes,
+        text: std::str::from_utf8(bytes).ok()?,
+        i: 0,
+    };
     let mut p = Partial::default();
     let mut seen: u32 = 0;
     // The field expected next: the one after the last, in flowaudit's order.
@@ -779,12 +807,9 @@ pub(super) fn scan(bytes: &[u8]) -> Option<Partial> {
                         return None;
                     }
                     s.eat(b':')?;
-                    match field_bit(key) {
+                    match field_bit(key.as_bytes()) {
                         Some(bit) => bit,
                         None => {
-                            // serde reads every key as text: one that is not UTF-8 is an
-                            // error there.
-                            std::str::from_utf8(key).ok()?;
                             s.skip()?;
                             if !s.next_member()? {
                                 break;

@@ -189,6 +189,15 @@ fn time(name: &str, s: &[u8]) -> Result<i64, String> {
     decimal_ns(s).ok_or_else(|| format!("{name}: {} is not a time in seconds", shown(s)))
 }
 
+/// A time cell at `at` in `row`: read in place when plain, else as [`time`] reads it.
+#[inline]
+fn time_at(name: &str, row: &[u8], at: std::ops::Range<usize>) -> Result<i64, String> {
+    match super::fast::secs_ns_at(row, at.clone()) {
+        Some(ns) => Ok(ns),
+        None => time(name, row.get(at).unwrap_or_default()),
+    }
+}
+
 fn ip(name: &str, s: &[u8]) -> Result<IpAddr, String> {
     super::fast::ip(s).ok_or_else(|| format!("{name}: {} is not an IP address", shown(s)))
 }
@@ -332,7 +341,7 @@ impl Tsv {
                 continue;
             }
             match col {
-                Col::Ts => p.ts_ns = Some(time(name, cell)?),
+                Col::Ts => p.ts_ns = Some(time_at(name, line, at)?),
                 Col::Uid => p.uid = self.string(cell, row, at),
                 Col::OrigH => p.orig_h = Some(ip(name, cell)?),
                 Col::OrigP => p.orig_p = Some(small(name, cell, "port")?),
@@ -345,7 +354,7 @@ impl Tsv {
                         .iter()
                         .find_map(|s| super::values::service(&text(s.as_bytes())))
                 }
-                Col::Duration => p.duration_ns = time(name, cell)?,
+                Col::Duration => p.duration_ns = time_at(name, line, at)?,
                 Col::OrigBytes => p.orig_bytes = count(name, cell)?,
                 Col::RespBytes => p.resp_bytes = count(name, cell)?,
                 Col::ConnState => p.conn_state = Some(super::values::conn_state_bytes(cell)?),
@@ -368,9 +377,9 @@ impl Tsv {
                 Col::InnerVlan => p.inner_vlan = Some(small(name, cell, "VLAN id")?),
                 Col::CommunityId => p.community_id = Some(self.string(cell, row, at)),
                 Col::DirectionInferred => p.direction_inferred = Some(boolean(name, cell)?),
-                Col::SynSynack => p.syn_synack_ns = Some(time(name, cell)?),
-                Col::SynackAck => p.synack_ack_ns = Some(time(name, cell)?),
-                Col::Rtt => p.rtt_ns = Some(time(name, cell)?),
+                Col::SynSynack => p.syn_synack_ns = Some(time_at(name, line, at)?),
+                Col::SynackAck => p.synack_ack_ns = Some(time_at(name, line, at)?),
+                Col::Rtt => p.rtt_ns = Some(time_at(name, line, at)?),
                 Col::IcmpErrors => {
                     let n: u32 = small(name, cell, "count")?;
                     if n > 0 {
