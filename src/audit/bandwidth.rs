@@ -108,11 +108,8 @@ impl Usage {
         }
         let from = Self::open_from(self.newest.unwrap_or(spread.last()), window);
         // Seconds already final: final seconds of their own.
-        for sec in spread.first()..from.min(spread.last() + 1) {
-            let bytes = spread.bytes(sec);
-            if bytes > 0 {
-                self.finalize(sec, bytes);
-            }
+        if spread.first() < from {
+            self.finalize_range(&spread, spread.first(), from.min(spread.last() + 1) - 1);
         }
         if spread.last() >= from {
             if self.spreads.len() == MAX_SPREADS {
@@ -224,6 +221,37 @@ impl Usage {
             if bytes > 0 {
                 f(sec, bytes);
             }
+        }
+    }
+
+    /// Seconds `lo..=hi` of a record, final, in the order [`Usage::finalize`] would take them
+    /// one by one: its first and last second on their own, the seconds between in bulk (see
+    /// [`Spread::between`]), so that the work does not follow the duration a record claims.
+    fn finalize_range(&mut self, sp: &Spread, lo: i64, hi: i64) {
+        let (first, last) = (sp.first(), sp.last());
+        let edge = |u: &mut Self, sec: i64| {
+            let bytes = sp.bytes(sec);
+            if bytes > 0 {
+                u.finalize(sec, bytes);
+            }
+        };
+        if lo == first {
+            edge(self, first);
+        }
+        let (a, b) = (
+            lo.max(first.saturating_add(1)),
+            hi.min(last.saturating_sub(1)),
+        );
+        if a <= b {
+            let (count, most, at) = sp.between(a, b);
+            self.active += count;
+            if count > 0 && most > self.peak {
+                self.peak = most;
+                self.peak_sec = Some(at);
+            }
+        }
+        if hi == last && last != first {
+            edge(self, last);
         }
     }
 
@@ -394,7 +422,63 @@ mod tests {
         assert_eq!(u.ip_bytes, 14_000);
     }
 
+    /// The same seconds finalized one by one.
+    fn finalized_one_by_one(sp: &Spread, lo: i64, hi: i64) -> (u64, u64, Option<i64>) {
+        let mut u = Usage::default();
+        for sec in lo..=hi {
+            let bytes = sp.bytes(sec);
+            if bytes > 0 {
+                u.finalize(sec, bytes);
+            }
+        }
+        (u.active, u.peak, u.peak_sec)
+    }
+
+    #[test]
+    fn a_record_of_any_claimed_duration_is_final_at_once() {
+        let s = 1_000_000_000;
+        // Longer than the window by far: every second but the last eight is final on
+        // arrival, taken in bulk; the same as one by one.
+        for (dur, total) in [
+            (100_000 * s + 123, 7_654_321u64),
+            (100_000 * s, 99_999),
+            (100_000 * s - 1, 3),
+            (3 * s, 1),
+            (2 * s + 1, 10),
+        ] {
+            let sp = spread(42 * s + 500_000_000, dur, total);
+            let mut u = Usage::default();
+            u.add_spread(sp, 8);
+            let from = Usage::open_from(sp.last(), 8);
+            let want = finalized_one_by_one(&sp, sp.first(), from - 1);
+            assert_eq!((u.active, u.peak, u.peak_sec), want, "{sp:?}");
+            let open: u64 = u.open_seconds().iter().map(|&(_, b)| b).sum();
+            let closed: u64 = (sp.first()..from).map(|sec| sp.bytes(sec)).sum();
+            assert_eq!(open + closed, total);
+        }
+        // A duration no capture could have (about 292 years): as prompt as any other.
+        let mut u = Usage::default();
+        u.add_spread(spread(0, i64::MAX, u64::MAX), 8);
+        assert!(u.active > 0 && u.peak > 0);
+    }
+
     proptest::proptest! {
+        #[test]
+        fn final_ranges_in_bulk_as_one_by_one(
+            start in -5_000_000_000i64..5_000_000_000,
+            dur in 0i64..300_000_000_000,
+            total in proptest::prop_oneof![0u64..50, 0u64..u64::MAX],
+            lo_off in 0i64..400,
+            len in 0i64..400,
+        ) {
+            let sp = spread(start, dur, total);
+            let lo = (sp.first() + lo_off).min(sp.last());
+            let hi = (lo + len).min(sp.last());
+            let mut u = Usage::default();
+            u.finalize_range(&sp, lo, hi);
+            proptest::prop_assert_eq!((u.active, u.peak, u.peak_sec), finalized_one_by_one(&sp, lo, hi));
+        }
+
         #[test]
         fn any_records_in_end_order_give_the_seconds_they_cover(
             mut records in proptest::collection::vec((0i64..200_000_000_000, 0i64..7_000_000_000, 0u64..100_000), 1..60),

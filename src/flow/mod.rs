@@ -41,7 +41,7 @@ use std::net::IpAddr;
 use crate::decode::ChecksumMode;
 
 pub use ids::community_id;
-pub use record::{FlowRecord, IcmpErrors, Spread, TunnelInfo, spread};
+pub use record::{FlowRecord, IcmpErrors, Spread, TunnelInfo};
 pub use table::{FlowTable, TableStats};
 pub use tcp::{ConnState, TcpState, conn_state, udp_conn_state};
 
@@ -144,13 +144,11 @@ pub trait FlowSink {
     fn flow(&mut self, r: &FlowRecord);
     /// A second of one flow's traffic is over (only when [`FlowConfig::seconds`] is on).
     fn second(&mut self, _b: &SecondBytes) {}
-    /// A flow record's bytes, spread evenly over the seconds of its duration ([`spread`]): for
-    /// sources that give only a start and an end (flow records), before the record itself.
-    fn spread(&mut self, r: &FlowRecord) {
-        for b in spread(r) {
-            self.second(&b);
-        }
-    }
+    /// A flow record whose bytes are known only as a start, a duration and a total (flow
+    /// records, not packets), before the record itself: a sink that judges seconds takes its
+    /// [`Spread`]. Nothing by default: laying a record out second by second would cost its
+    /// duration (any length a log claims), not its size.
+    fn spread(&mut self, _r: &FlowRecord) {}
     /// The table's clock (packet time, or a live capture's timer) entered a new second.
     fn clock(&mut self, _now_ns: i64) {}
     /// The input paused (a live capture waiting for packets): what is buffered goes out, so

@@ -486,6 +486,38 @@ impl Spread {
         }
     }
 
+    /// Seconds `a..=b`, each strictly after the first and before the last: how many carry
+    /// bytes, the most one carries, and the first that carries that many.
+    ///
+    /// Each such second holds a whole second of the duration, so it carries `per` or
+    /// `per + 1` bytes (`per` = total × 1 s / duration, rounded down): the sum over the
+    /// seconds says how many carry one more, and halving finds the first of them, without
+    /// walking the seconds (a record may claim any duration).
+    pub fn between(&self, a: i64, b: i64) -> (u64, u64, i64) {
+        let sum = |x: i64, y: i64| self.upto(y).saturating_sub(self.upto(x.saturating_sub(1)));
+        let dur = self.dur_ns.max(1) as u128;
+        let per = u64::try_from(u128::from(self.total) * NS as u128 / dur).unwrap_or(u64::MAX);
+        let n = (b.saturating_sub(a) as u64).saturating_add(1);
+        let more = sum(a, b).saturating_sub(n.saturating_mul(per));
+        let count = if per > 0 { n } else { more };
+        if more == 0 {
+            return (count, per, a);
+        }
+        // The first second with one more: the smallest `s` whose seconds `a..=s` carry more
+        // than `per` each.
+        let (mut lo, mut hi) = (a, b);
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            let k = (mid - a) as u64 + 1;
+            if sum(a, mid) > k.saturating_mul(per) {
+                hi = mid;
+            } else {
+                lo = mid + 1;
+            }
+        }
+        (count, per.saturating_add(1), lo)
+    }
+
     /// The bytes of second `sec` (0 outside `first()..=last()`).
     pub fn bytes(&self, sec: i64) -> u64 {
         if sec > self.last() {
@@ -493,26 +525,6 @@ impl Spread {
         }
         self.upto(sec) - self.upto(sec.saturating_sub(1))
     }
-}
-
-/// [`Spread`]'s seconds as [`SecondBytes`]: those with bytes (and the first, when there are
-/// none at all).
-pub fn spread(r: &FlowRecord) -> impl Iterator<Item = SecondBytes> + '_ {
-    let sp = Spread::of(r);
-    let first = sp.first();
-    (first..=sp.last()).filter_map(move |sec| {
-        let bytes = sp.bytes(sec);
-        (bytes > 0 || sp.total == 0 && sec == first).then_some(SecondBytes {
-            proto: r.proto,
-            orig_h: r.orig_h,
-            orig_p: r.orig_p,
-            resp_h: r.resp_h,
-            resp_p: r.resp_p,
-            direction_inferred: r.direction_inferred,
-            sec,
-            ip_bytes: bytes,
-        })
-    })
 }
 
 #[cfg(test)]
