@@ -16,7 +16,9 @@
 //! their release time (end plus the hold time), ties in the order they were first held: a queue
 //! in that order takes the records that come in order of their end (what the merge of inputs
 //! hands over), a heap the others. Once the slab, index and queues have grown to the records
-//! held, a record costs no allocation here.
+//! held, a record costs one allocation: its packed form ([`super::packed`]), a few dozen bytes
+//! where the record itself is 400 plus its strings, so that many sensors' records held for
+//! the merge window take a fraction of the memory.
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
@@ -24,7 +26,8 @@ use std::hash::BuildHasher;
 
 use hashbrown::{DefaultHashBuilder, HashTable};
 
-use crate::flow::FlowRecord;
+use super::packed;
+use crate::flow::{FlowRecord, Proto};
 
 /// Clock difference tolerated between two sensors' records of one connection.
 pub const SKEW_NS: i64 = 1_000_000_000;
@@ -33,7 +36,13 @@ pub const SKEW_NS: i64 = 1_000_000_000;
 const NIL: usize = usize::MAX;
 
 struct Held {
-    rec: FlowRecord,
+    /// The record, packed.
+    packed: Box<[u8]>,
+    /// What a duplicate is told by and what picks the record kept, unpacked.
+    proto: Proto,
+    start_ns: i64,
+    end_ns: i64,
+    evidence: (bool, bool, u64),
     input: usize,
     /// When it was first held: the tie-break of release times, and what tells a release entry
     /// of this record from one of an earlier record in the same slot.
@@ -66,6 +75,8 @@ pub struct Dedupe {
     late: BinaryHeap<Reverse<Due>>,
     next_seq: u64,
     held: usize,
+    /// Where a record is packed before it is held.
+    scratch: Vec<u8>,
     /// Records merged into another (each duplicate counts once).
     pub merged: u64,
 }
@@ -96,6 +107,7 @@ impl Dedupe {
             late: BinaryHeap::new(),
             next_seq: 0,
             held: 0,
+            scratch: Vec::new(),
             merged: 0,
         }
     }
@@ -120,10 +132,10 @@ impl Dedupe {
         let mut s = head.unwrap_or(NIL);
         while let Some(h) = self.slots.get(s).and_then(Option::as_ref) {
             if h.input != input
-                && h.rec.proto == rec.proto
-                && h.rec.ts_ns <= a1.saturating_add(SKEW_NS)
-                && a0 <= end_ns(&h.rec).saturating_add(SKEW_NS)
-                && h.rec.community_id == rec.community_id
+                && h.proto == rec.proto
+                && h.start_ns <= a1.saturating_add(SKEW_NS)
+                && a0 <= h.end_ns.saturating_add(SKEW_NS)
+                && packed::community_id(&h.packed) == rec.community_id.as_bytes()
             {
                 dup = s;
                 break;
@@ -133,10 +145,14 @@ impl Dedupe {
         }
         if let Some(h) = self.slots.get_mut(dup).and_then(Option::as_mut) {
             self.merged += 1;
-            if (evidence(&rec), Reverse(input)) > (evidence(&h.rec), Reverse(h.input)) {
+            if (evidence(&rec), Reverse(input)) > (h.evidence, Reverse(h.input)) {
+                packed::pack(&rec, &mut self.scratch);
+                h.packed = self.scratch.as_slice().into();
                 h.input = input;
-                h.rec = rec;
-                let release = end_ns(&h.rec).saturating_add(self.hold_ns);
+                h.start_ns = a0;
+                h.end_ns = a1;
+                h.evidence = evidence(&rec);
+                let release = a1.saturating_add(self.hold_ns);
                 if release != h.release {
                     h.release = release;
                     let due = (release, h.seq, dup);
@@ -147,9 +163,14 @@ impl Dedupe {
         }
         let seq = self.next_seq;
         self.next_seq += 1;
-        let release = end_ns(&rec).saturating_add(self.hold_ns);
+        let release = a1.saturating_add(self.hold_ns);
+        packed::pack(&rec, &mut self.scratch);
         let held = Held {
-            rec,
+            packed: self.scratch.as_slice().into(),
+            proto: rec.proto,
+            start_ns: a0,
+            end_ns: a1,
+            evidence: evidence(&rec),
             input,
             seq,
             hash,
@@ -257,7 +278,7 @@ impl Dedupe {
                 }
             }
         }
-        out.push((h.rec, h.input));
+        out.push((packed::unpack(&h.packed), h.input));
     }
 }
 

@@ -774,7 +774,7 @@ fn field_bit(key: &[u8]) -> Option<u32> {
 
 /// A record's `rejected` reason as flowaudit writes it: the VPC reason it knows, or any other
 /// text as "rejected" (the reason is not kept: reasons are a fixed set).
-fn rejected(s: &str) -> &'static str {
+pub(super) fn rejected(s: &str) -> &'static str {
     if s == super::vpc::REJECTED {
         super::vpc::REJECTED
     } else {
@@ -928,7 +928,7 @@ pub fn scanner_agrees(line: &[u8]) -> Result<bool, String> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use std::net::IpAddr;
 
     use proptest::prelude::*;
@@ -1134,7 +1134,7 @@ mod tests {
     }
 
     prop_compose! {
-        fn record()(
+        pub(in crate::records) fn record()(
             ts_ns in nanos(),
             uid in text(),
             (orig_h, resp_h) in (addr(), addr()),

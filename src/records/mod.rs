@@ -19,6 +19,7 @@ mod fast;
 mod half;
 mod json;
 pub mod netflow;
+mod packed;
 pub mod pair;
 mod reader;
 mod values;
