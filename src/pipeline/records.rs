@@ -537,7 +537,6 @@ pub fn read(
             out: RecordsOutcome::default(),
         };
         let mut made = Vec::new();
-        let mut released = Vec::new();
         let mut clock = i64::MIN;
         let mut clock_sec = i64::MIN;
         let mut with_rtt = vec![0u64; paths.len()];
@@ -558,10 +557,7 @@ pub fn read(
                     emit.made(&mut made, j, dedupe.as_mut());
                 }
                 if let Some(d) = dedupe.as_mut() {
-                    d.advance(clock, &mut released);
-                }
-                for (r, _) in released.drain(..) {
-                    emit.record(r);
+                    d.advance(clock, |r, _| emit.record(r));
                 }
                 if emit.opened {
                     emit.to.clock(clock);
@@ -573,10 +569,7 @@ pub fn read(
             emit.made(&mut made, j, dedupe.as_mut());
         }
         if let Some(d) = dedupe.as_mut() {
-            d.finish(&mut released);
-        }
-        for (r, _) in released.drain(..) {
-            emit.record(r);
+            d.finish(|r, _| emit.record(r));
         }
         let mut out = emit.out;
         forward.finish();

@@ -227,22 +227,23 @@ impl Dedupe {
     }
 
     /// The clock is at `now_ns`: records whose end plus the hold time is before it go to `out`,
-    /// each with its input.
-    pub fn advance(&mut self, now_ns: i64, out: &mut Vec<(FlowRecord, usize)>) {
+    /// each with its input, one at a time (unpacked as it goes).
+    pub fn advance(&mut self, now_ns: i64, mut out: impl FnMut(FlowRecord, usize)) {
         while let Some(due) = self.pop_due(Some(now_ns)) {
-            self.take(due, out);
+            self.take(due, &mut out);
         }
     }
 
-    /// The inputs ended: every held record goes to `out`, in order of release.
-    pub fn finish(&mut self, out: &mut Vec<(FlowRecord, usize)>) {
+    /// The inputs ended: every held record goes to `out`, in order of release, one at a time
+    /// (all of them unpacked at once would be the largest memory of the run).
+    pub fn finish(&mut self, mut out: impl FnMut(FlowRecord, usize)) {
         while let Some(due) = self.pop_due(None) {
-            self.take(due, out);
+            self.take(due, &mut out);
         }
     }
 
     /// Releases the record of a release entry, unless the entry is stale.
-    fn take(&mut self, (release, seq, slot): Due, out: &mut Vec<(FlowRecord, usize)>) {
+    fn take(&mut self, (release, seq, slot): Due, out: &mut impl FnMut(FlowRecord, usize)) {
         let current = self
             .slots
             .get(slot)
@@ -278,7 +279,7 @@ impl Dedupe {
                 }
             }
         }
-        out.push((packed::unpack(&h.packed), h.input));
+        out(packed::unpack(&h.packed), h.input);
     }
 }
 
@@ -312,9 +313,9 @@ mod tests {
         d.add(rec("1:b", 100, 5, 1), 0);
         assert_eq!(d.merged, 1);
         let mut out = Vec::new();
-        d.advance(112 * S, &mut out);
+        d.advance(112 * S, |r, i| out.push((r, i)));
         assert!(out.is_empty(), "held until end + hold");
-        d.advance(115 * S + 1, &mut out);
+        d.advance(115 * S + 1, |r, i| out.push((r, i)));
         let got: Vec<_> = out
             .iter()
             .map(|(r, i)| (r.uid.as_str(), r.orig_pkts, *i))
@@ -324,7 +325,7 @@ mod tests {
             [("C1:a101", 1, 0), ("C1:a100", 3, 0), ("C1:b100", 1, 0)]
         );
         assert_eq!(out[1].0.rtt_ns, Some(1000));
-        d.finish(&mut out);
+        d.finish(|r, i| out.push((r, i)));
         assert_eq!(out.len(), 4);
         assert_eq!(d.held(), 0);
     }
@@ -339,7 +340,7 @@ mod tests {
         d.add(rec("y", 10, 1, 5), 3);
         d.add(rec("y", 10, 1, 5), 2);
         let mut out = Vec::new();
-        d.finish(&mut out);
+        d.finish(|r, i| out.push((r, i)));
         let got: Vec<_> = out.iter().map(|(r, i)| (r.orig_pkts, *i)).collect();
         assert_eq!(got, [(1, 1), (5, 2)]);
         assert_eq!(d.merged, 2);
@@ -361,7 +362,7 @@ mod tests {
         assert_eq!(d.merged, 2);
         let mut out = Vec::new();
         // "1:a" and "1:b" end first: released from the head and middle of the chain.
-        d.advance(105 * S + 1, &mut out);
+        d.advance(105 * S + 1, |r, i| out.push((r, i)));
         let got: Vec<_> = out
             .iter()
             .map(|(r, i)| (r.uid.as_str(), r.orig_pkts, *i))
@@ -372,7 +373,7 @@ mod tests {
         d.add(rec("1:a", 106, 1, 7), 0);
         assert_eq!((d.merged, d.held()), (3, 2));
         out.clear();
-        d.finish(&mut out);
+        d.finish(|r, i| out.push((r, i)));
         let got: Vec<_> = out
             .iter()
             .map(|(r, i)| (r.uid.as_str(), r.orig_pkts, *i))
@@ -516,11 +517,11 @@ mod tests {
                 r.add(a, input);
                 assert_eq!(d.held(), r.held.len());
                 if rnd(4) == 0 {
-                    d.advance(clock, &mut got);
+                    d.advance(clock, |r, i| got.push((r, i)));
                     r.pop(Some(clock), &mut want);
                 }
             }
-            d.finish(&mut got);
+            d.finish(|r, i| got.push((r, i)));
             r.pop(None, &mut want);
             let ids = |v: &[(FlowRecord, usize)]| -> Vec<(String, usize)> {
                 v.iter().map(|(a, i)| (a.uid.clone(), *i)).collect()
