@@ -38,17 +38,25 @@ pub(super) fn plain_secs_ns(t: &[u8]) -> Option<i64> {
 /// beyond the cell (a row's next cells): they are looked at, never taken.
 #[inline]
 pub(super) fn secs_ns_at(b: &[u8], at: std::ops::Range<usize>) -> Option<i64> {
-    let end = at.end.min(b.len());
-    let (whole, n) = digit_run(b, at.start, end.checked_sub(at.start)?.min(18));
+    secs_prefix(b, at.start, at.end)
+        .filter(|&(_, stop)| stop == at.end)
+        .map(|(ns, _)| ns)
+}
+
+/// Seconds as `digits` or `digits.digits` (1 to 18 integer digits, 1 to 9 decimals) at the
+/// start of `b[start..end]`: as ns, exactly, and where they stop (`end`, or the first byte
+/// that does not continue them). None for no digit, a `.` with no decimal after it, or more
+/// ns than an i64 holds.
+#[inline]
+pub(super) fn secs_prefix(b: &[u8], start: usize, end: usize) -> Option<(i64, usize)> {
+    let end = end.min(b.len());
+    let (whole, n) = digit_run(b, start, end.checked_sub(start)?.min(18));
     if n == 0 {
         return None;
     }
-    let mut i = at.start + n;
+    let mut i = start + n;
     let mut frac_ns = 0;
-    if i < end {
-        if b[i] != b'.' {
-            return None;
-        }
+    if i < end && b[i] == b'.' {
         let (frac, m) = digit_run(b, i + 1, (end - i - 1).min(9));
         if m == 0 {
             return None;
@@ -56,15 +64,12 @@ pub(super) fn secs_ns_at(b: &[u8], at: std::ops::Range<usize>) -> Option<i64> {
         i += 1 + m;
         frac_ns = frac * POW10[9 - m];
     }
-    if i != end {
-        return None;
-    }
     let ns = whole.checked_mul(1_000_000_000)?.checked_add(frac_ns)?;
-    i64::try_from(ns).ok()
+    Some((i64::try_from(ns).ok()?, i))
 }
 
 /// 10^0 to 10^9: the ns in one unit of a decimal place.
-pub(super) const POW10: [u64; 10] = [
+const POW10: [u64; 10] = [
     1,
     10,
     100,

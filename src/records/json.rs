@@ -19,7 +19,7 @@ use std::net::IpAddr;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use super::fast::{POW10, digit_run};
+use super::fast::digit_run;
 use super::values::{
     Parsed, Partial, conn_state, conn_state_bytes, decimal_ns, service, shown, transport,
     transport_bytes,
@@ -531,24 +531,11 @@ impl<'a> Scan<'a> {
         // exponent. Anything else goes through the grammar check and the general reader.
         let b = self.b;
         let start = self.i;
-        let (whole, len) = digit_run(b, start, 18);
-        let mut i = start + len;
-        let mut plain = len > 0 && !(b[start] == b'0' && len > 1);
-        let mut frac_ns = 0;
-        if plain && b.get(i) == Some(&b'.') {
-            let (frac, len) = digit_run(b, i + 1, 9);
-            i += 1 + len;
-            plain = len > 0;
-            frac_ns = frac * POW10[9 - len];
-        }
-        if plain
-            && !matches!(b.get(i), Some(b'0'..=b'9' | b'.' | b'e' | b'E'))
-            && let Some(ns) = whole
-                .checked_mul(1_000_000_000)
-                .and_then(|w| w.checked_add(frac_ns))
-                .and_then(|ns| i64::try_from(ns).ok())
+        if let Some((ns, stop)) = super::fast::secs_prefix(b, start, b.len())
+            && !(b[start] == b'0' && b.get(start + 1).is_some_and(u8::is_ascii_digit))
+            && !matches!(b.get(stop), Some(b'0'..=b'9' | b'.' | b'e' | b'E'))
         {
-            self.i = i;
+            self.i = stop;
             return Some(ns);
         }
         decimal_ns(self.number()?)
