@@ -244,11 +244,7 @@ impl Usage {
         );
         if a <= b {
             let (count, most, at) = sp.between(a, b);
-            self.active += count;
-            if count > 0 && most > self.peak {
-                self.peak = most;
-                self.peak_sec = Some(at);
-            }
+            self.finalize_many(count, at, most);
         }
         if hi == last && last != first {
             edge(self, last);
@@ -256,8 +252,13 @@ impl Usage {
     }
 
     fn finalize(&mut self, sec: i64, bytes: u64) {
-        self.active += 1;
-        if bytes > self.peak {
+        self.finalize_many(1, sec, bytes);
+    }
+
+    /// `count` final seconds with bytes, the most of them `bytes`, first at `sec`.
+    fn finalize_many(&mut self, count: u64, sec: i64, bytes: u64) {
+        self.active += count;
+        if count > 0 && bytes > self.peak {
             self.peak = bytes;
             self.peak_sec = Some(sec);
         }

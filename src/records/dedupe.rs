@@ -35,14 +35,31 @@ pub const SKEW_NS: i64 = 1_000_000_000;
 /// No slot (the end of a chain).
 const NIL: usize = usize::MAX;
 
-struct Held {
-    /// The record, packed.
+/// A held record: packed, with what a duplicate is told by and what picks the record kept.
+struct Kept {
     packed: Box<[u8]>,
-    /// What a duplicate is told by and what picks the record kept, unpacked.
     proto: Proto,
     start_ns: i64,
     end_ns: i64,
     evidence: (bool, bool, u64),
+}
+
+impl Kept {
+    /// `rec`, packed through `scratch`.
+    fn of(rec: &FlowRecord, scratch: &mut Vec<u8>) -> Kept {
+        packed::pack(rec, scratch);
+        Kept {
+            packed: scratch.as_slice().into(),
+            proto: rec.proto,
+            start_ns: rec.ts_ns,
+            end_ns: end_ns(rec),
+            evidence: evidence(rec),
+        }
+    }
+}
+
+struct Held {
+    rec: Kept,
     input: usize,
     /// When it was first held: the tie-break of release times, and what tells a release entry
     /// of this record from one of an earlier record in the same slot.
@@ -132,10 +149,10 @@ impl Dedupe {
         let mut s = head.unwrap_or(NIL);
         while let Some(h) = self.slots.get(s).and_then(Option::as_ref) {
             if h.input != input
-                && h.proto == rec.proto
-                && h.start_ns <= a1.saturating_add(SKEW_NS)
-                && a0 <= h.end_ns.saturating_add(SKEW_NS)
-                && packed::community_id(&h.packed) == rec.community_id.as_bytes()
+                && h.rec.proto == rec.proto
+                && h.rec.start_ns <= a1.saturating_add(SKEW_NS)
+                && a0 <= h.rec.end_ns.saturating_add(SKEW_NS)
+                && packed::community_id(&h.rec.packed) == rec.community_id.as_bytes()
             {
                 dup = s;
                 break;
@@ -145,13 +162,9 @@ impl Dedupe {
         }
         if let Some(h) = self.slots.get_mut(dup).and_then(Option::as_mut) {
             self.merged += 1;
-            if (evidence(&rec), Reverse(input)) > (h.evidence, Reverse(h.input)) {
-                packed::pack(&rec, &mut self.scratch);
-                h.packed = self.scratch.as_slice().into();
+            if (evidence(&rec), Reverse(input)) > (h.rec.evidence, Reverse(h.input)) {
+                h.rec = Kept::of(&rec, &mut self.scratch);
                 h.input = input;
-                h.start_ns = a0;
-                h.end_ns = a1;
-                h.evidence = evidence(&rec);
                 let release = a1.saturating_add(self.hold_ns);
                 if release != h.release {
                     h.release = release;
@@ -164,13 +177,8 @@ impl Dedupe {
         let seq = self.next_seq;
         self.next_seq += 1;
         let release = a1.saturating_add(self.hold_ns);
-        packed::pack(&rec, &mut self.scratch);
         let held = Held {
-            packed: self.scratch.as_slice().into(),
-            proto: rec.proto,
-            start_ns: a0,
-            end_ns: a1,
-            evidence: evidence(&rec),
+            rec: Kept::of(&rec, &mut self.scratch),
             input,
             seq,
             hash,
@@ -279,7 +287,7 @@ impl Dedupe {
                 }
             }
         }
-        out(packed::unpack(&h.packed), h.input);
+        out(packed::unpack(&h.rec.packed), h.input);
     }
 }
 
