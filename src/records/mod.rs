@@ -18,6 +18,7 @@ mod evidence;
 mod fast;
 mod half;
 mod json;
+mod json_layout;
 pub mod netflow;
 mod packed;
 pub mod pair;

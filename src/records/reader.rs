@@ -330,7 +330,8 @@ impl Lines {
                 };
             }
             Format::ZeekTsv => self.tsv.row(line),
-            Format::ZeekJson | Format::FlowauditJson => json::line(line),
+            Format::ZeekJson => json::line(line),
+            Format::FlowauditJson => json::own_line(line),
             Format::SuricataEve => eve::line(line),
             Format::VpcFlowLog if vpc::is_header(line) => match self.vpc.header(line) {
                 Ok(()) => {
