@@ -3,46 +3,56 @@
 //! whole where it must be and each value read by its type, with no key lookup, duplicate
 //! check or white-space skip between them.
 //!
-//! Any other line, and any part of a line this does not read whole (a string with an escape,
-//! `tunnel_parents`, an `icmp_errors` or `tunnel` object, judgement
-//! fields, a number in another form), is declined (None): the scanner ([`super::json::scan`])
-//! and serde read those. What this reads is exactly what serde reads from the line (checked
+//! The judgement fields of `flows --rules` and `--flows-out` lines (`rule`, `verdict`,
+//! `finding`, `also`, `reversed`) are read over, in that order. Any other line, and any part
+//! of a line this does not read whole (a string with an escape, `tunnel_parents`, an
+//! `icmp_errors` or `tunnel` object, a number in another form), is declined (None): the
+//! scanner ([`super::json::scan`]) and serde read those. What this reads is exactly what serde reads from the line (checked
 //! by [`super::json::scanner_agrees`], its tests and its fuzz target).
 
 use super::fast::{digit_run, secs_prefix};
-use super::json::{KEYS, specials, starts_with};
+use super::json::{KEYS, rejected, specials, starts_with};
 use super::values::{Partial, conn_state_bytes, service, transport_bytes};
 use std::net::IpAddr;
 
-/// Which field each key of a line is, by its place in [`KEYS`].
+/// The keys of a line, quoted and followed by their colon: the record's (from [`KEYS`]), then
+/// the judgement's that `flows --rules` and `--flows-out` add (their values are not read into
+/// the record, as serde ignores them).
 mod key {
-    pub const TS: usize = 0;
-    pub const UID: usize = 1;
-    pub const ORIG_H: usize = 2;
-    pub const ORIG_P: usize = 3;
-    pub const RESP_H: usize = 4;
-    pub const RESP_P: usize = 5;
-    pub const PROTO: usize = 6;
-    pub const SERVICE: usize = 7;
-    pub const DURATION: usize = 8;
-    pub const ORIG_BYTES: usize = 9;
-    pub const RESP_BYTES: usize = 10;
-    pub const CONN_STATE: usize = 11;
-    pub const MISSED_BYTES: usize = 12;
-    pub const HISTORY: usize = 13;
-    pub const ORIG_PKTS: usize = 14;
-    pub const ORIG_IP_BYTES: usize = 15;
-    pub const RESP_PKTS: usize = 16;
-    pub const RESP_IP_BYTES: usize = 17;
-    pub const VLAN: usize = 19;
-    pub const COMMUNITY_ID: usize = 21;
-    pub const DIRECTION_INFERRED: usize = 22;
-    pub const SYN_SYNACK: usize = 23;
-    pub const SYNACK_ACK: usize = 24;
-    pub const RTT: usize = 25;
-    pub const ICMP_ERRORS: usize = 26;
-    pub const EVICTED: usize = 27;
-    pub const BAD_CHECKSUMS: usize = 28;
+    use super::KEYS;
+
+    pub const TS: &[u8] = KEYS[0];
+    pub const UID: &[u8] = KEYS[1];
+    pub const ORIG_H: &[u8] = KEYS[2];
+    pub const ORIG_P: &[u8] = KEYS[3];
+    pub const RESP_H: &[u8] = KEYS[4];
+    pub const RESP_P: &[u8] = KEYS[5];
+    pub const PROTO: &[u8] = KEYS[6];
+    pub const SERVICE: &[u8] = KEYS[7];
+    pub const DURATION: &[u8] = KEYS[8];
+    pub const ORIG_BYTES: &[u8] = KEYS[9];
+    pub const RESP_BYTES: &[u8] = KEYS[10];
+    pub const CONN_STATE: &[u8] = KEYS[11];
+    pub const MISSED_BYTES: &[u8] = KEYS[12];
+    pub const HISTORY: &[u8] = KEYS[13];
+    pub const ORIG_PKTS: &[u8] = KEYS[14];
+    pub const ORIG_IP_BYTES: &[u8] = KEYS[15];
+    pub const RESP_PKTS: &[u8] = KEYS[16];
+    pub const RESP_IP_BYTES: &[u8] = KEYS[17];
+    pub const VLAN: &[u8] = KEYS[19];
+    pub const COMMUNITY_ID: &[u8] = KEYS[21];
+    pub const DIRECTION_INFERRED: &[u8] = KEYS[22];
+    pub const SYN_SYNACK: &[u8] = KEYS[23];
+    pub const SYNACK_ACK: &[u8] = KEYS[24];
+    pub const RTT: &[u8] = KEYS[25];
+    pub const ICMP_ERRORS: &[u8] = KEYS[26];
+    pub const EVICTED: &[u8] = KEYS[27];
+    pub const BAD_CHECKSUMS: &[u8] = KEYS[28];
+    pub const REJECTED: &[u8] = KEYS[30];
+    pub const RULE: &[u8] = b"\"rule\":";
+    pub const VERDICT: &[u8] = b"\"verdict\":";
+    /// The audit's, after the verdict (`--flows-out`).
+    pub const AUDIT: [&[u8]; 3] = [b"\"finding\":", b"\"also\":", b"\"reversed\":"];
 }
 
 /// A position in a line.
@@ -61,29 +71,28 @@ impl<'a> At<'a> {
         (*self.b.get(self.i)? == c).then(|| self.i += 1)
     }
 
-    /// `"name":` of the field `k` here (after the `{` or `,` before it), consumed.
+    /// A key (`"name":`, one of [`key`]) here (after the `{` or `,` before it), consumed.
     #[inline(always)]
-    fn key(&mut self, k: usize) -> Option<()> {
-        let key = KEYS[k];
+    fn key(&mut self, key: &[u8]) -> Option<()> {
         starts_with(self.b.get(self.i..)?, key).then(|| self.i += key.len())
     }
 
-    /// `,` and the key of the field `k` here, both consumed; false (nothing consumed) when
-    /// the line has something else here.
+    /// `,` and `key` here, both consumed; false (nothing consumed) when the line has something
+    /// else here.
     #[inline(always)]
-    fn next_is(&mut self, k: usize) -> bool {
+    fn next_is(&mut self, key: &[u8]) -> bool {
         let at = self.i;
-        if self.byte(b',').is_some() && self.key(k).is_some() {
+        if self.byte(b',').is_some() && self.key(key).is_some() {
             return true;
         }
         self.i = at;
         false
     }
 
-    /// `,` and the key of the field `k`: a field the layout always has.
+    /// `,` and `key`: a field the layout always has.
     #[inline(always)]
-    fn field(&mut self, k: usize) -> Option<()> {
-        self.next_is(k).then_some(())
+    fn field(&mut self, key: &[u8]) -> Option<()> {
+        self.next_is(key).then_some(())
     }
 
     /// A literal (`null`, `true`), consumed when it is here.
@@ -126,6 +135,15 @@ impl<'a> At<'a> {
         let s = self.text.get(start..self.i)?;
         self.i += 1;
         Some(s)
+    }
+
+    /// A string or null.
+    #[inline(always)]
+    fn opt_string(&mut self) -> Option<Option<&'a str>> {
+        if self.word(b"null") {
+            return Some(None);
+        }
+        self.string().map(Some)
     }
 
     #[inline(always)]
@@ -271,6 +289,20 @@ pub(super) fn layout(b: &[u8]) -> Option<Partial> {
     p.evicted = s.boolean()?;
     s.field(key::BAD_CHECKSUMS)?;
     p.bad_checksums = s.uint()?;
+    if s.next_is(key::REJECTED) {
+        p.rejected = Some(rejected(s.string()?));
+    }
+    // The judgement: its values are looked at (they must be JSON serde reads), not kept.
+    if s.next_is(key::RULE) {
+        s.opt_string()?;
+        s.field(key::VERDICT)?;
+        s.string()?;
+        for k in key::AUDIT {
+            if s.next_is(k) {
+                s.opt_string()?;
+            }
+        }
+    }
     s.byte(b'}')?;
     (s.i == b.len()).then_some(p)
 }
@@ -360,17 +392,38 @@ mod tests {
         }
     }
 
+    /// The HAS sample's `--flows-out` lines (judged, with the audit's fields) are all read by
+    /// the layout.
+    #[test]
+    fn reads_the_samples_flows_out() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/fixtures/has/expected-flows-out.jsonl"
+        );
+        let text = std::fs::read(path).unwrap();
+        let lines: Vec<&[u8]> = text
+            .split(|&b| b == b'\n')
+            .filter(|l| !l.is_empty())
+            .collect();
+        assert!(lines.len() > 20, "{}", lines.len());
+        for l in lines {
+            assert!(read_as_serde(l), "declined {}", String::from_utf8_lossy(l));
+        }
+    }
+
     proptest! {
-        /// Every line `flows` writes for a flow outside a tunnel, with no ICMP error, strings
-        /// without escapes and times and counts in the forms it reads: read by the layout, to
-        /// serde's record.
+        /// Every line `flows` (judged or not) and `--flows-out` write for a flow outside a
+        /// tunnel, with no ICMP error, strings without escapes and times and counts in the
+        /// forms it reads: read by the layout, to serde's record.
         #[test]
-        fn reads_what_flows_writes(mut r in record()) {
+        fn reads_what_flows_writes(
+            mut r in record(),
+            judged in proptest::option::of((any::<bool>(), any::<bool>())),
+        ) {
             r.tunnel = None;
             r.tunnel_parents.clear();
             r.icmp_errors = None;
-            r.rejected = None;
-            let l = line(&r, None);
+            let l = line(&r, judged);
             let plain = !l.contains(&b'\\')
                 && [Some(r.ts_ns), Some(r.duration_ns), r.syn_synack_ns, r.synack_ack_ns, r.rtt_ns]
                     .iter()
