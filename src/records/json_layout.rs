@@ -304,7 +304,10 @@ pub(super) fn layout(b: &[u8]) -> Option<Partial> {
         }
     }
     s.byte(b'}')?;
-    (s.i == b.len()).then_some(p)
+    if s.i != b.len() {
+        return None;
+    }
+    Some(p)
 }
 
 #[cfg(test)]
