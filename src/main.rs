@@ -145,7 +145,10 @@ struct InputArgs {
     linger: f64,
     /// The most flows open at once. When the table is full, the flow idle the longest is ended
     /// early, its record marked "evicted": true, and counted in the statistics. Each open flow
-    /// takes about 400 bytes; 0 means no limit.
+    /// takes about 400 bytes; 0 means no limit. Flow-record inputs keep to it too: each input's
+    /// pairing of one-way records (the entry due first ends early, marked evicted) and the
+    /// records held for duplicates (the record due first leaves the merge early, about 230
+    /// bytes each; the report counts them).
     #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_FLOWS)]
     max_flows: usize,
     /// A UDP port that carries VXLAN besides 4789 (Linux's own default is 8472); may be given
@@ -161,8 +164,8 @@ struct InputArgs {
     /// Flow-record inputs: how long a record waits for another input's record of the same
     /// connection (same Community ID, overlapping times), to merge them into one flow: at least
     /// how far one input's records can lag another's (seconds; default the longest idle
-    /// timeout plus 60). Memory grows with the records ending within it; with one input nothing
-    /// waits.
+    /// timeout plus 60). Memory grows with the records ending within it, up to --max-flows;
+    /// with one input nothing waits.
     #[arg(long, value_name = "SECONDS", value_parser = parse_seconds)]
     merge_window: Option<f64>,
     /// Do not print capture statistics or progress on standard error.
@@ -740,6 +743,7 @@ fn read_records(
         udp_idle_ns: opts.flow.udp_idle_ns,
         linger_ns: opts.flow.linger_ns,
         hold_ns: hold_ns(args),
+        max_open: opts.flow.max_flows,
         seconds: opts.flow.seconds,
     };
     let mut packet_opts = opts;
@@ -794,7 +798,7 @@ fn print_stats(args: &InputArgs, read: &Inputs) -> anyhow::Result<()> {
     let stderr = io::stderr();
     let mut err = stderr.lock();
     if let Some(r) = &read.records {
-        report::write_records_stats(&mut err, &r.inputs, r.flows, r.duplicates_merged)?;
+        report::write_records_stats(&mut err, &r.inputs, r.flows, r.merge)?;
         if o.inputs.is_empty() {
             return Ok(());
         }
@@ -977,16 +981,16 @@ fn audit(args: AuditArgs) -> anyhow::Result<u8> {
             sha256: read.sha256.get(i).cloned().flatten(),
         })
         .collect();
-    let (record_inputs, duplicates_merged) = read
+    let (record_inputs, merge) = read
         .records
         .as_ref()
-        .map_or((&[][..], 0), |r| (&r.inputs[..], r.duplicates_merged));
+        .map_or((&[][..], Default::default()), |r| (&r.inputs[..], r.merge));
     let doc = AuditDoc {
         rules: &rules,
         result: &result,
         captures: &captures,
         records: record_inputs,
-        duplicates_merged,
+        merge,
         table: read.outcome.table,
         max_flows: args.input.max_flows,
     };

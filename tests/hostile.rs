@@ -139,7 +139,7 @@ proptest! {
             auditor.add(r);
         }
         let result = auditor.finish();
-        let doc = AuditDoc { rules: &rules, result: &result, captures: &[], records: &[], duplicates_merged: 0, table: Default::default(), max_flows: 3 };
+        let doc = AuditDoc { rules: &rules, result: &result, captures: &[], records: &[], merge: Default::default(), table: Default::default(), max_flows: 3 };
         let mut sink = Vec::new();
         write_audit_json(&mut sink, &doc).unwrap();
         write_audit_text(&mut sink, &doc, false, 20).unwrap();

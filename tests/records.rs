@@ -228,6 +228,40 @@ fn two_sensors_on_two_halves_audit_as_the_whole() {
     assert!(na + nb > total, "the sensors overlap");
 }
 
+/// `--max-flows` bounds the records held for duplicates: when the merge is full, the record
+/// due first leaves at once, and the report says how many did. Every record is still either
+/// merged or a flow.
+#[test]
+fn a_full_merge_releases_records_early_and_says_so() {
+    let d = scratch("merge-full");
+    let (json, zeek) = (d.join("a.jsonl"), d.join("b.conn.log"));
+    flows(&[PCAP], &json);
+    flows(&["--format", "zeek", PCAP], &zeek);
+    let (json, zeek) = (json.to_str().unwrap(), zeek.to_str().unwrap());
+    let (whole, _, _) = audit(&[json, zeek]);
+    assert_eq!(whole["summary"]["duplicates_merged"], 37);
+    assert_eq!(whole["summary"]["merge_released_early"], 0);
+    let (v, _, err) = audit(&["--max-flows", "3", json, zeek]);
+    let merged = v["summary"]["duplicates_merged"].as_u64().unwrap();
+    let early = v["summary"]["merge_released_early"].as_u64().unwrap();
+    assert!(early > 0 && merged < 37, "{early} {merged}");
+    assert_eq!(v["summary"]["flows"].as_u64().unwrap() + merged, 74);
+    assert!(
+        err.contains(&format!("{early} records left the merge early")),
+        "{err}"
+    );
+    let mut a = vec!["audit", "--max-flows", "3"];
+    a.extend_from_slice(&RULES);
+    a.extend_from_slice(&[json, zeek]);
+    let text = stdout(&run(&a));
+    assert!(
+        text.contains(&format!(
+            "{early} records left the merge before their window ended (--max-flows 3)"
+        )),
+        "{text}"
+    );
+}
+
 #[test]
 fn a_capture_and_its_own_records_are_one_set_of_flows() {
     let d = scratch("mixed");

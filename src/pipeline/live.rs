@@ -199,7 +199,7 @@ impl<'r> LiveHooks<AuditSink<'r>> for AuditHooks<'r> {
             result: &result,
             captures: &captures,
             records: &[],
-            duplicates_merged: 0,
+            merge: Default::default(),
             table: table.stats(),
             max_flows: self.style.max_flows,
         };

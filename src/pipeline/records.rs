@@ -20,7 +20,7 @@ use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use crate::capture::{CaptureError, Discovery, Input};
 use crate::engine::{self, Outcome, sinks};
 use crate::flow::{FlowRecord, FlowSink, NS, ServerPorts};
-use crate::records::dedupe::Dedupe;
+use crate::records::dedupe::{Dedupe, MergeStats};
 use crate::records::netflow::{ExportReader, IpfixFile, Listener, NetflowError};
 use crate::records::pair::Pairer;
 use crate::records::{Format, InputEvidence, Item, ReadStats, Reader, RecordsError, Source};
@@ -45,6 +45,9 @@ pub struct RecordsConfig {
     /// How long a record is held for a duplicate from another input (ns): the most one
     /// input's records can lag another's.
     pub hold_ns: i64,
+    /// The most records held for duplicates at once, and the most open entries of each
+    /// input's pairing (0: no limit): `--max-flows`.
+    pub max_open: usize,
     /// Hand per-second bytes to the sinks (the audit's bandwidth).
     pub seconds: bool,
 }
@@ -53,8 +56,8 @@ pub struct RecordsConfig {
 #[derive(Default)]
 pub struct RecordsOutcome {
     pub inputs: Vec<InputEvidence>,
-    /// Records merged into another input's record of the same connection.
-    pub duplicates_merged: u64,
+    /// What the merge of duplicates across inputs did.
+    pub merge: MergeStats,
     /// Flow records handed to the sinks.
     pub flows: u64,
     /// Earliest start and latest end of those records, ns since the epoch.
@@ -466,7 +469,9 @@ impl Emit<'_> {
     /// out when there is none (one input cannot duplicate itself).
     fn made(&mut self, made: &mut Vec<FlowRecord>, input: usize, dedupe: Option<&mut Dedupe>) {
         match dedupe {
-            Some(d) => made.drain(..).for_each(|r| d.add(r, input)),
+            Some(d) => made
+                .drain(..)
+                .for_each(|r| d.add(r, input, |r, _| self.record(r))),
             None => made.drain(..).for_each(|r| self.record(r)),
         }
     }
@@ -526,10 +531,14 @@ pub fn read(
         let sinks = scope.spawn(move || deliver.run(sink));
         let mut merge = Merge::new(sources);
         let mut pairers: Vec<Pairer> = (0..paths.len())
-            .map(|_| Pairer::new(cfg.tcp_idle_ns, cfg.udp_idle_ns, cfg.linger_ns, servers))
+            .map(|_| {
+                Pairer::new(cfg.tcp_idle_ns, cfg.udp_idle_ns, cfg.linger_ns, servers)
+                    .with_limit(cfg.max_open)
+            })
             .collect();
         // One input cannot duplicate itself: its records go straight out.
-        let mut dedupe = (paths.len() > 1).then(|| Dedupe::new(cfg.hold_ns));
+        let mut dedupe =
+            (paths.len() > 1).then(|| Dedupe::new(cfg.hold_ns).with_limit(cfg.max_open));
         let mut emit = Emit {
             to: &mut forward,
             seconds: cfg.seconds,
@@ -602,7 +611,7 @@ pub fn read(
             Some(Err(panic)) => std::panic::resume_unwind(panic),
             None => None,
         };
-        out.duplicates_merged = dedupe.map_or(0, |d| d.merged);
+        out.merge = dedupe.map(|d| d.stats).unwrap_or_default();
         for (i, path) in paths.iter().enumerate() {
             let error = merge.errors[i].take();
             let sha256 = match hashes.get(i).cloned().flatten() {

@@ -94,8 +94,19 @@ pub struct Dedupe {
     held: usize,
     /// Where a record is packed before it is held.
     scratch: Vec<u8>,
+    /// The most records held at once (0: no limit).
+    max_held: usize,
+    pub stats: MergeStats,
+}
+
+/// What the merge of duplicates did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MergeStats {
     /// Records merged into another (each duplicate counts once).
     pub merged: u64,
+    /// Records released before their hold time ended, the merge being full: a duplicate of
+    /// one of them that comes later is not merged.
+    pub released_early: u64,
 }
 
 fn end_ns(r: &FlowRecord) -> i64 {
@@ -125,8 +136,17 @@ impl Dedupe {
             next_seq: 0,
             held: 0,
             scratch: Vec::new(),
-            merged: 0,
+            max_held: 0,
+            stats: MergeStats::default(),
         }
+    }
+
+    /// At most `max_held` records held at once (0: no limit): when a record is to be held and
+    /// that many are, the record due first is released at once (counted in
+    /// [`MergeStats::released_early`]), as a full flow table ends the flow idle the longest.
+    pub fn with_limit(mut self, max_held: usize) -> Self {
+        self.max_held = max_held;
+        self
     }
 
     /// Records held now.
@@ -134,8 +154,9 @@ impl Dedupe {
         self.held
     }
 
-    /// A record of input `input`: merged into a held duplicate, or held.
-    pub fn add(&mut self, rec: FlowRecord, input: usize) {
+    /// A record of input `input`: merged into a held duplicate, or held. When the merge is
+    /// full, the record due first goes to `out` to make room (see [`Dedupe::with_limit`]).
+    pub fn add(&mut self, rec: FlowRecord, input: usize, mut out: impl FnMut(FlowRecord, usize)) {
         let hash = (self.hash_fn)(&self.hasher, &rec.community_id);
         let slots = &self.slots;
         let head = self
@@ -161,7 +182,7 @@ impl Dedupe {
             s = h.next;
         }
         if let Some(h) = self.slots.get_mut(dup).and_then(Option::as_mut) {
-            self.merged += 1;
+            self.stats.merged += 1;
             if (evidence(&rec), Reverse(input)) > (h.rec.evidence, Reverse(h.input)) {
                 h.rec = Kept::of(&rec, &mut self.scratch);
                 h.input = input;
@@ -173,6 +194,16 @@ impl Dedupe {
                 }
             }
             return;
+        }
+        if self.max_held > 0 && self.held >= self.max_held {
+            while let Some(due) = self.pop_due(None) {
+                if self.take(due, &mut out) {
+                    self.stats.released_early += 1;
+                    break;
+                }
+            }
+            // The record released may have been the chain's last.
+            last = self.chain_last(hash);
         }
         let seq = self.next_seq;
         self.next_seq += 1;
@@ -205,6 +236,22 @@ impl Dedupe {
         }
         self.held += 1;
         self.push_due((release, seq, slot));
+    }
+
+    /// The last slot of the chain of `hash`, or [`NIL`] when there is none.
+    fn chain_last(&self, hash: u64) -> usize {
+        let slots = &self.slots;
+        let mut s = self
+            .index
+            .find(hash, |&s| slots[s].as_ref().is_some_and(|h| h.hash == hash))
+            .copied()
+            .unwrap_or(NIL);
+        let mut last = NIL;
+        while let Some(h) = slots.get(s).and_then(Option::as_ref) {
+            last = s;
+            s = h.next;
+        }
+        last
     }
 
     fn push_due(&mut self, due: Due) {
@@ -250,18 +297,18 @@ impl Dedupe {
         }
     }
 
-    /// Releases the record of a release entry, unless the entry is stale.
-    fn take(&mut self, (release, seq, slot): Due, out: &mut impl FnMut(FlowRecord, usize)) {
+    /// Releases the record of a release entry, unless the entry is stale: whether it did.
+    fn take(&mut self, (release, seq, slot): Due, out: &mut impl FnMut(FlowRecord, usize)) -> bool {
         let current = self
             .slots
             .get(slot)
             .and_then(Option::as_ref)
             .is_some_and(|h| h.seq == seq && h.release == release);
         if !current {
-            return;
+            return false;
         }
         let Some(h) = self.slots.get_mut(slot).and_then(Option::take) else {
-            return;
+            return false;
         };
         self.free.push(slot);
         self.held -= 1;
@@ -288,6 +335,7 @@ impl Dedupe {
             }
         }
         out(packed::unpack(&h.rec.packed), h.input);
+        true
     }
 }
 
@@ -296,6 +344,11 @@ mod tests {
     use super::*;
 
     const S: i64 = 1_000_000_000;
+
+    /// Where a merge without a limit releases records early: nowhere.
+    fn keep(_: FlowRecord, _: usize) {
+        panic!("released early without a limit");
+    }
 
     fn rec(cid: &str, ts: i64, dur: i64, pkts: u64) -> FlowRecord {
         FlowRecord {
@@ -313,13 +366,13 @@ mod tests {
         let mut d = Dedupe::new(10 * S);
         let mut with_rtt = rec("1:a", 100, 5, 3);
         with_rtt.rtt_ns = Some(1000);
-        d.add(rec("1:a", 100, 5, 9), 1);
-        d.add(with_rtt, 0);
+        d.add(rec("1:a", 100, 5, 9), 1, keep);
+        d.add(with_rtt, 0, keep);
         // Same input: never merged; other time: not a duplicate; other id: not one.
-        d.add(rec("1:a", 101, 1, 1), 0);
-        d.add(rec("1:a", 200, 1, 1), 1);
-        d.add(rec("1:b", 100, 5, 1), 0);
-        assert_eq!(d.merged, 1);
+        d.add(rec("1:a", 101, 1, 1), 0, keep);
+        d.add(rec("1:a", 200, 1, 1), 1, keep);
+        d.add(rec("1:b", 100, 5, 1), 0, keep);
+        assert_eq!(d.stats.merged, 1);
         let mut out = Vec::new();
         d.advance(112 * S, |r, i| out.push((r, i)));
         assert!(out.is_empty(), "held until end + hold");
@@ -343,15 +396,15 @@ mod tests {
         let mut d = Dedupe::new(0);
         let mut a = rec("x", 10, 1, 1);
         a.direction_inferred = false;
-        d.add(rec("x", 10, 1, 5), 0);
-        d.add(a, 1);
-        d.add(rec("y", 10, 1, 5), 3);
-        d.add(rec("y", 10, 1, 5), 2);
+        d.add(rec("x", 10, 1, 5), 0, keep);
+        d.add(a, 1, keep);
+        d.add(rec("y", 10, 1, 5), 3, keep);
+        d.add(rec("y", 10, 1, 5), 2, keep);
         let mut out = Vec::new();
         d.finish(|r, i| out.push((r, i)));
         let got: Vec<_> = out.iter().map(|(r, i)| (r.orig_pkts, *i)).collect();
         assert_eq!(got, [(1, 1), (5, 2)]);
-        assert_eq!(d.merged, 2);
+        assert_eq!(d.stats.merged, 2);
     }
 
     #[test]
@@ -359,15 +412,18 @@ mod tests {
         let mut d = Dedupe::new(0);
         // Every Community ID has the same 64-bit hash: one chain holds them all.
         d.hash_fn = |_, _| 7;
-        d.add(rec("1:a", 100, 5, 1), 0);
-        d.add(rec("1:b", 100, 5, 2), 1);
-        d.add(rec("1:c", 100, 9, 3), 1);
-        assert_eq!(d.merged, 0, "same hash, other Community ID: other flows");
+        d.add(rec("1:a", 100, 5, 1), 0, keep);
+        d.add(rec("1:b", 100, 5, 2), 1, keep);
+        d.add(rec("1:c", 100, 9, 3), 1, keep);
+        assert_eq!(
+            d.stats.merged, 0,
+            "same hash, other Community ID: other flows"
+        );
         assert_eq!(d.held(), 3);
         // Each duplicate finds its own flow past the others of the chain.
-        d.add(rec("1:b", 100, 5, 4), 0);
-        d.add(rec("1:a", 100, 5, 5), 1);
-        assert_eq!(d.merged, 2);
+        d.add(rec("1:b", 100, 5, 4), 0, keep);
+        d.add(rec("1:a", 100, 5, 5), 1, keep);
+        assert_eq!(d.stats.merged, 2);
         let mut out = Vec::new();
         // "1:a" and "1:b" end first: released from the head and middle of the chain.
         d.advance(105 * S + 1, |r, i| out.push((r, i)));
@@ -377,9 +433,9 @@ mod tests {
             .collect();
         assert_eq!(got, [("C1:a100", 5, 1), ("C1:b100", 4, 0)]);
         // The chain's last record is still found, and another "1:a" is held anew.
-        d.add(rec("1:c", 101, 1, 6), 0);
-        d.add(rec("1:a", 106, 1, 7), 0);
-        assert_eq!((d.merged, d.held()), (3, 2));
+        d.add(rec("1:c", 101, 1, 6), 0, keep);
+        d.add(rec("1:a", 106, 1, 7), 0, keep);
+        assert_eq!((d.stats.merged, d.held()), (3, 2));
         out.clear();
         d.finish(|r, i| out.push((r, i)));
         let got: Vec<_> = out
@@ -400,10 +456,13 @@ mod tests {
         release: BinaryHeap<Reverse<(i64, u64)>>,
         next_seq: u64,
         merged: u64,
+        /// The most records held (0: no limit), and those released early to keep to it.
+        max_held: usize,
+        released_early: u64,
     }
 
     impl Reference {
-        fn add(&mut self, rec: FlowRecord, input: usize) {
+        fn add(&mut self, rec: FlowRecord, input: usize, out: &mut Vec<(FlowRecord, usize)>) {
             if let Some(seqs) = self.by_cid.get(&rec.community_id) {
                 let (a0, a1) = (rec.ts_ns, end_ns(&rec));
                 let dup = seqs.iter().copied().find(|s| {
@@ -431,6 +490,11 @@ mod tests {
                     return;
                 }
             }
+            if self.max_held > 0 && self.held.len() >= self.max_held {
+                let before = out.len();
+                self.pop(None, Some(1), out);
+                self.released_early += (out.len() - before) as u64;
+            }
             let seq = self.next_seq;
             self.next_seq += 1;
             self.by_cid
@@ -442,9 +506,16 @@ mod tests {
             self.held.insert(seq, (rec, input));
         }
 
-        fn pop(&mut self, now_ns: Option<i64>, out: &mut Vec<(FlowRecord, usize)>) {
+        /// Releases what is due before `now_ns` (everything: None), at most `most` records.
+        fn pop(
+            &mut self,
+            now_ns: Option<i64>,
+            most: Option<usize>,
+            out: &mut Vec<(FlowRecord, usize)>,
+        ) {
+            let mut n = 0;
             while let Some(&Reverse((release, seq))) = self.release.peek() {
-                if now_ns.is_some_and(|t| release >= t) {
+                if now_ns.is_some_and(|t| release >= t) || most == Some(n) {
                     break;
                 }
                 self.release.pop();
@@ -465,10 +536,13 @@ mod tests {
                     }
                 }
                 out.push((h, i));
+                n += 1;
             }
         }
     }
 
+    /// Without a limit, and with limits that release records early (the reference releases
+    /// the record due first when full, as the merge must).
     #[test]
     fn releases_and_merges_as_the_first_implementation_did() {
         let mut x = 0x2545_f491_4f6c_dd1du64;
@@ -480,7 +554,8 @@ mod tests {
         };
         for round in 0..40 {
             let hold = (round % 4) as i64 * S;
-            let mut d = Dedupe::new(hold);
+            let max_held = [0, 0, 3, 6, 1][round % 5];
+            let mut d = Dedupe::new(hold).with_limit(max_held);
             if round % 2 == 1 {
                 // Few hashes for many Community IDs: long chains with collisions.
                 d.hash_fn = |_, cid| cid.len() as u64 % 3;
@@ -492,6 +567,8 @@ mod tests {
                 release: BinaryHeap::new(),
                 next_seq: 0,
                 merged: 0,
+                max_held,
+                released_early: 0,
             };
             let (mut got, mut want) = (Vec::new(), Vec::new());
             let mut clock = 0i64;
@@ -521,22 +598,25 @@ mod tests {
                     a.proto = crate::flow::Proto::Udp;
                 }
                 let input = rnd(3) as usize;
-                d.add(a.clone(), input);
-                r.add(a, input);
+                d.add(a.clone(), input, |r, i| got.push((r, i)));
+                r.add(a, input, &mut want);
                 assert_eq!(d.held(), r.held.len());
+                assert!(max_held == 0 || d.held() <= max_held);
                 if rnd(4) == 0 {
                     d.advance(clock, |r, i| got.push((r, i)));
-                    r.pop(Some(clock), &mut want);
+                    r.pop(Some(clock), None, &mut want);
                 }
             }
             d.finish(|r, i| got.push((r, i)));
-            r.pop(None, &mut want);
+            r.pop(None, None, &mut want);
             let ids = |v: &[(FlowRecord, usize)]| -> Vec<(String, usize)> {
                 v.iter().map(|(a, i)| (a.uid.clone(), *i)).collect()
             };
             assert_eq!(ids(&got), ids(&want), "round {round}");
-            assert_eq!(d.merged, r.merged, "round {round}");
-            assert!(d.merged > 0, "round {round}: duplicates were made");
+            assert_eq!(d.stats.merged, r.merged, "round {round}");
+            assert_eq!(d.stats.released_early, r.released_early, "round {round}");
+            assert!(d.stats.merged > 0, "round {round}: duplicates were made");
+            assert_eq!(d.stats.released_early > 0, max_held > 0, "round {round}");
             assert_eq!(d.held(), 0);
         }
     }

@@ -84,6 +84,16 @@ impl InputEvidence {
                 ),
             });
         }
+        if self.pairing.evicted > 0 {
+            v.push(Limit {
+                what: "pairing",
+                how: "approximated",
+                why: format!(
+                    "{} flows ended early, the pairing table being full (--max-flows): a later record of such a connection is in a new flow (evicted)",
+                    self.pairing.evicted
+                ),
+            });
+        }
         if self.pairing.sampled > 0 {
             v.push(Limit {
                 what: "packets and bytes",

@@ -137,6 +137,9 @@ pub struct PairStats {
     /// Halves left out because a record of both directions with the same exporter flow id
     /// was read (Suricata writes a flow's `netflow` events beside its `flow` event).
     pub same_flow_id: u64,
+    /// Entries ended early, the table being full ([`Pairer::with_limit`]): a later half of
+    /// such a connection starts a new record.
+    pub evicted: u64,
 }
 
 /// Pairs halves into flow records (see the module's documentation).
@@ -158,6 +161,8 @@ pub struct Pairer<'s> {
     /// `pair_ids` by when they may be forgotten.
     forget: BinaryHeap<std::cmp::Reverse<(i64, u64)>>,
     next_seq: u64,
+    /// The most entries open at once, and the most flow ids of `pair_ids` (0: no limit).
+    max_open: usize,
     pub stats: PairStats,
 }
 
@@ -181,8 +186,18 @@ impl<'s> Pairer<'s> {
             by_flow_id: HashMap::new(),
             forget: BinaryHeap::new(),
             next_seq: 0,
+            max_open: 0,
             stats: PairStats::default(),
         }
+    }
+
+    /// At most `max_open` entries open at once (0: no limit): when a half would open one more,
+    /// the entry due to end first ends at once, its record marked evicted (as a full flow table
+    /// ends the flow idle the longest) and counted in [`PairStats::evicted`]. The flow ids
+    /// of records of both directions are kept to as many, the first to be forgotten going.
+    pub fn with_limit(mut self, max_open: usize) -> Self {
+        self.max_open = max_open;
+        self
     }
 
     /// Entries open now.
@@ -227,6 +242,12 @@ impl<'s> Pairer<'s> {
                         .end_ns
                         .max(resp.end_ns)
                         .saturating_add(self.idle(orig.proto));
+                    if self.max_open > 0
+                        && self.pair_ids.len() >= self.max_open
+                        && !self.pair_ids.contains_key(&id)
+                    {
+                        self.forget_first(None);
+                    }
                     self.pair_ids.insert(id, forget);
                     self.forget.push(std::cmp::Reverse((forget, id)));
                 }
@@ -292,6 +313,15 @@ impl<'s> Pairer<'s> {
                 out.push(self.record(&e, [lo, hi], key.proto, key.vlan));
             }
         }
+        if self.max_open > 0 && self.open.len() >= self.max_open && !self.open.contains_key(&key) {
+            // The table is full: the entry due first ends now.
+            if let Some((k, e)) = self.pop_due(None) {
+                let mut r = self.record(&e, [k.lo, k.hi], k.proto, k.vlan);
+                r.evicted = true;
+                self.stats.evicted += 1;
+                out.push(r);
+            }
+        }
         let seq = self.next_seq;
         let e = self.open.entry(key).or_insert_with(|| Entry {
             sides: [Side::default(); 2],
@@ -329,18 +359,34 @@ impl<'s> Pairer<'s> {
 
     /// The clock is at `now_ns`: entries idle past their timeout end, in order of deadline.
     pub fn advance(&mut self, now_ns: i64, out: &mut Vec<FlowRecord>) {
+        while self.forget_first(Some(now_ns)) {}
+        while let Some((key, e)) = self.pop_due(Some(now_ns)) {
+            out.push(self.record(&e, [key.lo, key.hi], key.proto, key.vlan));
+        }
+    }
+
+    /// Forgets the flow id to be forgotten first, if that is before `before` (None: whenever):
+    /// whether there was one.
+    fn forget_first(&mut self, before: Option<i64>) -> bool {
         while let Some(&std::cmp::Reverse((forget, id))) = self.forget.peek() {
-            if forget >= now_ns {
-                break;
+            if before.is_some_and(|t| forget >= t) {
+                return false;
             }
             self.forget.pop();
             if self.pair_ids.get(&id) == Some(&forget) {
                 self.pair_ids.remove(&id);
+                return true;
             }
         }
+        false
+    }
+
+    /// The open entry due to end first, if its deadline is before `before` (None: whenever),
+    /// closed (stale deadlines on the way are dropped).
+    fn pop_due(&mut self, before: Option<i64>) -> Option<(Key, Entry)> {
         while let Some(&std::cmp::Reverse((deadline, seq))) = self.deadlines.peek() {
-            if deadline >= now_ns {
-                break;
+            if before.is_some_and(|t| deadline >= t) {
+                return None;
             }
             self.deadlines.pop();
             let Some(&key) = self.keys.get(&seq) else {
@@ -351,9 +397,10 @@ impl<'s> Pairer<'s> {
                 .get(&key)
                 .is_some_and(|e| self.deadline(key.proto, e) == deadline);
             if current && let Some(e) = self.close(&key) {
-                out.push(self.record(&e, [key.lo, key.hi], key.proto, key.vlan));
+                return Some((key, e));
             }
         }
+        None
     }
 
     /// The input ended: every open entry ends, in order of creation.

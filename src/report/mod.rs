@@ -90,7 +90,7 @@ pub fn write_records_stats(
     w: &mut dyn Write,
     inputs: &[crate::records::InputEvidence],
     flows: u64,
-    duplicates_merged: u64,
+    merge: crate::records::dedupe::MergeStats,
 ) -> io::Result<()> {
     for e in inputs {
         let s = &e.stats;
@@ -120,10 +120,19 @@ pub fn write_records_stats(
             }
         }
     }
-    writeln!(
+    write!(
         w,
-        "flows: {flows} from records ({duplicates_merged} duplicates merged)"
-    )
+        "flows: {flows} from records ({} duplicates merged",
+        merge.merged
+    )?;
+    if merge.released_early > 0 {
+        write!(
+            w,
+            "; {} records left the merge early, it being full (--max-flows)",
+            merge.released_early
+        )?;
+    }
+    writeln!(w, ")")
 }
 
 /// Writes the capture statistics (what was read, what became flows, what did not and why).

@@ -309,3 +309,117 @@ fn halves_of_a_flow_read_whole_are_left_out() {
     let (out, _) = run(vec![pair, Item::Half(other)]);
     assert_eq!(out.len(), 2);
 }
+
+#[test]
+fn a_full_table_ends_the_entry_due_first() {
+    let mut p = Pairer::new(300 * S, 60 * S, 5 * S, &NoServerPorts).with_limit(2);
+    let mut out = Vec::new();
+    // Two connections open; the first closed both ways (it waits only the linger time), so
+    // it is due first although it started later.
+    p.add(
+        Item::Half(half("10.0.0.1", 1000, "10.0.0.9", 443, 0, 50, SYN | ACK)),
+        &mut out,
+    );
+    p.add(
+        Item::Half(half(
+            "10.0.0.2",
+            1000,
+            "10.0.0.9",
+            443,
+            10,
+            20,
+            SYN | ACK | FIN,
+        )),
+        &mut out,
+    );
+    p.add(
+        Item::Half(half(
+            "10.0.0.9",
+            443,
+            "10.0.0.2",
+            1000,
+            10,
+            20,
+            SYN | ACK | FIN,
+        )),
+        &mut out,
+    );
+    assert!(out.is_empty());
+    assert_eq!(p.open(), 2);
+    // A half of an open connection joins it: no room is needed.
+    p.add(
+        Item::Half(half("10.0.0.9", 443, "10.0.0.1", 1000, 0, 50, SYN | ACK)),
+        &mut out,
+    );
+    assert!(out.is_empty());
+    // A third connection: the closed one ends now, marked evicted.
+    p.add(
+        Item::Half(half("10.0.0.3", 1000, "10.0.0.9", 443, 60, 61, SYN)),
+        &mut out,
+    );
+    assert_eq!(out.len(), 1);
+    assert_eq!(
+        (out[0].orig_h, out[0].conn_state, out[0].evicted),
+        (ip("10.0.0.2"), ConnState::SF, true)
+    );
+    assert_eq!((p.open(), p.stats.evicted), (2, 1));
+    // A late half of the evicted connection is a new record; the table stays at two.
+    p.add(
+        Item::Half(half("10.0.0.2", 1000, "10.0.0.9", 443, 21, 21, ACK)),
+        &mut out,
+    );
+    assert_eq!((out.len(), p.open(), p.stats.evicted), (2, 2, 2));
+    assert_eq!(out[1].orig_h, ip("10.0.0.1"), "then the one due next");
+    p.finish(&mut out);
+    let evicted: Vec<bool> = out.iter().map(|r| r.evicted).collect();
+    assert_eq!(evicted, [true, true, false, false]);
+    assert_eq!(p.stats.records, 4);
+}
+
+#[test]
+fn flow_ids_of_pairs_are_kept_to_the_limit() {
+    let mut p = Pairer::new(300 * S, 60 * S, 5 * S, &NoServerPorts).with_limit(2);
+    let mut out = Vec::new();
+    for id in 1..=3u64 {
+        let mut orig = half(
+            "10.0.0.1",
+            1024 + id as u16,
+            "10.0.0.2",
+            443,
+            id as i64,
+            5,
+            SYN | ACK,
+        );
+        orig.flow_id = Some(id);
+        let resp = half(
+            "10.0.0.2",
+            443,
+            "10.0.0.1",
+            1024 + id as u16,
+            id as i64,
+            5,
+            SYN | ACK,
+        );
+        p.add(Item::Pair { orig, resp }, &mut out);
+    }
+    assert_eq!(p.pair_ids.len(), 2);
+    assert!(
+        !p.pair_ids.contains_key(&1),
+        "the first to be forgotten went"
+    );
+    // A netflow half of flow 3 is still known as part of its flow record; one of flow 1 is not.
+    for id in [3u64, 1] {
+        let mut h = half(
+            "10.0.0.1",
+            1024 + id as u16,
+            "10.0.0.2",
+            443,
+            id as i64,
+            5,
+            SYN | ACK,
+        );
+        h.flow_id = Some(id);
+        p.add(Item::Half(h), &mut out);
+    }
+    assert_eq!((p.stats.same_flow_id, p.open()), (1, 1));
+}

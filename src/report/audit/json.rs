@@ -260,6 +260,7 @@ fn record_input_json(e: &crate::records::InputEvidence) -> Value {
             "paired": e.pairing.paired,
             "direction_inferred": e.pairing.direction_inferred,
             "sampled": e.pairing.sampled,
+            "evicted": e.pairing.evicted,
         },
         "error": e.error,
         "limits": e.limits().iter().map(|l| json!({"what": l.what, "how": l.how, "why": l.why})).collect::<Vec<_>>(),
@@ -300,7 +301,8 @@ pub fn audit_json(doc: &AuditDoc<'_>) -> Value {
     // Only when flow-record logs were read.
     if !doc.records.is_empty() {
         v["record_inputs"] = doc.records.iter().map(record_input_json).collect();
-        v["summary"]["duplicates_merged"] = json!(doc.duplicates_merged);
+        v["summary"]["duplicates_merged"] = json!(doc.merge.merged);
+        v["summary"]["merge_released_early"] = json!(doc.merge.released_early);
     }
     // Only when tunnel-endpoint flows were left out (--skip-tunnel-endpoints).
     if doc.result.tunnel_endpoints > 0 {

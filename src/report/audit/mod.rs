@@ -36,8 +36,8 @@ pub struct AuditDoc<'a> {
     /// Flow-record inputs (Zeek conn.log, flowaudit JSON lines, ...), with what each could not
     /// show.
     pub records: &'a [crate::records::InputEvidence],
-    /// Records merged into another input's record of the same connection.
-    pub duplicates_merged: u64,
+    /// What the merge of duplicates across record inputs did.
+    pub merge: crate::records::dedupe::MergeStats,
     /// What the flow table did: flows evicted, the most open at once.
     pub table: TableStats,
     /// The cap on open flows (0: none).

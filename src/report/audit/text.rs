@@ -413,12 +413,22 @@ pub fn write_audit_text(
     for e in doc.records {
         record_input_lines(&mut head, e);
     }
-    if doc.duplicates_merged > 0 {
+    if doc.merge.merged > 0 {
         head.push(vec![
             "merged".into(),
             format!(
                 "{} duplicate records: one connection seen by several inputs (same Community ID, overlapping times)",
-                thousands(doc.duplicates_merged)
+                thousands(doc.merge.merged)
+            ),
+        ]);
+    }
+    if doc.merge.released_early > 0 {
+        head.push(vec![
+            "merge full".into(),
+            format!(
+                "{} records left the merge before their window ended (--max-flows {}): a later duplicate of one of them is a second flow",
+                thousands(doc.merge.released_early),
+                thousands(doc.max_flows as u64)
             ),
         ]);
     }
@@ -637,7 +647,7 @@ mod tests {
             result: &result,
             captures: &[],
             records: &[],
-            duplicates_merged: 0,
+            merge: Default::default(),
         };
         let mut out = Vec::new();
         write_audit_text(&mut out, &doc, false, DEFAULT_TEXT_ROWS).unwrap();
