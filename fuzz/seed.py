@@ -2,7 +2,7 @@
 """Builds the fuzz targets' seed corpora from the repository's fixtures.
 
     python3 fuzz/seed.py
-    # writes fuzz/corpus/{decode,capture,flow,rules,records,eve,vpc,json_scan,netflow}/
+    # writes fuzz/corpus/{decode,capture,flow,rules,records,eve,vpc,json_scan,netflow,merge}/
 
 - decode: every distinct frame of every fixtures/**/*.pcap* file, prefixed with the 4-byte
   selector of fuzz_targets/common.rs (link type u16 LE, wire length minus captured length i16 LE).
@@ -23,6 +23,8 @@
   templates come before the data that needs them), and each message alone; plus every
   fixtures/netflow/*.ipfix file as it is (the target also reads its whole input as an RFC 5655
   IPFIX file).
+- merge: for each limit 0 to 7, one sequence of pairing and merge operations (see
+  fuzz_targets/merge.rs).
 
 File names are content hashes, as libFuzzer names its own; rerunning adds nothing twice.
 Standard library only.
@@ -255,6 +257,26 @@ def main():
         with open(path, "rb") as f:
             put("netflow", f.read(), counts)
 
+    # merge: for each limit, a connection seen by two inputs (both halves, one input closing
+    # with FIN), a record of both directions, halves with flow ids, and the clock advancing
+    # (operations of fuzz_targets/merge.rs: kind, input, host, port, flags, step, duration,
+    # packets).
+    ops = [
+        (0, 0, 1, 1, 0x02, 0, 3, 2),
+        (0, 0, 1, 1, 0x52, 0, 3, 2),
+        (0, 1, 1, 1, 0x13, 1, 2, 4),
+        (0, 1, 1, 1, 0x53, 0, 2, 4),
+        (1, 2, 2, 2, 0x1b, 1, 5, 9),
+        (2, 0, 3, 3, 0x82, 2, 1, 1),
+        (2, 1, 3, 3, 0xc2, 0, 1, 1),
+        (3, 0, 0, 0, 0, 7, 0, 0),
+        (0, 2, 0, 0, 0x02, 1, 0, 0),
+        (3, 0, 0, 0, 0, 7, 0, 0),
+    ]
+    body = b"".join(bytes(op) for op in ops)
+    for limit in range(8):
+        put("merge", bytes([limit]) + body, counts)
+
     for target in (
         "decode",
         "capture",
@@ -265,6 +287,7 @@ def main():
         "vpc",
         "json_scan",
         "netflow",
+        "merge",
     ):
         print(f"{target}: {counts.get(target, 0)} new inputs in fuzz/corpus/{target}/")
     return 0
