@@ -314,6 +314,16 @@ impl Tsv {
             .then(|| format!("{n} fields where #fields names {}", self.cols.len()))
     }
 
+    /// Whether the cell at `line[start..]` is the unset marker when that is one byte (`-`),
+    /// as most unset cells are: passed over without a look at its column.
+    #[inline]
+    fn unset_at(&self, line: &[u8], start: usize) -> bool {
+        match self.unset.as_slice() {
+            [m] => line.get(start) == Some(m) && line.get(start + 1).is_none_or(|&b| b == self.sep),
+            _ => false,
+        }
+    }
+
     /// Reads the cell of `col` at `line[start..]` in place when it is a count or a time in
     /// its plain form (digits; digits, a point and digits) and the column is one such
     /// values are read into: where the cell stops, with its value in `p`. None for every
@@ -376,12 +386,16 @@ impl Tsv {
         let last = self.cols.len().saturating_sub(1);
         let mut start = 0;
         for (k, &(col, name)) in self.cols.iter().enumerate() {
-            let end = match self.in_place(col, line, start, &mut p) {
-                Some(end) if line.get(end).is_none_or(|&b| b == self.sep) => end,
-                _ => {
-                    let end = cell_end(line, start, self.sep);
-                    self.cell(col, name, line, start..end, row, &mut p, &mut icmp)?;
-                    end
+            let end = if self.unset_at(line, start) {
+                start + 1
+            } else {
+                match self.in_place(col, line, start, &mut p) {
+                    Some(end) if line.get(end).is_none_or(|&b| b == self.sep) => end,
+                    _ => {
+                        let end = cell_end(line, start, self.sep);
+                        self.cell(col, name, line, start..end, row, &mut p, &mut icmp)?;
+                        end
+                    }
                 }
             };
             if (k == last) != (end == line.len()) {
