@@ -384,32 +384,16 @@ impl<'a> Scan<'a> {
     }
 
     /// A string's raw contents and whether it has escapes (not yet checked); None for a raw
-    /// control character, which JSON does not allow in a string.
-    ///
-    /// Eight bytes at a time while eight are left: a word with no quote, backslash or control
-    /// character is passed over whole (see [`specials`]), which halved the time strings took
-    /// against a byte-by-byte loop whose branches mispredicted at every string's end.
+    /// control character, which JSON does not allow in a string. Plain runs are passed over
+    /// by [`next_special`].
     #[inline]
     fn raw_str(&mut self) -> Option<(&'a str, bool)> {
         self.eat(b'"')?;
         let start = self.i;
         let mut escaped = false;
         loop {
-            let c = match self.b.get(self.i..self.i + 8) {
-                Some(w) => {
-                    let mut word = [0u8; 8];
-                    word.copy_from_slice(w);
-                    let mask = specials(u64::from_le_bytes(word));
-                    if mask == 0 {
-                        self.i += 8;
-                        continue;
-                    }
-                    self.i += (mask.trailing_zeros() / 8) as usize;
-                    self.b[self.i]
-                }
-                None => *self.b.get(self.i)?,
-            };
-            match c {
+            self.i = next_special(self.b, self.i)?;
+            match self.b[self.i] {
                 b'"' => {
                     // Quotes are ASCII: `start` and `i` are on character boundaries.
                     let raw = self.text.get(start..self.i)?;
@@ -420,8 +404,7 @@ impl<'a> Scan<'a> {
                     escaped = true;
                     self.i += 2;
                 }
-                0..=0x1f => return None,
-                _ => self.i += 1,
+                _ => return None,
             }
         }
     }
@@ -702,6 +685,28 @@ pub(super) fn specials(word: u64) -> u64 {
     // own top bit is clear.
     let control = !(((word & LOW7) + 0x6060_6060_6060_6060) | word) & TOP;
     quote | backslash | control
+}
+
+/// Where the first quote, backslash or control character at or after `b[i]` is (None: none
+/// before the line's end): a JSON string's plain run ends there. Eight bytes at a time while
+/// eight are left (see [`specials`]), which halved the time strings took against a
+/// byte-by-byte loop whose branches mispredicted at every string's end.
+#[inline(always)]
+pub(super) fn next_special(b: &[u8], mut i: usize) -> Option<usize> {
+    while let Some(w) = b.get(i..i + 8) {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(w);
+        let mask = specials(u64::from_le_bytes(word));
+        if mask != 0 {
+            return Some(i + (mask.trailing_zeros() / 8) as usize);
+        }
+        i += 8;
+    }
+    let k = b
+        .get(i..)?
+        .iter()
+        .position(|&c| matches!(c, b'"' | b'\\' | 0..=0x1f))?;
+    Some(i + k)
 }
 
 /// Whether `rest` starts with `key` (4 to 24 bytes, as every key of [`KEYS`] is), compared a

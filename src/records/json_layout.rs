@@ -11,7 +11,7 @@
 //! by [`super::json::scanner_agrees`], its tests and its fuzz target).
 
 use super::fast::{digit_run, secs_prefix};
-use super::json::{KEYS, rejected, specials, starts_with};
+use super::json::{KEYS, next_special, rejected, starts_with};
 use super::values::{Partial, conn_state_bytes, service, transport_bytes};
 use std::net::IpAddr;
 
@@ -110,26 +110,9 @@ impl<'a> At<'a> {
     fn string(&mut self) -> Option<&'a str> {
         self.byte(b'"')?;
         let start = self.i;
-        loop {
-            let c = match self.b.get(self.i..self.i + 8) {
-                Some(w) => {
-                    let mut word = [0u8; 8];
-                    word.copy_from_slice(w);
-                    let mask = specials(u64::from_le_bytes(word));
-                    if mask == 0 {
-                        self.i += 8;
-                        continue;
-                    }
-                    self.i += (mask.trailing_zeros() / 8) as usize;
-                    self.b[self.i]
-                }
-                None => *self.b.get(self.i)?,
-            };
-            match c {
-                b'"' => break,
-                b'\\' | 0..=0x1f => return None,
-                _ => self.i += 1,
-            }
+        self.i = next_special(self.b, self.i)?;
+        if self.b[self.i] != b'"' {
+            return None;
         }
         // Quotes are ASCII: `start` and `i` are on character boundaries.
         let s = self.text.get(start..self.i)?;
