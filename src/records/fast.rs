@@ -31,15 +31,8 @@ pub(super) fn count(b: &[u8]) -> Option<u64> {
 /// which the general reader takes.
 #[inline]
 pub(super) fn plain_secs_ns(t: &[u8]) -> Option<i64> {
-    secs_ns_at(t, 0..t.len())
-}
-
-/// [`plain_secs_ns`] of `b[at]`, reading the digits a word at a time where `b` has bytes
-/// beyond the cell (a row's next cells): they are looked at, never taken.
-#[inline]
-pub(super) fn secs_ns_at(b: &[u8], at: std::ops::Range<usize>) -> Option<i64> {
-    secs_prefix(b, at.start, at.end)
-        .filter(|&(_, stop)| stop == at.end)
+    secs_prefix(t, 0, t.len())
+        .filter(|&(_, stop)| stop == t.len())
         .map(|(ns, _)| ns)
 }
 

@@ -501,14 +501,8 @@ impl<'a> Scan<'a> {
         self.ws();
         // Digits read as they are checked (one pass), when the number is plain digits with no
         // leading zero and fits; anything else goes through the grammar check below.
-        let b = self.b;
-        let (n, len) = digit_run(b, self.i, 19);
-        let i = self.i + len;
-        let plain = i > self.i
-            && !(b[self.i] == b'0' && i - self.i > 1)
-            && !matches!(b.get(i), Some(b'0'..=b'9' | b'.' | b'e' | b'E'));
-        if plain {
-            self.i = i;
+        if let Some((n, end)) = plain_uint(self.b, self.i) {
+            self.i = end;
             return T::try_from(n).ok();
         }
         let t = self.number()?;
@@ -520,16 +514,10 @@ impl<'a> Scan<'a> {
     #[inline]
     fn time(&mut self) -> Option<i64> {
         self.ws();
-        // Read as it is checked (one pass) when the number is plain: 1 to 18 digits with no
-        // leading zero, then none or 1 to 9 decimals, then no more digits, fraction or
-        // exponent. Anything else goes through the grammar check and the general reader.
-        let b = self.b;
-        let start = self.i;
-        if let Some((ns, stop)) = super::fast::secs_prefix(b, start, b.len())
-            && !(b[start] == b'0' && b.get(start + 1).is_some_and(u8::is_ascii_digit))
-            && !matches!(b.get(stop), Some(b'0'..=b'9' | b'.' | b'e' | b'E'))
-        {
-            self.i = stop;
+        // Read as it is checked (one pass) when the number is plain; anything else goes
+        // through the grammar check and the general reader.
+        if let Some((ns, end)) = plain_secs(self.b, self.i) {
+            self.i = end;
             return Some(ns);
         }
         decimal_ns(self.number()?)
@@ -685,6 +673,36 @@ pub(super) fn specials(word: u64) -> u64 {
     // own top bit is clear.
     let control = !(((word & LOW7) + 0x6060_6060_6060_6060) | word) & TOP;
     quote | backslash | control
+}
+
+/// A JSON number at `b[i..]` that is plain digits (1 to 19, no leading zero) with no
+/// fraction, exponent or further digit after them: its value and where it ends. None for
+/// any other number, which the grammar check reads.
+#[inline(always)]
+pub(super) fn plain_uint(b: &[u8], i: usize) -> Option<(u64, usize)> {
+    let (n, len) = digit_run(b, i, 19);
+    if len == 0 || (len > 1 && b[i] == b'0') {
+        return None;
+    }
+    number_ends(b, i + len).then_some((n, i + len))
+}
+
+/// A JSON number at `b[i..]` that is seconds in plain form (1 to 18 digits with no leading
+/// zero, then none or 1 to 9 decimals) with no exponent or further digit after it: as ns,
+/// exactly, and where it ends. None for any other number.
+#[inline(always)]
+pub(super) fn plain_secs(b: &[u8], i: usize) -> Option<(i64, usize)> {
+    let (ns, end) = super::fast::secs_prefix(b, i, b.len())?;
+    if b[i] == b'0' && b.get(i + 1).is_some_and(u8::is_ascii_digit) {
+        return None;
+    }
+    number_ends(b, end).then_some((ns, end))
+}
+
+/// Whether a number read up to `b[i]` ends there: no digit, fraction or exponent follows.
+#[inline(always)]
+fn number_ends(b: &[u8], i: usize) -> bool {
+    !matches!(b.get(i), Some(b'0'..=b'9' | b'.' | b'e' | b'E'))
 }
 
 /// Where the first quote, backslash or control character at or after `b[i]` is (None: none

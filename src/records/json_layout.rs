@@ -10,8 +10,7 @@
 //! scanner ([`super::json::scan`]) and serde read those. What this reads is exactly what serde reads from the line (checked
 //! by [`super::json::scanner_agrees`], its tests and its fuzz target).
 
-use super::fast::{digit_run, secs_prefix};
-use super::json::{KEYS, next_special, rejected, starts_with};
+use super::json::{KEYS, next_special, plain_secs, plain_uint, rejected, starts_with};
 use super::values::{Partial, conn_state_bytes, service, transport_bytes};
 use std::net::IpAddr;
 
@@ -137,35 +136,16 @@ impl<'a> At<'a> {
     /// An unsigned integer as JSON writes it (no leading zero), of type T.
     #[inline(always)]
     fn uint<T: TryFrom<u64>>(&mut self) -> Option<T> {
-        let (n, len) = digit_run(self.b, self.i, 19);
-        if len == 0 || (len > 1 && self.b[self.i] == b'0') {
-            return None;
-        }
-        self.i += len;
-        self.stop()?;
+        let (n, end) = plain_uint(self.b, self.i)?;
+        self.i = end;
         T::try_from(n).ok()
-    }
-
-    /// A number's end: no digit, fraction or exponent follows (this reads numbers only up to
-    /// there; longer ones are declined).
-    #[inline(always)]
-    fn stop(&self) -> Option<()> {
-        match self.b.get(self.i) {
-            Some(b'0'..=b'9' | b'.' | b'e' | b'E') => None,
-            _ => Some(()),
-        }
     }
 
     /// Seconds: `digits` or `digits.digits`, as JSON writes them (no leading zero).
     #[inline(always)]
     fn time(&mut self) -> Option<i64> {
-        let start = self.i;
-        let (ns, stop) = secs_prefix(self.b, start, self.b.len())?;
-        if self.b[start] == b'0' && stop > start + 1 && self.b[start + 1] != b'.' {
-            return None;
-        }
-        self.i = stop;
-        self.stop()?;
+        let (ns, end) = plain_secs(self.b, self.i)?;
+        self.i = end;
         Some(ns)
     }
 

@@ -422,7 +422,8 @@ impl Tsv {
         icmp: &mut Option<IcmpErrors>,
     ) -> Result<(), String> {
         let cell = line.get(at.clone()).unwrap_or_default();
-        if col == Col::Ignored || is(cell, &self.unset) {
+        // Ignored columns are passed over before this (`in_place`).
+        if is(cell, &self.unset) {
             return Ok(());
         }
         match col {
