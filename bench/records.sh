@@ -15,7 +15,9 @@
 # (Zeek TSV with its header; JSON lines). bench/gen_records.py rewrites N.jsonl's flows as
 # N.eve.json (one EVE flow event a flow), N.vpc.log (VPC default format, one line a direction:
 # the first N lines, from about N/2 flows) and N.ipfix (one RFC 5103 biflow record a flow); each
-# holds N records. Each format is timed twice under GNU time: `read` is `records_speed read
+# holds N records. N.plain.zeek is N.zeek without its community_id column, as Zeek writes a
+# conn.log without the community-id policy: the reader then computes each Community ID (a SHA-1
+# of the endpoints). Each format is timed twice under GNU time: `read` is `records_speed read
 # FILE` (the reader alone, one thread; line formats only, so IPFIX has no `read` row), `audit`
 # is `flowaudit audit --rules rules/hopex.toml ... FILE` (the whole command). The last row,
 # `two inputs`, audits N.zeek and N.jsonl together: the same flows twice, so every record goes
@@ -91,12 +93,27 @@ done
 input() { # format: its file
   case $1 in
     zeek) echo "$DATA/$N.zeek" ;;
+    zeek-plain) echo "$DATA/$N.plain.zeek" ;;
     json) echo "$DATA/$N.jsonl" ;;
     eve) echo "$DATA/$N.eve.json" ;;
     vpc) echo "$DATA/$N.vpc.log" ;;
     ipfix) echo "$DATA/$N.ipfix" ;;
   esac
 }
+f=$(input zeek-plain)
+if [ ! -s "$f" ]; then
+  log "generating $N records: $(rel "$f")"
+  # The column named community_id in #fields (whose first field is the word itself) is dropped
+  # from #fields, #types and every row.
+  awk -F'\t' 'BEGIN { OFS = "\t" }
+    /^#fields\t/ { for (i = 2; i <= NF; i++) if ($i == "community_id") col = i - 1 }
+    /^#fields\t/ || /^#types\t/ { drop = col + 1 }
+    !/^#/ { drop = col }
+    /^#/ && !/^#fields\t/ && !/^#types\t/ { print; next }
+    { out = ""; for (i = 1; i <= NF; i++) if (i != drop) out = out (out == "" ? "" : OFS) $i; print out }' \
+    "$(input zeek)" >"$f.tmp"
+  mv "$f.tmp" "$f"
+fi
 for fmt in eve vpc ipfix; do
   f=$(input "$fmt")
   if [ ! -s "$f" ]; then
@@ -111,7 +128,7 @@ printf 'format\trun\trecords\twall_s\tcpu_s\trecords_per_cpu_s\tpeak_rss_mib\n' 
 echo "| format | run | input | records | median wall s | median CPU s | records / CPU s | records / wall s | median peak RSS MiB |"
 echo "|---|---|---|---:|---:|---:|---:|---:|---:|"
 AUDIT=("$TGT/release/flowaudit" audit --rules "$ROOT/rules/hopex.toml" --inventory "$ROOT/fixtures/has/inventory.toml" -q --fail-on never -o /dev/null)
-for fmt in zeek json eve vpc ipfix two; do
+for fmt in zeek zeek-plain json eve vpc ipfix two; do
   if [ "$fmt" = two ]; then
     # Two inputs of the same flows: every record is a duplicate of one in the other file.
     files=("$(input zeek)" "$(input json)")
@@ -119,6 +136,7 @@ for fmt in zeek json eve vpc ipfix two; do
   else
     files=("$(input "$fmt")")
     name=$fmt runs=(read audit) records=$N
+    [ "$fmt" = zeek-plain ] && name="zeek-tsv, no community_id"
   fi
   if [ "$fmt" = ipfix ]; then
     # records_speed reads the line formats (records::Reader) only.
@@ -133,6 +151,7 @@ for fmt in zeek json eve vpc ipfix two; do
       if [ "$run" = read ]; then
         out=$(/usr/bin/time -f '%e %U %S %M' -o "$DATA/time.txt" "$BIN" read "${files[0]}")
         read -r name records _ <<<"$out"
+        [ "$fmt" = zeek-plain ] && name="zeek-tsv, no community_id"
       else
         /usr/bin/time -f '%e %U %S %M' -o "$DATA/time.txt" "${AUDIT[@]}" "${files[@]}"
       fi

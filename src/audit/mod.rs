@@ -682,7 +682,7 @@ impl<'a> Auditor<'a> {
                     Raise::Group => None,
                     Raise::Rollup(by) => Some(by),
                 },
-                uid: Some(r.uid.clone()),
+                uid: Some(r.uid.to_string()),
             });
         }
     }

@@ -41,7 +41,7 @@ fn flow(client: &str, server: &str, port: u16, state: &str, inferred: bool) -> F
         .find(|c| c.name() == state)
         .unwrap();
     FlowRecord {
-        uid: format!("C{client}{server}{port}"),
+        uid: compact_str::format_compact!("C{client}{server}{port}"),
         orig_h: client.parse().unwrap(),
         orig_p: 40000,
         resp_h: server.parse().unwrap(),
@@ -327,7 +327,7 @@ fn over_latency_from_a_histogram_past_the_exact_values() {
         let mut f = flow("10.9.0.50", "10.9.0.1", 443, "SF", false);
         f.rtt_ns = Some(i * 1_000_000);
         f.ts_ns = i * NS;
-        f.uid = format!("C{i:04}");
+        f.uid = compact_str::format_compact!("C{i:04}");
         let j = a.add(&f);
         judged_over += u32::from(j.kind == Some(Kind::OverLatency));
     }
@@ -485,7 +485,7 @@ fn unexpected(a: &mut Auditor<'_>, client: IpAddr, server: IpAddr, port: u16, ts
     f.orig_h = client;
     f.resp_h = server;
     f.ts_ns = ts;
-    f.uid = format!("C{ts}");
+    f.uid = compact_str::format_compact!("C{ts}");
     let j = a.add(&f);
     assert_eq!(j.kind, Some(Kind::Unexpected));
 }
@@ -679,12 +679,12 @@ fn failed_and_latency_roll_up_with_their_figures() {
     for c in 0..150u32 {
         let mut f = flow("10.0.0.1", "10.9.0.1", 443, "S0", false);
         f.orig_h = v4(0x0a05_0000 + c);
-        f.uid = format!("Cf{c}");
+        f.uid = compact_str::format_compact!("Cf{c}");
         assert_eq!(a.add(&f).kind, Some(Kind::Failed));
         let mut g = flow("10.0.0.1", "10.9.0.1", 443, "SF", false);
         g.orig_h = f.orig_h;
         g.rtt_ns = Some(150_000_000 + i64::from(c));
-        g.uid = format!("Cl{c}");
+        g.uid = compact_str::format_compact!("Cl{c}");
         assert_eq!(a.add(&g).kind, Some(Kind::OverLatency));
     }
     let res = a.finish();

@@ -205,7 +205,7 @@ mod tests {
             both(&mut |k| k.open(1));
             for i in 0..(BATCH * (IN_FLIGHT + 5)) as i64 {
                 let mut r = record.clone();
-                r.uid = format!("C{i}");
+                r.uid = compact_str::format_compact!("C{i}");
                 both(&mut |k| k.flow(&r));
                 if i % 7 == 0 {
                     both(&mut |k| {

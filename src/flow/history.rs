@@ -1,5 +1,7 @@
 //! A flow's history: Zeek's letters, in packet-time order, upper case for the client.
 
+use super::Text;
+
 /// History letter bits per endpoint (Zeek records these at most once per direction, or once
 /// per distinct sequence number for S, H, F, R).
 pub mod bit {
@@ -108,8 +110,8 @@ impl History {
 
     /// The history string: letters of `client` upper case, the other side's lower case, with
     /// Zeek's leading `^` when the client did not send the earliest packet.
-    pub fn render(&self, client: usize, earliest_side: usize) -> String {
-        let mut s = String::with_capacity(self.len as usize + 1);
+    pub fn render(&self, client: usize, earliest_side: usize) -> Text {
+        let mut s = Text::with_capacity(self.len as usize + 1);
         if client != earliest_side {
             s.push('^');
         }

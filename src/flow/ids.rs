@@ -2,6 +2,7 @@
 
 use sha1::{Digest, Sha1};
 
+use super::Text;
 use super::key::FlowKey;
 use crate::decode::Addr;
 
@@ -15,7 +16,7 @@ use crate::decode::Addr;
 /// let (a, b) = (Addr::v4(&[128, 232, 110, 120]), Addr::v4(&[66, 35, 250, 204]));
 /// assert_eq!(community_id(6, false, &a, 34855, &b, 80), "1:LQU9qZlK+B5F3KDmev6m5PMibrg=");
 /// ```
-pub fn community_id(proto: u8, v6: bool, a: &Addr, ap: u16, b: &Addr, bp: u16) -> String {
+pub fn community_id(proto: u8, v6: bool, a: &Addr, ap: u16, b: &Addr, bp: u16) -> Text {
     let (aw, bw) = (a.wire(v6), b.wire(v6));
     // The spec orders the endpoints by address, then port.
     let ((sa, sp), (da, dp)) = if (aw, ap) <= (bw, bp) {
@@ -34,7 +35,8 @@ pub fn community_id(proto: u8, v6: bool, a: &Addr, ap: u16, b: &Addr, bp: u16) -
     let mut s = String::with_capacity(30);
     s.push_str("1:");
     base64(&digest, &mut s);
-    s
+    // 30 bytes: past the inline 24, so the String's buffer is kept as it is.
+    Text::from(s)
 }
 
 pub fn base64(data: &[u8], out: &mut String) {
@@ -63,7 +65,7 @@ pub fn base64(data: &[u8], out: &mut String) {
 
 /// A deterministic Zeek-style uid: `C` and 96 bits of SHA-256 over the flow's key, its first
 /// packet time and a duplicate counter, in base62. The same capture always gives the same uids.
-pub fn uid(key: &FlowKey, vlan: &[u16], first_ns: i64, dup: u32) -> String {
+pub fn uid(key: &FlowKey, vlan: &[u16], first_ns: i64, dup: u32) -> Text {
     use sha2::Sha256;
     let mut h = Sha256::new();
     h.update([key.proto, key.v6 as u8]);
@@ -81,7 +83,7 @@ pub fn uid(key: &FlowKey, vlan: &[u16], first_ns: i64, dup: u32) -> String {
 
 /// [`uid`] with `extra` bytes hashed in (empty: the same as [`uid`]): a tunnelled flow's uid
 /// takes its tunnel context's uid, so that flows with the same addresses in two tunnels differ.
-pub fn uid_with(key: &FlowKey, vlan: &[u16], extra: &[u8], first_ns: i64, dup: u32) -> String {
+pub fn uid_with(key: &FlowKey, vlan: &[u16], extra: &[u8], first_ns: i64, dup: u32) -> Text {
     if extra.is_empty() {
         return uid(key, vlan, first_ns, dup);
     }
@@ -94,7 +96,7 @@ pub fn uid_with(key: &FlowKey, vlan: &[u16], extra: &[u8], first_ns: i64, dup: u
 }
 
 /// A uid from a digest: `C` + 17 base62 digits of its first 12 bytes.
-pub fn uid_text(d: &[u8]) -> String {
+pub fn uid_text(d: &[u8]) -> Text {
     let mut n = u128::from_be_bytes([
         0, 0, 0, 0, d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7], d[8], d[9], d[10], d[11],
     ]);
@@ -104,7 +106,7 @@ pub fn uid_text(d: &[u8]) -> String {
         *d = B62[(n % 62) as usize];
         n /= 62;
     }
-    let mut s = String::with_capacity(18);
+    let mut s = Text::with_capacity(18);
     s.push('C');
     s.extend(digits.iter().map(|&c| c as char));
     s

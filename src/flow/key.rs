@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 
+use super::Text;
 use crate::decode::{Addr, Tunnel, TunnelKind, VlanStack};
 
 /// A flow's key: protocol, both endpoints (lower one first), the VLAN stack, by its number
@@ -176,7 +177,7 @@ pub struct Context {
     pub depth: u8,
     /// Deterministic id of the tunnel: `C` + base62 of a hash of the context around it, the
     /// layer's kind, endpoints, id and VLAN stack, and its first packet time.
-    pub uid: String,
+    pub uid: Text,
     /// Flows keyed with this context, contexts inside it, and the packet being handled.
     refs: u32,
 }

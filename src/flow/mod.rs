@@ -45,6 +45,11 @@ pub use record::{FlowRecord, IcmpErrors, Spread, TunnelInfo};
 pub use table::{FlowTable, TableStats};
 pub use tcp::{ConnState, TcpState, conn_state, udp_conn_state};
 
+/// Text a record carries (uid, history, Community ID, tunnel parents): held in the record
+/// itself up to 24 bytes, on the heap beyond. A uid (18 bytes) and most histories fit, so
+/// building or reading a record allocates nothing for them.
+pub type Text = compact_str::CompactString;
+
 /// Nanoseconds per second.
 pub const NS: i64 = 1_000_000_000;
 

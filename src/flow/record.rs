@@ -6,7 +6,7 @@ use super::ids::{community_id, uid, uid_with};
 use super::key::Context;
 use super::state::{Ext, Flow, NONE, tcp_time, udp_time};
 use super::tcp::{ConnState, conn_state, udp_conn_state};
-use super::{NS, Proto, SecondBytes, ServerPorts};
+use super::{NS, Proto, SecondBytes, ServerPorts, Text};
 use crate::decode::{Addr, ipproto};
 
 /// ICMP errors that quoted a flow's packets.
@@ -37,7 +37,7 @@ pub struct FlowRecord {
     /// Time of the first packet, ns since the epoch.
     pub ts_ns: i64,
     /// Deterministic Zeek-style id: `C` + base62 of a hash of the flow's key and first time.
-    pub uid: String,
+    pub uid: Text,
     pub orig_h: IpAddr,
     pub orig_p: u16,
     pub resp_h: IpAddr,
@@ -53,7 +53,7 @@ pub struct FlowRecord {
     /// TCP: bytes acknowledged but never seen, both directions (Zeek's `missed_bytes`).
     pub missed_bytes: u64,
     /// Zeek's history letters, upper case for the client.
-    pub history: String,
+    pub history: Text,
     pub orig_pkts: u64,
     /// Sum of IP lengths of the client's packets.
     pub orig_ip_bytes: u64,
@@ -62,7 +62,7 @@ pub struct FlowRecord {
     /// VLAN ids, outer first.
     pub vlan: Vec<u16>,
     /// Community ID v1, seed 0.
-    pub community_id: String,
+    pub community_id: Text,
     /// True when no handshake told the direction and it was inferred.
     pub direction_inferred: bool,
     /// TCP: first SYN/ACK time minus the last client SYN before it, ns.
@@ -82,7 +82,7 @@ pub struct FlowRecord {
     pub tunnel: Option<TunnelInfo>,
     /// A flow inside a tunnel: the uids of the outer UDP flows that carried it, or for an
     /// IP-level tunnel (IP in IP, GRE, ERSPAN) the tunnel's own uid (Zeek's conn.log name).
-    pub tunnel_parents: Vec<String>,
+    pub tunnel_parents: Vec<Text>,
     /// Packets with a wrong checksum (`--checksums count|drop`; 0 when not verified).
     pub bad_checksums: u32,
     /// The source says the traffic was blocked (an AWS VPC flow log's `REJECT`): the reason.
@@ -244,7 +244,7 @@ pub fn build(
 
 /// Fills a tunnelled flow's tunnel fields from its context `c`: the tunnel, its parents (for a
 /// UDP tunnel, `parents`: the uids of the outer flows its packets came in), and a uid that takes the context's uid (same addresses in two tunnels, two uids).
-pub fn set_tunnel(r: &mut FlowRecord, f: &Flow, vlan: &[u16], c: &Context, parents: &[String]) {
+pub fn set_tunnel(r: &mut FlowRecord, f: &Flow, vlan: &[u16], c: &Context, parents: &[Text]) {
     let t = &c.layer;
     r.tunnel = Some(TunnelInfo {
         kind: t.kind.name(),
@@ -396,7 +396,7 @@ impl FlowRecord {
     pub(crate) fn blank() -> FlowRecord {
         FlowRecord {
             ts_ns: 0,
-            uid: String::new(),
+            uid: Text::default(),
             orig_h: std::net::IpAddr::from([10, 0, 0, 1]),
             orig_p: 1025,
             resp_h: std::net::IpAddr::from([10, 0, 0, 2]),
@@ -407,13 +407,13 @@ impl FlowRecord {
             resp_bytes: 0,
             conn_state: crate::flow::ConnState::SF,
             missed_bytes: 0,
-            history: String::new(),
+            history: Text::default(),
             orig_pkts: 0,
             orig_ip_bytes: 0,
             resp_pkts: 0,
             resp_ip_bytes: 0,
             vlan: Vec::new(),
-            community_id: String::new(),
+            community_id: Text::default(),
             direction_inferred: true,
             syn_synack_ns: None,
             synack_ack_ns: None,

@@ -21,7 +21,7 @@ use super::key::{FlowKey, TunnelTable, VlanTable};
 use super::record::{self, FlowRecord, IcmpErrors};
 use super::state::{Ext, Flow, NO_EXT, NO_SIDE, NONE};
 use super::tcp::{self, TcpState};
-use super::{FlowConfig, FlowSink, IcmpAttach, NS, ServerPorts};
+use super::{FlowConfig, FlowSink, IcmpAttach, NS, ServerPorts, Text};
 use crate::decode::{
     Addr, Checksum, ChecksumMode, Icmp, Packet, Tcp, Transport, TunnelKind, Udp, VlanStack, ipproto,
 };
@@ -80,7 +80,7 @@ struct Outer {
 #[derive(Debug, Default)]
 struct Parents {
     last: Option<Outer>,
-    uids: Vec<String>,
+    uids: Vec<Text>,
 }
 
 /// The IP layer of a UDP datagram, as its flow counts it: a packet's, or a UDP tunnel's outer
@@ -985,7 +985,7 @@ mod tunnel_tests {
                         r.service.is_some(),
                         r.orig_pkts,
                         r.bad_checksums,
-                        r.history.clone(),
+                        r.history.to_string(),
                     )
                 })
                 .collect::<Vec<_>>()

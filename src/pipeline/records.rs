@@ -645,7 +645,7 @@ mod tests {
     fn flow(n: i64) -> FlowRecord {
         FlowRecord {
             ts_ns: 1_000 - n,
-            uid: format!("C{n}"),
+            uid: compact_str::format_compact!("C{n}"),
             orig_pkts: 1,
             ..FlowRecord::blank()
         }

@@ -353,10 +353,10 @@ mod tests {
     fn rec(cid: &str, ts: i64, dur: i64, pkts: u64) -> FlowRecord {
         FlowRecord {
             ts_ns: ts * S,
-            uid: format!("C{cid}{ts}"),
+            uid: compact_str::format_compact!("C{cid}{ts}"),
             duration_ns: dur * S,
             orig_pkts: pkts,
-            community_id: cid.to_string(),
+            community_id: cid.into(),
             ..FlowRecord::blank()
         }
     }
@@ -452,7 +452,7 @@ mod tests {
     struct Reference {
         hold_ns: i64,
         held: std::collections::HashMap<u64, (FlowRecord, usize)>,
-        by_cid: std::collections::HashMap<String, Vec<u64>>,
+        by_cid: std::collections::HashMap<crate::flow::Text, Vec<u64>>,
         release: BinaryHeap<Reverse<(i64, u64)>>,
         next_seq: u64,
         merged: u64,
@@ -589,7 +589,7 @@ mod tests {
                 );
                 a.ts_ns = end - dur;
                 a.duration_ns = dur;
-                a.uid = format!("C{n}");
+                a.uid = compact_str::format_compact!("C{n}");
                 a.direction_inferred = rnd(3) != 0;
                 if rnd(6) == 0 {
                     a.rtt_ns = Some(1);
@@ -610,7 +610,7 @@ mod tests {
             d.finish(|r, i| got.push((r, i)));
             r.pop(None, None, &mut want);
             let ids = |v: &[(FlowRecord, usize)]| -> Vec<(String, usize)> {
-                v.iter().map(|(a, i)| (a.uid.clone(), *i)).collect()
+                v.iter().map(|(a, i)| (a.uid.to_string(), *i)).collect()
             };
             assert_eq!(ids(&got), ids(&want), "round {round}");
             assert_eq!(d.stats.merged, r.merged, "round {round}");

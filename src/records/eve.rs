@@ -49,7 +49,7 @@ use serde_json::value::RawValue;
 
 use super::half::{HalfFlow, Initiator};
 use super::values::{Parsed, SKIP_ICMP, Transport, decimal_ns, shown, transport};
-use crate::flow::Proto;
+use crate::flow::{Proto, Text};
 
 /// Why an EVE line of another event type (alert, dns, http, stats, ...) is skipped.
 pub const SKIP_EVENT: &str = "eve event_type other than flow or netflow: not a flow record";
@@ -179,7 +179,7 @@ pub(super) fn line(bytes: &[u8]) -> Result<Parsed, String> {
     let mut half = HalfFlow::new(proto, src, sport, dst, dport);
     half.flow_id = l.flow_id;
     half.vlan = vlan;
-    half.community_id = l.community_id.map(Cow::into_owned);
+    half.community_id = l.community_id.map(|c| Text::from(c.as_ref()));
     if netflow {
         let n: Netflow<'_> = object("netflow", l.netflow)?;
         half.start_ns = time("netflow.start", &n.start)?;

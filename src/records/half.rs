@@ -71,7 +71,7 @@ pub struct HalfFlow {
     pub observer: u64,
     /// The flow's Community ID (v1, base64), when the source records it (Suricata EVE's
     /// `community_id`); None: computed from the endpoints when needed.
-    pub community_id: Option<String>,
+    pub community_id: Option<crate::flow::Text>,
 }
 
 impl HalfFlow {

@@ -24,7 +24,7 @@ use super::values::{
     Parsed, Partial, conn_state, conn_state_bytes, decimal_ns, service, shown, transport,
     transport_bytes,
 };
-use crate::flow::{IcmpErrors, TunnelInfo};
+use crate::flow::{IcmpErrors, Text, TunnelInfo};
 
 #[derive(Deserialize)]
 struct Line<'a> {
@@ -177,7 +177,7 @@ pub(super) fn line_serde(bytes: &[u8]) -> Result<Parsed, String> {
     let l: Line<'_> = serde_json::from_slice(bytes).map_err(|e| format!("not a record: {e}"))?;
     let mut p = Partial {
         ts_ns: opt_time("ts", l.ts)?,
-        uid: l.uid.map(Cow::into_owned).unwrap_or_default(),
+        uid: l.uid.map(|c| Text::from(c.as_ref())).unwrap_or_default(),
         orig_h: l
             .orig_h
             .as_deref()
@@ -197,7 +197,10 @@ pub(super) fn line_serde(bytes: &[u8]) -> Result<Parsed, String> {
         resp_bytes: l.resp_bytes.unwrap_or(0),
         conn_state: l.conn_state.as_deref().map(conn_state).transpose()?,
         missed_bytes: l.missed_bytes.unwrap_or(0),
-        history: l.history.map(Cow::into_owned).unwrap_or_default(),
+        history: l
+            .history
+            .map(|c| Text::from(c.as_ref()))
+            .unwrap_or_default(),
         orig_pkts: l.orig_pkts.unwrap_or(0),
         orig_ip_bytes: l.orig_ip_bytes.unwrap_or(0),
         resp_pkts: l.resp_pkts.unwrap_or(0),
@@ -206,11 +209,11 @@ pub(super) fn line_serde(bytes: &[u8]) -> Result<Parsed, String> {
             .tunnel_parents
             .unwrap_or_default()
             .into_iter()
-            .map(Cow::into_owned)
+            .map(|c| Text::from(c.as_ref()))
             .collect(),
         vlan: Vec::new(),
         inner_vlan: l.inner_vlan,
-        community_id: l.community_id.map(Cow::into_owned),
+        community_id: l.community_id.map(|c| Text::from(c.as_ref())),
         direction_inferred: l.direction_inferred,
         syn_synack_ns: opt_time("syn_synack", l.syn_synack)?,
         synack_ack_ns: opt_time("synack_ack", l.synack_ack)?,
@@ -279,11 +282,9 @@ fn hex4(b: &[u8]) -> Option<u32> {
 
 /// The text of a JSON string's contents (between its quotes) into `out`: escapes decoded,
 /// UTF-8 checked; None where serde would refuse it (an unknown escape, a lone surrogate).
-fn unescape_into(raw: &str, escaped: bool, out: &mut String) -> Option<()> {
-    out.clear();
+fn unescape_into(raw: &str, escaped: bool, out: &mut impl std::fmt::Write) -> Option<()> {
     if !escaped {
-        out.push_str(raw);
-        return Some(());
+        return out.write_str(raw).ok();
     }
     let raw = raw.as_bytes();
     let mut bytes = Vec::with_capacity(raw.len());
@@ -330,8 +331,7 @@ fn unescape_into(raw: &str, escaped: bool, out: &mut String) -> Option<()> {
         let mut buf = [0; 4];
         bytes.extend_from_slice(ch.encode_utf8(&mut buf).as_bytes());
     }
-    out.push_str(std::str::from_utf8(&bytes).ok()?);
-    Some(())
+    out.write_str(std::str::from_utf8(&bytes).ok()?).ok()
 }
 
 impl<'a> Scan<'a> {
@@ -436,8 +436,9 @@ impl<'a> Scan<'a> {
     }
 
     /// A string, into `out`.
-    fn string_into(&mut self, out: &mut String) -> Option<()> {
+    fn string_into(&mut self, out: &mut Text) -> Option<()> {
         let (raw, escaped) = self.raw_str()?;
+        out.clear();
         unescape_into(raw, escaped, out)
     }
 
@@ -544,7 +545,7 @@ impl<'a> Scan<'a> {
     fn skip(&mut self) -> Option<()> {
         match self.peek()? {
             b'"' => {
-                let mut s = String::new();
+                let mut s = Text::default();
                 self.string_into(&mut s)
             }
             b'n' => self.null().then_some(()),
@@ -891,7 +892,7 @@ fn member(s: &mut Scan<'_>, bit: u32, p: &mut Partial) -> Option<()> {
             if !s.null() {
                 let parents = &mut p.tunnel_parents;
                 s.array(|s| {
-                    let mut t = String::new();
+                    let mut t = Text::default();
                     s.string_into(&mut t)?;
                     parents.push(t);
                     Some(())
@@ -917,7 +918,7 @@ fn member(s: &mut Scan<'_>, bit: u32, p: &mut Partial) -> Option<()> {
             }
         }
         20 => p.inner_vlan = s.opt(Scan::uint::<u16>)?,
-        21 => p.community_id = s.opt(Scan::str_cow)?.map(Cow::into_owned),
+        21 => p.community_id = s.opt(Scan::str_cow)?.map(|c| Text::from(c.as_ref())),
         22 => p.direction_inferred = s.opt(Scan::boolean)?,
         23 => p.syn_synack_ns = s.opt(Scan::time)?,
         24 => p.synack_ack_ns = s.opt(Scan::time)?,
@@ -1183,7 +1184,7 @@ pub(super) mod tests {
         ) -> FlowRecord {
             FlowRecord {
                 ts_ns,
-                uid,
+                uid: uid.into(),
                 orig_h,
                 orig_p,
                 resp_h,
@@ -1194,13 +1195,13 @@ pub(super) mod tests {
                 resp_bytes: counts[1],
                 conn_state: ConnState::ALL[state],
                 missed_bytes: counts[2],
-                history,
+                history: history.into(),
                 orig_pkts: counts[3],
                 orig_ip_bytes: counts[4],
                 resp_pkts: counts[5],
                 resp_ip_bytes: counts[6],
                 vlan,
-                community_id,
+                community_id: community_id.into(),
                 direction_inferred: flags[0],
                 syn_synack_ns: times[0],
                 synack_ack_ns: times[1],
@@ -1209,7 +1210,7 @@ pub(super) mod tests {
                 evicted: flags[1],
                 service,
                 tunnel: tunnel.map(|(src, dst, id, depth)| TunnelInfo { kind: "geneve", src, dst, id, depth }),
-                tunnel_parents,
+                tunnel_parents: tunnel_parents.into_iter().map(crate::flow::Text::from).collect(),
                 bad_checksums,
                 rejected,
             }

@@ -12,6 +12,7 @@
 
 use super::json::{KEYS, next_special, plain_secs, plain_uint, rejected, starts_with};
 use super::values::{Partial, conn_state_bytes, service, transport_bytes};
+use crate::flow::Text;
 use std::net::IpAddr;
 
 /// The keys of a line, quoted and followed by their colon: the record's (from [`KEYS`]), then
@@ -198,7 +199,7 @@ pub(super) fn layout(b: &[u8]) -> Option<Partial> {
     s.key(key::TS)?;
     p.ts_ns = Some(s.time()?);
     s.field(key::UID)?;
-    p.uid = s.string()?.to_owned();
+    p.uid = Text::from(s.string()?);
     s.field(key::ORIG_H)?;
     p.orig_h = Some(s.ip()?);
     s.field(key::ORIG_P)?;
@@ -223,7 +224,7 @@ pub(super) fn layout(b: &[u8]) -> Option<Partial> {
     s.field(key::MISSED_BYTES)?;
     p.missed_bytes = s.uint()?;
     s.field(key::HISTORY)?;
-    p.history = s.string()?.to_owned();
+    p.history = Text::from(s.string()?);
     s.field(key::ORIG_PKTS)?;
     p.orig_pkts = s.uint()?;
     s.field(key::ORIG_IP_BYTES)?;
@@ -235,7 +236,7 @@ pub(super) fn layout(b: &[u8]) -> Option<Partial> {
     s.field(key::VLAN)?;
     s.vlan(&mut p.vlan)?;
     s.field(key::COMMUNITY_ID)?;
-    p.community_id = Some(s.string()?.to_owned());
+    p.community_id = Some(Text::from(s.string()?));
     s.field(key::DIRECTION_INFERRED)?;
     p.direction_inferred = Some(s.boolean()?);
     s.field(key::SYN_SYNACK)?;

@@ -9,7 +9,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use crate::flow::{ConnState, FlowRecord, IcmpErrors, Proto, TunnelInfo};
+use crate::flow::{ConnState, FlowRecord, IcmpErrors, Proto, Text, TunnelInfo};
 
 /// `r` packed into `out` (cleared first).
 pub fn pack(r: &FlowRecord, out: &mut Vec<u8>) {
@@ -273,11 +273,11 @@ impl<'a> Reader<'a> {
         s
     }
 
-    fn text(&mut self) -> String {
-        String::from_utf8_lossy(self.bytes()).into_owned()
+    fn text(&mut self) -> Text {
+        Text::from_utf8_lossy(self.bytes())
     }
 
-    fn opt_text(&mut self) -> Option<String> {
+    fn opt_text(&mut self) -> Option<Text> {
         (self.byte() == 1).then(|| self.text())
     }
 

@@ -34,7 +34,7 @@ use super::Item;
 use super::half::{HalfFlow, Initiator, tcp_flags};
 use crate::decode::{Addr, ipproto};
 use crate::flow::record::infer_client;
-use crate::flow::{ConnState, FlowRecord, Proto, ServerPorts, community_id, udp_conn_state};
+use crate::flow::{ConnState, FlowRecord, Proto, ServerPorts, Text, community_id, udp_conn_state};
 
 /// What keys a half: its observation point, protocol and endpoints (lower endpoint first).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -450,7 +450,7 @@ impl<'s> Pairer<'s> {
         let v6 = oe.0.is_ipv6();
         let cid = community_id(n, v6, &addr(oe.0), oe.1, &addr(re.0), re.1);
         let uid = match e.flow_id {
-            Some(id) => format!("F{id}"),
+            Some(id) => compact_str::format_compact!("F{id}"),
             None => uid(proto, oe, re, ts_ns, vlan),
         };
         FlowRecord {
@@ -497,7 +497,7 @@ fn addr(ip: IpAddr) -> Addr {
 
 /// A deterministic uid for a paired record: `C` and 96 bits of SHA-256 over the endpoints and
 /// the first packet's time, as the packet path makes them.
-fn uid(proto: Proto, o: (IpAddr, u16), r: (IpAddr, u16), ts_ns: i64, vlan: Option<u16>) -> String {
+fn uid(proto: Proto, o: (IpAddr, u16), r: (IpAddr, u16), ts_ns: i64, vlan: Option<u16>) -> Text {
     use sha2::{Digest, Sha256};
     let mut h = Sha256::new();
     h.update(b"records");
@@ -555,9 +555,9 @@ fn client_side(
 }
 
 /// TCP conn_state and history from each side's OR'ed flags (see the module's documentation).
-fn tcp_state(o: &Side, r: &Side) -> (ConnState, String) {
+fn tcp_state(o: &Side, r: &Side) -> (ConnState, Text) {
     use tcp_flags::{ACK, FIN, RST, SYN};
-    let mut history = String::new();
+    let mut history = Text::default();
     for (bit, oc, rc) in [
         (SYN, 'S', 'h'),
         (ACK, 'A', 'a'),
@@ -609,8 +609,8 @@ fn tcp_state(o: &Side, r: &Side) -> (ConnState, String) {
 }
 
 /// UDP has no flags: Zeek's history letter D/d for each side that sent.
-fn udp_history(o: &Side, r: &Side) -> String {
-    let mut h = String::new();
+fn udp_history(o: &Side, r: &Side) -> Text {
+    let mut h = Text::default();
     if o.pkts > 0 {
         h.push('D');
     }

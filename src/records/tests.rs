@@ -55,7 +55,7 @@ fn udp(ts_ns: i64, uid: &str, o: &str, op: u16, r: &str, rp: u16) -> FlowRecord 
     }
 }
 
-fn cid(proto: Proto, a: IpAddr, ap: u16, b: IpAddr, bp: u16) -> String {
+fn cid(proto: Proto, a: IpAddr, ap: u16, b: IpAddr, bp: u16) -> crate::flow::Text {
     use crate::decode::Addr;
     let addr = |ip: IpAddr| match ip {
         IpAddr::V4(v) => Addr::v4(&v.octets()),

@@ -45,7 +45,7 @@ const NS: i64 = 1_000_000_000;
 
 /// The Community ID make.py computed (written from the spec in Python) is the one flowaudit
 /// computes for the same tuple: two implementations agree.
-fn cid(proto: Proto, a: &str, ap: u16, b: &str, bp: u16) -> String {
+fn cid(proto: Proto, a: &str, ap: u16, b: &str, bp: u16) -> crate::flow::Text {
     use crate::decode::{Addr, ipproto};
     let addr = |ip: IpAddr| match ip {
         IpAddr::V4(v) => Addr::v4(&v.octets()),

@@ -6,7 +6,7 @@ use std::net::IpAddr;
 
 use super::half::HalfFlow;
 use crate::decode::{Addr, TunnelKind, ipproto};
-use crate::flow::{ConnState, FlowRecord, IcmpErrors, Proto, TunnelInfo, community_id};
+use crate::flow::{ConnState, FlowRecord, IcmpErrors, Proto, Text, TunnelInfo, community_id};
 
 /// Why a record that is not a TCP/UDP flow is skipped: Zeek logs ICMP "connections" too.
 pub const SKIP_ICMP: &str = "icmp: flow records are TCP or UDP";
@@ -188,7 +188,7 @@ pub(super) enum Parsed {
 #[derive(Debug, Default)]
 pub(super) struct Partial {
     pub ts_ns: Option<i64>,
-    pub uid: String,
+    pub uid: Text,
     pub orig_h: Option<IpAddr>,
     pub orig_p: Option<u16>,
     pub resp_h: Option<IpAddr>,
@@ -200,15 +200,15 @@ pub(super) struct Partial {
     pub resp_bytes: u64,
     pub conn_state: Option<ConnState>,
     pub missed_bytes: u64,
-    pub history: String,
+    pub history: Text,
     pub orig_pkts: u64,
     pub orig_ip_bytes: u64,
     pub resp_pkts: u64,
     pub resp_ip_bytes: u64,
-    pub tunnel_parents: Vec<String>,
+    pub tunnel_parents: Vec<Text>,
     pub vlan: Vec<u16>,
     pub inner_vlan: Option<u16>,
-    pub community_id: Option<String>,
+    pub community_id: Option<Text>,
     pub direction_inferred: Option<bool>,
     pub syn_synack_ns: Option<i64>,
     pub synack_ack_ns: Option<i64>,

@@ -9,7 +9,7 @@ use std::net::IpAddr;
 
 use super::fast::{digit_run, secs_prefix};
 use super::values::{Parsed, Partial, decimal_ns, shown};
-use crate::flow::IcmpErrors;
+use crate::flow::{IcmpErrors, Text};
 
 /// The columns flowaudit reads; others are ignored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -163,16 +163,16 @@ fn hex(b: u8) -> Option<u8> {
 /// A string cell (already known not to be unset), unescaped; bytes that are not UTF-8 are
 /// replaced (U+FFFD), as they can only come from Zeek's `\xNN` escapes of binary data (or a
 /// damaged line).
-fn text(s: &[u8]) -> String {
+fn text(s: &[u8]) -> Text {
     // Cells are short: the standard library's byte search and `from_utf8` beat the
     // vectorised `memchr` and the lossy conversion's chunk iterator (their set-up was
     // about 9 % of the reader's time).
     if !s.contains(&b'\\')
         && let Ok(t) = std::str::from_utf8(s)
     {
-        return t.to_owned();
+        return Text::from(t);
     }
-    String::from_utf8_lossy(&unescape(s)).into_owned()
+    Text::from_utf8_lossy(&unescape(s))
 }
 
 fn count(name: &str, s: &[u8]) -> Result<u64, String> {
@@ -265,11 +265,11 @@ impl Tsv {
     /// A string cell: Zeek writes an empty string as the empty marker (and escapes a string
     /// that is the marker itself). `row` is the row's text when it is UTF-8 without escapes,
     /// and `at` the cell's place in it: the cell is then taken as it is.
-    fn string(&self, s: &[u8], row: Option<&str>, at: std::ops::Range<usize>) -> String {
+    fn string(&self, s: &[u8], row: Option<&str>, at: std::ops::Range<usize>) -> Text {
         if is(s, &self.empty) {
-            String::new()
+            Text::default()
         } else if let Some(t) = row.and_then(|r| r.get(at)) {
-            t.to_owned()
+            Text::from(t)
         } else {
             text(s)
         }

@@ -7,7 +7,7 @@
 use std::io::{self, Write};
 use std::net::IpAddr;
 
-use crate::flow::{FlowRecord, FlowSink, IcmpErrors, TunnelInfo};
+use crate::flow::{FlowRecord, FlowSink, IcmpErrors, Text, TunnelInfo};
 
 /// One value of a record, typed as the writers format it.
 #[derive(Debug, Clone, Copy)]
@@ -41,7 +41,7 @@ pub enum Cell<'a> {
     OptCode(Option<&'static str>),
     /// Uids of the flows that carried a tunnelled flow: a set in Zeek TSV, an array in JSON;
     /// left out of JSON (unset in TSV) when empty.
-    Uids(&'a [String]),
+    Uids(&'a [Text]),
     /// The tunnel a flow came through: an object in JSON, left out when none (JSON only).
     Tunnel(Option<&'a TunnelInfo>),
     /// A field flowaudit does not fill (Zeek TSV only).

@@ -604,7 +604,7 @@ mod tests {
     fn flow(client: u32, server: u32, port: u16, n: u64) -> FlowRecord {
         FlowRecord {
             ts_ns: n as i64 * 1_000_000,
-            uid: format!("C{n:017}"),
+            uid: compact_str::format_compact!("C{n:017}"),
             orig_h: IpAddr::V4(Ipv4Addr::from(client)),
             orig_p: 40000,
             resp_h: IpAddr::V4(Ipv4Addr::from(server)),
