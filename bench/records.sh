@@ -9,9 +9,10 @@
 #                 bench/README.md; fixtures/has/has.pcap when that is absent)
 #   RUNS          timed runs per format after one untimed warm-up (default 5)
 #
-# The seed is `flowaudit flows --format json CAPTURE` (bench/data/records/seed.json, made once
+# The seed is `flowaudit flows --format json CAPTURE` (bench/data/records/NAME/seed.json, NAME
+# being CAPTURE's file name without its extension, made once
 # per capture); `records_speed gen` (examples/records_speed.rs) repeats its records, each pass
-# shifted in time, into bench/data/records/N.zeek and N.jsonl as `flowaudit flows` writes them
+# shifted in time, into N.zeek and N.jsonl in the same folder as `flowaudit flows` writes them
 # (Zeek TSV with its header; JSON lines). bench/gen_records.py rewrites N.jsonl's flows as
 # N.eve.json (one EVE flow event a flow), N.vpc.log (VPC default format, one line a direction:
 # the first N lines, from about N/2 flows) and N.ipfix (one RFC 5103 biflow record a flow); each
@@ -22,7 +23,8 @@
 # is `flowaudit audit --rules rules/hopex.toml ... FILE` (the whole command). The last row,
 # `two inputs`, audits N.zeek and N.jsonl together: the same flows twice, so every record goes
 # through the duplicate merge (2N records). The table shows, per format and run,
-# the records and the MEDIAN of RUNS runs of wall time, CPU time (user + sys: the machine may be
+# the records and the MEDIAN of RUNS runs (taken in turns: run 1 of every row, then run 2,
+# ...) of wall time, CPU time (user + sys: the machine may be
 # shared, so the rate is per CPU second), records per CPU second and per wall second, and peak
 # RSS.
 #
@@ -64,7 +66,9 @@ if [ -z "$CAPTURE" ]; then
   [ -e "$CAPTURE" ] || CAPTURE=$ROOT/fixtures/has/has.pcap
 fi
 [ -e "$CAPTURE" ] || { log "$CAPTURE: no such file"; exit 2; }
-DATA=$ROOT/bench/data/records
+# One folder a capture (named after it), so that a run on another capture does not remake the
+# inputs of this one.
+DATA=$ROOT/bench/data/records/$(basename "$CAPTURE" | sed 's/\.[^.]*$//')
 mkdir -p "$DATA"
 
 log "building (release)"
@@ -123,55 +127,74 @@ for fmt in eve vpc ipfix; do
   fi
 done
 
+AUDIT=("$TGT/release/flowaudit" audit --rules "$ROOT/rules/hopex.toml" --inventory "$ROOT/fixtures/has/inventory.toml" -q --fail-on never -o /dev/null)
+# The rows: format, run (read: the reader alone, one thread; audit: the whole command:
+# reading, pairing, merging, judging, with the sinks on a thread of their own).
+rows=()
+for fmt in zeek zeek-plain json eve vpc ipfix two; do
+  # records_speed reads the line formats (records::Reader) only.
+  [ "$fmt" = ipfix ] || [ "$fmt" = two ] || rows+=("$fmt read")
+  rows+=("$fmt audit")
+done
+files_of() { # format: its input files, one a line
+  if [ "$1" = two ]; then
+    # Two inputs of the same flows: every record is a duplicate of one in the other file.
+    input zeek
+    input json
+  else
+    input "$1"
+  fi
+}
+# Runs are taken in turns (run 1 of every row, then run 2, ...) rather than all runs of one
+# row in a row: this machine has slow and fast spells of a minute or more, which would
+# otherwise land on some rows and not others.
+mapfile -t all < <(for fmt in zeek zeek-plain json eve vpc ipfix; do input "$fmt"; done)
+cat "${all[@]}" >/dev/null # warm-up: the files in the page cache
+declare -A walls cpus rss
+for ((i = 1; i <= RUNS; i++)); do
+  for row in "${rows[@]}"; do
+    read -r fmt run <<<"$row"
+    mapfile -t files < <(files_of "$fmt")
+    if [ "$run" = read ]; then
+      /usr/bin/time -f '%e %U %S %M' -o "$DATA/time.txt" "$BIN" read "${files[0]}" >/dev/null
+    else
+      /usr/bin/time -f '%e %U %S %M' -o "$DATA/time.txt" "${AUDIT[@]}" "${files[@]}"
+    fi
+    read -r w u s m <"$DATA/time.txt"
+    walls[$row]+="$w "
+    cpus[$row]+="$(echo "$u + $s" | bc -l) "
+    rss[$row]+="$m "
+    log "$fmt $run run $i: $w s wall, $u + $s s CPU, $m KiB"
+  done
+done
+
 TSV=$ROOT/bench/data/records.tsv
 printf 'format\trun\trecords\twall_s\tcpu_s\trecords_per_cpu_s\tpeak_rss_mib\n' >"$TSV"
 echo "| format | run | input | records | median wall s | median CPU s | records / CPU s | records / wall s | median peak RSS MiB |"
 echo "|---|---|---|---:|---:|---:|---:|---:|---:|"
-AUDIT=("$TGT/release/flowaudit" audit --rules "$ROOT/rules/hopex.toml" --inventory "$ROOT/fixtures/has/inventory.toml" -q --fail-on never -o /dev/null)
-for fmt in zeek zeek-plain json eve vpc ipfix two; do
-  if [ "$fmt" = two ]; then
-    # Two inputs of the same flows: every record is a duplicate of one in the other file.
-    files=("$(input zeek)" "$(input json)")
-    name="two inputs (zeek + json)" runs=(audit) records=$((2 * N))
-  else
-    files=("$(input "$fmt")")
-    name=$fmt runs=(read audit) records=$N
-    [ "$fmt" = zeek-plain ] && name="zeek-tsv, no community_id"
-  fi
-  if [ "$fmt" = ipfix ]; then
-    # records_speed reads the line formats (records::Reader) only.
-    runs=(audit)
-  fi
-  cat "${files[@]}" >/dev/null # warm-up: the files in the page cache
-  # read: the reader alone (one thread); audit: the whole command (reading, pairing,
-  # merging, judging; the sinks on a thread of their own).
-  for run in "${runs[@]}"; do
-    walls=() cpus=() rss=()
-    for ((i = 1; i <= RUNS; i++)); do
-      if [ "$run" = read ]; then
-        out=$(/usr/bin/time -f '%e %U %S %M' -o "$DATA/time.txt" "$BIN" read "${files[0]}")
-        read -r name records _ <<<"$out"
-        [ "$fmt" = zeek-plain ] && name="zeek-tsv, no community_id"
-      else
-        /usr/bin/time -f '%e %U %S %M' -o "$DATA/time.txt" "${AUDIT[@]}" "${files[@]}"
-      fi
-      read -r w u s m <"$DATA/time.txt"
-      walls+=("$w")
-      cpus+=("$(echo "$u + $s" | bc -l)")
-      rss+=("$m")
-      log "$name $run run $i: $w s wall, $u + $s s CPU, $m KiB"
-    done
-    mw=$(printf '%s\n' "${walls[@]}" | median)
-    mc=$(printf '%s\n' "${cpus[@]}" | median)
-    mr=$(printf '%s\n' "${rss[@]}" | median)
-    # A run shorter than the clock's resolution (a small --records) has no rate.
-    per() { if [ "$(echo "$2 > 0" | bc -l)" = 1 ]; then echo "$1 / $2" | bc -l | xargs printf '%.0f'; else echo "—"; fi; }
-    rate=$(per "$records" "$mc")
-    wrate=$(per "$records" "$mw")
-    mib=$(echo "$mr / 1024" | bc -l | xargs printf '%.1f')
-    shown=$(for f in "${files[@]}"; do rel "$f"; done | paste -sd ' ')
-    echo "| $name | $run | $shown | $records | $mw | $mc | $rate | $wrate | $mib |"
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$run" "$records" "$mw" "$mc" "$rate" "$mib" >>"$TSV"
-  done
+# A run shorter than the clock's resolution (a small --records) has no rate.
+per() { if [ "$(echo "$2 > 0" | bc -l)" = 1 ]; then echo "$1 / $2" | bc -l | xargs printf '%.0f'; else echo "—"; fi; }
+for row in "${rows[@]}"; do
+  read -r fmt run <<<"$row"
+  mapfile -t files < <(files_of "$fmt")
+  case $fmt in
+    zeek) name=zeek-tsv ;;
+    zeek-plain) name="zeek-tsv, no community_id" ;;
+    json) name=flowaudit-json ;;
+    eve) name=suricata-eve ;;
+    vpc) name=aws-vpc ;;
+    two) name="two inputs (zeek + json)" ;;
+    *) name=$fmt ;;
+  esac
+  records=$((${#files[@]} * N))
+  mw=$(printf '%s\n' ${walls[$row]} | median)
+  mc=$(printf '%s\n' ${cpus[$row]} | median)
+  mr=$(printf '%s\n' ${rss[$row]} | median)
+  rate=$(per "$records" "$mc")
+  wrate=$(per "$records" "$mw")
+  mib=$(echo "$mr / 1024" | bc -l | xargs printf '%.1f')
+  shown=$(for f in "${files[@]}"; do rel "$f"; done | paste -sd ' ')
+  echo "| $name | $run | $shown | $records | $mw | $mc | $rate | $wrate | $mib |"
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$run" "$records" "$mw" "$mc" "$rate" "$mib" >>"$TSV"
 done
 log "$(machine); $(date -u '+%Y-%m-%d %H:%M UTC')"
