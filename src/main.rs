@@ -297,6 +297,12 @@ enum AuditFormat {
     Text,
     /// One JSON document (see the README for its fields).
     Json,
+    /// One self-contained HTML page for people who do not read JSON: the matrix of roles,
+    /// expected against observed; pictures; the findings, filterable; the evidence. Opens
+    /// offline (nothing is fetched) and prints to PDF.
+    Html,
+    /// The matrix alone as an SVG picture, to paste into a document.
+    Svg,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -930,6 +936,8 @@ fn audit(args: AuditArgs) -> anyhow::Result<u8> {
         format: match args.format {
             AuditFormat::Text => ReportFormat::Text,
             AuditFormat::Json => ReportFormat::Json,
+            AuditFormat::Html => ReportFormat::Html,
+            AuditFormat::Svg => ReportFormat::Svg,
         },
         max_rows: args.max_rows,
         max_flows: args.input.max_flows,

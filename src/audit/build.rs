@@ -157,6 +157,27 @@ fn round1(x: f64) -> f64 {
 }
 
 /// over_bandwidth: per client host and rule, from its final 1-second bins.
+/// Each rule's figures (see [`super::edges`]), with the busiest second of its client hosts.
+pub fn rule_stats(
+    acc: &[super::edges::RuleAcc],
+    usage: &BTreeMap<(usize, IpAddr), Usage>,
+) -> Vec<super::edges::RuleStats> {
+    let mut stats: Vec<_> = acc.iter().map(|a| a.finish()).collect();
+    for (&(i, client), u) in usage {
+        let (active, peak_bytes) = u.active_and_peak();
+        let Some(s) = stats.get_mut(i).filter(|_| active > 0) else {
+            continue;
+        };
+        let peak = round1(peak_bytes as f64 * 8.0 / 1000.0);
+        // Clients in address order: the first of equal peaks is kept.
+        if s.peak_kbps.is_none_or(|p| peak > p) {
+            s.peak_kbps = Some(peak);
+            s.peak_client = Some(client);
+        }
+    }
+    stats
+}
+
 pub fn bandwidth_findings(rules: &Rules, usage: BTreeMap<(usize, IpAddr), Usage>) -> Vec<Finding> {
     usage
         .iter()

@@ -17,6 +17,7 @@
 
 mod bandwidth;
 mod build;
+pub mod edges;
 mod groups;
 pub mod judge;
 mod latency;
@@ -384,6 +385,8 @@ pub struct AuditResult {
     /// Tunnel-endpoint flows left out of the verdicts
     /// ([`AuditOptions::skip_tunnel_endpoints`]).
     pub tunnel_endpoints: u64,
+    /// What the flows each rule judged showed, in rule order (see [`edges`]).
+    pub rule_stats: Vec<edges::RuleStats>,
     /// Sorted: most severe first, then kind, rule, protocol and addresses.
     pub findings: Vec<Finding>,
 }
@@ -411,6 +414,8 @@ pub struct Auditor<'a> {
     flows: u64,
     by_verdict: [u64; 5],
     rule_flows: Vec<u64>,
+    /// Per rule: failed attempts and round trips.
+    rule_acc: Vec<edges::RuleAcc>,
     tunnel_endpoints: u64,
     groups: Groups,
     required: Required,
@@ -432,6 +437,7 @@ impl<'a> Auditor<'a> {
             flows: 0,
             by_verdict: [0; 5],
             rule_flows: vec![0; rules.rules.len()],
+            rule_acc: vec![edges::RuleAcc::default(); rules.rules.len()],
             tunnel_endpoints: 0,
             groups: Groups::new(&opts),
             required: Required::default(),
@@ -699,12 +705,16 @@ impl<'a> Auditor<'a> {
             self.usage.entry((i, r.orig_h)).or_default().note(r);
         }
         if !ok {
+            self.rule_acc[i].failed();
             let how = judge::outcome(r);
             self.per_flow(Kind::Failed, Some(i), None, r, |a| {
                 a.add_outcome(how);
                 a.note(r)
             });
             return Some(Kind::Failed);
+        }
+        if let Some(rtt) = r.rtt_ns {
+            self.rule_acc[i].rtt(rtt);
         }
         let (Some(budget), Some(rtt)) = (rule.latency_ms, r.rtt_ns) else {
             return None;
@@ -720,6 +730,7 @@ impl<'a> Auditor<'a> {
     /// Ends the audit: builds and sorts the findings.
     pub fn finish(self) -> AuditResult {
         let rules = self.rules;
+        let rule_stats = build::rule_stats(&self.rule_acc, &self.usage);
         let mut findings = build::group_findings(rules, &self.opts, self.groups);
         findings.extend(build::bandwidth_findings(rules, self.usage));
         findings.extend(build::missing_findings(rules, &self.required));
@@ -741,6 +752,7 @@ impl<'a> Auditor<'a> {
             by_verdict: self.by_verdict,
             rule_flows: self.rule_flows,
             tunnel_endpoints: self.tunnel_endpoints,
+            rule_stats,
             findings,
         }
     }

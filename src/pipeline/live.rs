@@ -85,6 +85,10 @@ impl<S: FlowSink> LiveHooks<S> for StatusLine {
 pub enum ReportFormat {
     Text,
     Json,
+    /// One self-contained HTML page.
+    Html,
+    /// The matrix alone, as an SVG picture.
+    Svg,
 }
 
 /// How the audit's reports are written.
@@ -107,6 +111,8 @@ pub fn write_report(
     match style.format {
         ReportFormat::Text => write_audit_text(out, doc, color, style.max_rows),
         ReportFormat::Json => write_audit_json(out, doc),
+        ReportFormat::Html => crate::report::html::write_audit_html(out, doc),
+        ReportFormat::Svg => crate::report::html::write_matrix_svg(out, doc),
     }?;
     out.flush()
 }

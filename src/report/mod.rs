@@ -373,6 +373,7 @@ mod tests {
 }
 
 pub mod audit;
+pub mod html;
 
 /// `flowaudit interfaces`: one line per interface: name, state, addresses, description.
 pub fn write_interfaces(

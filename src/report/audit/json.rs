@@ -56,10 +56,22 @@ fn secs_value(ns: Option<i64>) -> Value {
 
 /// Non-flow frames of one input by category, as a JSON object.
 fn skipped_json(s: &Stats) -> Value {
-    let mut m = serde_json::Map::new();
+    Value::Object(
+        skipped_counts(s)
+            .into_iter()
+            .map(|(k, n)| (k, json!(n)))
+            .collect(),
+    )
+}
+
+/// Non-flow frames of one input by category (`non-ip arp`, `icmp`, `truncated tcp`, ...),
+/// the categories with none left out: what the JSON report's `skipped` and the HTML
+/// report's evidence list.
+pub fn skipped_counts(s: &Stats) -> Vec<(String, u64)> {
+    let mut m = Vec::new();
     let mut put = |k: String, n: u64| {
         if n > 0 {
-            m.insert(k, json!(n));
+            m.push((k, n));
         }
     };
     for (e, n) in &s.not_ip {
@@ -92,7 +104,7 @@ fn skipped_json(s: &Stats) -> Value {
     for (l, n) in &s.unsupported_link {
         put(format!("unsupported link type {l}"), *n);
     }
-    Value::Object(m)
+    m
 }
 
 /// IP fragments of one input and what reassembly made of them.

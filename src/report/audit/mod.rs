@@ -12,7 +12,7 @@ use crate::engine::InputSummary;
 use crate::flow::TableStats;
 use crate::rules::Rules;
 
-pub use json::{audit_json, write_audit_json, write_raised_line};
+pub use json::{audit_json, skipped_counts, write_audit_json, write_raised_line};
 pub use message::message;
 use text::table;
 pub use text::{DEFAULT_TEXT_ROWS, write_audit_text};
