@@ -22,6 +22,7 @@
 use std::collections::VecDeque;
 
 use super::groups::Seen;
+use super::timeline::PeakTimeline;
 use crate::flow::{FlowRecord, Spread};
 
 /// Records a usage keeps whole before the oldest is laid out second by second.
@@ -52,6 +53,8 @@ pub struct Usage {
     peak: u64,
     /// The busiest final second (None before any).
     peak_sec: Option<i64>,
+    /// Final seconds over time, for the report's picture.
+    timeline: PeakTimeline,
     /// Its over_bandwidth finding was raised (see `Auditor::raising`).
     pub raised: bool,
     /// Waiting in the auditor's list of usages the next clock tick checks.
@@ -167,13 +170,16 @@ impl Usage {
             return;
         }
         let (mut active, mut peak, mut peak_sec) = (self.active, self.peak, self.peak_sec);
+        let mut timeline = std::mem::take(&mut self.timeline);
         self.walk(keep_from, |sec, bytes| {
             active += 1;
             if bytes > peak {
                 (peak, peak_sec) = (bytes, Some(sec));
             }
+            timeline.add(sec, bytes);
         });
         (self.active, self.peak, self.peak_sec) = (active, peak, peak_sec);
+        self.timeline = timeline;
         while self.window.front().is_some_and(|e| e.0 < keep_from) {
             self.window.pop_front();
         }
@@ -245,6 +251,9 @@ impl Usage {
         if a <= b {
             let (count, most, at) = sp.between(a, b);
             self.finalize_many(count, at, most);
+            if count > 0 {
+                self.timeline.add_range(a, b, most);
+            }
         }
         if hi == last && last != first {
             edge(self, last);
@@ -253,6 +262,7 @@ impl Usage {
 
     fn finalize(&mut self, sec: i64, bytes: u64) {
         self.finalize_many(1, sec, bytes);
+        self.timeline.add(sec, bytes);
     }
 
     /// `count` final seconds with bytes, the most of them `bytes`, first at `sec`.
@@ -285,6 +295,14 @@ impl Usage {
             _ => self.peak_sec.map(|s| (s, self.peak)),
         };
         best.filter(|&(_, b)| over(b)).map(|(s, _)| s)
+    }
+
+    /// The busiest second of each stretch of time, once every second is final (see
+    /// [`PeakTimeline`]).
+    pub fn timeline(&self) -> PeakTimeline {
+        let mut t = self.timeline.clone();
+        self.walk(i64::MAX, |sec, bytes| t.add(sec, bytes));
+        t
     }
 
     /// Active seconds and the busiest second's bytes, once every second is final.

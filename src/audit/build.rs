@@ -162,18 +162,47 @@ pub fn rule_stats(
     acc: &[super::edges::RuleAcc],
     usage: &BTreeMap<(usize, IpAddr), Usage>,
 ) -> Vec<super::edges::RuleStats> {
+    use super::edges::{HostPeaks, TOP_HOSTS};
+    let kbps = |bytes: u64| round1(bytes as f64 * 8.0 / 1000.0);
     let mut stats: Vec<_> = acc.iter().map(|a| a.finish()).collect();
+    // Per rule, the busiest clients: (peak bytes, client), busiest first, ties by address.
+    let mut top: Vec<Vec<(u64, IpAddr)>> = vec![Vec::new(); stats.len()];
     for (&(i, client), u) in usage {
         let (active, peak_bytes) = u.active_and_peak();
-        let Some(s) = stats.get_mut(i).filter(|_| active > 0) else {
+        let (Some(s), Some(t)) = (stats.get_mut(i), top.get_mut(i)) else {
             continue;
         };
-        let peak = round1(peak_bytes as f64 * 8.0 / 1000.0);
+        if active == 0 {
+            continue;
+        }
+        let peak = kbps(peak_bytes);
         // Clients in address order: the first of equal peaks is kept.
         if s.peak_kbps.is_none_or(|p| peak > p) {
             s.peak_kbps = Some(peak);
             s.peak_client = Some(client);
         }
+        let at = t.partition_point(|&(b, _)| b >= peak_bytes);
+        if at < TOP_HOSTS {
+            t.insert(at, (peak_bytes, client));
+            t.truncate(TOP_HOSTS);
+        }
+    }
+    for (s, (i, t)) in stats.iter_mut().zip(top.into_iter().enumerate()) {
+        s.top_hosts = t
+            .into_iter()
+            .filter_map(|(peak_bytes, client)| {
+                let u = usage.get(&(i, client))?;
+                Some(HostPeaks {
+                    client,
+                    peak_kbps: kbps(peak_bytes),
+                    timeline: u
+                        .timeline()
+                        .buckets()
+                        .map(|(from, width, bytes)| (from, width, kbps(bytes)))
+                        .collect(),
+                })
+            })
+            .collect();
     }
     stats
 }

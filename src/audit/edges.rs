@@ -54,6 +54,23 @@ pub struct RuleStats {
     pub peak_kbps: Option<f64>,
     /// That client host.
     pub peak_client: Option<std::net::IpAddr>,
+    /// The client hosts with the busiest seconds (at most [`TOP_HOSTS`], busiest first; ties
+    /// by address), each with its traffic over time.
+    pub top_hosts: Vec<HostPeaks>,
+}
+
+/// Client hosts a rule keeps the traffic over time of, for the report's pictures.
+pub const TOP_HOSTS: usize = 6;
+
+/// One client host's busiest second on a rule, and its busiest second per stretch of time.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HostPeaks {
+    pub client: std::net::IpAddr,
+    /// kbit/s.
+    pub peak_kbps: f64,
+    /// (first second, seconds, busiest second's kbit/s), in time order (see
+    /// [`super::timeline::PeakTimeline`]).
+    pub timeline: Vec<(i64, i64, f64)>,
 }
 
 /// A rule's figures while flows come in.
@@ -92,6 +109,7 @@ impl RuleAcc {
             rtt,
             peak_kbps: None,
             peak_client: None,
+            top_hosts: Vec::new(),
         }
     }
 }

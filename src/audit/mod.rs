@@ -23,6 +23,7 @@ pub mod judge;
 mod latency;
 mod missing;
 mod rollup;
+pub mod timeline;
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;

@@ -1,5 +1,5 @@
-//! Inline SVG pictures: a rule's round-trip distribution against its budget, a rule's busiest
-//! second against its peak budget, the findings over the capture's time, and the matrix alone
+//! Inline SVG pictures: a rule's round-trip distribution against its budget, a client host's
+//! busiest second over time against its rule's bandwidth budget, the findings over the capture's time, and the matrix alone
 //! (`--format svg`). Every text in them is escaped by maud, as in the page.
 
 use maud::{Markup, html};
@@ -7,7 +7,7 @@ use maud::{Markup, html};
 use super::matrix::Matrix;
 use super::text;
 use crate::audit::Kind;
-use crate::audit::edges::{BINS_PER_DECADE, RTT_BINS, RttSummary, bin_floor_us};
+use crate::audit::edges::{BINS_PER_DECADE, HostPeaks, RTT_BINS, RttSummary, bin_floor_us};
 use crate::report::iso_time;
 
 /// The x position (0..w) of a round trip of `us` µs on the distribution's log axis.
@@ -75,28 +75,58 @@ pub fn rtt_chart(name: &str, rtt: &RttSummary, budget_ms: Option<f64>) -> Markup
     }
 }
 
-/// The busiest second of a rule's client hosts against the peak budget: two bars.
-pub fn peak_chart(name: &str, peak_kbps: f64, budget_kbps: f64, client: &str) -> Markup {
-    // The bars leave room on their right for their figures.
-    let (w, h, left) = (480.0, 64.0, 70.0);
-    let most = peak_kbps.max(budget_kbps).max(1.0);
-    let len = |v: f64| v / most * (w - left - 130.0);
-    let over = peak_kbps > budget_kbps;
+/// One client host's busiest second per stretch of time (see
+/// [`crate::audit::timeline::PeakTimeline`]) against the rule's budget: the peak budget as a
+/// line, or the average budget (dashed) when the rule has no peak budget.
+pub fn host_chart(rule: &str, host: &HostPeaks, peak_budget: Option<f64>, avg_budget: Option<f64>) -> Markup {
+    let (w, h, left, bottom) = (480.0, 150.0, 60.0, 24.0);
+    let plot_w = w - left - 10.0;
+    let plot_h = h - bottom - 14.0;
+    let budget = peak_budget.or(avg_budget);
+    let most = host
+        .timeline
+        .iter()
+        .map(|b| b.2)
+        .fold(budget.unwrap_or(0.0), f64::max)
+        .max(1.0);
+    let (from, to) = match (host.timeline.first(), host.timeline.last()) {
+        (Some(a), Some(b)) => (a.0, b.0 + b.1),
+        _ => (0, 1),
+    };
+    let span = (to - from).max(1) as f64;
+    let x_of = |sec: i64| left + (sec - from) as f64 / span * plot_w;
+    let y_of = |kbps: f64| 14.0 + plot_h - kbps / most * plot_h;
+    let over = peak_budget.is_some_and(|b| host.peak_kbps > b);
     html! {
-        svg class="chart peak" role="img" xmlns="http://www.w3.org/2000/svg"
+        svg class="chart host" role="img" xmlns="http://www.w3.org/2000/svg"
             viewBox=(format!("0 0 {w} {h}")) width=(w) height=(h)
-            data-rule=(text(name)) data-over=(if over { "1" } else { "0" }) {
-            title { "Busiest second on rule " (text(name)) ": " (format!("{peak_kbps:.1}")) " kbit/s ("
-                (client) "), peak budget " (format!("{budget_kbps:.1}")) " kbit/s" }
-            text x="0" y="20" class="label" { "peak" }
-            rect class=(if over { "bar over" } else { "bar" }) x=(left) y="8" height="16"
-                width=(format!("{:.1}", len(peak_kbps).max(1.0))) {}
-            text x=(format!("{:.1}", left + len(peak_kbps).max(1.0) + 4.0)) y="20" class="tick" {
-                (format!("{peak_kbps:.1}")) " kbit/s" }
-            text x="0" y="48" class="label" { "budget" }
-            rect class="bar budget-bar" x=(left) y="36" height="16" width=(format!("{:.1}", len(budget_kbps).max(1.0))) {}
-            text x=(format!("{:.1}", left + len(budget_kbps).max(1.0) + 4.0)) y="48" class="tick" {
-                (format!("{budget_kbps:.1}")) " kbit/s" }
+            data-rule=(text(rule)) data-client=(host.client.to_string()) data-over=(if over { "1" } else { "0" }) {
+            title { "Busiest second over time of " (host.client.to_string()) " on rule " (text(rule)) ": peak "
+                (format!("{:.1}", host.peak_kbps)) " kbit/s"
+                @if let Some(b) = peak_budget { ", peak budget " (b) " kbit/s" }
+                @else if let Some(b) = avg_budget { ", average budget " (b) " kbit/s" } }
+            line class="axis" x1=(left) x2=(left + plot_w) y1=(14.0 + plot_h) y2=(14.0 + plot_h) {}
+            text class="tick" x=(left - 4.0) y=(format!("{:.1}", y_of(most) + 4.0)) text-anchor="end" { (format!("{most:.0}")) }
+            text class="tick" x=(left - 4.0) y=(14.0 + plot_h) text-anchor="end" { "0 kbit/s" }
+            @for &(sec, width, kbps) in &host.timeline {
+                @if kbps > 0.0 {
+                    @let x = x_of(sec);
+                    @let bw = (x_of(sec + width) - x - 1.0).max(1.0);
+                    rect class=(if peak_budget.is_some_and(|b| kbps > b) { "bar over" } else { "bar" })
+                        x=(format!("{x:.1}")) y=(format!("{:.1}", y_of(kbps))) width=(format!("{bw:.1}"))
+                        height=(format!("{:.1}", (14.0 + plot_h - y_of(kbps)).max(1.0))) {
+                        title { (iso_time(sec * 1_000_000_000)) ", " (width) " s: busiest second " (format!("{kbps:.1}")) " kbit/s" }
+                    }
+                }
+            }
+            @if let Some(b) = budget {
+                line class=(if peak_budget.is_some() { "budget" } else { "budget avg" }) x1=(left) x2=(left + plot_w)
+                    y1=(format!("{:.1}", y_of(b))) y2=(format!("{:.1}", y_of(b))) {}
+                text class="label" x=(left + 4.0) y=(format!("{:.1}", y_of(b) - 3.0)) {
+                    @if peak_budget.is_some() { "peak budget " } @else { "average budget " } (b) " kbit/s" }
+            }
+            text class="tick" x=(left) y=(h - 4.0) { (iso_time(from * 1_000_000_000)) }
+            text class="tick" x=(left + plot_w) y=(h - 4.0) text-anchor="end" { (iso_time(to * 1_000_000_000)) }
         }
     }
 }

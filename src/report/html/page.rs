@@ -206,13 +206,17 @@ fn pictures(doc: &AuditDoc<'_>) -> Markup {
                     }
                 }
             }
-            h3 { "Busiest second per rule with a peak bandwidth budget" }
+            h3 { "Busiest second over time per client host, on rules with a bandwidth budget" }
+            p class="legend" { "Each bar: the busiest second of a stretch of time (stretches merge as the capture "
+                "gets longer, " (crate::audit::timeline::BUCKETS) " at most). The " (crate::audit::edges::TOP_HOSTS)
+                " busiest hosts of each rule." }
             div class="charts" {
                 @for (i, rule) in rules.rules.iter().enumerate() {
-                    @if let (Some(b), Some(s)) = (rule.peak_kbps, r.rule_stats.get(i)) {
-                        @if let (Some(p), Some(c)) = (s.peak_kbps, s.peak_client) {
-                            figure { (charts::peak_chart(&rule.name, p, b, &c.to_string()))
-                                figcaption { (text(&rule.name)) ": client host " (c.to_string()) } }
+                    @if rule.peak_kbps.is_some() || rule.avg_kbps.is_some() {
+                        @for host in r.rule_stats.get(i).map_or(&[][..], |s| &s.top_hosts[..]) {
+                            figure { (charts::host_chart(&rule.name, host, rule.peak_kbps, rule.avg_kbps))
+                                figcaption { (text(&rule.name)) ": " (host.client.to_string()) ", peak "
+                                    (format!("{:.1}", host.peak_kbps)) " kbit/s" } }
                         }
                     }
                 }
