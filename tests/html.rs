@@ -546,11 +546,12 @@ fn has_report_matrix_findings_and_evidence() {
     );
 }
 
-/// The page's filters hide rows and bring them back: a probe script, appended to a copy of
-/// the page, waits for data-ready, sets each filter, counts the rows that are rendered and
-/// writes the counts to `body[data-probe]`.
+/// The page's filters hide rows and bring them back, and its headers sort: a probe script,
+/// appended to a copy of the page, waits for data-ready, sets each filter, counts the rows
+/// that are rendered, clicks each sortable header twice, and writes what it saw to
+/// `body[data-probe]`.
 #[test]
-fn has_report_filters_hide_rows() {
+fn has_report_filters_and_sorting() {
     let (html, _) = has_page();
     let probe = r#"<script>
 (function () {
@@ -577,6 +578,36 @@ fn has_report_filters_hide_rows() {
     r.rule = tryFilter('filter-rule', 'has-fileserver');
     r.host = tryFilter('filter-host', '10.20.0.66');
     r.after = shown();
+    // Sorting: each th[data-sort] clicked twice; after each click, the column's keys (a
+    // cell's data-value, else its text; numbers compared as numbers) must be in order, one
+    // way after the first click and the other way after the second.
+    r.sort = {};
+    Array.prototype.forEach.call(document.querySelectorAll('#findings th[data-sort]'), function (th) {
+      var col = th.cellIndex;
+      function keys() {
+        return Array.from(document.querySelectorAll('#findings tr.finding')).map(function (row) {
+          var c = row.cells[col];
+          return c ? (c.dataset.value || c.textContent) : '';
+        });
+      }
+      function cmp(x, y) {
+        var nx = Number(x), ny = Number(y);
+        return (x !== '' && y !== '' && !isNaN(nx) && !isNaN(ny)) ? nx - ny : x.localeCompare(y);
+      }
+      function order(k) {
+        var up = true, down = true;
+        for (var i = 1; i < k.length; i++) {
+          var c = cmp(k[i - 1], k[i]);
+          if (c > 0) { up = false; }
+          if (c < 0) { down = false; }
+        }
+        return up && down ? 'same' : up ? 'up' : down ? 'down' : 'unsorted';
+      }
+      th.click(); var a = order(keys());
+      th.click(); var b = order(keys());
+      var ok = a === 'same' ? b === 'same' : (a === 'up' && b === 'down') || (a === 'down' && b === 'up');
+      r.sort[th.getAttribute('data-sort')] = ok ? 'ok' : a + ' then ' + b;
+    });
     document.body.setAttribute('data-probe', JSON.stringify(r));
   }
   window.addEventListener('load', function () { setTimeout(go, 0); });
@@ -592,6 +623,13 @@ fn has_report_filters_hide_rows() {
         .expect("the probe ran")
         .to_string();
     let v: serde_json::Value = serde_json::from_str(&got).unwrap();
+    let sort = v["sort"].as_object().expect("sort results");
+    assert!(!sort.is_empty(), "no th[data-sort] in #findings");
+    for (column, result) in sort {
+        assert_eq!(result, "ok", "clicking th[data-sort={column:?}] twice");
+    }
+    let mut v = v;
+    v.as_object_mut().unwrap().remove("sort");
     let want = serde_json::json!({
         "all": 11,
         "kind": { "value": "failed", "shown": 2 },
