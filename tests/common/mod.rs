@@ -3,8 +3,12 @@
 //!
 //! Such a test prints `... SKIPPED: why` on standard error and passes, unless
 //! `FLOWAUDIT_LAB=required` (CI), which makes a skip a failure.
+//!
+//! `chromium`: headless Chromium for the HTML report's tests (tests/html.rs).
 
 #![allow(dead_code)]
+
+pub mod chromium;
 
 use std::process::Command;
 
