@@ -772,6 +772,25 @@ fn hostile_fixtures_audit_as_pinned() {
              1 missing, 1 failed, 1 discouraged, 1 over_latency, 1 over_bandwidth in 6 flows"
         )
     );
+    // The terminal report and check-rules show the payloads' control and reordering
+    // characters as escapes too (an example uid, a name: `\u{1b}`, `\u{202e}`).
+    let o = flowaudit()
+        .args([
+            "check-rules",
+            HOSTILE_RULES,
+            "--inventory",
+            HOSTILE_INVENTORY,
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let matrix = String::from_utf8(o.stdout).unwrap();
+    for out in [&text, &matrix] {
+        for c in RAW_CONTROLS {
+            assert!(!out.contains(c), "raw U+{:04X} in\n{out}", c as u32);
+        }
+        assert!(out.contains("\\u{1b}[31mred\\u{202e}evil"), "{out}");
+    }
 }
 
 #[test]

@@ -15,7 +15,9 @@ pub const BUCKETS: usize = 24;
 /// `bytes` as 1024 × log2(1 + bytes), rounded: monotonic (the larger of two codes is the
 /// code of the larger count), 0 for 0.
 pub fn encode(bytes: u64) -> u16 {
-    ((bytes as f64 + 1.0).log2() * 1024.0).round().min(f64::from(u16::MAX)) as u16
+    ((bytes as f64 + 1.0).log2() * 1024.0)
+        .round()
+        .min(f64::from(u16::MAX)) as u16
 }
 
 /// What [`encode`] gave `code` for (within 0.07 %).
@@ -145,7 +147,16 @@ mod tests {
         assert_eq!(all(&t), [(100, 1, 5), (101, 1, 0), (102, 1, 7)]);
         // Before the first: buckets in front.
         t.add(98, 9);
-        assert_eq!(all(&t), [(98, 1, 9), (99, 1, 0), (100, 1, 5), (101, 1, 0), (102, 1, 7)]);
+        assert_eq!(
+            all(&t),
+            [
+                (98, 1, 9),
+                (99, 1, 0),
+                (100, 1, 5),
+                (101, 1, 0),
+                (102, 1, 7)
+            ]
+        );
     }
 
     #[test]
@@ -163,7 +174,10 @@ mod tests {
         // own seconds' busiest.
         assert_eq!(b.iter().map(|x| x.2).max(), Some(96));
         for &(from, w, peak) in &b {
-            let want = (from..(from + w).min(1000)).map(|s| (s % 97) as u64).max().unwrap();
+            let want = (from..(from + w).min(1000))
+                .map(|s| (s % 97) as u64)
+                .max()
+                .unwrap();
             assert_eq!(peak, want, "bucket from {from}");
         }
         // Far before: merged again until it fits.
@@ -179,7 +193,16 @@ mod tests {
         let mut t = PeakTimeline::default();
         t.add(10, 50);
         t.add_range(8, 12, 20);
-        assert_eq!(all(&t), [(8, 1, 20), (9, 1, 20), (10, 1, 50), (11, 1, 20), (12, 1, 20)]);
+        assert_eq!(
+            all(&t),
+            [
+                (8, 1, 20),
+                (9, 1, 20),
+                (10, 1, 50),
+                (11, 1, 20),
+                (12, 1, 20)
+            ]
+        );
         t.add_range(5, 4, 99);
         assert_eq!(all(&t).len(), 5);
     }
@@ -188,12 +211,27 @@ mod tests {
     fn the_encoding_keeps_order_and_is_close() {
         assert_eq!((encode(0), decode(0)), (0, 0));
         let mut last = 0;
-        for bytes in [1u64, 2, 3, 10, 999, 1000, 1001, 65_535, 1 << 20, 12_345_678_901, u64::MAX] {
+        for bytes in [
+            1u64,
+            2,
+            3,
+            10,
+            999,
+            1000,
+            1001,
+            65_535,
+            1 << 20,
+            12_345_678_901,
+            u64::MAX,
+        ] {
             let c = encode(bytes);
             assert!(c >= last, "{bytes}");
             last = c;
             let back = decode(c) as f64;
-            assert!((back - bytes as f64).abs() <= bytes as f64 * 0.0007 + 0.5, "{bytes} -> {back}");
+            assert!(
+                (back - bytes as f64).abs() <= bytes as f64 * 0.0007 + 0.5,
+                "{bytes} -> {back}"
+            );
         }
         assert!(encode(1000) < encode(1001));
     }

@@ -44,11 +44,20 @@ pub struct AuditDoc<'a> {
     pub max_flows: usize,
 }
 
-/// Control characters from files or packets never reach the terminal or a report as such.
+/// Control characters from files or packets never reach the terminal or a report as such, nor
+/// the characters that reorder text (bidirectional embeddings, overrides, isolates and marks):
+/// each is shown as `\u{..}`.
 pub fn escape(s: &str) -> String {
+    let hidden = |c: char| {
+        c.is_control()
+            || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}' | '\u{61c}')
+    };
+    if !s.chars().any(hidden) {
+        return s.to_string();
+    }
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
-        if c.is_control() {
+        if hidden(c) {
             out.push_str(&format!("\\u{{{:x}}}", c as u32));
         } else {
             out.push(c);

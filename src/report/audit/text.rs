@@ -516,7 +516,9 @@ pub fn write_audit_text(
                         d if d.is_empty() => "-".to_string(),
                         d => d,
                     },
-                    f.uids.first().cloned().unwrap_or_else(|| "-".to_string()),
+                    f.uids
+                        .first()
+                        .map_or_else(|| "-".to_string(), |u| escape(u)),
                 ]);
             }
             table(w, "  ", &rows)?;

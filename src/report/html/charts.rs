@@ -5,7 +5,7 @@
 use maud::{Markup, html};
 
 use super::matrix::Matrix;
-use super::text;
+use super::{count, text};
 use crate::audit::Kind;
 use crate::audit::edges::{BINS_PER_DECADE, HostPeaks, RTT_BINS, RttSummary, bin_floor_us};
 use crate::report::iso_time;
@@ -42,7 +42,7 @@ pub fn rtt_chart(name: &str, rtt: &RttSummary, budget_ms: Option<f64>) -> Markup
         svg class="chart rtt" role="img" xmlns="http://www.w3.org/2000/svg"
             viewBox=(format!("0 0 {w} {h}")) width=(w) height=(h)
             data-rule=(text(name)) data-over=(if over { "1" } else { "0" }) {
-            title { "Round trips of rule " (text(name)) ": " (rtt.measured) " flows, p50 "
+            title { "Round trips of rule " (text(name)) ": " (count(rtt.measured, "flow")) ", p50 "
                 (duration_us(rtt.p50_ns as f64 / 1e3)) ", p95 " (duration_us(rtt.p95_ns as f64 / 1e3))
                 @if let Some(b) = budget_ms { ", budget " (b) " ms" } }
             line x1=(left) y1=(10.0 + plot_h) x2=(left + plot_w) y2=(10.0 + plot_h) class="axis" {}
@@ -52,7 +52,7 @@ pub fn rtt_chart(name: &str, rtt: &RttSummary, budget_ms: Option<f64>) -> Markup
                     rect class="bar" x=(format!("{:.1}", left + k as f64 * bar_w + 0.5))
                         y=(format!("{:.1}", 10.0 + plot_h - bh))
                         width=(format!("{:.1}", (bar_w - 1.0).max(1.0))) height=(format!("{:.1}", bh)) {
-                        title { (n) " flows from " (duration_us(bin_floor_us(k))) }
+                        title { (count(n, "flow")) " from " (duration_us(bin_floor_us(k))) }
                     }
                 }
             }
@@ -78,7 +78,12 @@ pub fn rtt_chart(name: &str, rtt: &RttSummary, budget_ms: Option<f64>) -> Markup
 /// One client host's busiest second per stretch of time (see
 /// [`crate::audit::timeline::PeakTimeline`]) against the rule's budget: the peak budget as a
 /// line, or the average budget (dashed) when the rule has no peak budget.
-pub fn host_chart(rule: &str, host: &HostPeaks, peak_budget: Option<f64>, avg_budget: Option<f64>) -> Markup {
+pub fn host_chart(
+    rule: &str,
+    host: &HostPeaks,
+    peak_budget: Option<f64>,
+    avg_budget: Option<f64>,
+) -> Markup {
     let (w, h, left, bottom) = (480.0, 150.0, 60.0, 24.0);
     let plot_w = w - left - 10.0;
     let plot_h = h - bottom - 14.0;
@@ -207,7 +212,7 @@ pub fn matrix_svg(m: &Matrix<'_>) -> Markup {
                         width=(cell_w - 2.0) height=(cell_h - 2.0) {}
                     @if let Some(e) = e {
                         text x=(format!("{:.1}", x + 6.0)) y=(format!("{:.1}", y + 16.0)) {
-                            (symbol(state)) " " (e.flows) " flows" }
+                            (symbol(state)) " " (count(e.flows, "flow")) }
                         text x=(format!("{:.1}", x + 6.0)) y=(format!("{:.1}", y + 32.0)) {
                             @if let Some((k, _)) = e.worst() { (k.name()) }
                             @else if e.required_unseen { "required, unseen" }

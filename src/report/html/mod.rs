@@ -14,21 +14,19 @@ mod page;
 pub use page::{MAX_ROWS_PER_KIND, write_audit_html, write_matrix_svg};
 
 /// Text from files or packets, for the page: control characters and the characters that
-/// reorder text (bidirectional overrides and isolates) as `\u{..}`. maud escapes the rest.
+/// reorder text as `\u{..}`, as in the text report ([`crate::report::audit::escape`]); maud
+/// escapes the rest.
 pub fn text(s: &str) -> String {
-    let bidi = |c: char| matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}');
-    if !s.chars().any(|c| c.is_control() || bidi(c)) {
-        return s.to_string();
+    crate::report::audit::escape(s)
+}
+
+/// `n` and a noun, plural unless `n` is 1: `1 flow`, `3 flows`.
+pub fn count(n: u64, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
     }
-    s.chars()
-        .map(|c| {
-            if c.is_control() || bidi(c) {
-                format!("\\u{{{:x}}}", c as u32)
-            } else {
-                c.to_string()
-            }
-        })
-        .collect()
 }
 
 #[cfg(test)]

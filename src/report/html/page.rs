@@ -6,7 +6,7 @@ use maud::{DOCTYPE, Markup, PreEscaped, html};
 
 use super::charts::{self, Span, duration_us, symbol};
 use super::matrix::{Edge, Matrix};
-use super::text;
+use super::{count, text};
 use crate::audit::{Finding, FlowVerdict, Kind};
 use crate::report::audit::{AuditDoc, message};
 use crate::report::iso_time;
@@ -105,7 +105,7 @@ fn rule_line(rules: &Rules, r: &crate::audit::AuditResult, i: usize) -> Markup {
             i { (rule.verdict.name()) }
             @if rule.expect == Expect::Required { " " span class="required" { "required" } }
             br;
-            (flows) " flows"
+            (count(flows, "flow"))
             @if let Some(s) = stats.filter(|s| s.failed > 0) { ", " (s.failed) " failed" }
             @if let Some(b) = rule.latency_ms {
                 br; "rtt budget " (b) " ms"
@@ -143,11 +143,11 @@ fn edge_cell(
             data-worst=(e.worst().map_or("none", |(k, _)| k.name())) data-flows=(e.flows)
             data-required-unseen=[e.required_unseen.then_some("1")]
             data-over-budget=[(!over.is_empty()).then_some(over.as_str())] {
-            div class="state" { (symbol(state)) " " (e.flows) " flows"
+            div class="state" { (symbol(state)) " " (count(e.flows, "flow"))
                 @if let Some((k, s)) = e.worst() { " · " (s.name()) " " (k.name()) }
                 @if e.findings.len() > 1 { " (+" (e.findings.len() - 1) ")" } }
             @if e.required_unseen { div class="unseen" { "⚠ required, no established flow" } }
-            @if e.failed > 0 { div { (e.failed) " failed attempts" } }
+            @if e.failed > 0 { div { (count(e.failed, "failed attempt")) } }
             @if e.rules.is_empty() { div { "no rule" } }
             @for &i in &e.rules { (rule_line(rules, r, i)) }
         }
@@ -202,7 +202,7 @@ fn pictures(doc: &AuditDoc<'_>) -> Markup {
                 @for (i, rule) in rules.rules.iter().enumerate() {
                     @if let (Some(b), Some(rtt)) = (rule.latency_ms, r.rule_stats.get(i).and_then(|s| s.rtt.as_ref())) {
                         figure { (charts::rtt_chart(&rule.name, rtt, Some(b)))
-                            figcaption { (text(&rule.name)) ": " (rtt.measured) " flows measured" } }
+                            figcaption { (text(&rule.name)) ": " (count(rtt.measured, "flow")) " measured" } }
                     }
                 }
             }
@@ -315,7 +315,7 @@ fn rollup(r: &crate::audit::Rollup) -> Markup {
         @if !r.top_ports.is_empty() { br; "top ports: "
             @for (i, (p, n)) in r.top_ports.iter().enumerate() { @if i > 0 { ", " } (p) " (" (n) ")" } }
         @if !r.prefixes.is_empty() { br; "prefixes: "
-            @for (i, p) in r.prefixes.iter().enumerate() { @if i > 0 { ", " } (p.net.to_string()) " (" (p.hosts) " hosts, " (p.flows) " flows)" } }
+            @for (i, p) in r.prefixes.iter().enumerate() { @if i > 0 { ", " } (p.net.to_string()) " (" (count(p.hosts, "host")) ", " (count(p.flows, "flow")) ")" } }
     }
 }
 
@@ -388,7 +388,7 @@ fn evidence(doc: &AuditDoc<'_>) -> Markup {
                     tr { td { "merged" } td { (doc.merge.merged) " duplicate records (one connection seen by several inputs)" } }
                 }
                 tr { td { "flow table" } td { "most open at once " (doc.table.peak_open)
-                    @if doc.table.evicted > 0 { ", " (doc.table.evicted) " flows ended early (table full, --max-flows " (doc.max_flows) ")" } } }
+                    @if doc.table.evicted > 0 { ", " (count(doc.table.evicted, "flow")) " ended early (table full, --max-flows " (doc.max_flows) ")" } } }
                 @if r.tunnel_endpoints > 0 {
                     tr { td { "not judged" } td { (r.tunnel_endpoints) " tunnel-endpoint flows" } }
                 }
