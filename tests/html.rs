@@ -647,7 +647,8 @@ fn has_report_screenshot_and_svg() {
     assert!(dom.contains("data-ready=\"1\""));
     let dir = artifacts();
     let png = dir.join("has-report.png");
-    screenshot(&dir.join("has-report.html"), &png, 1400, 1000);
+    // Tall enough for the whole page: the matrix, the pictures, the findings and the evidence.
+    screenshot(&dir.join("has-report.html"), &png, 1400, 5200);
     eprintln!("screenshot: {}", png.display());
 
     let svg_path = dir.join("has-report.svg");

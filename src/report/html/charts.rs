@@ -214,7 +214,8 @@ pub fn matrix_svg(m: &Matrix<'_>) -> Markup {
                         text x=(format!("{:.1}", x + 6.0)) y=(format!("{:.1}", y + 16.0)) {
                             (symbol(state)) " " (count(e.flows, "flow")) }
                         text x=(format!("{:.1}", x + 6.0)) y=(format!("{:.1}", y + 32.0)) {
-                            @if let Some((k, _)) = e.worst() { (k.name()) }
+                            @if let Some((k, _)) = e.worst() { (k.name())
+                                @if e.findings.len() > 1 { " (+" (e.findings.len() - 1) ")" } }
                             @else if e.required_unseen { "required, unseen" }
                             @else if e.rules.is_empty() { "no rule" }
                             @else { (e.rules.len()) " rule" @if e.rules.len() > 1 { "s" } }
@@ -223,7 +224,7 @@ pub fn matrix_svg(m: &Matrix<'_>) -> Markup {
                 }
             }
             text x="4" y=(h - 14.0) {
-                "✖ error   ▲ warning   ✔ flows, no finding   · rules, no flow   (rows: client role; columns: server role)" }
+                "✖ error | ▲ warning | ✔ flows, no finding | · rules, no flow | rows: client role; columns: server role" }
         }
     }
 }

@@ -209,16 +209,12 @@ fn pictures(doc: &AuditDoc<'_>) -> Markup {
             h3 { "Busiest second over time per client host, on rules with a bandwidth budget" }
             p class="legend" { "Each bar: the busiest second of a stretch of time (stretches merge as the capture "
                 "gets longer, " (crate::audit::timeline::BUCKETS) " at most). The " (crate::audit::edges::TOP_HOSTS)
-                " busiest hosts of each rule." }
+                " busiest hosts of each rule, the nearest to or furthest over their budget first." }
             div class="charts" {
-                @for (i, rule) in rules.rules.iter().enumerate() {
-                    @if rule.peak_kbps.is_some() || rule.avg_kbps.is_some() {
-                        @for host in r.rule_stats.get(i).map_or(&[][..], |s| &s.top_hosts[..]) {
-                            figure { (charts::host_chart(&rule.name, host, rule.peak_kbps, rule.avg_kbps))
-                                figcaption { (text(&rule.name)) ": " (host.client.to_string()) ", peak "
-                                    (format!("{:.1}", host.peak_kbps)) " kbit/s" } }
-                        }
-                    }
+                @for (rule, host) in busiest_hosts(rules, r) {
+                    figure { (charts::host_chart(&rule.name, host, rule.peak_kbps, rule.avg_kbps))
+                        figcaption { (text(&rule.name)) ": " (host.client.to_string()) ", peak "
+                            (format!("{:.1}", host.peak_kbps)) " kbit/s" } }
                 }
             }
             @if let (Some(a), Some(b)) = (from, to) {
@@ -227,6 +223,36 @@ fn pictures(doc: &AuditDoc<'_>) -> Markup {
             }
         }
     }
+}
+
+/// The hosts drawn over time: each rule's busiest (see [`crate::audit::edges::TOP_HOSTS`]),
+/// the nearest to or furthest over their budget first (peak over the peak budget, else over
+/// the average budget), then in rule order.
+fn busiest_hosts<'a>(
+    rules: &'a Rules,
+    r: &'a crate::audit::AuditResult,
+) -> Vec<(&'a crate::rules::Rule, &'a crate::audit::edges::HostPeaks)> {
+    let mut v: Vec<(
+        f64,
+        usize,
+        &crate::rules::Rule,
+        &crate::audit::edges::HostPeaks,
+    )> = Vec::new();
+    for (i, rule) in rules.rules.iter().enumerate() {
+        let Some(budget) = rule.peak_kbps.or(rule.avg_kbps) else {
+            continue;
+        };
+        for h in r.rule_stats.get(i).map_or(&[][..], |s| &s.top_hosts[..]) {
+            let ratio = if budget > 0.0 {
+                h.peak_kbps / budget
+            } else {
+                f64::INFINITY
+            };
+            v.push((ratio, i, rule, h));
+        }
+    }
+    v.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+    v.into_iter().map(|(_, _, rule, h)| (rule, h)).collect()
 }
 
 /// A host as the report names it: `role ip`, `role (all)`, or `*` for many.
