@@ -1011,3 +1011,53 @@ fn flood_page_stays_small() {
         .collect();
     assert_eq!(kinds, want, "flood findings");
 }
+
+/// A capture brings one text of its own into the page: its path. A capture whose file name
+/// is markup and control characters shows it as text in the evidence, and nothing runs.
+#[test]
+fn hostile_capture_name_stays_text() {
+    let dir = TempDir::new("hostile-capture");
+    // No `/` in a file name: an <svg onload> instead of a </script>.
+    const SVG: &str = "<svg onload=\"document.title='PWNED'\">";
+    let name = format!("{IMG}{SVG}\u{7}\u{202e}.pcap");
+    let capture = dir.join(&name);
+    std::fs::copy(root().join(HAS_CAPTURE), &capture).unwrap();
+    let html_path = dir.join("capture.html");
+    let html = audit_to(
+        "html",
+        &html_path,
+        HAS_RULES,
+        HAS_INVENTORY,
+        &[capture.to_str().unwrap()],
+    );
+    for c in ['\u{7}', '\u{202e}'] {
+        assert!(!html.contains(c), "the page holds a raw U+{:04X}", c as u32);
+    }
+    let dom = dump_dom(&html_path);
+    let d = parse(&dom);
+    assert_ne!(
+        d.title().as_deref().map(str::trim),
+        Some("PWNED"),
+        "a payload ran"
+    );
+    let h = parse(&has_page().1);
+    for tag in ["script", "img", "style", "svg"] {
+        assert_eq!(
+            d.named(tag).count(),
+            h.named(tag).count(),
+            "<{tag}> elements"
+        );
+    }
+    // The evidence names the file as text: escaped markup, \u{..} for the rest.
+    let shown = format!(
+        "{}{}\\u{{7}}\\u{{202e}}.pcap",
+        IMG.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+            .replace('"', "&quot;"),
+        SVG.replace('<', "&lt;")
+            .replace('>', "&gt;")
+            .replace('"', "&quot;")
+    );
+    assert!(html.contains(&shown), "the capture's name as text: {shown}");
+}

@@ -247,4 +247,32 @@ mod tests {
         // u64::MAX bytes: the largest code, about 2^64.
         assert!(b[0].2 > 1 << 63);
     }
+
+    proptest::proptest! {
+        /// Against the seconds kept whole: every second falls in a bucket, and each bucket is
+        /// the busiest of its seconds (as encoded), whatever the order they come in.
+        #[test]
+        fn each_bucket_is_the_busiest_of_its_seconds(
+            adds in proptest::collection::vec((-5_000i64..5_000, 0u64..1_000_000), 1..200),
+        ) {
+            let mut t = PeakTimeline::default();
+            for &(sec, bytes) in &adds {
+                t.add(sec, bytes);
+            }
+            let b = all(&t);
+            proptest::prop_assert!(!b.is_empty() && b.len() <= BUCKETS);
+            let (from, to) = (b[0].0, b[b.len() - 1].0 + b[0].1);
+            for &(sec, _) in &adds {
+                proptest::prop_assert!(from <= sec && sec < to, "{} outside {}..{}", sec, from, to);
+            }
+            for &(start, w, peak) in &b {
+                let most = adds
+                    .iter()
+                    .filter(|a| start <= a.0 && a.0 < start + w)
+                    .map(|a| a.1)
+                    .max();
+                proptest::prop_assert_eq!(peak, most.map_or(0, |m| decode(encode(m))));
+            }
+        }
+    }
 }
