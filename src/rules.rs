@@ -766,6 +766,19 @@ impl ServerPorts for Rules {
     }
 }
 
+/// Rules from TOML text, for tests: written to a file of their own (tests run in parallel)
+/// and loaded as `--rules` loads a file.
+#[cfg(test)]
+pub(crate) fn from_text(text: &str) -> Rules {
+    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("flowaudit-rules-text-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = dir.join(format!("r{n}.toml"));
+    std::fs::write(&p, text).unwrap();
+    Rules::load(&p, None).unwrap()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,14 +4,7 @@ use super::*;
 use crate::flow::{ConnState, FlowRecord, NS, Proto, SecondBytes};
 
 fn rules(text: &str) -> Rules {
-    let dir = std::env::temp_dir().join(format!("flowaudit-audit-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    // One file per call: tests run in parallel.
-    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let p = dir.join(format!("r{n}.toml"));
-    std::fs::write(&p, text).unwrap();
-    Rules::load(&p, None).unwrap()
+    crate::rules::from_text(text)
 }
 
 const HAS: &str = r#"name = "t"

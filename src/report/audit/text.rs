@@ -592,15 +592,9 @@ mod tests {
     use crate::rules::Rules;
 
     fn rules() -> Rules {
-        let dir = std::env::temp_dir().join(format!("flowaudit-text-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let p = dir.join("r.toml");
-        std::fs::write(
-            &p,
+        crate::rules::from_text(
             "name = \"t\"\n[roles]\nweb = { hosts = [\"10.9.0.1\"] }\n[[flows]]\nname = \"https\"\nfrom = \"web\"\nto = \"web\"\nproto = \"tcp\"\nports = [443]\n",
         )
-        .unwrap();
-        Rules::load(&p, None).unwrap()
     }
 
     fn flow(client: u32, server: u32, port: u16, n: u64) -> FlowRecord {

@@ -8,14 +8,7 @@ use crate::report::audit::AuditDoc;
 use crate::rules::Rules;
 
 fn rules(text: &str) -> Rules {
-    let dir = std::env::temp_dir().join(format!("flowaudit-html-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    // One file per call: tests run in parallel.
-    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let p = dir.join(format!("r{n}.toml"));
-    std::fs::write(&p, text).unwrap();
-    Rules::load(&p, None).unwrap()
+    crate::rules::from_text(text)
 }
 
 /// web -> app on 8080 (required, 10 ms rtt budget), app -> db on 5432 (required).
@@ -70,8 +63,9 @@ fn flow(
     }
 }
 
-fn page(r: &Rules, result: &crate::audit::AuditResult) -> String {
-    let doc = AuditDoc {
+/// The report of an audit without inputs.
+fn doc<'a>(r: &'a Rules, result: &'a crate::audit::AuditResult) -> AuditDoc<'a> {
+    AuditDoc {
         rules: r,
         result,
         captures: &[],
@@ -79,9 +73,12 @@ fn page(r: &Rules, result: &crate::audit::AuditResult) -> String {
         merge: Default::default(),
         table: TableStats::default(),
         max_flows: 0,
-    };
+    }
+}
+
+fn page(r: &Rules, result: &crate::audit::AuditResult) -> String {
     let mut out = Vec::new();
-    write_audit_html(&mut out, &doc).unwrap();
+    write_audit_html(&mut out, &doc(r, result)).unwrap();
     String::from_utf8(out).unwrap()
 }
 
@@ -225,17 +222,8 @@ fn text_from_files_and_packets_stays_text() {
             .any(|c| c == '\u{7}' || c == '\u{1b}' || c == '\u{202e}')
     );
 
-    let doc = AuditDoc {
-        rules: &r,
-        result: &result,
-        captures: &[],
-        records: &[],
-        merge: Default::default(),
-        table: TableStats::default(),
-        max_flows: 0,
-    };
     let mut svg = Vec::new();
-    write_matrix_svg(&mut svg, &doc).unwrap();
+    write_matrix_svg(&mut svg, &doc(&r, &result)).unwrap();
     let svg = String::from_utf8(svg).unwrap();
     assert!(svg.starts_with(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<svg xmlns=\"http://www.w3.org/2000/svg\""
