@@ -281,6 +281,11 @@ fn findings(rules: &Rules, all: &[Finding]) -> Markup {
                 span { span id="findings-shown" { (all.len()) } " shown" }
             }
             table id="findings" {
+                // Widths in per cent (used when the table is laid out to the page's width, in
+                // print): the detail gets the most.
+                colgroup {
+                    @for w in [6, 7, 9, 4, 9, 9, 4, 4, 8, 8, 22, 10] { col style=(format!("width:{w}%")); }
+                }
                 thead { tr {
                     @for h in ["severity", "kind", "rule", "proto", "client", "server", "port", "flows", "first seen", "last seen", "detail", "example flows"] {
                         th data-sort=(h) { (h) }
