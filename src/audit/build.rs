@@ -156,8 +156,7 @@ fn round1(x: f64) -> f64 {
     (x * 10.0).round() / 10.0
 }
 
-/// over_bandwidth: per client host and rule, from its final 1-second bins.
-/// Each rule's figures (see [`super::edges`]), with the busiest second of its client hosts.
+/// Each rule's figures (see [`super::edges`]), with its busiest client hosts.
 pub fn rule_stats(
     acc: &[super::edges::RuleAcc],
     usage: &BTreeMap<(usize, IpAddr), Usage>,
@@ -169,18 +168,10 @@ pub fn rule_stats(
     let mut top: Vec<Vec<(u64, IpAddr)>> = vec![Vec::new(); stats.len()];
     for (&(i, client), u) in usage {
         let (active, peak_bytes) = u.active_and_peak();
-        let (Some(s), Some(t)) = (stats.get_mut(i), top.get_mut(i)) else {
+        let Some(t) = top.get_mut(i).filter(|_| active > 0) else {
             continue;
         };
-        if active == 0 {
-            continue;
-        }
-        let peak = kbps(peak_bytes);
-        // Clients in address order: the first of equal peaks is kept.
-        if s.peak_kbps.is_none_or(|p| peak > p) {
-            s.peak_kbps = Some(peak);
-            s.peak_client = Some(client);
-        }
+        // Clients come in address order: of equal peaks, the first stays ahead.
         let at = t.partition_point(|&(b, _)| b >= peak_bytes);
         if at < TOP_HOSTS {
             t.insert(at, (peak_bytes, client));
@@ -207,6 +198,7 @@ pub fn rule_stats(
     stats
 }
 
+/// over_bandwidth: per client host and rule, from its final 1-second bins.
 pub fn bandwidth_findings(rules: &Rules, usage: BTreeMap<(usize, IpAddr), Usage>) -> Vec<Finding> {
     usage
         .iter()

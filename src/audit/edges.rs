@@ -49,13 +49,9 @@ pub struct RuleStats {
     pub failed: u64,
     /// Established flows with a round trip (None when there were none).
     pub rtt: Option<RttSummary>,
-    /// The busiest second of any one client host on the rule, kbit/s (rules with a bandwidth
-    /// budget only, where the audit counts bytes per second).
-    pub peak_kbps: Option<f64>,
-    /// That client host.
-    pub peak_client: Option<std::net::IpAddr>,
     /// The client hosts with the busiest seconds (at most [`TOP_HOSTS`], busiest first; ties
-    /// by address), each with its traffic over time.
+    /// by address), each with its traffic over time: rules with a bandwidth budget only, where
+    /// the audit counts bytes per second. The first holds the rule's busiest second.
     pub top_hosts: Vec<HostPeaks>,
 }
 
@@ -94,7 +90,7 @@ impl RuleAcc {
         self.bins[bin_of(ns)] += 1;
     }
 
-    /// The figures, without the bandwidth (see [`RuleStats::peak_kbps`]).
+    /// The figures, without the bandwidth (see [`RuleStats::top_hosts`]).
     pub fn finish(&self) -> RuleStats {
         let rtt = (self.rtts.len() > 0).then(|| RttSummary {
             measured: self.rtts.len(),
@@ -107,8 +103,6 @@ impl RuleAcc {
         RuleStats {
             failed: self.failed,
             rtt,
-            peak_kbps: None,
-            peak_client: None,
             top_hosts: Vec::new(),
         }
     }

@@ -16,6 +16,7 @@ pub use json::{audit_json, skipped_counts, write_audit_json, write_raised_line};
 pub use message::message;
 use text::table;
 pub use text::{DEFAULT_TEXT_ROWS, write_audit_text};
+pub(crate) use text::{client_cell, groups, server_cell};
 
 /// Format version of the JSON document.
 pub const JSON_VERSION: u64 = 1;

@@ -166,6 +166,39 @@ pub(super) fn table(w: &mut dyn Write, indent: &str, rows: &[Vec<String>]) -> io
     Ok(())
 }
 
+/// Findings of one severity and kind, as the reports show them.
+pub(crate) struct Group<'a> {
+    pub severity: Severity,
+    pub kind: Kind,
+    /// Findings in the group.
+    pub total: usize,
+    /// At most the rows asked for (see [`shown`]).
+    pub shown: Vec<&'a Finding>,
+}
+
+/// The findings grouped as the reports show them: errors first, then by kind; each group's
+/// rows cut to `max` ([`shown`]).
+pub(crate) fn groups(findings: &[Finding], max: usize) -> Vec<Group<'_>> {
+    let mut out = Vec::new();
+    for severity in [Severity::Error, Severity::Warning] {
+        for kind in Kind::ALL {
+            let group: Vec<&Finding> = findings
+                .iter()
+                .filter(|f| f.kind == kind && f.severity == severity)
+                .collect();
+            if !group.is_empty() {
+                out.push(Group {
+                    severity,
+                    kind,
+                    total: group.len(),
+                    shown: shown(group, max),
+                });
+            }
+        }
+    }
+    out
+}
+
 /// At most `max` findings of one kind: all of them, in report order, when they fit; else the
 /// `max` with the most flows (ties: report order), still in report order.
 fn shown(group: Vec<&Finding>, max: usize) -> Vec<&Finding> {
@@ -180,7 +213,7 @@ fn shown(group: Vec<&Finding>, max: usize) -> Vec<&Finding> {
 }
 
 /// The CLIENT cell: role and address, or how many clients a roll-up has.
-fn client_cell(f: &Finding) -> String {
+pub(crate) fn client_cell(f: &Finding) -> String {
     match &f.rollup {
         Some(r) if r.by == RollupBy::Clients => format!(
             "{}{} clients",
@@ -193,7 +226,7 @@ fn client_cell(f: &Finding) -> String {
 
 /// The SERVER cell: role and address, "role (all)" for a per-rule finding, or how many
 /// servers a roll-up of targets has.
-fn server_cell(f: &Finding) -> String {
+pub(crate) fn server_cell(f: &Finding) -> String {
     match (&f.rollup, &f.dst) {
         (Some(r), None) if r.by == RollupBy::Targets => {
             if r.servers == 1 && !r.servers_estimated {
@@ -470,70 +503,59 @@ pub fn write_audit_text(
     }
     table(w, "  ", &head)?;
 
-    for sev in [Severity::Error, Severity::Warning] {
-        for kind in Kind::ALL {
-            let group: Vec<&Finding> = r
-                .findings
-                .iter()
-                .filter(|f| f.kind == kind && f.severity == sev)
-                .collect();
-            if group.is_empty() {
-                continue;
-            }
-            writeln!(w)?;
+    for g in groups(&r.findings, max_rows) {
+        writeln!(w)?;
+        writeln!(
+            w,
+            "{} {} ({})",
+            p.sev(g.severity),
+            p.bold(g.kind.name()),
+            g.total
+        )?;
+        let mut rows = vec![vec![
+            "RULE".to_string(),
+            "PROTO".into(),
+            "CLIENT".into(),
+            "SERVER".into(),
+            "PORT".into(),
+            "FLOWS".into(),
+            "FIRST SEEN".into(),
+            "LAST SEEN".into(),
+            "DETAIL".into(),
+            "EXAMPLE".into(),
+        ]];
+        for f in g.shown {
+            rows.push(vec![
+                f.rule
+                    .map_or("-".to_string(), |i| escape(&rules.rules[i].name)),
+                f.proto.name().to_string(),
+                client_cell(f),
+                server_cell(f),
+                port_cell(f),
+                f.flows.to_string(),
+                when(f.first_ns),
+                when(f.last_ns),
+                match detail_text(f) {
+                    d if d.is_empty() => "-".to_string(),
+                    d => d,
+                },
+                f.uids
+                    .first()
+                    .map_or_else(|| "-".to_string(), |u| escape(u)),
+            ]);
+        }
+        table(w, "  ", &rows)?;
+        if g.total > rows.len() - 1 {
             writeln!(
                 w,
-                "{} {} ({})",
-                p.sev(sev),
-                p.bold(kind.name()),
-                group.len()
+                "  … and {} more {} (see --format json or --flows-out)",
+                thousands((g.total - (rows.len() - 1)) as u64),
+                if g.total - (rows.len() - 1) == 1 {
+                    "group"
+                } else {
+                    "groups"
+                }
             )?;
-            let mut rows = vec![vec![
-                "RULE".to_string(),
-                "PROTO".into(),
-                "CLIENT".into(),
-                "SERVER".into(),
-                "PORT".into(),
-                "FLOWS".into(),
-                "FIRST SEEN".into(),
-                "LAST SEEN".into(),
-                "DETAIL".into(),
-                "EXAMPLE".into(),
-            ]];
-            let total = group.len();
-            for f in shown(group, max_rows) {
-                rows.push(vec![
-                    f.rule
-                        .map_or("-".to_string(), |i| escape(&rules.rules[i].name)),
-                    f.proto.name().to_string(),
-                    client_cell(f),
-                    server_cell(f),
-                    port_cell(f),
-                    f.flows.to_string(),
-                    when(f.first_ns),
-                    when(f.last_ns),
-                    match detail_text(f) {
-                        d if d.is_empty() => "-".to_string(),
-                        d => d,
-                    },
-                    f.uids
-                        .first()
-                        .map_or_else(|| "-".to_string(), |u| escape(u)),
-                ]);
-            }
-            table(w, "  ", &rows)?;
-            if total > rows.len() - 1 {
-                writeln!(
-                    w,
-                    "  … and {} more {} (see --format json or --flows-out)",
-                    thousands((total - (rows.len() - 1)) as u64),
-                    if total - (rows.len() - 1) == 1 {
-                        "group"
-                    } else {
-                        "groups"
-                    }
-                )?;
-            }
         }
     }
 

@@ -78,11 +78,10 @@ impl<'a> Matrix<'a> {
         for (i, rule) in rules.rules.iter().enumerate() {
             let e = edges.entry((rule.from, rule.to)).or_default();
             e.rules.push(i);
-            e.flows += result.rule_flows.get(i).copied().unwrap_or(0);
-            let stats = result.rule_stats.get(i);
-            let failed = stats.map_or(0, |s| s.failed);
-            e.failed += failed;
             let flows = result.rule_flows.get(i).copied().unwrap_or(0);
+            let failed = result.rule_stats.get(i).map_or(0, |s| s.failed);
+            e.flows += flows;
+            e.failed += failed;
             if rule.expect == Expect::Required && rule.verdict != Verdict::Denied && flows <= failed
             {
                 e.required_unseen = true;

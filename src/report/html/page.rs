@@ -8,11 +8,12 @@ use super::charts::{self, Span, duration_us, symbol};
 use super::matrix::{Edge, Matrix};
 use super::{count, text};
 use crate::audit::{Finding, FlowVerdict, Kind};
-use crate::report::audit::{AuditDoc, message};
+use crate::report::audit::{AuditDoc, client_cell, groups, message, server_cell};
 use crate::report::iso_time;
 use crate::rules::{Expect, Rules};
 
-/// Finding rows per kind on the page (the JSON report lists them all): enough for any matrix
+/// Finding rows per group (severity and kind, as in the text report) on the page (the JSON
+/// report lists them all): enough for any matrix
 /// audited by hand, and the page of a flood stays small.
 pub const MAX_ROWS_PER_KIND: usize = 200;
 
@@ -117,7 +118,7 @@ fn rule_line(rules: &Rules, r: &crate::audit::AuditResult, i: usize) -> Markup {
             @if rule.avg_kbps.is_some() || rule.peak_kbps.is_some() {
                 br; "bandwidth budget"
                 @if let Some(a) = rule.avg_kbps { " avg " (a) } @if let Some(p) = rule.peak_kbps { " peak " (p) } " kbit/s"
-                @if let Some(p) = stats.and_then(|s| s.peak_kbps) {
+                @if let Some(p) = stats.and_then(|s| s.top_hosts.first()).map(|h| h.peak_kbps) {
                     ": peak " (format!("{p:.1}")) " kbit/s"
                     @if rule.peak_kbps.is_some_and(|b| p > b) { " " b { "OVER" } }
                 }
@@ -255,16 +256,6 @@ fn busiest_hosts<'a>(
     v.into_iter().map(|(_, _, rule, h)| (rule, h)).collect()
 }
 
-/// A host as the report names it: `role ip`, `role (all)`, or `*` for many.
-fn host(role: &Option<String>, ip: &Option<String>, many: &str) -> String {
-    match (role, ip) {
-        (Some(r), Some(ip)) => format!("{} {}", text(r), text(ip)),
-        (None, Some(ip)) => text(ip),
-        (Some(r), None) => format!("{} ({many})", text(r)),
-        (None, None) => format!("({many})"),
-    }
-}
-
 fn findings(rules: &Rules, all: &[Finding]) -> Markup {
     let rule_names: Vec<&str> = rules.rules.iter().map(|r| r.name.as_str()).collect();
     html! {
@@ -291,10 +282,10 @@ fn findings(rules: &Rules, all: &[Finding]) -> Markup {
                         th data-sort=(h) { (h) }
                     } } }
                 tbody {
-                    @for (k, shown, left) in groups(all) {
-                        @for f in shown { (finding_row(rules, f)) }
-                        @if left > 0 {
-                            tr class="more" { td colspan="12" { (left) " more " (k.name())
+                    @for g in groups(all, MAX_ROWS_PER_KIND) {
+                        @for f in &g.shown { (finding_row(rules, f)) }
+                        @if g.total > g.shown.len() {
+                            tr class="more" { td colspan="12" { (g.total - g.shown.len()) " more " (g.severity.name()) " " (g.kind.name())
                                 " findings (fewer flows each): the JSON report (--format json) lists every one" } }
                         }
                     }
@@ -302,35 +293,6 @@ fn findings(rules: &Rules, all: &[Finding]) -> Markup {
             }
         }
     }
-}
-
-/// The findings by kind, as the text report groups them (kinds in the order of the sorted
-/// findings: most severe first): at most [`MAX_ROWS_PER_KIND`] a kind, those with the most
-/// flows, in the report's order; and how many are left out.
-fn groups(all: &[Finding]) -> Vec<(Kind, Vec<&Finding>, usize)> {
-    let mut kinds: Vec<Kind> = Vec::new();
-    for f in all {
-        if !kinds.contains(&f.kind) {
-            kinds.push(f.kind);
-        }
-    }
-    kinds
-        .into_iter()
-        .map(|k| {
-            let mut of_kind: Vec<(usize, &Finding)> = all
-                .iter()
-                .enumerate()
-                .filter(|(_, f)| f.kind == k)
-                .collect();
-            let left = of_kind.len().saturating_sub(MAX_ROWS_PER_KIND);
-            if left > 0 {
-                of_kind.sort_by(|a, b| b.1.flows.cmp(&a.1.flows).then(a.0.cmp(&b.0)));
-                of_kind.truncate(MAX_ROWS_PER_KIND);
-                of_kind.sort_by_key(|&(i, _)| i);
-            }
-            (k, of_kind.into_iter().map(|(_, f)| f).collect(), left)
-        })
-        .collect()
 }
 
 /// A roll-up's figures: distinct counts and the busiest hosts and ports.
@@ -354,9 +316,8 @@ fn finding_row(rules: &Rules, f: &Finding) -> Markup {
     let rule = f
         .rule
         .map_or_else(|| "-".to_string(), |i| text(&rules.rules[i].name));
-    let many = if f.rollup.is_some() { "many" } else { "all" };
-    let src = host(&f.src_role, &f.src, many);
-    let dst = host(&f.dst_role, &f.dst, many);
+    let src = text(&client_cell(f));
+    let dst = text(&server_cell(f));
     html! {
         tr class="finding" data-kind=(f.kind.name()) data-severity=(f.severity.name()) data-rule=(rule)
             data-src=(src) data-dst=(dst) {
