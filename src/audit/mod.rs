@@ -471,7 +471,7 @@ impl<'a> Auditor<'a> {
     /// Whether flow `r` is judged: false for a tunnel endpoint's flow when
     /// [`AuditOptions::skip_tunnel_endpoints`] is on (see [`Auditor::skip`]).
     pub fn judges(&self, r: &FlowRecord) -> bool {
-        !(self.opts.skip_tunnel_endpoints && r.service.is_some())
+        !(self.opts.skip_tunnel_endpoints && r.carries_tunnel())
     }
 
     /// Counts a flow left out of the verdicts ([`Auditor::judges`] said no).

@@ -32,6 +32,7 @@ pub mod history;
 pub mod ids;
 pub mod key;
 pub mod record;
+pub mod service;
 pub mod state;
 pub mod table;
 pub mod tcp;
@@ -42,6 +43,7 @@ use crate::decode::ChecksumMode;
 
 pub use ids::community_id;
 pub use record::{FlowRecord, IcmpErrors, Spread, TunnelInfo};
+pub use service::{ServiceStatus, TlsInfo};
 pub use table::{FlowTable, TableStats};
 pub use tcp::{ConnState, TcpState, conn_state, udp_conn_state};
 

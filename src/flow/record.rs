@@ -4,6 +4,7 @@ use std::net::IpAddr;
 
 use super::ids::{community_id, uid, uid_with};
 use super::key::Context;
+use super::service::{ServiceStatus, TlsInfo};
 use super::state::{Ext, Flow, NONE, tcp_time, udp_time};
 use super::tcp::{ConnState, conn_state, udp_conn_state};
 use super::{NS, Proto, SecondBytes, ServerPorts, Text};
@@ -75,9 +76,15 @@ pub struct FlowRecord {
     /// True when the flow was ended early because the flow table was full (`--max-flows`):
     /// a later packet of the same connection starts a new record.
     pub evicted: bool,
-    /// A UDP flow that carried a tunnel: the tunnel's name (vxlan, geneve, gtpv1, teredo,
-    /// ayiya, mpls-udp), as Zeek's conn.log has it in `service`.
-    pub service: Option<&'static str>,
+    /// The application protocols the flow carried, Zeek's names in the order they were
+    /// identified, comma separated (`ssl`, `http`, `smtp,ssl` for an upgrade, ...); a UDP flow
+    /// that carried a tunnel: the tunnel (vxlan, geneve, gtpv1, teredo, ayiya, mpls-udp), as
+    /// Zeek's conn.log has it. Empty: none identified ([`FlowRecord::service_status`] says why).
+    pub service: Text,
+    /// Whether the application protocol was decided, and if not, why.
+    pub service_status: ServiceStatus,
+    /// The TLS handshake's version, offered version and server name, when one was seen.
+    pub tls: Option<TlsInfo>,
     /// A flow inside a tunnel: the tunnel.
     pub tunnel: Option<TunnelInfo>,
     /// A flow inside a tunnel: the uids of the outer UDP flows that carried it, or for an
@@ -88,6 +95,17 @@ pub struct FlowRecord {
     /// The source says the traffic was blocked (an AWS VPC flow log's `REJECT`): the reason.
     /// Such a flow never got through, whatever its packets.
     pub rejected: Option<&'static str>,
+}
+
+impl FlowRecord {
+    /// The flow carried a tunnel over UDP (its `service` names one): a tunnel endpoint's flow.
+    pub fn carries_tunnel(&self) -> bool {
+        super::service::services(&self.service).any(|s| {
+            crate::decode::TunnelKind::ALL
+                .iter()
+                .any(|k| k.over_udp() && k.name().eq_ignore_ascii_case(s))
+        })
+    }
 }
 
 /// The flow's protocol.
@@ -234,7 +252,9 @@ pub fn build(
         rtt_ns: rtt,
         icmp_errors: icmp,
         evicted,
-        service: None,
+        service: Text::default(),
+        service_status: ServiceStatus::NoPayload,
+        tls: None,
         tunnel: None,
         tunnel_parents: Vec::new(),
         bad_checksums: x.bad_checksums,
@@ -420,7 +440,9 @@ impl FlowRecord {
             rtt_ns: None,
             icmp_errors: None,
             evicted: false,
-            service: None,
+            service: Text::default(),
+            service_status: ServiceStatus::NotInSource,
+            tls: None,
             tunnel: None,
             tunnel_parents: Vec::new(),
             bad_checksums: 0,

@@ -872,7 +872,8 @@ impl<'a> FlowTable<'a> {
             record::set_tunnel(r, f, self.vlans.ids(f.key.vlan), c, parents);
         }
         if let Some(k) = self.carriers.get(&slot) {
-            r.service = Some(k.name());
+            r.service = Text::from(k.name());
+            r.service_status = crate::flow::ServiceStatus::Known;
         }
     }
 
@@ -982,7 +983,7 @@ mod tunnel_tests {
             out.iter()
                 .map(|r| {
                     (
-                        r.service.is_some(),
+                        !r.service.is_empty(),
                         r.orig_pkts,
                         r.bad_checksums,
                         r.history.to_string(),
@@ -1043,7 +1044,7 @@ mod tunnel_tests {
                 .filter(|o| r.tunnel_parents.contains(&o.uid))
                 .collect();
             assert_eq!(outer.len(), 1);
-            assert_eq!(outer[0].service, Some("vxlan"));
+            assert_eq!(outer[0].service, "vxlan");
         }
         // A VNI 1 inner flow got both its packets; the outer flow of VNI 1 two datagrams.
         let vni1 = inner

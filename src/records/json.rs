@@ -21,8 +21,8 @@ use serde_json::value::RawValue;
 
 use super::fast::digit_run;
 use super::values::{
-    Parsed, Partial, conn_state, conn_state_bytes, decimal_ns, service, shown, transport,
-    transport_bytes,
+    Parsed, Partial, conn_state, conn_state_bytes, decimal_ns, service, service_status, shown,
+    tls_version, transport, transport_bytes,
 };
 use crate::flow::{IcmpErrors, Text, TunnelInfo};
 
@@ -79,6 +79,15 @@ struct Line<'a> {
     tunnel: Option<Tunnel<'a>>,
     #[serde(borrow)]
     rejected: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    service_status: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    tls_version: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    tls_client_version: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    tls_sni: Option<Cow<'a, str>>,
+    tls_sni_cut: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -191,7 +200,27 @@ pub(super) fn line_serde(bytes: &[u8]) -> Result<Parsed, String> {
             .transpose()?,
         resp_p: l.resp_p,
         proto: l.proto.as_deref().map(transport).transpose()?,
-        service: l.service.as_deref().and_then(service),
+        service: l.service.as_deref().map(service).unwrap_or_default(),
+        service_status: l
+            .service_status
+            .as_deref()
+            .map(service_status)
+            .transpose()?,
+        tls_version: l
+            .tls_version
+            .as_deref()
+            .map(|v| tls_version("tls_version", v))
+            .transpose()?,
+        tls_client_version: l
+            .tls_client_version
+            .as_deref()
+            .map(|v| tls_version("tls_client_version", v))
+            .transpose()?,
+        tls_sni: l
+            .tls_sni
+            .map(|c| Text::from(c.as_ref()))
+            .unwrap_or_default(),
+        tls_sni_cut: l.tls_sni_cut.unwrap_or(false),
         duration_ns: opt_time("duration", l.duration)?.unwrap_or(0),
         orig_bytes: l.orig_bytes.unwrap_or(0),
         resp_bytes: l.resp_bytes.unwrap_or(0),
@@ -750,7 +779,7 @@ pub(super) fn starts_with(rest: &[u8], key: &[u8]) -> bool {
 
 /// Each field's key as flowaudit writes it, quoted and followed by its colon, by bit: the key
 /// the scanner expects next is compared whole first.
-pub(super) const KEYS: [&[u8]; 31] = [
+pub(super) const KEYS: [&[u8]; 36] = [
     b"\"ts\":",
     b"\"uid\":",
     b"\"id.orig_h\":",
@@ -782,6 +811,11 @@ pub(super) const KEYS: [&[u8]; 31] = [
     b"\"bad_checksums\":",
     b"\"tunnel\":",
     b"\"rejected\":",
+    b"\"service_status\":",
+    b"\"tls_version\":",
+    b"\"tls_client_version\":",
+    b"\"tls_sni\":",
+    b"\"tls_sni_cut\":",
 ];
 
 /// The field a key names, by its bit (its place in [`KEYS`]; the scanner declines a line that
@@ -813,7 +847,7 @@ pub(super) fn scan(bytes: &[u8]) -> Option<Partial> {
         i: 0,
     };
     let mut p = Partial::default();
-    let mut seen: u32 = 0;
+    let mut seen: u64 = 0;
     // The field expected next: the one after the last, in flowaudit's order.
     let mut next = 0;
     s.eat(b'{')?;
@@ -842,10 +876,10 @@ pub(super) fn scan(bytes: &[u8]) -> Option<Partial> {
                 }
             };
             // serde refuses a duplicate field.
-            if seen & (1 << bit) != 0 {
+            if seen & (1u64 << bit) != 0 {
                 return None;
             }
-            seen |= 1 << bit;
+            seen |= 1u64 << bit;
             next = bit as usize + 1;
             member(&mut s, bit, &mut p)?;
             if !s.next_member()? {
@@ -872,7 +906,12 @@ fn member(s: &mut Scan<'_>, bit: u32, p: &mut Partial) -> Option<()> {
         4 => p.resp_h = s.opt(Scan::ip)?,
         5 => p.resp_p = s.opt(Scan::uint::<u16>)?,
         6 => p.proto = s.opt(Scan::code)?.map(transport_bytes).transpose().ok()?,
-        7 => p.service = s.opt(Scan::str_cow)?.and_then(|t| service(&t)),
+        7 => {
+            p.service = s
+                .opt(Scan::str_cow)?
+                .map(|t| service(&t))
+                .unwrap_or_default()
+        }
         8 => p.duration_ns = s.opt(Scan::time)?.unwrap_or(0),
         9 => p.orig_bytes = s.opt(Scan::uint::<u64>)?.unwrap_or(0),
         10 => p.resp_bytes = s.opt(Scan::uint::<u64>)?.unwrap_or(0),
@@ -927,7 +966,35 @@ fn member(s: &mut Scan<'_>, bit: u32, p: &mut Partial) -> Option<()> {
         27 => p.evicted = s.opt(Scan::boolean)?.unwrap_or(false),
         28 => p.bad_checksums = s.opt(Scan::uint::<u32>)?.unwrap_or(0),
         29 => p.tunnel = s.opt(Scan::tunnel)?,
-        _ => p.rejected = s.opt(Scan::str_cow)?.as_deref().map(rejected),
+        30 => p.rejected = s.opt(Scan::str_cow)?.as_deref().map(rejected),
+        31 => {
+            p.service_status = s
+                .opt(Scan::str_cow)?
+                .map(|t| service_status(&t))
+                .transpose()
+                .ok()?
+        }
+        32 => {
+            p.tls_version = s
+                .opt(Scan::str_cow)?
+                .map(|t| tls_version("tls_version", &t))
+                .transpose()
+                .ok()?
+        }
+        33 => {
+            p.tls_client_version = s
+                .opt(Scan::str_cow)?
+                .map(|t| tls_version("tls_client_version", &t))
+                .transpose()
+                .ok()?
+        }
+        34 => {
+            p.tls_sni.clear();
+            if !s.null() {
+                s.string_into(&mut p.tls_sni)?;
+            }
+        }
+        _ => p.tls_sni_cut = s.opt(Scan::boolean)?.unwrap_or(false),
     }
     Some(())
 }
@@ -1176,7 +1243,9 @@ pub(super) mod tests {
             flags in proptest::array::uniform2(any::<bool>()),
             times in proptest::array::uniform3(proptest::option::of(nanos())),
             icmp in proptest::option::of((any::<u32>(), any::<u8>(), any::<u8>())),
-            service in proptest::option::of(prop_oneof![Just("vxlan"), Just("geneve"), Just("teredo")]),
+            service in prop_oneof![Just(""), Just("vxlan"), Just("geneve"), Just("ssl"), Just("smtp,ssl")],
+            status in 0..crate::flow::ServiceStatus::ALL.len(),
+            tls in proptest::option::of((proptest::option::of(any::<u16>()), proptest::option::of(any::<u16>()), text(), any::<bool>())),
             tunnel in proptest::option::of((addr(), addr(), proptest::option::of(any::<u32>()), any::<u8>())),
             tunnel_parents in proptest::collection::vec(text(), 0..3),
             bad_checksums in any::<u32>(),
@@ -1208,7 +1277,23 @@ pub(super) mod tests {
                 rtt_ns: times[2],
                 icmp_errors: icmp.map(|(count, last_type, last_code)| IcmpErrors { count, last_type, last_code }),
                 evicted: flags[1],
-                service,
+                service: service.into(),
+                // A record says "known" exactly when it names a service.
+                service_status: if service.is_empty() {
+                    match crate::flow::ServiceStatus::ALL[status] {
+                        crate::flow::ServiceStatus::Known => crate::flow::ServiceStatus::Unknown,
+                        s => s,
+                    }
+                } else {
+                    crate::flow::ServiceStatus::Known
+                },
+                // TLS versions are written by name: only those with one read back.
+                tls: tls.map(|(v, cv, sni, sni_cut)| crate::flow::TlsInfo {
+                    version: v.map(|v| [0x0300, 0x0301, 0x0302, 0x0303, 0x0304][usize::from(v % 5)]),
+                    client_version: cv.map(|v| [0x0002, 0x0301, 0x0303, 0x0304, 0x7f1c][usize::from(v % 5)]),
+                    sni: sni.into(),
+                    sni_cut,
+                }).filter(|t| t.version.is_some() || t.client_version.is_some() || !t.sni.is_empty() || t.sni_cut),
                 tunnel: tunnel.map(|(src, dst, id, depth)| TunnelInfo { kind: "geneve", src, dst, id, depth }),
                 tunnel_parents: tunnel_parents.into_iter().map(crate::flow::Text::from).collect(),
                 bad_checksums,

@@ -11,7 +11,9 @@
 //! by [`super::json::scanner_agrees`], its tests and its fuzz target).
 
 use super::json::{KEYS, next_special, plain_secs, plain_uint, rejected, starts_with};
-use super::values::{Partial, conn_state_bytes, service, transport_bytes};
+use super::values::{
+    Partial, conn_state_bytes, service, service_status, tls_version, transport_bytes,
+};
 use crate::flow::Text;
 use std::net::IpAddr;
 
@@ -49,6 +51,11 @@ mod key {
     pub const EVICTED: &[u8] = KEYS[27];
     pub const BAD_CHECKSUMS: &[u8] = KEYS[28];
     pub const REJECTED: &[u8] = KEYS[30];
+    pub const SERVICE_STATUS: &[u8] = KEYS[31];
+    pub const TLS_VERSION: &[u8] = KEYS[32];
+    pub const TLS_CLIENT_VERSION: &[u8] = KEYS[33];
+    pub const TLS_SNI: &[u8] = KEYS[34];
+    pub const TLS_SNI_CUT: &[u8] = KEYS[35];
     pub const RULE: &[u8] = b"\"rule\":";
     pub const VERDICT: &[u8] = b"\"verdict\":";
     /// The audit's, after the verdict (`--flows-out`).
@@ -255,6 +262,21 @@ pub(super) fn layout(b: &[u8]) -> Option<Partial> {
     p.bad_checksums = s.uint()?;
     if s.next_is(key::REJECTED) {
         p.rejected = Some(rejected(s.string()?));
+    }
+    if s.next_is(key::SERVICE_STATUS) {
+        p.service_status = Some(service_status(s.string()?).ok()?);
+    }
+    if s.next_is(key::TLS_VERSION) {
+        p.tls_version = Some(tls_version("tls_version", s.string()?).ok()?);
+    }
+    if s.next_is(key::TLS_CLIENT_VERSION) {
+        p.tls_client_version = Some(tls_version("tls_client_version", s.string()?).ok()?);
+    }
+    if s.next_is(key::TLS_SNI) {
+        p.tls_sni = Text::from(s.string()?);
+    }
+    if s.next_is(key::TLS_SNI_CUT) {
+        p.tls_sni_cut = s.boolean()?;
     }
     // The judgement: its values are looked at (they must be JSON serde reads), not kept.
     if s.next_is(key::RULE) {

@@ -54,7 +54,22 @@ pub fn pack(r: &FlowRecord, out: &mut Vec<u8>) {
             w.byte(e.last_code);
         }
     }
-    w.opt_text(r.service);
+    w.text(&r.service);
+    w.byte(
+        crate::flow::ServiceStatus::ALL
+            .iter()
+            .position(|&s| s == r.service_status)
+            .map_or(0, |i| i as u8),
+    );
+    match &r.tls {
+        None => w.byte(0),
+        Some(t) => {
+            w.byte(1 | u8::from(t.sni_cut) << 1);
+            w.opt_int(t.version.map(i64::from));
+            w.opt_int(t.client_version.map(i64::from));
+            w.text(&t.sni);
+        }
+    }
     match &r.tunnel {
         None => w.byte(0),
         Some(t) => {
@@ -116,7 +131,18 @@ pub fn unpack(b: &[u8]) -> FlowRecord {
         last_type: r.byte(),
         last_code: r.byte(),
     });
-    let service = r.opt_text().and_then(|s| super::values::service(&s));
+    let service = r.text();
+    let service_status = crate::flow::ServiceStatus::ALL
+        .get(usize::from(r.byte()))
+        .copied()
+        .unwrap_or_default();
+    let tls_flags = r.byte();
+    let tls = (tls_flags & 1 == 1).then(|| crate::flow::TlsInfo {
+        version: r.opt_int().map(|v| v as u16),
+        client_version: r.opt_int().map(|v| v as u16),
+        sni: r.text(),
+        sni_cut: tls_flags & 2 != 0,
+    });
     let tunnel = if r.byte() == 1 {
         let kind = super::values::tunnel_kind(&r.text());
         let (src, dst) = (r.ip(), r.ip());
@@ -164,6 +190,8 @@ pub fn unpack(b: &[u8]) -> FlowRecord {
         icmp_errors,
         evicted: flags & 2 != 0,
         service,
+        service_status,
+        tls,
         tunnel,
         tunnel_parents,
         bad_checksums,

@@ -77,7 +77,8 @@ fn zeek_baseline_vxlan_conn_log() {
     let (records, stats, format) = read(&bytes);
     assert_eq!(format, Format::ZeekTsv);
     let row = |ts, uid, o, op, r, dur, ob, pkts, ipb| FlowRecord {
-        service: Some("vxlan"),
+        service: "vxlan".into(),
+        service_status: crate::flow::ServiceStatus::Known,
         duration_ns: dur,
         orig_bytes: ob,
         conn_state: ConnState::S0,
@@ -158,6 +159,8 @@ fn zeek_tsv_fields_exactly() {
     let (a, b) = (ip("128.232.110.120"), ip("66.35.250.204"));
     let http = FlowRecord {
         proto: Proto::Tcp,
+        service: "http".into(),
+        service_status: crate::flow::ServiceStatus::Known,
         duration_ns: 511_468_000,
         orig_bytes: 464,
         resp_bytes: 1280,
@@ -197,8 +200,8 @@ fn zeek_tsv_fields_exactly() {
     };
     let escaped = FlowRecord {
         proto: Proto::Tcp,
-        // Of "ssl,vxlan" only the tunnel service is a flow record's.
-        service: Some("vxlan"),
+        service: "ssl,vxlan".into(),
+        service_status: crate::flow::ServiceStatus::Known,
         duration_ns: 1_000_000,
         missed_bytes: 12,
         // h: the responder's SYN/ACK; a byte that is no UTF-8 is replaced.
@@ -243,6 +246,8 @@ tcp\t443\t10.0.0.9\t50001\t10.0.0.8\t3\t-\t-\t-\t-\t-\t-\t-\n"
     let (records, stats, _) = read(log.as_bytes());
     assert_eq!(stats.malformed, 0, "{:?}", stats.first_malformed);
     let first = FlowRecord {
+        service: "dns".into(),
+        service_status: crate::flow::ServiceStatus::Known,
         duration_ns: 250_000_000,
         orig_bytes: 10,
         resp_bytes: 20,
@@ -474,6 +479,8 @@ fn zeek_json_lines() {
     let (records, stats, format) = read(log);
     assert_eq!(format, Format::ZeekJson);
     let dns = FlowRecord {
+        service: "dns".into(),
+        service_status: crate::flow::ServiceStatus::Known,
         // 0.06685185432434082 s: 66851854.32 ns, rounded.
         duration_ns: 66_851_854,
         orig_bytes: 62,
@@ -758,7 +765,7 @@ fn flowaudit_output_reads_back() {
         "fixtures/tunnels/vxlan.pcap",
         "fixtures/tunnels/gre.pcap",
     ]);
-    assert!(original.iter().any(|r| r.service.is_some()));
+    assert!(original.iter().any(|r| !r.service.is_empty()));
     assert!(original.iter().any(|r| r.tunnel.is_some()));
     assert!(original.iter().any(|r| !r.tunnel_parents.is_empty()));
     let rounded: Vec<FlowRecord> = original

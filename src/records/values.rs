@@ -6,7 +6,11 @@ use std::net::IpAddr;
 
 use super::half::HalfFlow;
 use crate::decode::{Addr, TunnelKind, ipproto};
-use crate::flow::{ConnState, FlowRecord, IcmpErrors, Proto, Text, TunnelInfo, community_id};
+use crate::flow::service::parse_tls_version;
+use crate::flow::{
+    ConnState, FlowRecord, IcmpErrors, Proto, ServiceStatus, Text, TlsInfo, TunnelInfo,
+    community_id,
+};
 
 /// Why a record that is not a TCP/UDP flow is skipped: Zeek logs ICMP "connections" too.
 pub const SKIP_ICMP: &str = "icmp: flow records are TCP or UDP";
@@ -40,17 +44,39 @@ pub(super) fn transport_bytes(s: &[u8]) -> Result<Transport, String> {
     }
 }
 
-/// A flow record's `service` means "this UDP flow carried a tunnel" (the audit leaves such
-/// flows out with `skip_tunnel_endpoints`), so of Zeek's service list (comma-separated analyzer
-/// names such as `ssl,http`) only the name of a tunnel carried over UDP is kept; application
-/// services are not carried.
-pub(super) fn service(s: &str) -> Option<&'static str> {
-    s.split(',').find_map(|part| {
-        TunnelKind::ALL
-            .iter()
-            .filter(|k| k.over_udp())
-            .map(|k| k.name())
-            .find(|name| name.eq_ignore_ascii_case(part.trim()))
+/// A flow record's `service`: Zeek's comma-separated analyzer names (`ssl,http`, `dns,vxlan`),
+/// kept as the log writes them, white space around each name dropped; `-` and `(empty)` are none.
+pub(super) fn service(s: &str) -> Text {
+    let mut out = Text::default();
+    for part in crate::flow::service::services(s) {
+        if part == "-" || part == "(empty)" {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push(',');
+        }
+        out.push_str(part);
+    }
+    out
+}
+
+/// A record's `service_status` ([`ServiceStatus::name`]).
+pub(super) fn service_status(s: &str) -> Result<ServiceStatus, String> {
+    ServiceStatus::from_name(s).ok_or_else(|| {
+        format!(
+            "service_status: {} is not one of known, unknown, no payload, mid-stream, cut, not in source",
+            shown(s.as_bytes())
+        )
+    })
+}
+
+/// A TLS version as records write it (`TLSv12`; see [`parse_tls_version`]).
+pub(super) fn tls_version(field: &str, s: &str) -> Result<u16, String> {
+    parse_tls_version(s).ok_or_else(|| {
+        format!(
+            "{field}: {} is not a TLS version (SSLv2, SSLv3, TLSv10 ... TLSv13)",
+            shown(s.as_bytes())
+        )
     })
 }
 
@@ -194,7 +220,12 @@ pub(super) struct Partial {
     pub resp_h: Option<IpAddr>,
     pub resp_p: Option<u16>,
     pub proto: Option<Transport>,
-    pub service: Option<&'static str>,
+    pub service: Text,
+    pub service_status: Option<ServiceStatus>,
+    pub tls_version: Option<u16>,
+    pub tls_client_version: Option<u16>,
+    pub tls_sni: Text,
+    pub tls_sni_cut: bool,
     pub duration_ns: i64,
     pub orig_bytes: u64,
     pub resp_bytes: u64,
@@ -277,6 +308,19 @@ impl Partial {
             rtt_ns: self.rtt_ns,
             icmp_errors: self.icmp_errors,
             evicted: self.evicted,
+            service_status: self
+                .service_status
+                .unwrap_or_else(|| ServiceStatus::of_source(&self.service)),
+            tls: (self.tls_version.is_some()
+                || self.tls_client_version.is_some()
+                || !self.tls_sni.is_empty()
+                || self.tls_sni_cut)
+                .then_some(TlsInfo {
+                    version: self.tls_version,
+                    client_version: self.tls_client_version,
+                    sni: self.tls_sni,
+                    sni_cut: self.tls_sni_cut,
+                }),
             service: self.service,
             tunnel: self.tunnel,
             tunnel_parents: self.tunnel_parents,

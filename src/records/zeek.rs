@@ -45,6 +45,11 @@ enum Col {
     IcmpLastCode,
     Evicted,
     BadChecksums,
+    ServiceStatus,
+    TlsVersion,
+    TlsClientVersion,
+    TlsSni,
+    TlsSniCut,
     Ignored,
 }
 
@@ -83,6 +88,11 @@ const NAMES: &[(&str, Col)] = &[
     ("icmp_last_code", Col::IcmpLastCode),
     ("evicted", Col::Evicted),
     ("bad_checksums", Col::BadChecksums),
+    ("service_status", Col::ServiceStatus),
+    ("tls_version", Col::TlsVersion),
+    ("tls_client_version", Col::TlsClientVersion),
+    ("tls_sni", Col::TlsSni),
+    ("tls_sni_cut", Col::TlsSniCut),
 ];
 
 /// The columns a flow record cannot do without.
@@ -434,12 +444,7 @@ impl Tsv {
             Col::RespH => p.resp_h = Some(ip(name, cell)?),
             Col::RespP => p.resp_p = Some(small(name, cell, "port")?),
             Col::Proto => p.proto = Some(super::values::transport_bytes(cell)?),
-            Col::Service => {
-                p.service = self
-                    .set(cell)
-                    .iter()
-                    .find_map(|s| super::values::service(&text(s.as_bytes())))
-            }
+            Col::Service => p.service = super::values::service(&text(cell)),
             Col::Duration => p.duration_ns = time(name, cell)?,
             Col::OrigBytes => p.orig_bytes = count(name, cell)?,
             Col::RespBytes => p.resp_bytes = count(name, cell)?,
@@ -492,6 +497,15 @@ impl Tsv {
             }
             Col::Evicted => p.evicted = boolean(name, cell)?,
             Col::BadChecksums => p.bad_checksums = small(name, cell, "count")?,
+            Col::ServiceStatus => {
+                p.service_status = Some(super::values::service_status(&text(cell))?)
+            }
+            Col::TlsVersion => p.tls_version = Some(super::values::tls_version(name, &text(cell))?),
+            Col::TlsClientVersion => {
+                p.tls_client_version = Some(super::values::tls_version(name, &text(cell))?)
+            }
+            Col::TlsSni => p.tls_sni = self.string(cell, row, at),
+            Col::TlsSniCut => p.tls_sni_cut = boolean(name, cell)?,
             Col::Ignored => {}
         }
         Ok(())

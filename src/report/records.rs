@@ -39,6 +39,12 @@ pub enum Cell<'a> {
     OptByte(Option<u8>),
     /// A code that may be unset: left out of JSON when unset.
     OptCode(Option<&'static str>),
+    /// [`Cell::Text`] left out of JSON when empty.
+    OptText(&'a str),
+    /// A TLS version (Zeek's name, `TLSv12`), left out of JSON when unset.
+    TlsVersion(Option<u16>),
+    /// A flag left out of JSON when false.
+    Flag(bool),
     /// Uids of the flows that carried a tunnelled flow: a set in Zeek TSV, an array in JSON;
     /// left out of JSON (unset in TSV) when empty.
     Uids(&'a [Text]),
@@ -115,9 +121,9 @@ pub static FIELDS: &[Field<FlowRecord>] = &[
     Field {
         name: "service",
         zeek_type: "string",
-        meaning: "a UDP flow that carried a tunnel: vxlan, geneve, gtpv1, teredo, ayiya or mpls-udp (JSON: only then)",
+        meaning: "the application protocols the flow carried, Zeek's names in the order identified, comma separated (ssl, http, http2, ssh, smb, smtp, tds, dns, quic, rdp, ldap_tcp, ldap_udp, krb, krb_tcp; smtp,ssl after STARTTLS); a UDP flow that carried a tunnel: vxlan, geneve, gtpv1, teredo, ayiya or mpls-udp (JSON: only when set)",
         json: true,
-        get: |r| Cell::OptCode(r.service),
+        get: |r| Cell::OptText(&r.service),
     },
     Field {
         name: "duration",
@@ -300,6 +306,46 @@ pub static FIELDS: &[Field<FlowRecord>] = &[
         meaning: "a flow inside a tunnel: type, outer src and dst (as the tunnel's first packet had them), id (VNI, GRE key, ERSPAN session, GTP-U TEID) and depth (tunnel layers around the flow) of the innermost tunnel (JSON only, and only then)",
         json: true,
         get: |r| Cell::Tunnel(r.tunnel.as_ref()),
+    },
+    Field {
+        name: "service_status",
+        zeek_type: "string",
+        meaning: "when service is empty, why: unknown (the first bytes were seen and no recogniser knew them), no payload, mid-stream (the start of the bytes was not captured), cut (the snaplen cut the first bytes), not in source (a flow log that names no service); unset (JSON: left out) when service is known",
+        json: true,
+        get: |r| {
+            Cell::OptCode(
+                (r.service_status != crate::flow::ServiceStatus::Known)
+                    .then(|| r.service_status.name()),
+            )
+        },
+    },
+    Field {
+        name: "tls_version",
+        zeek_type: "string",
+        meaning: "the TLS version the server chose in its ServerHello (SSLv3, TLSv10 ... TLSv13, as Zeek's ssl.log); unset when no ServerHello was seen (JSON: left out)",
+        json: true,
+        get: |r| Cell::TlsVersion(r.tls.as_ref().and_then(|t| t.version)),
+    },
+    Field {
+        name: "tls_client_version",
+        zeek_type: "string",
+        meaning: "the highest TLS version the client offered in its ClientHello (JSON: left out when none was seen)",
+        json: true,
+        get: |r| Cell::TlsVersion(r.tls.as_ref().and_then(|t| t.client_version)),
+    },
+    Field {
+        name: "tls_sni",
+        zeek_type: "string",
+        meaning: "the server name the ClientHello asked for (SNI; JSON: left out when none)",
+        json: true,
+        get: |r| Cell::OptText(r.tls.as_ref().map_or("", |t| t.sni.as_str())),
+    },
+    Field {
+        name: "tls_sni_cut",
+        zeek_type: "bool",
+        meaning: "the ClientHello's server name lay past the captured bytes (JSON: only when true)",
+        json: true,
+        get: |r| Cell::Flag(r.tls.as_ref().is_some_and(|t| t.sni_cut)),
     },
 ];
 
@@ -484,13 +530,15 @@ fn json_cell(out: &mut Vec<u8>, c: Cell<'_>) {
             addr(out, a);
             out.push(b'"');
         }
-        Cell::Text(s) => json_str(out, s),
+        Cell::Text(s) | Cell::OptText(s) => json_str(out, s),
+        Cell::TlsVersion(Some(v)) => json_str(out, &crate::flow::service::tls_version_name(v)),
+        Cell::TlsVersion(None) => out.extend_from_slice(b"null"),
         Cell::Code(s) => {
             out.push(b'"');
             out.extend_from_slice(s.as_bytes());
             out.push(b'"');
         }
-        Cell::Bool(b) => out.extend_from_slice(if b { b"true" } else { b"false" }),
+        Cell::Bool(b) | Cell::Flag(b) => out.extend_from_slice(if b { b"true" } else { b"false" }),
         Cell::Vlans(v) => {
             out.push(b'[');
             vlans(out, v);
@@ -565,9 +613,11 @@ fn zeek_cell(out: &mut Vec<u8>, c: Cell<'_>) {
         Cell::Port(p) => num(out, p),
         Cell::OptByte(Some(b)) => num(out, b),
         Cell::Addr(a) => addr(out, a),
-        Cell::Text(s) => zeek_text(out, s),
+        Cell::Text(s) | Cell::OptText(s) => zeek_text(out, s),
+        Cell::TlsVersion(Some(v)) => zeek_text(out, &crate::flow::service::tls_version_name(v)),
+        Cell::TlsVersion(None) => out.push(b'-'),
         Cell::Code(s) => out.extend_from_slice(s.as_bytes()),
-        Cell::Bool(b) => out.push(if b { b'T' } else { b'F' }),
+        Cell::Bool(b) | Cell::Flag(b) => out.push(if b { b'T' } else { b'F' }),
         Cell::Vlans([]) => out.extend_from_slice(b"(empty)"),
         Cell::Vlans(v) => vlans(out, v),
         Cell::Icmp(e) => num(out, e.map_or(0, |e| e.count)),
@@ -587,7 +637,15 @@ fn zeek_cell(out: &mut Vec<u8>, c: Cell<'_>) {
 /// Fields a JSON line leaves out when unset: the tunnel fields of a flow not in a tunnel, so
 /// that such flows' lines are as they were before tunnels were decoded.
 fn json_absent(c: &Cell<'_>) -> bool {
-    matches!(c, Cell::OptCode(None) | Cell::Uids([]) | Cell::Tunnel(None))
+    matches!(
+        c,
+        Cell::OptCode(None)
+            | Cell::Uids([])
+            | Cell::Tunnel(None)
+            | Cell::OptText("")
+            | Cell::TlsVersion(None)
+            | Cell::Flag(false)
+    )
 }
 
 /// Fields that are Zeek TSV columns.
