@@ -16,6 +16,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
+pub mod app;
 mod arcnet;
 mod ayiya;
 mod chdlc;

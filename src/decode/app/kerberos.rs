@@ -1,0 +1,226 @@
+//! Kerberos V5 KDC messages (RFC 4120 section 5.4): AS-REQ, TGS-REQ, AS-REP, TGS-REP and
+//! KRB-ERROR, in DER; over TCP (section 7.2.2) a 4-byte length comes first.
+//!
+//! A request (KDC-REQ) starts SEQUENCE { pvno [1] INTEGER 5, msg-type [2] INTEGER }, a reply
+//! (KDC-REP) and an error SEQUENCE { pvno [0] INTEGER 5, msg-type [1] INTEGER }; msg-type must
+//! be the application tag's number.
+
+use super::{AppHint, Hint, Reader, Verdict, check};
+
+/// [APPLICATION n] tags: AS-REQ 10, TGS-REQ 12 (requests); AS-REP 11, TGS-REP 13, KRB-ERROR 30
+/// (replies).
+const AS_REQ: u8 = 0x6a;
+const TGS_REQ: u8 = 0x6c;
+const AS_REP: u8 = 0x6b;
+const TGS_REP: u8 = 0x6d;
+const KRB_ERROR: u8 = 0x7e;
+
+/// A message over UDP: the whole payload.
+pub(super) fn over_udp(p: &[u8]) -> Verdict {
+    message(Reader::new(p)).map(|(h, _)| h)
+}
+
+/// A message over TCP: a 4-byte length (high bit reserved, 0), then the message, whose DER
+/// length must fill it.
+pub(super) fn over_tcp(p: &[u8]) -> Verdict {
+    let mut r = Reader::new(p);
+    let len = r.be32()?;
+    check(len >> 31 == 0)?;
+    let (h, total) = message(r)?;
+    check(total == len as usize)?;
+    Ok(h)
+}
+
+/// A KDC message from `r`: the hint and the message's length, tag and length bytes included.
+fn message(mut r: Reader<'_>) -> Result<(AppHint, usize), super::Stop> {
+    let start = r.pos();
+    let tag = r.u8()?;
+    let (hint, first_field) = match tag {
+        AS_REQ | TGS_REQ => (Hint::KrbRequest, 0xa1),
+        AS_REP | TGS_REP | KRB_ERROR => (Hint::KrbReply, 0xa0),
+        _ => return Err(super::Stop::No),
+    };
+    let len = r.ber_len()?;
+    let total = r.pos() - start + len;
+    r.expect(0x30)?;
+    let seq = r.ber_len()?;
+    check(r.pos() - start + seq <= total)?;
+    // pvno [first] INTEGER 5, msg-type [first + 1] INTEGER (the tag's number).
+    r.literal(&[
+        first_field,
+        3,
+        2,
+        1,
+        5,
+        first_field + 1,
+        3,
+        2,
+        1,
+        tag & 0x1f,
+    ])?;
+    Ok((AppHint::of(hint, 0), total))
+}
+
+#[cfg(test)]
+pub(super) mod tests {
+    use super::super::tests::{hint, tcp, udp, with};
+    use super::super::*;
+
+    /// MIT krb5 1.20 `kinit alice` to krb5kdc 1.20 over UDP: AS-REQ without pre-authentication
+    /// (the first 64 bytes of 185).
+    #[rustfmt::skip]
+    pub(crate) const UDP_AS_REQ: &[u8] = &[
+        0x6a, 0x81, 0xb6, // [APPLICATION 10] AS-REQ
+        0x30, 0x81, 0xb3, // SEQUENCE
+        0xa1, 0x03, 0x02, 0x01, 0x05, // pvno [1] INTEGER 5
+        0xa2, 0x03, 0x02, 0x01, 0x0a, // msg-type [2] INTEGER 10
+        0xa3, 0x1a, 0x30, 0x18, 0x30, 0x0a, 0xa1, 0x04, 0x02, 0x02, // padata, req-body...
+        0x00, 0x96, 0xa2, 0x02, 0x04, 0x00, 0x30, 0x0a, 0xa1, 0x04,
+        0x02, 0x02, 0x00, 0x95, 0xa2, 0x02, 0x04, 0x00, 0xa4, 0x81,
+        0x8a, 0x30, 0x81, 0x87, 0xa0, 0x07, 0x03, 0x05, 0x00, 0x00,
+        0x00, 0x00, 0x10, 0xa1, 0x12, 0x30, 0x10, 0xa0,
+    ];
+
+    /// krb5kdc's AS-REP to UDP_AS_REQ (the first 64 bytes of 802).
+    #[rustfmt::skip]
+    pub(crate) const UDP_AS_REP: &[u8] = &[
+        0x6b, 0x82, 0x03, 0x1e, // [APPLICATION 11] AS-REP
+        0x30, 0x82, 0x03, 0x1a, // SEQUENCE
+        0xa0, 0x03, 0x02, 0x01, 0x05, // pvno [0] INTEGER 5
+        0xa1, 0x03, 0x02, 0x01, 0x0b, // msg-type [1] INTEGER 11
+        0xa2, 0x2b, 0x30, 0x29, 0x30, 0x27, 0xa1, 0x03, 0x02, 0x01, // padata, crealm, cname, ticket...
+        0x13, 0xa2, 0x20, 0x04, 0x1e, 0x30, 0x1c, 0x30, 0x1a, 0xa0,
+        0x03, 0x02, 0x01, 0x12, 0xa1, 0x13, 0x1b, 0x11, 0x45, 0x58,
+        0x41, 0x4d, 0x50, 0x4c, 0x45, 0x2e, 0x54, 0x45, 0x53, 0x54,
+        0x61, 0x6c, 0x69, 0x63, 0x65, 0xa3,
+    ];
+
+    /// `kvno host/srv.example.test`: TGS-REQ over UDP (the first 64 bytes of 1023).
+    #[rustfmt::skip]
+    pub(crate) const UDP_TGS_REQ: &[u8] = &[
+        0x6c, 0x82, 0x03, 0xfb, // [APPLICATION 12] TGS-REQ
+        0x30, 0x82, 0x03, 0xf7, // SEQUENCE
+        0xa1, 0x03, 0x02, 0x01, 0x05, // pvno [1] INTEGER 5
+        0xa2, 0x03, 0x02, 0x01, 0x0c, // msg-type [2] INTEGER 12
+        0xa3, 0x82, 0x03, 0x70, 0x30, 0x82, 0x03, 0x6c, 0x30, 0x82, // padata (AP-REQ), req-body...
+        0x02, 0x84, 0xa1, 0x03, 0x02, 0x01, 0x01, 0xa2, 0x82, 0x02,
+        0x7b, 0x04, 0x82, 0x02, 0x77, 0x6e, 0x82, 0x02, 0x73, 0x30,
+        0x82, 0x02, 0x6f, 0xa0, 0x03, 0x02, 0x01, 0x05, 0xa1, 0x03,
+        0x02, 0x01, 0x0e, 0xa2, 0x07, 0x03,
+    ];
+
+    /// krb5kdc's TGS-REP (the first 64 bytes of 966).
+    #[rustfmt::skip]
+    pub(crate) const UDP_TGS_REP: &[u8] = &[
+        0x6d, 0x82, 0x03, 0xc2, // [APPLICATION 13] TGS-REP
+        0x30, 0x82, 0x03, 0xbe, // SEQUENCE
+        0xa0, 0x03, 0x02, 0x01, 0x05, // pvno [0] INTEGER 5
+        0xa1, 0x03, 0x02, 0x01, 0x0d, // msg-type [1] INTEGER 13
+        0xa2, 0x81, 0xdc, 0x30, 0x81, 0xd9, 0x30, 0x81, 0xd6, 0xa1, // crealm, cname, ticket...
+        0x04, 0x02, 0x02, 0x00, 0x88, 0xa2, 0x81, 0xcd, 0x04, 0x81,
+        0xca, 0xa0, 0x81, 0xc7, 0x30, 0x81, 0xc4, 0xa0, 0x81, 0xc1,
+        0x30, 0x81, 0xbe, 0xa0, 0x03, 0x02, 0x01, 0x12, 0xa2, 0x81,
+        0xb6, 0x04, 0x81, 0xb3, 0x34, 0x35,
+    ];
+
+    /// `kinit bob` over TCP (`udp_preference_limit = 1`): AS-REQ (the first 64 bytes of 187).
+    #[rustfmt::skip]
+    pub(crate) const TCP_AS_REQ: &[u8] = &[
+        0x00, 0x00, 0x00, 0xb7, // record mark: 183 bytes
+        0x6a, 0x81, 0xb4, // [APPLICATION 10] AS-REQ
+        0x30, 0x81, 0xb1, // SEQUENCE
+        0xa1, 0x03, 0x02, 0x01, 0x05, // pvno [1] INTEGER 5
+        0xa2, 0x03, 0x02, 0x01, 0x0a, // msg-type [2] INTEGER 10
+        0xa3, 0x1a, 0x30, 0x18, 0x30, 0x0a, 0xa1, 0x04, 0x02, 0x02, // padata, req-body...
+        0x00, 0x96, 0xa2, 0x02, 0x04, 0x00, 0x30, 0x0a, 0xa1, 0x04,
+        0x02, 0x02, 0x00, 0x95, 0xa2, 0x02, 0x04, 0x00, 0xa4, 0x81,
+        0x88, 0x30, 0x81, 0x85, 0xa0, 0x07, 0x03, 0x05, 0x00, 0x00,
+        0x00, 0x00, 0x10, 0xa1,
+    ];
+
+    /// krb5kdc's KRB-ERROR to TCP_AS_REQ: PREAUTH_REQUIRED (the first 64 bytes of 237).
+    #[rustfmt::skip]
+    pub(crate) const TCP_KRB_ERROR: &[u8] = &[
+        0x00, 0x00, 0x00, 0xe9, // record mark: 233 bytes
+        0x7e, 0x81, 0xe6, // [APPLICATION 30] KRB-ERROR
+        0x30, 0x81, 0xe3, // SEQUENCE
+        0xa0, 0x03, 0x02, 0x01, 0x05, // pvno [0] INTEGER 5
+        0xa1, 0x03, 0x02, 0x01, 0x1e, // msg-type [1] INTEGER 30
+        0xa4, 0x11, 0x18, 0x0f, 0x32, 0x30, 0x32, 0x36, 0x31, 0x31, // stime, susec, error-code 25...
+        0x33, 0x30, 0x31, 0x32, 0x32, 0x37, 0x34, 0x38, 0x5a, 0xa5,
+        0x05, 0x02, 0x03, 0x04, 0x87, 0x85, 0xa6, 0x03, 0x02, 0x01,
+        0x19, 0xa7, 0x0e, 0x1b, 0x0c, 0x45, 0x58, 0x41, 0x4d, 0x50,
+        0x4c, 0x45, 0x2e, 0x54,
+    ];
+
+    /// krb5kdc's AS-REP over TCP (the first 64 bytes of 790).
+    #[rustfmt::skip]
+    pub(crate) const TCP_AS_REP: &[u8] = &[
+        0x00, 0x00, 0x03, 0x12, // record mark: 786 bytes
+        0x6b, 0x82, 0x03, 0x0e, // [APPLICATION 11] AS-REP
+        0x30, 0x82, 0x03, 0x0a, // SEQUENCE
+        0xa0, 0x03, 0x02, 0x01, 0x05, // pvno [0] INTEGER 5
+        0xa1, 0x03, 0x02, 0x01, 0x0b, // msg-type [1] INTEGER 11
+        0xa2, 0x29, 0x30, 0x27, 0x30, 0x25, 0xa1, 0x03, 0x02, 0x01, // padata, crealm, cname, ticket...
+        0x13, 0xa2, 0x1e, 0x04, 0x1c, 0x30, 0x1a, 0x30, 0x18, 0xa0,
+        0x03, 0x02, 0x01, 0x12, 0xa1, 0x11, 0x1b, 0x0f, 0x45, 0x58,
+        0x41, 0x4d, 0x50, 0x4c, 0x45, 0x2e, 0x54, 0x45, 0x53, 0x54,
+        0x62, 0x6f,
+    ];
+
+    #[test]
+    fn requests_and_replies() {
+        assert_eq!(udp(UDP_AS_REQ), hint(Hint::KrbRequest, 0));
+        assert_eq!(udp(UDP_TGS_REP), hint(Hint::KrbReply, 0));
+        assert_eq!(tcp(TCP_KRB_ERROR), hint(Hint::KrbReply, 0));
+    }
+
+    #[test]
+    fn wrong_protocol_version() {
+        // pvno at 3 + 4 (AS-REQ: 6a 81 b6 30 81 b3 a1 03 02 01 05).
+        assert_eq!(udp(&with(UDP_AS_REQ, &[(10, 4)])).hint, Hint::None);
+    }
+
+    #[test]
+    fn message_type_not_the_tag() {
+        // AS-REQ tagged, msg-type 12 (TGS-REQ).
+        assert_eq!(udp(&with(UDP_AS_REQ, &[(15, 12)])).hint, Hint::None);
+        // AS-REP tagged, msg-type 30.
+        assert_eq!(udp(&with(UDP_AS_REP, &[(16, 30)])).hint, Hint::None);
+    }
+
+    #[test]
+    fn request_with_reply_field_tags() {
+        assert_eq!(
+            udp(&with(UDP_AS_REQ, &[(6, 0xa0), (11, 0xa1)])).hint,
+            Hint::None
+        );
+    }
+
+    #[test]
+    fn not_a_kdc_message() {
+        // AP-REQ [APPLICATION 14].
+        assert_ne!(udp(&with(UDP_AS_REQ, &[(0, 0x6e)])).hint, Hint::KrbRequest);
+    }
+
+    #[test]
+    fn sequence_longer_than_the_message() {
+        assert_eq!(udp(&with(UDP_AS_REQ, &[(5, 0xb7)])).hint, Hint::None);
+    }
+
+    #[test]
+    fn tcp_length_not_the_messages() {
+        assert_eq!(tcp(&with(TCP_AS_REQ, &[(3, 0xb8)])).hint, Hint::None);
+    }
+
+    #[test]
+    fn tcp_reserved_bit_set() {
+        assert_eq!(tcp(&with(TCP_AS_REQ, &[(0, 0x80)])).hint, Hint::None);
+    }
+
+    #[test]
+    fn cut_before_the_message_type() {
+        assert_eq!(udp(&UDP_AS_REQ[..15]).hint, Hint::Short);
+        assert_eq!(udp(&UDP_AS_REQ[..16]), hint(Hint::KrbRequest, 0));
+    }
+}
