@@ -203,9 +203,11 @@ fn segment(from_client: bool, port: u16, flags: u8, seq: u32, len: u32) -> Packe
             flags,
             window: 1000,
             payload_len: len,
+            app: Default::default(),
         }),
         encap: Default::default(),
         csum: Checksum::Unchecked,
+        sni: Default::default(),
     }
 }
 

@@ -44,11 +44,13 @@ fn packet(&(kind, a, b, pa, pb, flags, seq, len, _, vlan): &Case) -> Packet {
             flags,
             window: (seq & 1) as u16,
             payload_len: len,
+            app: Default::default(),
         }),
         1 => Transport::Udp(Udp {
             src_port: pa,
             dst_port: pb,
             payload_len: len,
+            app: Default::default(),
         }),
         _ => Transport::Icmp(Icmp {
             v6: false,
@@ -73,6 +75,7 @@ fn packet(&(kind, a, b, pa, pb, flags, seq, len, _, vlan): &Case) -> Packet {
         transport,
         encap: Default::default(),
         csum: Checksum::Unchecked,
+        sni: Default::default(),
     }
 }
 

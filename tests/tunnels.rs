@@ -154,7 +154,7 @@ fn vxlan_port_only_when_given() {
     let o = run(&["flows", "-q", "fixtures/tunnels/vxlan8472.pcap"]);
     let out = stdout(&o);
     assert_eq!(out.lines().count(), 6);
-    assert!(!out.contains("tunnel") && !out.contains("service"));
+    assert!(!out.contains("\"tunnel\"") && !out.contains("\"service\":"));
     let ports: Vec<String> = (1..=9).map(|p| p.to_string()).collect();
     let mut args = vec!["flows", "fixtures/tunnels/vxlan8472.pcap"];
     for p in &ports {

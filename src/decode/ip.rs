@@ -1,8 +1,8 @@
 //! What IPv4 and IPv6 hand to the transport layer, and the transport dispatch.
 
 use super::{
-    Addr, Checksum, Encap, Fragment, Frame, Layer, Packet, Reason, Settings, Skip, Transport,
-    VlanStack, checksum, icmp, ipproto, ipv6, tcp, tunnel, udp,
+    Addr, Checksum, Encap, Fragment, Frame, Layer, Packet, Reason, Settings, Skip, Sni, Transport,
+    VlanStack, app, checksum, icmp, ipproto, ipv6, tcp, tunnel, udp,
 };
 
 /// The network-layer facts shared by the outer packet and a quoted one.
@@ -52,14 +52,23 @@ pub(super) fn transport(frame: &Frame<'_>, ip: Ip<'_>, vlan: VlanStack) -> Resul
     // The transport header is checked against the captured bytes the IP layer left.
     let sub = frame.sub(ip.l4, frame.cut && (ip.l4.len() as u32) < ip.l4_len);
     let mut encap = Encap::default();
+    let mut sni = Sni::default();
     let transport = match ip.proto {
-        ipproto::TCP => Transport::Tcp(tcp::tcp(&sub, ip.l4_len)?),
+        ipproto::TCP => {
+            let mut t = tcp::tcp(&sub, ip.l4_len)?;
+            let header = (ip.l4_len - t.payload_len) as usize;
+            t.app = app_of(ip.l4, header, t.payload_len, true, &mut sni);
+            Transport::Tcp(t)
+        }
         ipproto::UDP => {
-            let u = udp::udp(&sub, ip.l4_len)?;
+            let mut u = udp::udp(&sub, ip.l4_len)?;
             // A tunnel's datagram gives the packet inside it, when that decodes.
             match tunnel::over_udp(frame, &ip, vlan, &u) {
                 Ok(inner) => return Ok(inner),
                 Err(carrier) => encap.carrier = carrier,
+            }
+            if encap.carrier.is_none() {
+                u.app = app_of(ip.l4, udp::HEADER_LEN, u.payload_len, false, &mut sni);
             }
             Transport::Udp(u)
         }
@@ -80,7 +89,39 @@ pub(super) fn transport(frame: &Frame<'_>, ip: Ip<'_>, vlan: VlanStack) -> Resul
         transport,
         encap,
         csum,
+        sni,
     })
+}
+
+/// What the payload of a segment or datagram begins with: `l4` holds its captured transport
+/// bytes, the payload starts `header` bytes in and has `len` bytes on the wire. A ClientHello's
+/// server name is copied into `sni`; one too long to keep is reported as cut.
+#[inline]
+fn app_of(l4: &[u8], header: usize, len: u32, tcp: bool, sni: &mut Sni) -> app::AppHint {
+    if len == 0 {
+        return app::AppHint::default();
+    }
+    let payload = l4.get(header..).unwrap_or(&[]);
+    if payload.is_empty() {
+        // The snaplen ended the frame with the headers.
+        return app::AppHint {
+            hint: app::Hint::Short,
+            ..Default::default()
+        };
+    }
+    let mut h = app::recognise(payload, tcp);
+    if h.name_len > 0 {
+        let at = usize::from(h.name_off);
+        match payload
+            .get(at..at + usize::from(h.name_len))
+            .and_then(Sni::new)
+        {
+            Some(name) => *sni = name,
+            None => h.extra |= app::SNI_CUT,
+        }
+        h.name_len = 0;
+    }
+    h
 }
 
 /// What checksum verification finds for the packet `ip`: its IPv4 header, and when `l4` (TCP
@@ -126,6 +167,7 @@ fn fragment(frame: &Frame<'_>, ip: &Ip<'_>, f: FragHdr, vlan: VlanStack) -> Resu
             end: start + ip.l4.len() as u32,
         }),
         encap: Encap::default(),
+        sni: Sni::default(),
         csum: if ip.bad_header {
             Checksum::BadIp
         } else {

@@ -141,6 +141,55 @@ pub struct Packet {
     pub csum: Checksum,
     /// The tunnels the packet came through, outer first (empty: none).
     pub encap: Encap,
+    /// The server name of a TLS ClientHello the packet carries (its payload's [`app::AppHint`]
+    /// says where it was); empty for every other packet.
+    pub sni: Sni,
+}
+
+/// The longest server name a packet keeps, bytes. A longer one is not kept: the ClientHello's
+/// hint says [`app::SNI_CUT`] instead.
+pub const SNI_MAX: usize = 63;
+
+/// The server name a TLS ClientHello asked for, kept in the packet itself (so that it crosses
+/// threads and merges with the packet, whatever frame or reassembly buffer it came from).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct Sni {
+    len: u8,
+    bytes: [u8; SNI_MAX],
+}
+
+impl Default for Sni {
+    fn default() -> Self {
+        Sni {
+            len: 0,
+            bytes: [0; SNI_MAX],
+        }
+    }
+}
+
+impl Sni {
+    /// `name` kept, or None when it is longer than [`SNI_MAX`].
+    pub fn new(name: &[u8]) -> Option<Sni> {
+        let mut s = Sni::default();
+        s.bytes.get_mut(..name.len())?.copy_from_slice(name);
+        s.len = name.len() as u8;
+        Some(s)
+    }
+
+    /// The name's bytes (empty: none).
+    pub fn bytes(&self) -> &[u8] {
+        &self.bytes[..usize::from(self.len)]
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
+impl std::fmt::Debug for Sni {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}", String::from_utf8_lossy(self.bytes()))
+    }
 }
 
 /// The transport layer of a [`Packet`].
@@ -195,6 +244,8 @@ pub struct Tcp {
     /// Payload bytes: IP payload length minus the TCP header length (counted from the IP length
     /// fields, so a snaplen-cut frame still counts its full payload).
     pub payload_len: u32,
+    /// What the payload's captured bytes begin with ([`app::recognise`]).
+    pub app: app::AppHint,
 }
 
 /// The UDP header fields the flow stage uses.
@@ -204,6 +255,8 @@ pub struct Udp {
     pub dst_port: u16,
     /// Payload bytes: IP payload length minus the 8-byte UDP header.
     pub payload_len: u32,
+    /// What the payload's captured bytes begin with ([`app::recognise`]).
+    pub app: app::AppHint,
 }
 
 /// An ICMP or ICMPv6 message.

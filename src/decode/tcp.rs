@@ -48,6 +48,7 @@ pub(super) fn tcp(sub: &Frame<'_>, l4_len: u32) -> Result<Tcp, Skip> {
         flags: h[field::FLAGS],
         window: be16(h, field::WINDOW),
         payload_len: l4_len - doff,
+        app: Default::default(),
     })
 }
 

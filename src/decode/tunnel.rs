@@ -644,6 +644,6 @@ mod size {
     fn packet_size() {
         assert_eq!(std::mem::size_of::<super::Tunnel>(), 76);
         assert_eq!(std::mem::size_of::<super::Encap>(), 156);
-        assert_eq!(std::mem::size_of::<super::super::Packet>(), 256);
+        assert_eq!(std::mem::size_of::<super::super::Packet>(), 320);
     }
 }

@@ -30,6 +30,7 @@ pub(super) fn udp(sub: &Frame<'_>, l4_len: u32) -> Result<Udp, Skip> {
         src_port: be16(h, field::SRC_PORT),
         dst_port: be16(h, field::DST_PORT),
         payload_len: l4_len - field::LEN as u32,
+        app: Default::default(),
     })
 }
 

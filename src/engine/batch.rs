@@ -10,7 +10,7 @@
 //! A batch holds at most [`MAX`] packets; its buffers are reused, so filling and emptying it
 //! allocates nothing once they have grown.
 
-use crate::decode::{Addr, Checksum, Encap, Packet, Transport, VlanStack};
+use crate::decode::{Addr, Checksum, Encap, Packet, Sni, Transport, VlanStack};
 
 /// The most packets a batch holds (its side-table positions are u16).
 pub const MAX: usize = u16::MAX as usize;
@@ -29,6 +29,8 @@ struct Slim {
     vlan: u16,
     /// 1 + the position of the packet's tunnel stack in `encaps`; 0: none.
     encap: u16,
+    /// 1 + the position of the packet's server name in `snis`; 0: none.
+    sni: u16,
 }
 
 /// Decoded packets with their capture times, in order.
@@ -37,6 +39,7 @@ pub struct Batch {
     packets: Vec<Slim>,
     vlans: Vec<VlanStack>,
     encaps: Vec<Encap>,
+    snis: Vec<Sni>,
 }
 
 impl Batch {
@@ -46,6 +49,7 @@ impl Batch {
             packets: Vec::with_capacity(n.min(MAX)),
             vlans: Vec::new(),
             encaps: Vec::new(),
+            snis: Vec::new(),
         }
     }
 
@@ -62,6 +66,7 @@ impl Batch {
         self.packets.clear();
         self.vlans.clear();
         self.encaps.clear();
+        self.snis.clear();
     }
 
     /// Appends packet `p` captured at `ts`. The caller hands the batch on when it holds
@@ -91,6 +96,12 @@ impl Batch {
             self.encaps.push(p.encap);
             self.encaps.len() as u16
         };
+        let sni = if p.sni.is_empty() {
+            0
+        } else {
+            self.snis.push(p.sni);
+            self.snis.len() as u16
+        };
         self.packets.push(Slim {
             ts,
             transport: p.transport,
@@ -101,6 +112,7 @@ impl Batch {
             csum: p.csum,
             vlan,
             encap,
+            sni,
         });
     }
 
@@ -117,6 +129,7 @@ impl Batch {
                 v6: s.v6,
                 csum: s.csum,
                 encap: side(s.encap).map_or_else(Encap::default, |i| self.encaps[i]),
+                sni: side(s.sni).map_or_else(Sni::default, |i| self.snis[i]),
             };
             (s.ts, p)
         })
@@ -138,6 +151,7 @@ mod tests {
                 flags: 0x12,
                 window: 3,
                 payload_len: 4,
+                app: Default::default(),
             }),
             src: Addr::default(),
             dst: Addr::default(),
@@ -146,6 +160,7 @@ mod tests {
             v6: false,
             csum: Checksum::Good,
             encap: Encap::default(),
+            sni: Sni::default(),
         }
     }
 
@@ -162,6 +177,9 @@ mod tests {
             }
             if i == 3 {
                 p.encap.carrier = Some(TunnelKind::Geneve);
+            }
+            if i >= 4 {
+                p.sni = Sni::new(format!("host{i}.example").as_bytes()).unwrap();
             }
             if i % 3 == 2 {
                 p.encap.push_outer(Tunnel {

@@ -163,6 +163,7 @@ mod tests {
                 src_port: 5353,
                 dst_port: 53,
                 payload_len: 20,
+                app: Default::default(),
             }),
             src: Addr::default(),
             dst: Addr::default(),
@@ -171,6 +172,7 @@ mod tests {
             v6: false,
             csum: Checksum::Unchecked,
             encap: Encap::default(),
+            sni: Default::default(),
         };
         let mut records: Vec<FlowRecord> = Vec::new();
         let mut t = FlowTable::new(FlowConfig::default(), &NoServerPorts);

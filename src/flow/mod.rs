@@ -28,6 +28,7 @@
 //! ([`FlowTable::packet`]) allocates only when the table grows; records (with their strings) are
 //! built once per flow, when it ends.
 
+pub mod app;
 pub mod history;
 pub mod ids;
 pub mod key;

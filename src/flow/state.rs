@@ -1,5 +1,6 @@
 //! One open flow: what the table keeps of it until it ends.
 
+use super::app::AppState;
 use super::history::History;
 use super::key::FlowKey;
 use super::tcp::Endpoint;
@@ -44,7 +45,7 @@ pub const NO_SIDE: u8 = 2;
 /// history. A TCP flow that has seen nothing but one side's pure SYNs with one sequence number
 /// (a connection attempt, a scan, a SYN flood) does not need it yet: everything it would hold
 /// follows from the core ([`super::tcp::materialize`]), so it is made only when another packet
-/// comes. 232 bytes.
+/// comes. 248 bytes.
 #[derive(Debug, Clone, Copy)]
 pub struct Ext {
     /// Handshake times (TCP, [`tcp_time`]) or first packet times (UDP, [`udp_time`]).
@@ -61,6 +62,8 @@ pub struct Ext {
     pub missed_bytes: u64,
     /// Packets with a wrong checksum (`--checksums count|drop`), both directions.
     pub bad_checksums: u32,
+    /// What the application protocol is, as far as the first payloads told.
+    pub app: AppState,
 }
 
 impl Default for Ext {
@@ -73,6 +76,7 @@ impl Default for Ext {
             attempt_ns: NONE,
             missed_bytes: 0,
             bad_checksums: 0,
+            app: AppState::default(),
         }
     }
 }
@@ -201,6 +205,6 @@ mod size {
     #[test]
     fn flow_size() {
         assert_eq!(std::mem::size_of::<super::Flow>(), 128);
-        assert_eq!(std::mem::size_of::<super::Ext>(), 232);
+        assert_eq!(std::mem::size_of::<super::Ext>(), 248);
     }
 }

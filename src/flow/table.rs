@@ -16,6 +16,7 @@ use std::collections::{BinaryHeap, HashMap};
 
 use hashbrown::HashTable;
 
+use super::app;
 use super::history::bit;
 use super::key::{FlowKey, TunnelTable, VlanTable};
 use super::record::{self, FlowRecord, IcmpErrors};
@@ -23,7 +24,8 @@ use super::state::{Ext, Flow, NO_EXT, NO_SIDE, NONE};
 use super::tcp::{self, TcpState};
 use super::{FlowConfig, FlowSink, IcmpAttach, NS, ServerPorts, Text};
 use crate::decode::{
-    Addr, Checksum, ChecksumMode, Icmp, Packet, Tcp, Transport, TunnelKind, Udp, VlanStack, ipproto,
+    Addr, Checksum, ChecksumMode, Icmp, Packet, Sni, Tcp, Transport, TunnelKind, Udp, VlanStack,
+    ipproto, tcpflags,
 };
 
 /// Expiry queue of open TCP flows.
@@ -187,6 +189,8 @@ pub struct FlowTable<'a> {
     carriers: HashMap<u32, TunnelKind>,
     /// Flows inside a UDP tunnel, by slot: the outer flows their packets came in.
     parents: HashMap<u32, Parents>,
+    /// TLS flows, by slot: the server name their ClientHello asked for.
+    snis: HashMap<u32, Text>,
     /// Per slot, with `seconds` on: the flow's bytes in the current second.
     seconds: Vec<Second>,
     /// Slots with bytes in the current second.
@@ -214,6 +218,7 @@ impl<'a> FlowTable<'a> {
             tunnels: TunnelTable::default(),
             carriers: HashMap::new(),
             parents: HashMap::new(),
+            snis: HashMap::new(),
             seconds: Vec::new(),
             this_second: Vec::new(),
             now_ns: NONE,
@@ -321,6 +326,7 @@ impl<'a> FlowTable<'a> {
                     src_port: layer.src_port,
                     dst_port: layer.dst_port,
                     payload_len: layer.payload_len,
+                    app: Default::default(),
                 };
                 let slot = self.udp_datagram(ts, ip, vlan, ctx, &u, sink);
                 if self.cfg.seconds {
@@ -434,15 +440,28 @@ impl<'a> FlowTable<'a> {
             x.bad_checksums = x.bad_checksums.saturating_add(1);
         }
         let dropped = bad && self.cfg.checksums == ChecksumMode::Drop;
+        let mut keep = app::Keep::Nothing;
         if dropped {
             // Zeek: the connection exists (or was reused), but the segment changes nothing.
             tcp::bad_checksum(f, x, side, ts);
         } else {
             tcp::segment(f, x, side, ts, p.ip_len, t, p.csum != Checksum::Cut);
+            let syn = t.flags & tcpflags::SYN != 0;
+            if syn {
+                x.app.syn(side, t.flags & tcpflags::ACK != 0);
+            }
+            if t.payload_len > 0 && t.flags & tcpflags::RST == 0 {
+                let data = t.seq.wrapping_add(u32::from(syn));
+                let at_start = data == x.tcp[side].start_seq.wrapping_add(1);
+                keep = x.app.payload(side, &t.app, true, at_start);
+            }
         }
         // A close, an attempt or a flow no packet moved ends nearer than its entry says.
         if (x.closed() && !was_closed) || (x.attempt_ns != NONE && !had_attempt) || dropped {
             self.enqueue(slot);
+        }
+        if keep == app::Keep::Sni {
+            self.keep_sni(slot, &p.sni);
         }
         Some(slot)
     }
@@ -493,6 +512,10 @@ impl<'a> FlowTable<'a> {
         x.udp_times(side, ts);
         // Zeek's UDP history: D/d once per direction.
         x.history.check(side, bit::DATA, b'D', f.behind(ts));
+        if u.payload_len > 0 {
+            // A datagram's hints carry no server name (no recogniser reads one over UDP).
+            x.app.payload(side, &u.app, false, true);
+        }
         slot
     }
 
@@ -553,6 +576,7 @@ impl<'a> FlowTable<'a> {
                 .then(|| self.icmp_errors.get(&slot).copied())
                 .flatten();
             let mut r = record::build(f, &x, self.vlans.ids(f.key.vlan), icmp, self.servers, false);
+            self.app_fields(&mut r, slot, &x);
             self.tunnel_fields(&mut r, slot);
             each(&r);
         }
@@ -838,6 +862,10 @@ impl<'a> FlowTable<'a> {
             self.servers,
             evicted,
         );
+        self.app_fields(&mut r, slot, &x);
+        if !self.snis.is_empty() {
+            self.snis.remove(&slot);
+        }
         self.tunnel_fields(&mut r, slot);
         if !self.carriers.is_empty() {
             self.carriers.remove(&slot);
@@ -861,6 +889,23 @@ impl<'a> FlowTable<'a> {
         f.ext = NO_EXT;
         self.slab.release(slot);
         sink.flow(&r);
+    }
+
+    /// Keeps `sni`, a ClientHello's server name, as the name of the flow in `slot`.
+    fn keep_sni(&mut self, slot: u32, sni: &Sni) {
+        if !sni.is_empty() {
+            self.snis
+                .insert(slot, Text::from(String::from_utf8_lossy(sni.bytes())));
+        }
+    }
+
+    /// The application-protocol fields of the record of the flow in `slot`, from its
+    /// extension `x`.
+    fn app_fields(&self, r: &mut FlowRecord, slot: u32, x: &Ext) {
+        let (service, status, tls) = x.app.outcome(r.proto, self.snis.get(&slot));
+        r.service = service;
+        r.service_status = status;
+        r.tls = tls;
     }
 
     /// The tunnel fields of the record of the flow in `slot`: the tunnel it came through, or the
@@ -950,8 +995,10 @@ mod tunnel_tests {
                 src_port: if src < dst { 5000 } else { 53 },
                 dst_port: if src < dst { 53 } else { 5000 },
                 payload_len: 10,
+                app: Default::default(),
             }),
             encap,
+            sni: Default::default(),
             csum: Default::default(),
         }
     }
@@ -1115,12 +1162,14 @@ mod tunnel_tests {
                     flags: s & 0x17,
                     window: 100,
                     payload_len: 0,
+                    app: Default::default(),
                 })
             } else {
                 Transport::Udp(Udp {
                     src_port: 5000,
                     dst_port: 53,
                     payload_len: 1,
+                    app: Default::default(),
                 })
             };
             Packet {
@@ -1131,6 +1180,7 @@ mod tunnel_tests {
                 ip_len: 40,
                 transport,
                 encap,
+                sni: Default::default(),
                 csum: Default::default(),
             }
         }

@@ -360,6 +360,7 @@ pub fn materialize(f: &mut Flow) -> Ext {
     };
     apply(f, &mut x, 0, f.first_ns, &g);
     x.times[tcp_time::SYN] = f.last_ns;
+    x.app.syn(0, false);
     x
 }
 

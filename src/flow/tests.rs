@@ -22,8 +22,10 @@ fn tcp(src: u8, sport: u16, dst: u8, dport: u16, flags: u8, seq: u32, len: u32) 
             flags,
             window: 1000,
             payload_len: len,
+            app: Default::default(),
         }),
         encap: Default::default(),
+        sni: Default::default(),
         csum: Checksum::Unchecked,
     }
 }
@@ -227,8 +229,10 @@ fn idle_timeout_splits() {
             src_port: sp,
             dst_port: dp,
             payload_len: 10,
+            app: Default::default(),
         }),
         encap: Default::default(),
+        sni: Default::default(),
         csum: Checksum::Unchecked,
     };
     let r = run(&[
@@ -368,6 +372,7 @@ fn flows_end_at_their_deadline_in_packet_time() {
             src_port: 5353,
             dst_port: 53,
             payload_len: 10,
+            app: Default::default(),
         }),
         ..tcp(7, 0, 2, 0, 0, 0, 0)
     };
@@ -516,6 +521,7 @@ fn eviction_compares_idle_time_across_protocols() {
             src_port: 5353,
             dst_port: 53,
             payload_len: 1,
+            app: Default::default(),
         }),
         ..tcp(ts_client, 0, 2, 0, 0, 0, 0)
     };

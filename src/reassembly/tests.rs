@@ -123,7 +123,8 @@ fn in_order() {
         Udp {
             src_port: 5000,
             dst_port: 53,
-            payload_len: 2000
+            payload_len: 2000,
+            app: Default::default(),
         }
     );
     assert_eq!(rig.r.pending(), 0);

@@ -145,7 +145,8 @@ pub(super) fn payload_start(frame: &RawPacket<'_>, p: &Packet, u: &Udp) -> Optio
     let same = |n: usize| {
         matches!(
             decode::decode(frame.linktype, &frame.data[..n], frame.wire_len),
-            Ok(Packet { transport: Transport::Udp(v), .. }) if v == *u
+            Ok(Packet { transport: Transport::Udp(v), .. })
+                if (v.src_port, v.dst_port, v.payload_len) == (u.src_port, u.dst_port, u.payload_len)
         )
     };
     // The whole frame decodes; find the shortest prefix that does (monotonic in the length).
