@@ -7,8 +7,8 @@
 //! start was not seen (the capture began mid-connection) is mid-stream; a side whose first
 //! bytes came out of order waits for them through [`MAX_WAIT`] payload segments. After
 //! protocols that can turn into TLS (SMTP's STARTTLS, RDP's security negotiation, LDAP's
-//! StartTLS), each side's next [`MAX_WATCH`] payload packets are watched for a TLS hello, which
-//! adds `ssl` to the flow's services.
+//! StartTLS), once either side began with one, each side's next [`MAX_WATCH`] payload packets
+//! are watched for a TLS hello, which adds `ssl` to the flow's services.
 //!
 //! The state is [`AppState`], 14 bytes in the flow's extension; a ClientHello's server name is
 //! kept by the table beside it. The record's `service`, `service_status` and `tls` are one
@@ -127,7 +127,7 @@ impl AppState {
                 }
                 self.tls_hello(h)
             }
-            Start::Seen(first) if upgrades(first) && self.looked[side] < MAX_WATCH => {
+            Start::Seen(_) if self.looked[side] < MAX_WATCH && self.may_upgrade() => {
                 self.looked[side] += 1;
                 match h.hint {
                     Hint::TlsClientHello | Hint::TlsServerHello => {
@@ -141,6 +141,14 @@ impl AppState {
             }
             _ => Keep::Nothing,
         }
+    }
+
+    /// One side began with a protocol that can turn into TLS: both sides are watched (the other
+    /// side's first bytes may have been cut, or be a client's line no recogniser knows).
+    fn may_upgrade(&self) -> bool {
+        self.start
+            .iter()
+            .any(|s| matches!(s, Start::Seen(h) if upgrades(*h)))
     }
 
     /// Notes a TLS hello's versions; whether its server name is the flow's (the first
@@ -320,6 +328,22 @@ mod tests {
         }
         b.payload(0, &hint(Hint::TlsClientHello, 0x0304), true, false);
         assert_eq!(b.outcome(Proto::Tcp, None).0, "smtp");
+        // The server's banner is enough to watch a client whose first line was cut.
+        let mut c = AppState::default();
+        c.syn(0, false);
+        c.syn(1, true);
+        c.payload(1, &hint(Hint::RdpConfirm, 0), true, true);
+        c.payload(0, &hint(Hint::Short, 0), true, true);
+        c.payload(0, &hint(Hint::TlsClientHello, 0x0304), true, false);
+        assert_eq!(c.outcome(Proto::Tcp, None).0, "rdp,ssl");
+        // A flow of no such protocol is not watched.
+        let mut d = AppState::default();
+        d.syn(0, false);
+        d.syn(1, true);
+        d.payload(0, &hint(Hint::HttpRequest, 0), true, true);
+        d.payload(1, &hint(Hint::HttpResponse, 0), true, true);
+        d.payload(0, &hint(Hint::TlsClientHello, 0x0304), true, false);
+        assert_eq!(d.outcome(Proto::Tcp, None).0, "http");
     }
 
     #[test]
