@@ -47,7 +47,7 @@ use std::net::IpAddr;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use super::half::{HalfFlow, Initiator};
+use super::half::{APP_UNKNOWN, HalfFlow, Initiator};
 use super::values::{Parsed, SKIP_ICMP, Transport, decimal_ns, shown, transport};
 use crate::flow::{Proto, Text};
 
@@ -83,6 +83,8 @@ struct Line<'a> {
     netflow: Option<&'a RawValue>,
     #[serde(borrow)]
     tcp: Option<&'a RawValue>,
+    #[serde(borrow)]
+    app_proto: Option<Cow<'a, str>>,
 }
 
 /// A `flow` event's `flow` object.
@@ -180,6 +182,7 @@ pub(super) fn line(bytes: &[u8]) -> Result<Parsed, String> {
     half.flow_id = l.flow_id;
     half.vlan = vlan;
     half.community_id = l.community_id.map(|c| Text::from(c.as_ref()));
+    half.service = l.app_proto.as_deref().and_then(|a| app_proto(a, proto));
     if netflow {
         let n: Netflow<'_> = object("netflow", l.netflow)?;
         half.start_ns = time("netflow.start", &n.start)?;
@@ -217,6 +220,44 @@ pub(super) fn line(bytes: &[u8]) -> Result<Parsed, String> {
         resp.tcp_flags = flags("tcp.tcp_flags_tc", t.tcp_flags_tc.as_deref())?;
     }
     Ok(Parsed::Pair { orig: half, resp })
+}
+
+/// Suricata's `app_proto` as Zeek names the service: `failed` (detection ran and found
+/// nothing) is [`APP_UNKNOWN`]; a name with no Zeek counterpart, or none, is not recorded.
+fn app_proto(a: &str, proto: Proto) -> Option<&'static str> {
+    let tcp = proto == Proto::Tcp;
+    Some(match a {
+        "failed" => APP_UNKNOWN,
+        "tls" => "ssl",
+        "http" | "http1" => "http",
+        "http2" => "http2",
+        "ssh" => "ssh",
+        "smb" => "smb",
+        "smtp" => "smtp",
+        "dns" => "dns",
+        "quic" => "quic",
+        "rdp" => "rdp",
+        "ldap" if tcp => "ldap_tcp",
+        "ldap" => "ldap_udp",
+        "krb5" if tcp => "krb_tcp",
+        "krb5" => "krb",
+        "dcerpc" => "dce_rpc",
+        "ftp" => "ftp",
+        "ftp-data" => "ftp-data",
+        "dhcp" => "dhcp",
+        "ntp" => "ntp",
+        "snmp" => "snmp",
+        "sip" => "sip",
+        "mqtt" => "mqtt",
+        "pgsql" => "postgresql",
+        "imap" => "imap",
+        "pop3" => "pop3",
+        "rfb" => "rfb",
+        "modbus" => "modbus",
+        "dnp3" => "dnp3",
+        "websocket" => "websocket",
+        _ => return None,
+    })
 }
 
 fn object<'a, T: Deserialize<'a>>(name: &str, v: Option<&'a RawValue>) -> Result<T, String> {

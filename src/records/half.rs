@@ -72,7 +72,14 @@ pub struct HalfFlow {
     /// The flow's Community ID (v1, base64), when the source records it (Suricata EVE's
     /// `community_id`); None: computed from the endpoints when needed.
     pub community_id: Option<crate::flow::Text>,
+    /// The application protocol the source identified (Suricata EVE's `app_proto`), as Zeek
+    /// names it; [`APP_UNKNOWN`] when the source tried and failed. None: not recorded.
+    pub service: Option<&'static str>,
 }
+
+/// [`HalfFlow::service`] of a flow whose source could not identify its protocol (Suricata's
+/// `app_proto` `failed`).
+pub const APP_UNKNOWN: &str = "";
 
 impl HalfFlow {
     /// A half with the given endpoints and nothing counted yet: sources fill in the rest.
@@ -95,6 +102,7 @@ impl HalfFlow {
             vlan: None,
             observer: 0,
             community_id: None,
+            service: None,
         }
     }
 }

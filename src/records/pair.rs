@@ -58,6 +58,7 @@ struct Side {
     halves: u32,
     initiator: Initiator,
     rejected: Option<&'static str>,
+    service: Option<&'static str>,
 }
 
 impl Side {
@@ -80,6 +81,7 @@ impl Side {
             self.initiator = h.initiator;
         }
         self.rejected = self.rejected.or(h.rejected);
+        self.service = self.service.or(h.service);
     }
 
     fn has(&self, bit: u8) -> bool {
@@ -479,8 +481,12 @@ impl<'s> Pairer<'s> {
             rtt_ns: None,
             icmp_errors: None,
             evicted: false,
-            service: Text::default(),
-            service_status: crate::flow::ServiceStatus::NotInSource,
+            service: Text::from(o.service.or(r.service).unwrap_or_default()),
+            service_status: match o.service.or(r.service) {
+                None => crate::flow::ServiceStatus::NotInSource,
+                Some(super::half::APP_UNKNOWN) => crate::flow::ServiceStatus::Unknown,
+                Some(_) => crate::flow::ServiceStatus::Known,
+            },
             tls: None,
             tunnel: None,
             tunnel_parents: Vec::new(),

@@ -65,6 +65,8 @@ fn tls_flow() -> (HalfFlow, HalfFlow) {
     o.flow_id = Some(1_234_567_890_123_456);
     o.vlan = Some(10);
     o.community_id = Some(cid(Proto::Tcp, "10.0.0.5", 51234, "192.0.2.80", 443));
+    // app_proto "tls" is Zeek's ssl.
+    o.service = Some("ssl");
     let mut r = o.clone();
     (r.src, r.src_port, r.dst, r.dst_port) = (o.dst, o.dst_port, o.src, o.src_port);
     o.pkts = 12;
@@ -101,6 +103,7 @@ fn fixture_exact_items() {
     dns.end_ns = (T11 + 3610) * NS + 420_000;
     dns.flow_id = Some(987_654_321);
     dns.community_id = Some(cid(Proto::Udp, "10.0.0.5", 53535, "10.0.0.2", 53));
+    dns.service = Some("dns");
     let mut dns_r = dns.clone();
     (dns_r.src, dns_r.src_port, dns_r.dst, dns_r.dst_port) = (dns.dst, 53, dns.src, 53535);
     dns.pkts = 1;
@@ -122,6 +125,8 @@ fn fixture_exact_items() {
     syn.start_ns = (T11 + 30) * NS + 250_000_000;
     syn.end_ns = (T11 + 31) * NS + 250_000_000;
     syn.flow_id = Some(555);
+    // app_proto "failed": Suricata looked and found no protocol.
+    syn.service = Some(crate::records::half::APP_UNKNOWN);
     let mut syn_r = syn.clone();
     (syn_r.src, syn_r.src_port, syn_r.dst, syn_r.dst_port) = (syn.dst, 22, syn.src, 40000);
     syn.pkts = 2;
@@ -152,6 +157,7 @@ fn fixture_exact_items() {
     v6.start_ns = (T11 + 4199) * NS + 999_999_000;
     v6.end_ns = (T11 + 4200) * NS;
     v6.flow_id = Some(42);
+    v6.service = Some("http");
     let mut v6r = v6.clone();
     (v6r.src, v6r.src_port, v6r.dst, v6r.dst_port) = (v6.dst, 80, v6.src, 50000);
     v6.pkts = 3;
