@@ -9,9 +9,8 @@ use super::{AppHint, Hint, Reader, Verdict, check};
 
 mod field {
     use super::super::super::Field;
-    /// Message ID.
-    pub const ID: Field = 0..2;
-    /// QR, opcode (4 bits), AA, TC, RD; RA, Z, AD, CD, rcode (4 bits).
+    /// Flags, after the 2-byte message ID: QR, opcode (4 bits), AA, TC, RD; RA, Z, AD, CD,
+    /// rcode (4 bits).
     pub const FLAGS: Field = 2..4;
     /// Questions.
     pub const QDCOUNT: Field = 4..6;
@@ -49,9 +48,8 @@ pub(super) fn over_tcp(p: &[u8]) -> Verdict {
 
 /// A message starting at `at` of at most `len` bytes.
 fn message(p: &[u8], at: usize, len: usize) -> Verdict {
-    let mut r = Reader::at(p, at + field::ID.end);
-    debug_assert_eq!(field::ID.end, field::FLAGS.start);
-    let [hi, lo] = r.array::<2>()?;
+    let field = |f: super::super::Field| Reader::at(p, at + f.start);
+    let [hi, lo] = field(field::FLAGS).array::<2>()?;
     let response = hi & 0x80 != 0;
     let opcode = (hi >> 3) & 0x0f;
     check(opcode <= 6 && opcode != 3)?;
@@ -65,14 +63,16 @@ fn message(p: &[u8], at: usize, len: usize) -> Verdict {
                 rcode == 0
             },
     )?;
-    let qd = r.be16()?;
+    let qd = field(field::QDCOUNT).be16()?;
     check(if response { qd <= 1 } else { qd == 1 })?;
     let max = if response { RESPONSE_MAX } else { QUERY_MAX };
-    for m in max {
-        check(r.be16()? <= m)?;
+    for (f, m) in [field::ANCOUNT, field::NSCOUNT, field::ARCOUNT]
+        .into_iter()
+        .zip(max)
+    {
+        check(field(f).be16()? <= m)?;
     }
-    debug_assert_eq!(r.pos() - at, field::ARCOUNT.end);
-    let _ = (field::QDCOUNT, field::ANCOUNT, field::NSCOUNT);
+    let mut r = Reader::at(p, at + field::LEN);
     if qd == 1 {
         question(&mut r)?;
         check(r.pos() - at <= len)?;

@@ -11,8 +11,9 @@
 //!   its fixed magic first, so typical mid-stream bytes are turned away in a handful of
 //!   comparisons;
 //! - DNS, whose first bytes are a random ID (over UDP) or a length (over TCP), is tried last for
-//!   every first byte; its header (opcode, question count, counts, rcode) turns random bytes away
-//!   by the sixth byte.
+//!   every first byte, and only when the others said no (not when one of them was cut short);
+//!   its header (opcode, question count, counts, rcode) turns random bytes away by the sixth
+//!   byte.
 //!
 //! Each protocol has its own file, in the style of the layer decoders beside this folder: a
 //! `mod field` of byte ranges for its fixed header (one doc line per field, with its unit), the
@@ -217,7 +218,7 @@ fn over_tcp(first: u8, p: &[u8]) -> Verdict {
         b'2' => smtp::banner(p),
         _ => Err(Stop::No),
     };
-    or(specific, || dns::over_tcp(p))
+    or_dns(specific, || dns::over_tcp(p))
 }
 
 /// The recognisers a UDP payload starting with `first` can be; DNS (whose first byte is part of
@@ -230,7 +231,7 @@ fn over_udp(first: u8, p: &[u8]) -> Verdict {
         0x80..=0xff => quic::recognise(p),
         _ => Err(Stop::No),
     };
-    or(specific, || dns::over_udp(p))
+    or_dns(specific, || dns::over_udp(p))
 }
 
 /// The first verdict of `a` and `b` (`b` tried only when `a` has none); without one, Short if
@@ -244,6 +245,16 @@ fn or(a: Verdict, b: impl FnOnce() -> Verdict) -> Verdict {
             Err(Stop::Short) => Err(Stop::Short),
             Err(Stop::No) => Err(first),
         },
+    }
+}
+
+/// The verdict of the recognisers with a magic, else DNS's: DNS, which has none, is asked only
+/// when they all said No, so that a message they could still be (Short) is not taken for DNS.
+#[inline]
+fn or_dns(specific: Verdict, dns: impl FnOnce() -> Verdict) -> Verdict {
+    match specific {
+        Err(Stop::No) => dns(),
+        v => v,
     }
 }
 

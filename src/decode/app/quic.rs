@@ -32,20 +32,16 @@ fn known(v: u32) -> bool {
 
 /// A long-header packet.
 pub(super) fn recognise(p: &[u8]) -> Verdict {
-    let mut r = Reader::at(p, field::FIRST);
-    let first = r.u8()?;
+    let first = Reader::at(p, field::FIRST).u8()?;
     check(first & 0x80 != 0)?;
-    let version = r.be32()?;
+    let version = Reader::at(p, field::VERSION.start).be32()?;
     // Version Negotiation leaves the fixed bit to chance; every other packet sets it.
     check(if version == 0 {
         true
     } else {
         first & 0x40 != 0 && known(version)
     })?;
-    debug_assert_eq!(
-        (r.pos(), field::VERSION.end),
-        (field::DCID_LEN, field::DCID_LEN)
-    );
+    let mut r = Reader::at(p, field::DCID_LEN);
     let dcid = r.u8()?;
     check(dcid <= MAX_CID)?;
     r.skip(usize::from(dcid))?;

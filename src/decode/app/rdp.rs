@@ -20,11 +20,8 @@ mod field {
     pub const LI: usize = 4;
     /// X.224 PDU code: 0xE0 Connection Request, 0xD0 Connection Confirm (low nibble: credit, 0).
     pub const CODE: usize = 5;
-    /// Destination reference.
-    pub const DST_REF: Field = 6..8;
-    /// Source reference.
-    pub const SRC_REF: Field = 8..10;
-    /// Class and options: class 0, no options.
+    /// Class and options: class 0, no options (after the destination and source references, 2
+    /// bytes each).
     pub const CLASS: usize = 10;
     /// Fixed header length, bytes.
     pub const LEN: usize = 11;
@@ -43,31 +40,19 @@ const NEG_LEN: u16 = 8;
 
 /// A Connection Request or Confirm.
 pub(super) fn recognise(p: &[u8]) -> Verdict {
-    let mut r = Reader::new(p);
-    r.expect(3)?;
-    r.expect(0)?;
-    let len = usize::from(r.be16()?);
+    let at = |i| Reader::at(p, i);
+    at(field::TPKT_VERSION).expect(3)?;
+    at(field::TPKT_RESERVED).expect(0)?;
+    let len = usize::from(at(field::TPKT_LENGTH.start).be16()?);
     check(len >= field::LEN)?;
-    check(usize::from(r.u8()?) + 5 == len)?;
-    let code = r.u8()?;
+    check(usize::from(at(field::LI).u8()?) + 5 == len)?;
+    let code = at(field::CODE).u8()?;
     check(code == CONNECTION_REQUEST || code == CONNECTION_CONFIRM)?;
-    r.skip(4)?;
-    r.expect(0)?;
-    debug_assert_eq!(r.pos(), field::LEN);
-    let _ = (
-        field::TPKT_VERSION,
-        field::TPKT_RESERVED,
-        field::TPKT_LENGTH,
-        field::LI,
-        field::CODE,
-        field::DST_REF,
-        field::SRC_REF,
-        field::CLASS,
-    );
+    at(field::CLASS).expect(0)?;
     // The variable part ends with the TPKT: read it from the bytes up to there, so that a
     // structure running past that end is not RDP when the whole TPKT was captured.
     let whole = p.len() >= len;
-    let r = Reader::at(&p[..len.min(p.len())], r.pos());
+    let r = Reader::at(&p[..len.min(p.len())], field::LEN);
     let v = if code == CONNECTION_REQUEST {
         request(r, len)
     } else {

@@ -41,14 +41,12 @@ const WILDCARD: u16 = 0x02ff;
 
 /// An SMB message in a NetBIOS session message.
 pub(super) fn recognise(p: &[u8]) -> Verdict {
-    let mut r = Reader::new(p);
-    r.expect(0)?;
-    let len = r.be24()? as usize;
+    Reader::at(p, field::NB_TYPE).expect(0)?;
+    let len = Reader::at(p, field::NB_LENGTH.start).be24()? as usize;
+    let mut r = Reader::at(p, field::PROTOCOL.start);
     let kind = r.u8()?;
     check(matches!(kind, 0xfd..=0xff))?;
     r.literal(b"SMB")?;
-    debug_assert_eq!((field::NB_TYPE, field::NB_LENGTH.end), (0, 4));
-    debug_assert_eq!(r.pos(), field::PROTOCOL.end);
     match kind {
         0xff => {
             check(len >= SMB1_HEADER)?;
@@ -60,8 +58,7 @@ pub(super) fn recognise(p: &[u8]) -> Verdict {
         }
         _ => {
             check(len >= TRANSFORM_HEADER)?;
-            r = Reader::at(p, field::TRANSFORM_FLAGS.start);
-            check(r.le16()? == 1)?;
+            check(Reader::at(p, field::TRANSFORM_FLAGS.start).le16()? == 1)?;
             Ok(AppHint::of(Hint::Smb3Transform, 0))
         }
     }

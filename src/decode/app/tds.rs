@@ -2,7 +2,6 @@
 //! PRELOGIN message (2.2.6.5), whose ENCRYPTION option says whether the session will be
 //! encrypted.
 
-use super::super::be16;
 use super::{AppHint, Hint, Reader, Stop, TDS_NO_ENCRYPTION, Verdict, check};
 
 mod field {
@@ -14,11 +13,7 @@ mod field {
     pub const STATUS: usize = 1;
     /// Packet length, header included, bytes (big-endian).
     pub const LENGTH: Field = 2..4;
-    /// Server process id of the session (big-endian).
-    pub const SPID: Field = 4..6;
-    /// Packet number in the message, modulo 256.
-    pub const PACKET_ID: usize = 6;
-    /// Window: unused, 0.
+    /// Window: unused, 0 (after the server process id, 2 bytes, and the packet number, 1).
     pub const WINDOW: usize = 7;
     /// Header length, bytes.
     pub const LEN: usize = 8;
@@ -49,27 +44,21 @@ const MAX_OPTIONS: usize = 16;
 
 /// A TDS packet.
 pub(super) fn recognise(p: &[u8]) -> Verdict {
-    let mut r = Reader::new(p);
-    check(TYPES.contains(&r.u8()?))?;
-    let status = r.u8()?;
+    let ty = Reader::at(p, field::TYPE).u8()?;
+    check(TYPES.contains(&ty))?;
+    let status = Reader::at(p, field::STATUS).u8()?;
     check(status & !STATUS_BITS == 0)?;
-    let len = usize::from(r.be16()?);
+    let len = usize::from(Reader::at(p, field::LENGTH.start).be16()?);
     // A packet that does not end its message fills the negotiated packet size (512 at least).
-    check(
-        len >= if status & EOM == 0 {
-            MIN_PACKET
-        } else {
-            field::LEN
-        },
-    )?;
-    r.skip(3)?;
-    check(r.u8()? == 0)?;
-    debug_assert_eq!(r.pos(), field::LEN);
-    debug_assert_eq!(usize::from(be16(p, field::LENGTH)), len);
-    let _ = (field::SPID, field::PACKET_ID, field::WINDOW);
-    debug_assert_eq!(p[field::STATUS], status);
+    let min = if status & EOM == 0 {
+        MIN_PACKET
+    } else {
+        field::LEN
+    };
+    check(len >= min)?;
+    check(Reader::at(p, field::WINDOW).u8()? == 0)?;
     let other = AppHint::of(Hint::TdsOther, 0);
-    match p[field::TYPE] {
+    match ty {
         PRELOGIN => {
             // TLS handshake records travel in PRELOGIN packets before LOGIN7.
             let mut d = Reader::at(p, field::LEN);

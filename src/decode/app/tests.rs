@@ -390,6 +390,20 @@ fn every_sample_gives_its_hint() {
     }
 }
 
+/// Found by the fuzz target: a TDS tabular result (type 0x04) whose PRELOGIN options were cut
+/// at 33 bytes read as a DNS response, since DNS was asked when TDS was only short; the whole
+/// packet is TdsOther. DNS is now asked only when every other recogniser says no.
+#[test]
+fn cut_tds_packet_is_not_dns() {
+    let mut p = vec![0x04, 0x01, 0x00, 0x90, 0x85, 0x80, 0x00, 0x00];
+    p.resize(0x2c, 0);
+    p.extend([0x01, 0, 0, 0, 0, 0, 0, 0x09, 0, 0, 0x80, 0x89, 0, 0, 0, 0, 0, 0, 0, 0xd0]);
+    p.extend([0x03, 0x00, 0x00]);
+    assert_eq!(p.len(), 67);
+    assert_eq!(tcp(&p), hint(Hint::TdsOther, 0));
+    assert_eq!(tcp(&p[..33]).hint, Hint::Short);
+}
+
 #[test]
 fn app_hint_fits_in_12_bytes() {
     assert!(std::mem::size_of::<AppHint>() <= 12);

@@ -60,18 +60,18 @@ fn grease(v: u16) -> bool {
 
 /// A TLS record (the payload's first byte is 20 to 24).
 pub(super) fn record(p: &[u8]) -> Verdict {
-    let mut r = Reader::new(p);
-    check((CHANGE_CIPHER_SPEC..=HEARTBEAT).contains(&r.u8()?))?;
-    r.expect(3)?;
-    check(r.u8()? <= 3)?;
-    let len = usize::from(r.be16()?);
-    check(len <= MAX_FRAGMENT)?;
-    // The header is read: its fields lie in place.
-    debug_assert_eq!(r.pos(), field::LEN);
+    let ty = Reader::at(p, field::TYPE).u8()?;
+    check((CHANGE_CIPHER_SPEC..=HEARTBEAT).contains(&ty))?;
+    let mut v = Reader::at(p, field::VERSION.start);
+    v.expect(3)?;
+    check(v.u8()? <= 3)?;
     let version = be16(p, field::VERSION);
-    debug_assert_eq!(usize::from(be16(p, field::LENGTH)), len);
+    let len = usize::from(Reader::at(p, field::LENGTH.start).be16()?);
+    check(len <= MAX_FRAGMENT)?;
+    // The fragment, after the header.
+    let mut r = Reader::at(p, field::LEN);
     let other = AppHint::of(Hint::TlsOther, version);
-    match p[field::TYPE] {
+    match ty {
         CHANGE_CIPHER_SPEC => {
             check(len == 1)?;
             r.expect(1)?;
@@ -95,8 +95,7 @@ pub(super) fn record(p: &[u8]) -> Verdict {
         }
         HANDSHAKE => {
             check(len >= 1)?;
-            debug_assert_eq!(r.pos(), field::HS_TYPE);
-            let hello = match r.u8()? {
+            let hello = match Reader::at(p, field::HS_TYPE).u8()? {
                 CLIENT_HELLO => client_hello(p, len),
                 SERVER_HELLO => server_hello(p, len),
                 _ => return Ok(other),
