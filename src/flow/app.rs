@@ -102,6 +102,14 @@ impl AppState {
         }
     }
 
+    /// Whether a payload packet of `side` can still change anything: its start is awaited, or
+    /// the flow is watched for a TLS hello. Cheap, for the table to skip [`AppState::payload`]
+    /// on the packets of flows already decided.
+    #[inline(always)]
+    pub fn wants(&self, side: usize) -> bool {
+        self.start[side] == Start::Waiting || (self.looked[side] < MAX_WATCH && self.may_upgrade())
+    }
+
     /// A payload packet of `side` with hint `h`; `at_start`: it is the start of the side's
     /// bytes (TCP: at its initial sequence number + 1; UDP: always). Whether its server name
     /// is the flow's.

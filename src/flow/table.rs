@@ -450,7 +450,7 @@ impl<'a> FlowTable<'a> {
             if syn {
                 x.app.syn(side, t.flags & tcpflags::ACK != 0);
             }
-            if t.payload_len > 0 && t.flags & tcpflags::RST == 0 {
+            if t.payload_len > 0 && t.flags & tcpflags::RST == 0 && x.app.wants(side) {
                 let data = t.seq.wrapping_add(u32::from(syn));
                 let at_start = data == x.tcp[side].start_seq.wrapping_add(1);
                 keep = x.app.payload(side, &t.app, true, at_start);
@@ -512,7 +512,7 @@ impl<'a> FlowTable<'a> {
         x.udp_times(side, ts);
         // Zeek's UDP history: D/d once per direction.
         x.history.check(side, bit::DATA, b'D', f.behind(ts));
-        if u.payload_len > 0 {
+        if u.payload_len > 0 && x.app.wants(side) {
             // A datagram's hints carry no server name (no recogniser reads one over UDP).
             x.app.payload(side, &u.app, false, true);
         }
