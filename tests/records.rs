@@ -75,7 +75,7 @@ fn the_samples_own_records_audit_as_the_capture() {
         assert_eq!(v["summary"]["flows"], whole["summary"]["flows"]);
         assert_eq!(v["summary"]["by_verdict"], whole["summary"]["by_verdict"]);
         let input = &v["record_inputs"][0];
-        assert_eq!(input["records"], 37);
+        assert_eq!(input["records"], 38);
         assert_eq!(input["malformed"], 0);
         // Both formats carry flowaudit's RTTs: latency is judged; peaks are approximated.
         let limits: Vec<&str> = input["limits"]
@@ -239,13 +239,13 @@ fn a_full_merge_releases_records_early_and_says_so() {
     flows(&["--format", "zeek", PCAP], &zeek);
     let (json, zeek) = (json.to_str().unwrap(), zeek.to_str().unwrap());
     let (whole, _, _) = audit(&[json, zeek]);
-    assert_eq!(whole["summary"]["duplicates_merged"], 37);
+    assert_eq!(whole["summary"]["duplicates_merged"], 38);
     assert_eq!(whole["summary"]["merge_released_early"], 0);
     let (v, _, err) = audit(&["--max-flows", "3", json, zeek]);
     let merged = v["summary"]["duplicates_merged"].as_u64().unwrap();
     let early = v["summary"]["merge_released_early"].as_u64().unwrap();
-    assert!(early > 0 && merged < 37, "{early} {merged}");
-    assert_eq!(v["summary"]["flows"].as_u64().unwrap() + merged, 74);
+    assert!(early > 0 && merged < 38, "{early} {merged}");
+    assert_eq!(v["summary"]["flows"].as_u64().unwrap() + merged, 76);
     assert!(
         err.contains(&format!("{early} records left the merge early")),
         "{err}"
@@ -271,7 +271,7 @@ fn a_capture_and_its_own_records_are_one_set_of_flows() {
     let (v, code, _) = audit(&[PCAP, json.to_str().unwrap()]);
     assert_eq!(code, Some(1));
     assert_eq!(findings(&v), findings(&whole));
-    assert_eq!(v["summary"]["duplicates_merged"], 37);
+    assert_eq!(v["summary"]["duplicates_merged"], 38);
     assert_eq!(v["captures"][0]["packets"], whole["captures"][0]["packets"]);
     assert_eq!(v["captures"][0]["sha256"], whole["captures"][0]["sha256"]);
 }
@@ -301,7 +301,7 @@ fn broken_lines_are_counted_and_an_unreadable_file_is_exit_3() {
         "{err}"
     );
     let input = &v["record_inputs"][0];
-    assert_eq!(input["records"], 35);
+    assert_eq!(input["records"], 36);
     assert_eq!(input["malformed"], 2);
     let lines: Vec<u64> = input["first_malformed"]
         .as_array()
@@ -310,7 +310,7 @@ fn broken_lines_are_counted_and_an_unreadable_file_is_exit_3() {
         .map(|m| m["line"].as_u64().unwrap())
         .collect();
     assert_eq!(lines, [11, 13]);
-    assert_eq!(v["summary"]["flows"], 35);
+    assert_eq!(v["summary"]["flows"], 36);
     assert!(
         err.contains("  2 malformed lines skipped:\n    line 11: "),
         "{err}"
@@ -336,7 +336,7 @@ fn a_directory_of_logs_and_captures_is_found_by_content() {
         err.contains("README: neither a pcap or pcapng capture nor a flow-record log"),
         "{err}"
     );
-    assert!(err.contains("zeek-tsv, 37 records from 46 lines"), "{err}");
+    assert!(err.contains("zeek-tsv, 38 records from 47 lines"), "{err}");
     let _ = root();
 }
 
@@ -464,7 +464,7 @@ fn softflowd_exports_to_flowaudit_listening() {
         v
     };
     let got = key(&out);
-    assert_eq!(got.len(), 37);
+    assert_eq!(got.len(), 38);
     assert_eq!(got, key(&expected));
 }
 
