@@ -397,7 +397,9 @@ fn every_sample_gives_its_hint() {
 fn cut_tds_packet_is_not_dns() {
     let mut p = vec![0x04, 0x01, 0x00, 0x90, 0x85, 0x80, 0x00, 0x00];
     p.resize(0x2c, 0);
-    p.extend([0x01, 0, 0, 0, 0, 0, 0, 0x09, 0, 0, 0x80, 0x89, 0, 0, 0, 0, 0, 0, 0, 0xd0]);
+    p.extend([
+        0x01, 0, 0, 0, 0, 0, 0, 0x09, 0, 0, 0x80, 0x89, 0, 0, 0, 0, 0, 0, 0, 0xd0,
+    ]);
     p.extend([0x03, 0x00, 0x00]);
     assert_eq!(p.len(), 67);
     assert_eq!(tcp(&p), hint(Hint::TdsOther, 0));
