@@ -20,7 +20,10 @@ fn spans(payload: &[u8], h: AppHint) {
     assert_eq!(h.hint, Hint::TlsClientHello, "{h:?}");
     let end = usize::from(h.name_off) + usize::from(h.name_len);
     assert!(end <= payload.len(), "{h:?} past {} bytes", payload.len());
-    assert_eq!(h.name(payload).map(<[u8]>::len), Some(usize::from(h.name_len)));
+    assert_eq!(
+        h.name(payload).map(<[u8]>::len),
+        Some(usize::from(h.name_len))
+    );
 }
 
 fuzz_target!(|data: &[u8]| {

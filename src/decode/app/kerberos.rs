@@ -41,10 +41,10 @@ fn message(mut r: Reader<'_>) -> Result<(AppHint, usize), super::Stop> {
         _ => return Err(super::Stop::No),
     };
     let len = r.ber_len()?;
-    let total = r.pos() - start + len;
+    let total = (r.pos() - start).saturating_add(len);
     r.expect(0x30)?;
     let seq = r.ber_len()?;
-    check(r.pos() - start + seq <= total)?;
+    check((r.pos() - start).saturating_add(seq) <= total)?;
     // pvno [first] INTEGER 5, msg-type [first + 1] INTEGER (the tag's number).
     r.literal(&[
         first_field,

@@ -17,7 +17,7 @@ pub(super) fn recognise(p: &[u8]) -> Verdict {
     let mut r = Reader::new(p);
     r.expect(0x30)?;
     let len = r.ber_len()?;
-    let end = r.pos() + len;
+    let end = r.pos().saturating_add(len);
     // messageID: INTEGER of 1 to 4 bytes, not negative.
     r.expect(0x02)?;
     let id = r.ber_len()?;
@@ -33,7 +33,7 @@ pub(super) fn recognise(p: &[u8]) -> Verdict {
         return Err(super::Stop::No);
     };
     let op = r.ber_len()?;
-    check(r.pos() + op <= end)?;
+    check(r.pos().saturating_add(op) <= end)?;
     Ok(AppHint::of(hint, 0))
 }
 
