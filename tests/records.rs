@@ -368,7 +368,7 @@ fn netflow_exports_audit_end_to_end() {
         let (v, code, err) = audit(args);
         assert_eq!(code, Some(1), "{args:?}: {err}");
         let (flows, k) = by_kind(&v);
-        assert_eq!(flows, 37, "{args:?}");
+        assert_eq!(flows, 38, "{args:?}");
         for kind in ["denied", "missing", "failed", "discouraged"] {
             assert_eq!(k[kind], w[kind], "{args:?} {kind}");
         }
@@ -386,7 +386,7 @@ fn netflow_exports_audit_end_to_end() {
     // A router's exports and the capture: one set of flows, the capture's records kept.
     let (v, _, _) = audit(&[PCAP, "fixtures/netflow/softflowd-v10-bidir.ipfix"]);
     assert_eq!(findings(&v), findings(&whole));
-    assert_eq!(v["summary"]["duplicates_merged"], 37);
+    assert_eq!(v["summary"]["duplicates_merged"], 38);
 }
 
 #[test]

@@ -931,7 +931,7 @@ fn first_softflowd_biflow_flags() {
     };
     assert_eq!(
         (orig.src, orig.src_port, orig.dst_port),
-        (ip("10.20.0.21"), 59964, 587)
+        (ip("10.20.0.21"), 47312, 587)
     );
     assert_eq!((orig.tcp_flags, resp.tcp_flags), (Some(0x02), Some(0x14)));
     assert_eq!(
