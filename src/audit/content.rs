@@ -33,7 +33,8 @@ use crate::rules::{Rule, TLS_SERVICES};
 /// flows of any more are counted together.
 pub const MAX_SHOWN: usize = 8;
 
-/// Server names longer than this are kept cut to it (a DNS name has at most 253 characters).
+/// Text longer than this (a server name from a packet, a service from a log) is kept cut to it
+/// (a DNS name has at most 253 characters).
 const MAX_NAME: usize = 255;
 
 /// What one rule's content checks could and could not judge.
@@ -98,10 +99,10 @@ impl ShownRef<'_> {
     /// Whether `s` is the same thing.
     pub fn is(self, s: &Shown) -> bool {
         match (self, s) {
-            (ShownRef::Service(a), Shown::Service(b)) => a == b,
+            (ShownRef::Service(a), Shown::Service(b)) => cut(a) == b,
             (ShownRef::UnknownBytes, Shown::UnknownBytes) => true,
             (ShownRef::Version(a), Shown::Version(b)) => a == *b,
-            (ShownRef::Plaintext(a), Shown::Plaintext(b)) => a == b,
+            (ShownRef::Plaintext(a), Shown::Plaintext(b)) => cut(a) == b,
             (ShownRef::Sni(a), Shown::Sni(b)) => cut(a) == b,
             (ShownRef::NoSni, Shown::NoSni) => true,
             _ => false,
@@ -111,17 +112,17 @@ impl ShownRef<'_> {
     /// An owned copy, to keep.
     pub fn to_owned(self) -> Shown {
         match self {
-            ShownRef::Service(s) => Shown::Service(s.to_string()),
+            ShownRef::Service(s) => Shown::Service(cut(s).to_string()),
             ShownRef::UnknownBytes => Shown::UnknownBytes,
             ShownRef::Version(v) => Shown::Version(v),
-            ShownRef::Plaintext(s) => Shown::Plaintext(s.to_string()),
+            ShownRef::Plaintext(s) => Shown::Plaintext(cut(s).to_string()),
             ShownRef::Sni(s) => Shown::Sni(cut(s).to_string()),
             ShownRef::NoSni => Shown::NoSni,
         }
     }
 }
 
-/// A name cut to [`MAX_NAME`] bytes (at a character boundary).
+/// Text cut to [`MAX_NAME`] bytes (at a character boundary).
 fn cut(s: &str) -> &str {
     if s.len() <= MAX_NAME {
         return s;
