@@ -447,7 +447,7 @@ fn audit_json_all(doc: &AuditDoc<'_>) -> Value {
         .map(|v| (v.name().to_string(), json!(r.by_verdict[*v as usize])))
         .collect();
     let kinds = r.by_kind();
-    let by_kind: serde_json::Map<String, Value> = Kind::ALL
+    let by_kind: serde_json::Map<String, Value> = super::report_kinds(rules)
         .iter()
         .map(|k| (k.name().to_string(), json!(kinds[*k as usize])))
         .collect();

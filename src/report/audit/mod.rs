@@ -7,7 +7,7 @@ mod text;
 
 use std::io::{self, Write};
 
-use crate::audit::{AuditResult, fmt_num};
+use crate::audit::{AuditResult, Kind, fmt_num};
 use crate::engine::InputSummary;
 use crate::flow::TableStats;
 use crate::rules::Rules;
@@ -65,6 +65,20 @@ pub fn escape(s: &str) -> String {
         }
     }
     out
+}
+
+/// The kinds of finding the rules can raise, in report order: every kind, but
+/// `wrong_service`, `weak_tls` and `unexpected_sni` only when a rule has `service`, `tls_min`
+/// or `sni` (the JSON document's `findings_by_kind`, the HTML page's filters and timeline
+/// lanes), so that the reports of a matrix without them are as they were.
+pub fn report_kinds(rules: &Rules) -> Vec<Kind> {
+    let content = rules.rules.iter().any(|r| r.checks_content());
+    Kind::ALL
+        .into_iter()
+        .filter(|k| {
+            content || !matches!(k, Kind::WrongService | Kind::WeakTls | Kind::UnexpectedSni)
+        })
+        .collect()
 }
 
 /// Text, or "-" for none.

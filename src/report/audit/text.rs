@@ -830,6 +830,11 @@ mod tests {
         let v = super::super::audit_json(&doc);
         let findings = v["findings"].as_array().unwrap();
         assert_eq!(findings.len(), 1226);
+        // No rule says what its flows may carry: the content kinds are not listed.
+        let by_kind = v["summary"]["findings_by_kind"].as_object().unwrap();
+        assert_eq!(by_kind.len(), 8);
+        assert!(!by_kind.contains_key("weak_tls"));
+        assert!(v["summary"].get("service_undecided").is_none());
         let f = findings
             .iter()
             .find(|f| f["rollup"]["by"] == "clients")

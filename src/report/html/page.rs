@@ -246,7 +246,7 @@ fn pictures(doc: &AuditDoc<'_>) -> Markup {
             }
             @if let (Some(a), Some(b)) = (from, to) {
                 h3 { "Findings over time" }
-                (charts::timeline(&spans, a, b, MAX_ROWS_PER_KIND))
+                (charts::timeline(&spans, &crate::report::audit::report_kinds(rules), a, b, MAX_ROWS_PER_KIND))
             }
         }
     }
@@ -289,7 +289,7 @@ fn findings(rules: &Rules, all: &[Finding]) -> Markup {
             h2 { "Findings" }
             div class="filters" {
                 label { "kind " select id="filter-kind" { option value="" { "all" }
-                    @for k in Kind::ALL { option value=(k.name()) { (k.name()) } } } }
+                    @for k in crate::report::audit::report_kinds(rules) { option value=(k.name()) { (k.name()) } } } }
                 label { "severity " select id="filter-severity" { option value="" { "all" }
                     option value="error" { "error" } option value="warning" { "warning" } } }
                 label { "rule " select id="filter-rule" { option value="" { "all" } option value="-" { "(none)" }
