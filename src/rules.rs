@@ -19,6 +19,7 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use toml::Spanned;
 
+use crate::flow::service::{parse_tls_version, tls_version_name};
 use crate::flow::{Proto, ServerPorts};
 
 /// A mistake in a rules or inventory file, with where it is and what to do.
@@ -301,11 +302,54 @@ pub struct Rule {
     /// Overrides the default severity of this rule's findings.
     pub severity: Option<Severity>,
     pub note: Option<String>,
+    /// The application protocols the rule's flows may carry (`service = ["ssl"]`): Zeek's
+    /// service names, from [`KNOWN_SERVICES`]. Empty: any.
+    pub service: Vec<&'static str>,
+    /// The lowest TLS version the rule's flows may use (`tls_min = "1.2"`; wire value, ranked
+    /// by [`crate::flow::service::tls_rank`]); with it, a flow that carries no TLS is a finding.
+    pub tls_min: Option<u16>,
+    /// The server names clients may ask for in TLS (`sni = [...]`). Empty: any.
+    pub sni: Vec<SniName>,
     /// Line of the rule's `name` in the rules file.
     pub line: usize,
 }
 
 impl Rule {
+    /// Whether the rule says what its flows may carry (`service`, `tls_min` or `sni`): only
+    /// then are its flows' services, TLS and server names judged.
+    pub fn checks_content(&self) -> bool {
+        !self.service.is_empty() || self.tls_min.is_some() || !self.sni.is_empty()
+    }
+
+    /// Whether `service` allows a service of that name (Zeek's names, any case).
+    pub fn allows_service(&self, name: &str) -> bool {
+        self.service.iter().any(|s| s.eq_ignore_ascii_case(name))
+    }
+
+    /// Whether a ClientHello's server name is one `sni` allows (true when the rule has no
+    /// `sni`).
+    pub fn allows_sni(&self, name: &str) -> bool {
+        self.sni.is_empty() || self.sni.iter().any(|p| p.matches(name))
+    }
+
+    /// `service` as written in reports: `smtp, ssl`.
+    pub fn service_text(&self) -> String {
+        self.service.join(", ")
+    }
+
+    /// `sni` as written in reports: `store.example.com, *.example.com`.
+    pub fn sni_text(&self) -> String {
+        self.sni
+            .iter()
+            .map(|p| p.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// `tls_min` as Zeek names it (`TLSv12`).
+    pub fn tls_min_text(&self) -> Option<String> {
+        self.tls_min.map(|v| tls_version_name(v).into_owned())
+    }
     pub fn has_port(&self, port: u16) -> bool {
         self.ports.iter().any(|&(a, b)| a <= port && port <= b)
     }
@@ -329,6 +373,106 @@ pub fn ranges_text(ranges: &[(u16, u16)]) -> String {
         })
         .collect::<Vec<_>>()
         .join(",")
+}
+
+/// Zeek's service names a rule's `service` may list: the protocols flowaudit's recognisers name,
+/// then Zeek's other analyzers'. Tunnels (vxlan, geneve, ...) are not among them: the flows
+/// inside a tunnel are judged on their own.
+pub const KNOWN_SERVICES: &[&str] = &[
+    "ssl",
+    "http",
+    "http2",
+    "ssh",
+    "smb",
+    "smtp",
+    "tds",
+    "dns",
+    "quic",
+    "rdp",
+    "ldap_tcp",
+    "ldap_udp",
+    "krb",
+    "krb_tcp",
+    "dce_rpc",
+    "dhcp",
+    "dnp3",
+    "ftp",
+    "gssapi",
+    "imap",
+    "irc",
+    "modbus",
+    "mqtt",
+    "mysql",
+    "ntlm",
+    "ntp",
+    "pop3",
+    "radius",
+    "rdpeudp",
+    "rfb",
+    "sip",
+    "snmp",
+    "socks",
+    "syslog",
+    "xmpp",
+    "postgresql",
+    "redis",
+    "websocket",
+];
+
+/// Services that carry a TLS handshake: `ssl` (TLS over TCP, directly or after STARTTLS) and
+/// `quic` (whose handshake is TLS 1.3).
+pub const TLS_SERVICES: &[&str] = &["ssl", "quic"];
+
+/// One entry of a rule's `sni`: a server name, or `*.domain` for any name with one or more
+/// labels before `.domain`. Kept in lower case without a final dot; compared without regard to
+/// case.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SniName {
+    /// As written (lower case), with its `*.` if any.
+    text: String,
+    wildcard: bool,
+}
+
+impl SniName {
+    /// Parses a name or a `*.domain` pattern; None when it is neither.
+    pub fn parse(s: &str) -> Option<SniName> {
+        let t = s.trim();
+        let t = t.strip_suffix('.').unwrap_or(t).to_ascii_lowercase();
+        let (wildcard, name) = match t.strip_prefix("*.") {
+            Some(rest) => (true, rest),
+            None => (false, t.as_str()),
+        };
+        let label_ok = |l: &str| {
+            !l.is_empty()
+                && l.len() <= 63
+                && l.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        };
+        if name.is_empty() || name.len() > 253 || !name.split('.').all(label_ok) {
+            return None;
+        }
+        Some(SniName { text: t, wildcard })
+    }
+
+    /// Whether a ClientHello's server name matches: the same name, or for `*.domain` one or
+    /// more labels then `.domain` (`a.domain`, `a.b.domain`; not `domain` itself). Case does
+    /// not matter; a final dot on the name is ignored.
+    pub fn matches(&self, name: &str) -> bool {
+        let name = name.strip_suffix('.').unwrap_or(name);
+        if !self.wildcard {
+            return name.eq_ignore_ascii_case(&self.text);
+        }
+        // "*.example.com": the name ends with ".example.com" and has something before it.
+        let suffix = &self.text[1..];
+        name.len() > suffix.len()
+            && name.is_char_boundary(name.len() - suffix.len())
+            && name[name.len() - suffix.len()..].eq_ignore_ascii_case(suffix)
+            && !name[..name.len() - suffix.len()].ends_with('.')
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
 }
 
 /// A file that the evidence names: path and SHA-256.
@@ -392,6 +536,9 @@ struct RawFlow {
     between: Option<Between>,
     severity: Option<Severity>,
     note: Option<String>,
+    service: Option<Spanned<Vec<Spanned<String>>>>,
+    tls_min: Option<Spanned<toml::Value>>,
+    sni: Option<Spanned<Vec<Spanned<String>>>>,
 }
 
 #[derive(Deserialize)]
@@ -519,6 +666,146 @@ fn check_budget(
     }
 }
 
+/// What a rule says its flows may carry: `service`, `tls_min` and `sni`, checked.
+struct Content {
+    service: Vec<&'static str>,
+    tls_min: Option<u16>,
+    sni: Vec<SniName>,
+}
+
+/// Parses and checks a rule's `service`, `tls_min` and `sni`.
+fn parse_content(src: &Source<'_>, f: &RawFlow) -> Result<Content, RulesError> {
+    let mut service = Vec::new();
+    if let Some(list) = &f.service {
+        if list.get_ref().is_empty() {
+            return Err(src.error(
+                Some(list.span()),
+                "service is empty",
+                Some("list the services the rule's flows may carry, e.g. service = [\"ssl\"], or leave service out to allow any".into()),
+            ));
+        }
+        for name in list.get_ref() {
+            let n = name.get_ref().trim();
+            let Some(known) = KNOWN_SERVICES.iter().find(|k| k.eq_ignore_ascii_case(n)) else {
+                return Err(src.error(
+                    Some(name.span()),
+                    format!("unknown service '{}'", escape(n)),
+                    Some(format!(
+                        "use Zeek's service names: {}",
+                        KNOWN_SERVICES.join(", ")
+                    )),
+                ));
+            };
+            if !service.contains(known) {
+                service.push(*known);
+            }
+        }
+    }
+    let tls_min = match &f.tls_min {
+        None => None,
+        Some(v) => {
+            let text = match v.get_ref() {
+                toml::Value::String(s) => Some(s.clone()),
+                // tls_min = 1.2: the number as written.
+                toml::Value::Float(x) => Some(x.to_string()),
+                toml::Value::Integer(n) => Some(n.to_string()),
+                _ => None,
+            };
+            let Some(version) = text.as_deref().and_then(parse_tls_version) else {
+                return Err(src.error(
+                    Some(v.span()),
+                    match &text {
+                        Some(t) => format!("'{}' is not a TLS version", escape(t)),
+                        None => "tls_min must be a TLS version".to_string(),
+                    },
+                    Some(
+                        "write a version in quotes: \"1.2\", \"1.3\" (also \"TLS 1.2\", \"TLSv12\", \"SSLv3\")"
+                            .into(),
+                    ),
+                ));
+            };
+            Some(version)
+        }
+    };
+    let mut sni = Vec::new();
+    if let Some(list) = &f.sni {
+        if list.get_ref().is_empty() {
+            return Err(src.error(
+                Some(list.span()),
+                "sni is empty",
+                Some("list the server names clients may ask for, e.g. sni = [\"store.example.com\", \"*.example.com\"], or leave sni out to allow any".into()),
+            ));
+        }
+        for name in list.get_ref() {
+            let Some(p) = SniName::parse(name.get_ref()) else {
+                return Err(src.error(
+                    Some(name.span()),
+                    format!(
+                        "'{}' is not a server name or a *.domain pattern",
+                        escape(name.get_ref())
+                    ),
+                    Some("write a DNS name (store.example.com) or \"*.\" and a domain (*.example.com: any name under example.com)".into()),
+                ));
+            };
+            if !sni.contains(&p) {
+                sni.push(p);
+            }
+        }
+    }
+    let constrained = f.service.as_ref().map(|s| s.span());
+    let tls_span = f
+        .tls_min
+        .as_ref()
+        .map(|v| v.span())
+        .or(f.sni.as_ref().map(|s| s.span()));
+    if f.verdict == Some(Verdict::Denied)
+        && let Some(span) = constrained.clone().or(tls_span.clone())
+    {
+        return Err(src.error(
+            Some(span),
+            "a denied rule's flows are denied whatever they carry",
+            Some(
+                "remove service, tls_min and sni from this rule, or make it allowed or discouraged"
+                    .into(),
+            ),
+        ));
+    }
+    if !service.is_empty()
+        && !service.iter().any(|s| TLS_SERVICES.contains(s))
+        && let Some(span) = tls_span
+    {
+        return Err(src.error(
+            Some(span),
+            format!(
+                "{} on a rule whose service allows no TLS",
+                if f.tls_min.is_some() {
+                    "tls_min"
+                } else {
+                    "sni"
+                }
+            ),
+            Some(format!(
+                "add \"ssl\" to service = [{}], or remove {}",
+                service
+                    .iter()
+                    .map(|s| format!("\"{s}\""))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                if f.tls_min.is_some() {
+                    "tls_min"
+                } else {
+                    "sni"
+                }
+            )),
+        ));
+    }
+    Ok(Content {
+        service,
+        tls_min,
+        sni,
+    })
+}
+
 impl Rules {
     /// Reads and checks a rules file, then applies the inventory, if any.
     pub fn load(rules_path: &Path, inventory_path: Option<&Path>) -> Result<Rules, RulesError> {
@@ -600,6 +887,7 @@ impl Rules {
                 ports.push(parse_port(&src, p)?);
             }
             let line = src.error(Some(f.name.span()), "", None).line;
+            let content = parse_content(&src, f)?;
             rules.push(Rule {
                 name,
                 from,
@@ -617,6 +905,9 @@ impl Rules {
                 between: f.between.unwrap_or(Between::Any),
                 severity: f.severity,
                 note: f.note.clone(),
+                service: content.service,
+                tls_min: content.tls_min,
+                sni: content.sni,
                 line,
             });
         }
@@ -827,7 +1118,10 @@ ports = [443, "8000-8080"]
     }
 
     fn err(text: &str) -> RulesError {
-        Rules::load(&write("bad.toml", text), None).unwrap_err()
+        // A file of its own: tests run in parallel.
+        static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Rules::load(&write(&format!("bad{n}.toml"), text), None).unwrap_err()
     }
 
     #[test]
@@ -858,6 +1152,124 @@ ports = [443, "8000-8080"]
         assert_eq!(e.line, 12);
         let e = err("name = \"x\"\n[roles\n");
         assert_eq!(e.line, 2);
+    }
+
+    #[test]
+    fn service_tls_min_and_sni() {
+        let text = GOOD.replace(
+            "ports = [443, \"8000-8080\"]",
+            "ports = [443, \"8000-8080\"]\nservice = [\"SSL\", \"http2\", \"ssl\"]\ntls_min = 1.2\nsni = [\"Store.Example.com.\", \"*.example.org\"]",
+        );
+        let r = Rules::load(&write("content.toml", &text), None).unwrap();
+        let rule = &r.rules[0];
+        assert_eq!(rule.service, ["ssl", "http2"]);
+        assert_eq!(rule.tls_min, Some(0x0303));
+        assert_eq!(rule.tls_min_text().as_deref(), Some("TLSv12"));
+        assert_eq!(rule.sni_text(), "store.example.com, *.example.org");
+        assert!(rule.checks_content());
+        assert!(rule.allows_service("ssl") && !rule.allows_service("http"));
+        for (name, ok) in [
+            ("store.example.com", true),
+            ("STORE.example.COM.", true),
+            ("a.store.example.com", false),
+            ("x.example.org", true),
+            ("x.y.example.org", true),
+            ("example.org", false),
+            ("xexample.org", false),
+            (".example.org", false),
+            ("é.example.org", true),
+        ] {
+            assert_eq!(rule.allows_sni(name), ok, "{name}");
+        }
+        for spelling in ["\"TLS 1.3\"", "\"TLSv13\"", "\"1.3\""] {
+            let t = GOOD.replace(
+                "proto = \"tcp\"",
+                &format!("proto = \"tcp\"\ntls_min = {spelling}"),
+            );
+            let r = Rules::load(&write("tls13.toml", &t), None).unwrap();
+            assert_eq!(r.rules[0].tls_min, Some(0x0304), "{spelling}");
+            // tls_min without service: any flow without TLS is a finding.
+            assert!(r.rules[0].service.is_empty() && r.rules[0].checks_content());
+        }
+        let plain = Rules::load(&write("plain.toml", GOOD), None).unwrap();
+        assert!(!plain.rules[0].checks_content());
+        assert!(plain.rules[0].allows_sni("anything"));
+    }
+
+    #[test]
+    fn service_tls_min_and_sni_errors() {
+        let with =
+            |extra: &str| GOOD.replace("proto = \"tcp\"", &format!("proto = \"tcp\"\n{extra}"));
+        let e = err(&with("service = [\"ssl\", \"htp\"]"));
+        assert_eq!((e.line, e.column), (10, 19));
+        assert_eq!(e.message, "unknown service 'htp'");
+        let hint = e.hint.unwrap();
+        assert!(
+            hint.starts_with("use Zeek's service names: ssl, http, http2, ssh, smb, smtp, tds,"),
+            "{hint}"
+        );
+        assert!(hint.ends_with("postgresql, redis, websocket"), "{hint}");
+        // A tunnel is no service a rule names.
+        assert_eq!(
+            err(&with("service = [\"vxlan\"]")).message,
+            "unknown service 'vxlan'"
+        );
+        let e = err(&with("service = []"));
+        assert_eq!(
+            (e.line, e.column, e.message.as_str()),
+            (10, 11, "service is empty")
+        );
+        let e = err(&with("tls_min = \"1.4\""));
+        assert_eq!((e.line, e.column), (10, 11));
+        assert_eq!(e.message, "'1.4' is not a TLS version");
+        assert!(e.hint.unwrap().contains("\"1.2\""));
+        let e = err(&with("tls_min = [\"1.2\"]"));
+        assert_eq!(e.message, "tls_min must be a TLS version");
+        let e = err(&with("sni = []"));
+        assert_eq!(
+            (e.line, e.column, e.message.as_str()),
+            (10, 7, "sni is empty")
+        );
+        assert!(e.hint.unwrap().contains("*.example.com"));
+        for bad in [
+            "*",
+            "*.",
+            "a.*.example.com",
+            "ex ample.com",
+            "*example.com",
+            "",
+        ] {
+            let e = err(&with(&format!("sni = [\"ok.example.com\", \"{bad}\"]")));
+            assert_eq!(
+                e.message,
+                format!("'{bad}' is not a server name or a *.domain pattern"),
+                "{bad}"
+            );
+            assert_eq!((e.line, e.column), (10, 26));
+        }
+        let e = err(&with("service = [\"http\"]\ntls_min = \"1.2\""));
+        assert_eq!(
+            (e.line, e.message.as_str()),
+            (11, "tls_min on a rule whose service allows no TLS")
+        );
+        assert_eq!(
+            e.hint.as_deref(),
+            Some("add \"ssl\" to service = [\"http\"], or remove tls_min")
+        );
+        let e = err(&with("service = [\"smb\"]\nsni = [\"a.example.com\"]"));
+        assert_eq!(e.message, "sni on a rule whose service allows no TLS");
+        let e = err(&with("verdict = \"denied\"\nsni = [\"a.example.com\"]"));
+        assert_eq!(
+            (e.line, e.message.as_str()),
+            (11, "a denied rule's flows are denied whatever they carry")
+        );
+        // Unknown keys name the new ones among the expected.
+        let e = err(&with("services = [\"ssl\"]"));
+        assert!(
+            e.message.contains("`service`, `tls_min`, `sni`"),
+            "{}",
+            e.message
+        );
     }
 
     #[test]

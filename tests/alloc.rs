@@ -9,7 +9,10 @@ use flowaudit::audit::Auditor;
 use flowaudit::capture;
 use flowaudit::decode::{Addr, Checksum, Packet, Tcp, Transport, VlanStack, tcpflags};
 use flowaudit::engine::{self, Options};
-use flowaudit::flow::{FlowConfig, FlowRecord, FlowSink, FlowTable, NS, NoServerPorts};
+use flowaudit::flow::{
+    ConnState, FlowConfig, FlowRecord, FlowSink, FlowTable, NS, NoServerPorts, Proto,
+    ServiceStatus, TlsInfo,
+};
 use flowaudit::pipeline::AuditSink;
 use flowaudit::rules::Rules;
 
@@ -289,4 +292,146 @@ fn memory_does_not_grow_with_the_number_of_flows() {
         "peak live heap {early} bytes over the first {FIRST} flows, {late} over the next {}",
         ALL - FIRST
     );
+}
+
+/// A TLS or plain flow from 10.0.0.1 to 10.0.0.2:443, established, without round trip.
+fn carrying(
+    uid: String,
+    ts_ns: i64,
+    service: &str,
+    status: ServiceStatus,
+    tls: Option<TlsInfo>,
+) -> FlowRecord {
+    FlowRecord {
+        ts_ns,
+        uid: uid.into(),
+        orig_h: "10.0.0.1".parse().unwrap(),
+        orig_p: 40000,
+        resp_h: "10.0.0.2".parse().unwrap(),
+        resp_p: 443,
+        proto: Proto::Tcp,
+        duration_ns: 1_000,
+        orig_bytes: 100,
+        resp_bytes: 200,
+        conn_state: ConnState::SF,
+        missed_bytes: 0,
+        history: "ShADadFf".into(),
+        orig_pkts: 5,
+        orig_ip_bytes: 400,
+        resp_pkts: 5,
+        resp_ip_bytes: 500,
+        vlan: Vec::new(),
+        community_id: Default::default(),
+        direction_inferred: false,
+        syn_synack_ns: None,
+        synack_ack_ns: None,
+        rtt_ns: None,
+        icmp_errors: None,
+        evicted: false,
+        service: service.into(),
+        service_status: status,
+        tls,
+        tunnel: None,
+        tunnel_parents: Vec::new(),
+        bad_checksums: 0,
+        rejected: None,
+    }
+}
+
+/// Judging what flows carried against a rule's service, tls_min and sni allocates nothing per
+/// flow, whether they conform, could not be judged or make findings: once every finding group
+/// and what it saw exist, 8,000 more flows make no allocation.
+#[test]
+fn judging_services_allocates_nothing_per_flow() {
+    let _turn = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = std::env::temp_dir().join(format!("flowaudit-content-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let rules_path = dir.join("r.toml");
+    std::fs::write(
+        &rules_path,
+        "name = \"content\"\n[roles]\nc = { hosts = [\"10.0.0.1\"] }\ns = { hosts = [\"10.0.0.2\"] }\n\
+         [[flows]]\nname = \"https\"\nfrom = \"c\"\nto = \"s\"\nproto = \"tcp\"\nports = [443]\n\
+         service = [\"ssl\"]\ntls_min = \"1.2\"\nsni = [\"*.example.com\"]\n",
+    )
+    .unwrap();
+    let rules = Rules::load(&rules_path, None).unwrap();
+    std::fs::remove_dir_all(&dir).ok();
+    let hello = |version: Option<u16>, sni: &str, cut: bool| {
+        Some(TlsInfo {
+            version,
+            client_version: Some(0x0304),
+            sni: sni.into(),
+            sni_cut: cut,
+        })
+    };
+    let long = "a-server-name-longer-than-any-inline-text.example.net";
+    // The records are made before counting: only the audit's own allocations count.
+    let records: Vec<FlowRecord> = (0..8_000i64)
+        .map(|i| {
+            let uid = format!("C{i:05}");
+            let ts = 1_700_000_000 * NS + i * 1_000_000;
+            match i % 8 {
+                0 => carrying(
+                    uid,
+                    ts,
+                    "ssl",
+                    ServiceStatus::Known,
+                    hello(Some(0x0303), "a.example.com", false),
+                ),
+                1 => carrying(uid, ts, "http", ServiceStatus::Known, None),
+                2 => carrying(uid, ts, "", ServiceStatus::Unknown, None),
+                3 => carrying(
+                    uid,
+                    ts,
+                    "ssl",
+                    ServiceStatus::Known,
+                    hello(Some(0x0301), long, false),
+                ),
+                4 => carrying(uid, ts, "ssl", ServiceStatus::Known, hello(None, "", false)),
+                5 => carrying(
+                    uid,
+                    ts,
+                    "ssl",
+                    ServiceStatus::Known,
+                    hello(Some(0x0304), "", true),
+                ),
+                6 => carrying(
+                    uid,
+                    ts,
+                    "ssl,http",
+                    ServiceStatus::Known,
+                    hello(Some(0x0303), "", false),
+                ),
+                _ => carrying(uid, ts, "", ServiceStatus::MidStream, None),
+            }
+        })
+        .collect();
+    let mut a = Auditor::new(&rules, Default::default());
+    // Every group, what it saw and its five example uids.
+    for r in &records[..40] {
+        a.add(r);
+    }
+    let before = ALLOCATIONS.load(Ordering::Relaxed);
+    for r in &records[40..] {
+        a.add(r);
+    }
+    let after = ALLOCATIONS.load(Ordering::Relaxed);
+    let result = a.finish();
+    let kinds: Vec<&str> = result.findings.iter().map(|f| f.kind.name()).collect();
+    assert_eq!(kinds, ["wrong_service", "weak_tls", "unexpected_sni"]);
+    assert_eq!(
+        result.findings.iter().map(|f| f.flows).collect::<Vec<_>>(),
+        [3_000; 3]
+    );
+    let c = &result.rule_stats[0].checks;
+    assert_eq!(
+        (
+            c.decided,
+            c.undecided_flows(),
+            c.tls_undecided,
+            c.sni_undecided
+        ),
+        (7_000, 1_000, 1_000, 1_000)
+    );
+    assert_eq!(after - before, 0, "allocations while judging 7,960 flows");
 }

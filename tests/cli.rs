@@ -550,7 +550,7 @@ fn malformed_rules_are_located_exit_2() {
         ),
         (
             &["check-rules", "fixtures/rules/unknown-key.toml"],
-            "fixtures/rules/unknown-key.toml:12:1: unknown field `prot`, expected one of `name`, `from`, `to`, `proto`, `ports`, `latency_ms`, `avg_kbps`, `peak_kbps`, `verdict`, `expect`, `between`, `severity`, `note`\n   |\n12 | prot = \"udp\"\n   | ^^^^\n  hint: check the key's spelling against the format in the README",
+            "fixtures/rules/unknown-key.toml:12:1: unknown field `prot`, expected one of `name`, `from`, `to`, `proto`, `ports`, `latency_ms`, `avg_kbps`, `peak_kbps`, `verdict`, `expect`, `between`, `severity`, `note`, `service`, `tls_min`, `sni`\n   |\n12 | prot = \"udp\"\n   | ^^^^\n  hint: check the key's spelling against the format in the README",
         ),
         (
             &["check-rules", "fixtures/rules/missing-key.toml"],

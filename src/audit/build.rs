@@ -1,5 +1,6 @@
 //! The finding builders, one per kind family: per-flow groups and their roll-ups (unexpected,
-//! denied, reversed, failed, discouraged, over_latency), bandwidth, and missing. They build
+//! denied, reversed, failed, wrong_service, weak_tls, discouraged, unexpected_sni,
+//! over_latency), bandwidth, and missing. They build
 //! typed findings; the English text is the report's.
 
 use std::collections::BTreeMap;
@@ -117,6 +118,10 @@ fn detail(rules: &Rules, class: Class, agg: &Agg) -> Option<Detail> {
         Kind::Reversed => reversed_detail(class, agg),
         Kind::Failed => failed_detail(agg),
         Kind::OverLatency => latency_detail(rules, class, agg)?,
+        Kind::WrongService | Kind::WeakTls | Kind::UnexpectedSni => Detail::Shown {
+            shown: agg.shown.sorted(),
+            other: agg.shown.other,
+        },
         Kind::Missing | Kind::OverBandwidth => return None,
     })
 }

@@ -1,10 +1,12 @@
 //! What the flows each rule judged showed, finding or not: failed attempts, the round-trip
-//! distribution and the busiest second of a client host. The matrix of a report reads these
+//! distribution, the busiest second of a client host, and how many flows its `service`,
+//! `tls_min` and `sni` could judge. The matrix of a report reads these
 //! per edge (client role -> server role) beside the rules' budgets.
 //!
 //! Memory per rule: the round trips as [`Rtts`] keeps them (at most about 200 KiB) and
 //! [`RTT_BINS`] counters, whatever the number of flows.
 
+use super::content::Checks;
 use super::latency::Rtts;
 
 /// Bins of the round-trip distribution: [`BINS_PER_DECADE`] a decade from 1 µs; the first bin
@@ -53,6 +55,9 @@ pub struct RuleStats {
     /// by address), each with its traffic over time: rules with a bandwidth budget only, where
     /// the audit counts bytes per second. The first holds the rule's busiest second.
     pub top_hosts: Vec<HostPeaks>,
+    /// Rules with `service`, `tls_min` or `sni`: the flows judged against them, and those that
+    /// could not be, by reason (empty for other rules).
+    pub checks: Checks,
 }
 
 /// Client hosts a rule keeps the traffic over time of, for the report's pictures.
@@ -75,11 +80,17 @@ pub struct RuleAcc {
     failed: u64,
     rtts: Rtts,
     bins: Vec<u64>,
+    checks: Checks,
 }
 
 impl RuleAcc {
     pub fn failed(&mut self) {
         self.failed += 1;
+    }
+
+    /// The rule's content checks so far, to count a flow in.
+    pub fn checks(&mut self) -> &mut Checks {
+        &mut self.checks
     }
 
     pub fn rtt(&mut self, ns: i64) {
@@ -104,6 +115,7 @@ impl RuleAcc {
             failed: self.failed,
             rtt,
             top_hosts: Vec::new(),
+            checks: self.checks.clone(),
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Per-flow finding groups, and the roll-ups that take them over when they would multiply.
 //!
-//! A flow of a per-flow kind (unexpected, denied, reversed, failed, discouraged, over_latency)
+//! A flow of a per-flow kind (unexpected, denied, reversed, failed, wrong_service, weak_tls,
+//! discouraged, unexpected_sni, over_latency)
 //! goes to the group of its (kind, rule, protocol, reversal way) — its [`Class`] — and its
 //! (client, server, server port). Two kinds of bucket watch the groups of one class:
 //!
@@ -20,6 +21,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
+use super::content::{ShownList, ShownRef};
 use super::latency::Rtts;
 use super::rollup::Spread;
 use super::{AuditOptions, Kind, MAX_UIDS, Reversal, RollupBy};
@@ -151,6 +153,8 @@ pub struct Agg {
     /// reversed connection: the would-be server ports (observed client ports), as inclusive
     /// ranges, ascending and disjoint.
     pub ports: Vec<(u16, u16)>,
+    /// wrong_service, weak_tls, unexpected_sni: what the flows carried.
+    pub shown: ShownList,
 }
 
 impl Agg {
@@ -168,6 +172,9 @@ impl Agg {
     pub fn add_port(&mut self, p: u16) {
         add_range(&mut self.ports, p, p);
     }
+    pub fn show(&mut self, s: ShownRef<'_>) {
+        self.shown.add(s);
+    }
     pub fn merge(&mut self, o: &Agg) {
         self.seen.merge(&o.seen);
         for (k, n) in &o.outcomes {
@@ -177,6 +184,7 @@ impl Agg {
         for &(a, b) in &o.ports {
             add_range(&mut self.ports, a, b);
         }
+        self.shown.merge(&o.shown);
     }
 }
 

@@ -11,12 +11,14 @@
 //!
 //! The pieces, one concern each: [`judge`] (verdicts), `groups` (per-flow finding groups and
 //! their roll-ups), `rollup` (what a roll-up counts), `latency` (round-trip distributions),
-//! `bandwidth` (per-second bytes in a sliding window), `missing` (required host pairs) and
+//! `bandwidth` (per-second bytes in a sliding window), `missing` (required host pairs),
+//! [`content`] (what a flow carried against the rule's `service`, `tls_min` and `sni`) and
 //! `build` (the finding builders). The English text of a finding is the report's
 //! (`report::audit::message`).
 
 mod bandwidth;
 mod build;
+pub mod content;
 pub mod edges;
 mod groups;
 pub mod judge;
@@ -97,17 +99,21 @@ pub struct Judged {
     pub rule: Option<usize>,
     pub verdict: FlowVerdict,
     /// The finding kind the flow counts in: `unexpected`, `denied`, `reversed`, `failed`,
-    /// `discouraged`, or `over_latency` (its rtt is over the rule's budget); None for an allowed
-    /// flow that conforms. A discouraged flow that also failed, or is over its latency budget,
-    /// counts in two findings: `kind` is the first in report order ([`Kind::ALL`]), `also` the
-    /// other. (Bandwidth is judged per client host and rule, not per flow.)
+    /// `wrong_service`, `weak_tls`, `discouraged`, `unexpected_sni`, or `over_latency` (its
+    /// rtt is over the rule's budget); None for an allowed flow that conforms. An allowed or
+    /// discouraged flow may count in several (a discouraged flow that failed; a flow that
+    /// carried HTTP on an edge that allows TLS 1.2 only is both `wrong_service` and
+    /// `weak_tls`): `kind` is the first of them in report order ([`Kind::ALL`]), `also` the
+    /// others. (Bandwidth is judged per client host and rule, not per flow.)
     pub kind: Option<Kind>,
-    pub also: Option<Kind>,
+    pub also: Kinds,
     /// For `reversed`: which way.
     pub reversed: Option<Reversal>,
 }
 
-/// Kinds of finding, in report order.
+/// Kinds of finding, in report order: the default errors, then the default warnings. A flow
+/// that counts in several findings has the first of them in this order as its primary finding
+/// ([`Judged::kind`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Kind {
     Unexpected,
@@ -115,19 +121,28 @@ pub enum Kind {
     Reversed,
     Missing,
     Failed,
+    WrongService,
+    WeakTls,
     Discouraged,
+    UnexpectedSni,
     OverLatency,
     OverBandwidth,
 }
 
+/// Kinds of finding there are.
+pub const KINDS: usize = 11;
+
 impl Kind {
-    pub const ALL: [Kind; 8] = [
+    pub const ALL: [Kind; KINDS] = [
         Kind::Unexpected,
         Kind::Denied,
         Kind::Reversed,
         Kind::Missing,
         Kind::Failed,
+        Kind::WrongService,
+        Kind::WeakTls,
         Kind::Discouraged,
+        Kind::UnexpectedSni,
         Kind::OverLatency,
         Kind::OverBandwidth,
     ];
@@ -138,7 +153,10 @@ impl Kind {
             Kind::Reversed => "reversed",
             Kind::Missing => "missing",
             Kind::Failed => "failed",
+            Kind::WrongService => "wrong_service",
+            Kind::WeakTls => "weak_tls",
             Kind::Discouraged => "discouraged",
+            Kind::UnexpectedSni => "unexpected_sni",
             Kind::OverLatency => "over_latency",
             Kind::OverBandwidth => "over_bandwidth",
         }
@@ -146,12 +164,96 @@ impl Kind {
     /// The severity a finding of this kind has unless its rule says otherwise.
     pub fn default_severity(self) -> Severity {
         match self {
-            Kind::Unexpected | Kind::Denied | Kind::Reversed | Kind::Missing | Kind::Failed => {
-                Severity::Error
+            Kind::Unexpected
+            | Kind::Denied
+            | Kind::Reversed
+            | Kind::Missing
+            | Kind::Failed
+            | Kind::WrongService
+            | Kind::WeakTls => Severity::Error,
+            Kind::Discouraged | Kind::UnexpectedSni | Kind::OverLatency | Kind::OverBandwidth => {
+                Severity::Warning
             }
-            Kind::Discouraged | Kind::OverLatency | Kind::OverBandwidth => Severity::Warning,
         }
     }
+}
+
+/// A set of finding kinds (the findings one flow counts in), in report order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
+pub struct Kinds(u16);
+
+impl Kinds {
+    pub fn insert(&mut self, k: Kind) {
+        self.0 |= 1 << k as u16;
+    }
+    pub fn contains(self, k: Kind) -> bool {
+        self.0 & (1 << k as u16) != 0
+    }
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+    pub fn len(self) -> usize {
+        self.0.count_ones() as usize
+    }
+    /// The first in report order.
+    pub fn first(self) -> Option<Kind> {
+        self.iter().next()
+    }
+    /// The set without `k`.
+    pub fn without(self, k: Kind) -> Kinds {
+        Kinds(self.0 & !(1 << k as u16))
+    }
+    /// The kinds in report order.
+    pub fn iter(self) -> impl Iterator<Item = Kind> {
+        Kind::ALL.into_iter().filter(move |k| self.contains(*k))
+    }
+    /// The kinds' names in report order, comma separated (`weak_tls,over_latency`), as
+    /// `--flows-out` writes them; None for no kind. Each set's text is made once per process
+    /// and kept (at most one per set of kinds), so that writing it costs no allocation per
+    /// flow.
+    pub fn names(self) -> Option<&'static str> {
+        use std::sync::OnceLock;
+        static NAMES: [OnceLock<Box<str>>; 1 << KINDS] = [const { OnceLock::new() }; 1 << KINDS];
+        if self.is_empty() {
+            return None;
+        }
+        let slot = NAMES.get(usize::from(self.0))?;
+        Some(slot.get_or_init(|| {
+            self.iter()
+                .map(Kind::name)
+                .collect::<Vec<_>>()
+                .join(",")
+                .into_boxed_str()
+        }))
+    }
+}
+
+impl FromIterator<Kind> for Kinds {
+    fn from_iter<I: IntoIterator<Item = Kind>>(it: I) -> Kinds {
+        let mut k = Kinds::default();
+        for x in it {
+            k.insert(x);
+        }
+        k
+    }
+}
+
+/// What flows showed that a rule's `service`, `tls_min` or `sni` does not allow: one entry of
+/// a `wrong_service`, `weak_tls` or `unexpected_sni` finding (see [`content`]).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Shown {
+    /// wrong_service: the flow's `service` as the record has it (`http`, `ssl,http`).
+    Service(String),
+    /// wrong_service, weak_tls: the flow's first bytes were seen and no recogniser knew them.
+    UnknownBytes,
+    /// weak_tls: the TLS version the server chose, below `tls_min` (wire value).
+    Version(u16),
+    /// weak_tls: no TLS at all; the flow's `service` (`http`, `smtp`).
+    Plaintext(String),
+    /// unexpected_sni: the server name the ClientHello asked for.
+    Sni(String),
+    /// unexpected_sni: a ClientHello without a server name.
+    NoSni,
 }
 
 /// Kind-specific figures of a finding.
@@ -194,6 +296,13 @@ pub enum Detail {
     Missing {
         ports: String,
         failed_attempts: u64,
+    },
+    /// wrong_service, weak_tls, unexpected_sni: what the flows carried, with their counts,
+    /// most flows first (at most [`content::MAX_SHOWN`]; `other` counts the flows of the
+    /// rest). What the rule allows is the rule's.
+    Shown {
+        shown: Vec<(Shown, u64)>,
+        other: u64,
     },
 }
 
@@ -394,12 +503,21 @@ pub struct AuditResult {
 
 impl AuditResult {
     /// Findings of each kind, in [`Kind::ALL`] order.
-    pub fn by_kind(&self) -> [u64; 8] {
-        let mut n = [0; 8];
+    pub fn by_kind(&self) -> [u64; KINDS] {
+        let mut n = [0; KINDS];
         for f in &self.findings {
             n[f.kind as usize] += 1;
         }
         n
+    }
+    /// The content checks of every rule with `service`, `tls_min` or `sni`, added up: flows
+    /// judged, and flows not judged by reason (see [`content`]).
+    pub fn checks(&self) -> content::Checks {
+        let mut c = content::Checks::default();
+        for s in &self.rule_stats {
+            c.add(&s.checks);
+        }
+        c
     }
     /// Whether a finding reaches `level`.
     pub fn reaches(&self, level: Severity) -> bool {
@@ -485,11 +603,11 @@ impl<'a> Auditor<'a> {
         let j = judge(self.rules, r);
         self.flows += 1;
         self.by_verdict[j.verdict as usize] += 1;
-        let mut kinds: Vec<Kind> = Vec::with_capacity(2);
+        let mut kinds = Kinds::default();
         match (j.verdict, j.rule) {
             (FlowVerdict::Unexpected, _) => {
                 self.per_flow(Kind::Unexpected, None, None, r, |a| a.note(r));
-                kinds.push(Kind::Unexpected);
+                kinds.insert(Kind::Unexpected);
             }
             (FlowVerdict::Reversed, rule) => {
                 let way = j.reversed.unwrap_or(Reversal::Hosts);
@@ -499,29 +617,30 @@ impl<'a> Auditor<'a> {
                     }
                     a.note(r)
                 });
-                kinds.push(Kind::Reversed);
+                kinds.insert(Kind::Reversed);
             }
             (FlowVerdict::Denied, Some(i)) => {
                 self.rule_flows[i] += 1;
                 self.per_flow(Kind::Denied, Some(i), None, r, |a| a.note(r));
-                kinds.push(Kind::Denied);
+                kinds.insert(Kind::Denied);
             }
             (FlowVerdict::Allowed | FlowVerdict::Discouraged, Some(i)) => {
                 self.rule_flows[i] += 1;
                 if j.verdict == FlowVerdict::Discouraged {
                     self.per_flow(Kind::Discouraged, Some(i), None, r, |a| a.note(r));
-                    kinds.push(Kind::Discouraged);
+                    kinds.insert(Kind::Discouraged);
                 }
-                kinds.extend(self.judged(i, r));
+                self.content(i, r, &mut kinds);
+                self.judged(i, r, &mut kinds);
             }
             _ => {}
         }
-        kinds.sort_unstable();
+        let kind = kinds.first();
         Judged {
             rule: j.rule,
             verdict: j.verdict,
-            kind: kinds.first().copied(),
-            also: kinds.get(1).copied(),
+            kind,
+            also: kind.map_or(kinds, |k| kinds.without(k)),
             reversed: j.reversed,
         }
     }
@@ -694,9 +813,9 @@ impl<'a> Auditor<'a> {
         }
     }
 
-    /// An allowed or discouraged flow: did it get through, how fast, how much. Returns the
-    /// finding kind it adds to, if any.
-    fn judged(&mut self, i: usize, r: &FlowRecord) -> Option<Kind> {
+    /// An allowed or discouraged flow: did it get through, how fast, how much. Adds the
+    /// finding kind it counts in, if any, to `kinds`.
+    fn judged(&mut self, i: usize, r: &FlowRecord, kinds: &mut Kinds) {
         let rule = &self.rules.rules[i];
         let ok = established(r);
         if rule.expect == Expect::Required {
@@ -712,20 +831,47 @@ impl<'a> Auditor<'a> {
                 a.add_outcome(how);
                 a.note(r)
             });
-            return Some(Kind::Failed);
+            kinds.insert(Kind::Failed);
+            return;
         }
         if let Some(rtt) = r.rtt_ns {
             self.rule_acc[i].rtt(rtt);
         }
         let (Some(budget), Some(rtt)) = (rule.latency_ms, r.rtt_ns) else {
-            return None;
+            return;
         };
         let over = rtt as f64 > budget * 1e6;
         self.per_flow(Kind::OverLatency, Some(i), None, r, |a| {
             a.measure(rtt);
             over && a.note(r)
         });
-        over.then_some(Kind::OverLatency)
+        if over {
+            kinds.insert(Kind::OverLatency);
+        }
+    }
+
+    /// An allowed or discouraged flow against its rule's `service`, `tls_min` and `sni` (only
+    /// when the rule has one): adds the findings it counts in to `kinds`, or counts it as
+    /// undecided (see [`content`]).
+    fn content(&mut self, i: usize, r: &FlowRecord, kinds: &mut Kinds) {
+        let rule = &self.rules.rules[i];
+        if !rule.checks_content() {
+            return;
+        }
+        let c = content::check(rule, r, self.rule_acc[i].checks());
+        for (kind, shown) in [
+            (Kind::WrongService, c.service),
+            (Kind::WeakTls, c.tls),
+            (Kind::UnexpectedSni, c.sni),
+        ] {
+            if let Some(shown) = shown {
+                self.per_flow(kind, Some(i), None, r, |a| {
+                    a.show(shown);
+                    a.note(r)
+                });
+                kinds.insert(kind);
+            }
+        }
     }
 
     /// Ends the audit: builds and sorts the findings.

@@ -731,22 +731,22 @@ ports = [443]
     slow.rtt_ns = Some(5_000_000);
     let j = a.add(&slow);
     assert_eq!(
-        (j.verdict, j.kind, j.also),
+        (j.verdict, j.kind, j.also.names()),
         (
             FlowVerdict::Discouraged,
             Some(Kind::Discouraged),
-            Some(Kind::OverLatency)
+            Some("over_latency")
         )
     );
     let j = a.add(&flow("10.0.0.1", "10.0.0.2", 21, "S0", false));
     assert_eq!(
-        (j.kind, j.also),
-        (Some(Kind::Failed), Some(Kind::Discouraged))
+        (j.kind, j.also.names()),
+        (Some(Kind::Failed), Some("discouraged"))
     );
     let j = a.add(&flow("10.0.0.1", "10.0.0.2", 443, "SF", false));
     assert_eq!(
         (j.verdict, j.kind, j.also),
-        (FlowVerdict::Allowed, None, None)
+        (FlowVerdict::Allowed, None, Kinds::default())
     );
     assert_eq!(Kind::OverLatency.name(), "over_latency");
     assert_eq!(Reversal::Connection.name(), "connection");
@@ -780,4 +780,485 @@ fn findings_order_hosts_by_address_not_text() {
             "any"
         ]
     );
+}
+
+// ---- service, TLS, SNI ---------------------------------------------------------------------
+
+use crate::flow::service::{ServiceStatus, TlsInfo};
+
+/// A client and its servers: HTTPS (TLS 1.2 at least, two server names), SMB, mail (plain,
+/// STARTTLS or implicit TLS), a UDP tunnel port that names DNS, and a rule without content
+/// constraints.
+const CONTENT: &str = r#"name = "t"
+[roles]
+c = { hosts = ["10.0.0.1"] }
+s = { hosts = ["10.0.0.2"] }
+[[flows]]
+name = "https"
+from = "c"
+to = "s"
+proto = "tcp"
+ports = [443]
+service = ["ssl"]
+tls_min = "1.2"
+sni = ["store.example.com", "*.example.org"]
+latency_ms = 1.0
+[[flows]]
+name = "smb"
+from = "c"
+to = "s"
+proto = "tcp"
+ports = [445]
+service = ["smb"]
+[[flows]]
+name = "mail"
+from = "c"
+to = "s"
+proto = "tcp"
+ports = [25, 465, 587]
+service = ["SMTP", "ssl"]
+verdict = "discouraged"
+[[flows]]
+name = "tunnel"
+from = "c"
+to = "s"
+proto = "udp"
+ports = [4789]
+service = ["dns"]
+[[flows]]
+name = "plain"
+from = "c"
+to = "s"
+proto = "tcp"
+ports = [8080]
+"#;
+
+/// An established flow to `port` with `service` decided as `status`.
+fn carrying(port: u16, status: ServiceStatus, service: &str) -> FlowRecord {
+    let mut f = flow("10.0.0.1", "10.0.0.2", port, "SF", false);
+    f.service = service.into();
+    f.service_status = status;
+    f
+}
+
+/// A TLS flow to 443: the server's version (None: no ServerHello) and the ClientHello's name.
+fn tls(version: Option<u16>, sni: &str) -> FlowRecord {
+    let mut f = carrying(443, ServiceStatus::Known, "ssl");
+    f.tls = Some(TlsInfo {
+        version,
+        client_version: Some(0x0304),
+        sni: sni.into(),
+        sni_cut: false,
+    });
+    f
+}
+
+/// The flow's findings: primary, then the others.
+fn kinds_of(a: &mut Auditor<'_>, f: &FlowRecord) -> Vec<Kind> {
+    let j = a.add(f);
+    j.kind.into_iter().chain(j.also.iter()).collect()
+}
+
+/// The message of the one finding of `kind`.
+fn message_of(r: &Rules, res: &AuditResult, kind: Kind) -> String {
+    let f: Vec<&Finding> = res.findings.iter().filter(|f| f.kind == kind).collect();
+    assert_eq!(f.len(), 1, "{kind:?}: {:?}", res.findings);
+    crate::report::audit::message(r, f[0])
+}
+
+#[test]
+fn wrong_service_unknown_bytes_and_another_service() {
+    let r = rules(CONTENT);
+    let mut a = Auditor::new(&r, AuditOptions::default());
+    // SMB on the SMB edge conforms; bytes no recogniser knew do not.
+    assert_eq!(
+        kinds_of(&mut a, &carrying(445, ServiceStatus::Known, "smb")),
+        []
+    );
+    let unknown = carrying(445, ServiceStatus::Unknown, "");
+    assert_eq!(kinds_of(&mut a, &unknown), [Kind::WrongService]);
+    // HTTP where TLS 1.2 is required: a wrong service and no TLS at all.
+    let mut http = carrying(443, ServiceStatus::Known, "http");
+    http.uid = "Chttp".into();
+    assert_eq!(kinds_of(&mut a, &http), [Kind::WrongService, Kind::WeakTls]);
+    let res = a.finish();
+    let wrong: Vec<(Option<usize>, u64, &Detail)> = res
+        .findings
+        .iter()
+        .filter(|f| f.kind == Kind::WrongService)
+        .map(|f| (f.rule, f.flows, &f.detail))
+        .collect();
+    assert_eq!(
+        wrong,
+        [
+            (
+                Some(0),
+                1,
+                &Detail::Shown {
+                    shown: vec![(Shown::Service("http".into()), 1)],
+                    other: 0
+                }
+            ),
+            (
+                Some(1),
+                1,
+                &Detail::Shown {
+                    shown: vec![(Shown::UnknownBytes, 1)],
+                    other: 0
+                }
+            ),
+        ]
+    );
+    let msgs: Vec<String> = res
+        .findings
+        .iter()
+        .filter(|f| f.kind == Kind::WrongService)
+        .map(|f| crate::report::audit::message(&r, f))
+        .collect();
+    assert_eq!(
+        msgs,
+        [
+            "http on an edge that allows ssl",
+            "unknown bytes on an edge that allows smb"
+        ]
+    );
+    assert_eq!(
+        message_of(&r, &res, Kind::WeakTls),
+        "no TLS (plaintext http)"
+    );
+    let f = res
+        .findings
+        .iter()
+        .find(|f| f.kind == Kind::WrongService)
+        .unwrap();
+    assert_eq!(
+        (f.severity, f.uids.clone(), f.dst_port),
+        (Severity::Error, vec!["Chttp".to_string()], Some(443))
+    );
+    assert!(res.reaches(Severity::Error));
+}
+
+#[test]
+fn every_named_service_must_be_allowed_and_upgrades_are() {
+    let r = rules(CONTENT);
+    let mut a = Auditor::new(&r, AuditOptions::default());
+    // Plain SMTP, STARTTLS (smtp,ssl) and implicit TLS on 465: all allowed ("SMTP" in the
+    // rule is Zeek's smtp). The rule is discouraged: that is the only finding.
+    for (port, service) in [(25, "smtp"), (587, "smtp,ssl"), (465, "ssl")] {
+        assert_eq!(
+            kinds_of(&mut a, &carrying(port, ServiceStatus::Known, service)),
+            [Kind::Discouraged],
+            "{service}"
+        );
+    }
+    // SMTP that turned into HTTP: one name is not allowed.
+    assert_eq!(
+        kinds_of(&mut a, &carrying(25, ServiceStatus::Known, "smtp,http")),
+        [Kind::WrongService, Kind::Discouraged]
+    );
+    // TLS from the client answered in HTTP by the server, on the TLS edge.
+    let mut f = tls(Some(0x0303), "store.example.com");
+    f.service = "ssl,http".into();
+    assert_eq!(kinds_of(&mut a, &f), [Kind::WrongService]);
+    let res = a.finish();
+    let msgs: Vec<String> = res
+        .findings
+        .iter()
+        .filter(|f| f.kind == Kind::WrongService)
+        .map(|f| crate::report::audit::message(&r, f))
+        .collect();
+    assert_eq!(
+        msgs,
+        [
+            "ssl,http on an edge that allows ssl",
+            "smtp,http on an edge that allows smtp, ssl"
+        ]
+    );
+}
+
+#[test]
+fn tunnels_never_count_as_a_service() {
+    let r = rules(CONTENT);
+    let mut a = Auditor::new(&r, AuditOptions::default());
+    let mut f = flow("10.0.0.1", "10.0.0.2", 4789, "SF", false);
+    f.proto = Proto::Udp;
+    f.service_status = ServiceStatus::Known;
+    for service in ["vxlan", "dns", "vxlan,dns"] {
+        f.service = service.into();
+        assert_eq!(kinds_of(&mut a, &f), [], "{service}");
+    }
+    f.service = "vxlan,ntp".into();
+    assert_eq!(kinds_of(&mut a, &f), [Kind::WrongService]);
+}
+
+#[test]
+fn weak_tls_below_the_minimum_and_undecided_without_a_server_hello() {
+    let r = rules(CONTENT);
+    let mut a = Auditor::new(&r, AuditOptions::default());
+    assert_eq!(
+        kinds_of(&mut a, &tls(Some(0x0303), "store.example.com")),
+        []
+    );
+    assert_eq!(
+        kinds_of(&mut a, &tls(Some(0x0304), "store.example.com")),
+        []
+    );
+    assert_eq!(
+        kinds_of(&mut a, &tls(Some(0x0301), "store.example.com")),
+        [Kind::WeakTls]
+    );
+    // The ClientHello, and no ServerHello: the version is not known, so not judged.
+    assert_eq!(kinds_of(&mut a, &tls(None, "store.example.com")), []);
+    // A record that names ssl without the handshake's details (a Zeek conn.log): the same.
+    assert_eq!(
+        kinds_of(&mut a, &carrying(443, ServiceStatus::Known, "ssl")),
+        []
+    );
+    let res = a.finish();
+    assert_eq!(
+        message_of(&r, &res, Kind::WeakTls),
+        "TLSv10 < tls_min TLSv12"
+    );
+    let c = &res.rule_stats[0].checks;
+    assert_eq!((c.decided, c.tls_undecided), (5, 2));
+    // The same record without details: its server name is not known either.
+    assert_eq!(c.sni_undecided, 1);
+}
+
+#[test]
+fn plaintext_on_an_edge_that_requires_tls() {
+    let text = CONTENT.replace(
+        "service = [\"SMTP\", \"ssl\"]",
+        "service = [\"SMTP\", \"ssl\"]\ntls_min = \"TLS 1.2\"",
+    );
+    let r = rules(&text);
+    assert_eq!(r.rules[2].tls_min, Some(0x0303));
+    let mut a = Auditor::new(&r, AuditOptions::default());
+    // STARTTLS at TLS 1.2 passes; plain SMTP is not encrypted; unknown bytes neither.
+    let mut upgraded = carrying(587, ServiceStatus::Known, "smtp,ssl");
+    upgraded.tls = Some(TlsInfo {
+        version: Some(0x0303),
+        ..TlsInfo::default()
+    });
+    assert_eq!(kinds_of(&mut a, &upgraded), [Kind::Discouraged]);
+    assert_eq!(
+        kinds_of(&mut a, &carrying(25, ServiceStatus::Known, "smtp")),
+        [Kind::WeakTls, Kind::Discouraged]
+    );
+    let mut unknown = carrying(25, ServiceStatus::Unknown, "");
+    unknown.uid = "Cunknown".into();
+    assert_eq!(
+        kinds_of(&mut a, &unknown),
+        [Kind::WrongService, Kind::WeakTls, Kind::Discouraged]
+    );
+    let res = a.finish();
+    assert_eq!(
+        message_of(&r, &res, Kind::WeakTls),
+        "no TLS (unknown bytes) (1 flow); no TLS (plaintext smtp) (1 flow)"
+    );
+}
+
+#[test]
+fn server_names_exact_wildcard_mismatch_none_and_cut() {
+    let r = rules(CONTENT);
+    let mut a = Auditor::new(&r, AuditOptions::default());
+    for ok in [
+        "store.example.com",
+        "STORE.Example.COM",
+        "store.example.com.",
+        "a.example.org",
+        "a.b.example.org",
+    ] {
+        assert_eq!(kinds_of(&mut a, &tls(Some(0x0303), ok)), [], "{ok}");
+    }
+    for bad in [
+        "example.org",
+        "evil.example.com",
+        "xexample.org",
+        "evil.net",
+    ] {
+        assert_eq!(
+            kinds_of(&mut a, &tls(Some(0x0303), bad)),
+            [Kind::UnexpectedSni],
+            "{bad}"
+        );
+    }
+    // A ClientHello without a server name.
+    assert_eq!(
+        kinds_of(&mut a, &tls(Some(0x0303), "")),
+        [Kind::UnexpectedSni]
+    );
+    // The name lay past the captured bytes: not judged.
+    let mut cut = tls(Some(0x0303), "");
+    cut.tls.as_mut().unwrap().sni_cut = true;
+    assert_eq!(kinds_of(&mut a, &cut), []);
+    let res = a.finish();
+    let f: Vec<&Finding> = res
+        .findings
+        .iter()
+        .filter(|f| f.kind == Kind::UnexpectedSni)
+        .collect();
+    assert_eq!(f.len(), 1);
+    assert_eq!((f[0].flows, f[0].severity), (5, Severity::Warning));
+    assert_eq!(
+        message_of(&r, &res, Kind::UnexpectedSni),
+        "SNI evil.example.com (1 flow); SNI evil.net (1 flow); SNI example.org (1 flow); \
+         SNI xexample.org (1 flow); no SNI (1 flow), not in the rule's sni \
+         (store.example.com, *.example.org)"
+    );
+    let c = &res.rule_stats[0].checks;
+    assert_eq!((c.decided, c.sni_undecided, c.tls_undecided), (11, 1, 0));
+}
+
+#[test]
+fn undecided_flows_are_counted_by_reason_not_judged() {
+    let r = rules(CONTENT);
+    let mut a = Auditor::new(&r, AuditOptions::default());
+    for (status, n) in [
+        (ServiceStatus::NoPayload, 3),
+        (ServiceStatus::MidStream, 2),
+        (ServiceStatus::Cut, 1),
+        (ServiceStatus::NotInSource, 4),
+    ] {
+        for _ in 0..n {
+            // Whatever else the record says, nothing about its content is judged.
+            let mut f = tls(Some(0x0300), "evil.net");
+            f.service = "http".into();
+            f.service_status = status;
+            assert_eq!(kinds_of(&mut a, &f), [], "{status:?}");
+        }
+    }
+    // A failed attempt (no payload) on the SMB edge: failed, and undecided.
+    let mut s0 = flow("10.0.0.1", "10.0.0.2", 445, "S0", false);
+    s0.service_status = ServiceStatus::NoPayload;
+    assert_eq!(kinds_of(&mut a, &s0), [Kind::Failed]);
+    // A rule without service, tls_min or sni counts nothing.
+    a.add(&carrying(8080, ServiceStatus::NoPayload, ""));
+    let res = a.finish();
+    let c = &res.rule_stats[0].checks;
+    assert_eq!((c.decided, c.undecided), (0, [0, 0, 3, 2, 1, 4]));
+    assert_eq!(c.undecided_flows(), 10);
+    assert_eq!(
+        c.undecided_reasons().collect::<Vec<_>>(),
+        [
+            ("no payload", 3),
+            ("mid-stream", 2),
+            ("cut", 1),
+            ("not in source", 4)
+        ]
+    );
+    assert_eq!(res.rule_stats[1].checks.undecided, [0, 0, 1, 0, 0, 0]);
+    assert!(res.rule_stats[4].checks.is_empty());
+    let total = res.checks();
+    assert_eq!((total.undecided_flows(), total.decided), (11, 0));
+    assert!(res.findings.iter().all(|f| f.kind == Kind::Failed));
+}
+
+#[test]
+fn content_findings_are_findings_like_the_others() {
+    let r = rules(CONTENT);
+    let mut a = Auditor::new(&r, AuditOptions::default()).raising();
+    // Two clients' worth of flows to one server: the HTTP one is also slow.
+    let mut http = carrying(443, ServiceStatus::Known, "http");
+    http.uid = "C1".into();
+    http.ts_ns = 5 * NS;
+    http.rtt_ns = Some(3_000_000);
+    let j = a.add(&http);
+    assert_eq!(j.kind, Some(Kind::WrongService));
+    assert_eq!(
+        j.also.iter().collect::<Vec<_>>(),
+        [Kind::WeakTls, Kind::OverLatency]
+    );
+    assert_eq!(j.also.names(), Some("weak_tls,over_latency"));
+    let raised: Vec<(Kind, Option<String>)> = a.take_raised().map(|x| (x.kind, x.uid)).collect();
+    assert_eq!(
+        raised,
+        [
+            (Kind::WrongService, Some("C1".to_string())),
+            (Kind::WeakTls, Some("C1".to_string())),
+            (Kind::OverLatency, Some("C1".to_string())),
+        ]
+    );
+    let mut again = http.clone();
+    again.uid = "C2".into();
+    again.ts_ns = 9 * NS;
+    again.rtt_ns = None;
+    again.service = "ssh".into();
+    a.add(&again);
+    assert_eq!(a.take_raised().count(), 0);
+    let res = a.finish();
+    let f = res
+        .findings
+        .iter()
+        .find(|f| f.kind == Kind::WrongService)
+        .unwrap();
+    assert_eq!(
+        (f.flows, f.first_ns, f.last_ns, f.uids.clone()),
+        (
+            2,
+            Some(5 * NS),
+            Some(9 * NS),
+            vec!["C1".into(), "C2".into()]
+        )
+    );
+    assert_eq!(
+        crate::report::audit::message(&r, f),
+        "http (1 flow), ssh (1 flow) on an edge that allows ssl"
+    );
+    assert_eq!(res.by_kind()[Kind::WrongService as usize], 1);
+    // Report order: errors (wrong_service, weak_tls) before the warning.
+    let order: Vec<Kind> = res.findings.iter().map(|f| f.kind).collect();
+    assert_eq!(
+        order,
+        [Kind::WrongService, Kind::WeakTls, Kind::OverLatency]
+    );
+}
+
+#[test]
+fn content_findings_roll_up_and_keep_what_they_saw() {
+    // 150 clients of the "c" role each carry a service other than TLS once, twelve distinct
+    // services among them: eight kept, the flows of the rest counted together.
+    let r = rules(&CONTENT.replace("[\"10.0.0.1\"]", "[\"10.1.0.0/16\"]"));
+    let mut a = Auditor::new(&r, AuditOptions::default());
+    let names = [
+        "http", "ssh", "smb", "dns", "ftp", "irc", "imap", "pop3", "sip", "rdp", "rfb", "tds",
+    ];
+    for c in 0..150u32 {
+        let mut f = carrying(443, ServiceStatus::Known, names[c as usize % names.len()]);
+        f.orig_h = v4(0x0a01_0000 + c);
+        f.uid = compact_str::format_compact!("C{c:03}");
+        a.add(&f);
+    }
+    let res = a.finish();
+    let f = res
+        .findings
+        .iter()
+        .find(|f| f.kind == Kind::WrongService)
+        .unwrap();
+    assert_eq!(f.rollup.as_ref().map(|r| r.clients), Some(150));
+    let Detail::Shown { shown, other } = &f.detail else {
+        panic!()
+    };
+    assert_eq!(shown.len(), content::MAX_SHOWN);
+    assert_eq!(shown.iter().map(|s| s.1).sum::<u64>() + other, 150);
+}
+
+#[test]
+fn kinds_sets_and_their_names() {
+    let k: Kinds = [Kind::OverLatency, Kind::WrongService, Kind::Discouraged]
+        .into_iter()
+        .collect();
+    assert_eq!(k.len(), 3);
+    assert_eq!(k.first(), Some(Kind::WrongService));
+    assert_eq!(k.names(), Some("wrong_service,discouraged,over_latency"));
+    assert_eq!(
+        k.without(Kind::WrongService).names(),
+        Some("discouraged,over_latency")
+    );
+    assert_eq!(Kinds::default().names(), None);
+    let all: Kinds = Kind::ALL.into_iter().collect();
+    assert_eq!(all.len(), KINDS);
+    assert_eq!(all.names().unwrap().split(',').count(), KINDS);
+    assert_eq!(Kind::WeakTls.default_severity(), Severity::Error);
+    assert_eq!(Kind::UnexpectedSni.name(), "unexpected_sni");
 }

@@ -203,7 +203,7 @@ impl FlowSink for AuditSink<'_> {
                 verdict: j.verdict.name(),
                 audit: Some(AuditFields {
                     finding: j.kind.map(|k| k.name()),
-                    also: j.also.map(|k| k.name()),
+                    also: j.also.names(),
                     reversed: j.reversed.map(|w| w.name()),
                 }),
             };

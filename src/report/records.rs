@@ -365,7 +365,8 @@ pub struct Verdicted<'a> {
 pub struct AuditFields {
     /// The kind of finding the flow counts in (None: it conforms).
     pub finding: Option<&'static str>,
-    /// A second finding it also counts in (a discouraged flow that failed or was slow).
+    /// The other findings it counts in, comma separated in report order (a discouraged flow
+    /// that failed or was slow; a flow that carried the wrong service over weak TLS).
     pub also: Option<&'static str>,
     /// For a reversed flow: `hosts` (the server called its client on the server port) or
     /// `connection` (the other end opened the connection the rule allows).
@@ -411,7 +412,7 @@ pub static AUDIT_FIELDS: &[VerdictField] = &[
     VerdictField {
         name: "also",
         zeek_type: "string",
-        meaning: "a second finding it counts in: a discouraged flow that also failed or was over its latency budget",
+        meaning: "the other findings it counts in, comma separated in report order (a discouraged flow that also failed or was over its latency budget; a flow that carried the wrong service over weak TLS)",
         get: |v| v.audit.and_then(|a| a.also).map_or(Cell::Unset, Cell::Code),
     },
     VerdictField {

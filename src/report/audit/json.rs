@@ -17,6 +17,21 @@
 //! - `over_bandwidth`: `avg_kbps`, `peak_kbps`, `avg_budget_kbps`, `peak_budget_kbps`,
 //!   `active_seconds`, `ip_bytes`.
 //! - `missing`: `ports`, `failed_attempts`.
+//! - `wrong_service`: `services` (`{"http": 2, "ssl,http": 1}`: the flows' `service` as the
+//!   records have it, with their flows), `unknown_bytes` (flows whose bytes no recogniser
+//!   knew), `allowed_services` (the rule's `service`), `other_flows` (flows past the distinct
+//!   services kept, 8).
+//! - `weak_tls`: `tls_min` (`"TLSv12"`), `tls_versions` (`{"TLSv10": 3}`: the server's choice,
+//!   below `tls_min`), `plaintext` (`{"http": 1}`: flows with no TLS at all, by service),
+//!   `unknown_bytes` (no TLS, bytes no recogniser knew), `other_flows`.
+//! - `unexpected_sni`: `server_names` (`{"evil.example.net": 2}`), `no_sni` (ClientHellos
+//!   without a server name), `allowed_sni` (the rule's `sni`), `other_flows`.
+//!
+//! When a rule has `service`, `tls_min` or `sni`, the summary and each such rule's usage say
+//! how many flows were judged against them (`service_judged`) and how many could not be:
+//! `service_undecided` (by the record's status: `no payload`, `mid-stream`, `cut`,
+//! `not in source`), `tls_undecided` (TLS without a ServerHello), `sni_undecided` (the
+//! ClientHello's server name cut, or no ClientHello seen).
 //!
 //! A rolled-up finding (many clients to one server port, or one client to many targets) has
 //! `src_ip` null (many clients) or `dst_ip` and `dst_port` null (many targets), and a `rollup`
@@ -41,8 +56,10 @@ use std::io::{self, Write};
 use serde_json::{Value, json};
 
 use super::{AuditDoc, JSON_VERSION, escape};
-use crate::audit::{Detail, Finding, FlowVerdict, Kind, Raised, Rollup, ranges_text};
+use crate::audit::content::Checks;
+use crate::audit::{Detail, Finding, FlowVerdict, Kind, Raised, Rollup, Shown, ranges_text};
 use crate::decode::linktype;
+use crate::flow::service::{ServiceStatus, tls_version_name};
 use crate::report::Secs;
 use crate::rules::{Rules, Severity};
 use crate::stats::{Stats, ethertype_name, ip_proto_name};
@@ -227,11 +244,84 @@ fn finding_json(rules: &Rules, f: &Finding) -> Value {
             m.insert("ports".into(), json!(ports));
             m.insert("failed_attempts".into(), json!(failed_attempts));
         }
+        Detail::Shown { shown, other } => {
+            shown_json(m, rules, f, shown);
+            m.insert("other_flows".into(), json!(other));
+        }
     }
     if let Some(r) = &f.rollup {
         m.insert("rollup".into(), rollup_json(r));
     }
     v
+}
+
+/// A content finding's figures: what its flows carried, by kind, and what the rule allows.
+fn shown_json(
+    m: &mut serde_json::Map<String, Value>,
+    rules: &Rules,
+    f: &Finding,
+    shown: &[(Shown, u64)],
+) {
+    let rule = f.rule.map(|i| &rules.rules[i]);
+    let mut named = serde_json::Map::new();
+    let mut versions = serde_json::Map::new();
+    let mut unknown = 0;
+    let mut no_sni = 0;
+    for (s, n) in shown {
+        match s {
+            Shown::Service(x) | Shown::Plaintext(x) | Shown::Sni(x) => {
+                named.insert(x.clone(), json!(n));
+            }
+            Shown::Version(v) => {
+                versions.insert(tls_version_name(*v).into_owned(), json!(n));
+            }
+            Shown::UnknownBytes => unknown += n,
+            Shown::NoSni => no_sni += n,
+        }
+    }
+    match f.kind {
+        Kind::WrongService => {
+            m.insert("services".into(), Value::Object(named));
+            m.insert("unknown_bytes".into(), json!(unknown));
+            m.insert(
+                "allowed_services".into(),
+                json!(rule.map_or(Vec::new(), |r| r.service.clone())),
+            );
+        }
+        Kind::WeakTls => {
+            m.insert("tls_min".into(), json!(rule.and_then(|r| r.tls_min_text())));
+            m.insert("tls_versions".into(), Value::Object(versions));
+            m.insert("plaintext".into(), Value::Object(named));
+            m.insert("unknown_bytes".into(), json!(unknown));
+        }
+        _ => {
+            m.insert("server_names".into(), Value::Object(named));
+            m.insert("no_sni".into(), json!(no_sni));
+            m.insert(
+                "allowed_sni".into(),
+                json!(rule.map_or(Vec::new(), |r| {
+                    r.sni
+                        .iter()
+                        .map(|p| p.as_str().to_string())
+                        .collect::<Vec<_>>()
+                })),
+            );
+        }
+    }
+}
+
+/// What content checks judged and could not (see the module's documentation), into `m`.
+fn checks_json(m: &mut serde_json::Map<String, Value>, c: &Checks) {
+    m.insert("service_judged".into(), json!(c.decided));
+    let undecided: serde_json::Map<String, Value> = ServiceStatus::ALL
+        .iter()
+        .zip(c.undecided)
+        .filter(|(s, _)| s.undecided())
+        .map(|(s, n)| (s.name().to_string(), json!(n)))
+        .collect();
+    m.insert("service_undecided".into(), Value::Object(undecided));
+    m.insert("tls_undecided".into(), json!(c.tls_undecided));
+    m.insert("sni_undecided".into(), json!(c.sni_undecided));
 }
 
 fn rollup_json(r: &Rollup) -> Value {
@@ -316,6 +406,32 @@ pub fn audit_json(doc: &AuditDoc<'_>) -> Value {
         v["summary"]["duplicates_merged"] = json!(doc.merge.merged);
         v["summary"]["merge_released_early"] = json!(doc.merge.released_early);
     }
+    // Only when a rule says what its flows may carry.
+    if doc.rules.rules.iter().any(|r| r.checks_content()) {
+        if let Value::Object(m) = &mut v["summary"] {
+            checks_json(m, &doc.result.checks());
+        }
+        if let Value::Array(usage) = &mut v["rule_usage"] {
+            for ((rule, u), stats) in doc
+                .rules
+                .rules
+                .iter()
+                .zip(usage.iter_mut())
+                .zip(&doc.result.rule_stats)
+            {
+                let (true, Value::Object(m)) = (rule.checks_content(), u) else {
+                    continue;
+                };
+                m.insert("service".into(), json!(rule.service));
+                m.insert("tls_min".into(), json!(rule.tls_min_text()));
+                m.insert(
+                    "sni".into(),
+                    json!(rule.sni.iter().map(|p| p.as_str()).collect::<Vec<_>>()),
+                );
+                checks_json(m, &stats.checks);
+            }
+        }
+    }
     // Only when tunnel-endpoint flows were left out (--skip-tunnel-endpoints).
     if doc.result.tunnel_endpoints > 0 {
         v["summary"]["tunnel_endpoints_not_judged"] = json!(doc.result.tunnel_endpoints);
@@ -331,7 +447,7 @@ fn audit_json_all(doc: &AuditDoc<'_>) -> Value {
         .map(|v| (v.name().to_string(), json!(r.by_verdict[*v as usize])))
         .collect();
     let kinds = r.by_kind();
-    let by_kind: serde_json::Map<String, Value> = Kind::ALL
+    let by_kind: serde_json::Map<String, Value> = super::report_kinds(rules)
         .iter()
         .map(|k| (k.name().to_string(), json!(kinds[*k as usize])))
         .collect();

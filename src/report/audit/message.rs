@@ -2,8 +2,9 @@
 //! is built from. One function per kind family, from the typed finding.
 
 use crate::audit::{
-    Detail, Finding, Kind, Reversal, Rollup, RollupBy, fmt_num, ms, ranges_text, thousands,
+    Detail, Finding, Kind, Reversal, Rollup, RollupBy, Shown, fmt_num, ms, ranges_text, thousands,
 };
+use crate::flow::service::tls_version_name;
 use crate::rules::Rules;
 
 /// Port ranges shown in a message before "…".
@@ -26,6 +27,7 @@ pub fn message(rules: &Rules, f: &Finding) -> String {
         Kind::OverLatency => latency(f),
         Kind::OverBandwidth => bandwidth(rules, f),
         Kind::Missing => missing(rules, f),
+        Kind::WrongService | Kind::WeakTls | Kind::UnexpectedSni => content(rules, f),
     };
     match (&f.rollup, f.kind) {
         // Unexpected and reversed messages name the hosts themselves.
@@ -259,4 +261,66 @@ fn missing(rules: &Rules, f: &Finding) -> String {
             n => format!(" ({n} failed attempts)"),
         }
     )
+}
+
+/// What a wrong_service, weak_tls or unexpected_sni finding's flows carried, as a message says
+/// it: `http`, `TLSv10 < tls_min TLSv12`, `no TLS (plaintext http)`, `SNI evil.example.net`.
+pub fn shown_text(kind: Kind, s: &Shown, tls_min: Option<u16>) -> String {
+    match s {
+        Shown::Service(x) => x.clone(),
+        Shown::UnknownBytes if kind == Kind::WeakTls => "no TLS (unknown bytes)".to_string(),
+        Shown::UnknownBytes => "unknown bytes".to_string(),
+        Shown::Version(v) => match tls_min {
+            Some(m) => format!("{} < tls_min {}", tls_version_name(*v), tls_version_name(m)),
+            None => tls_version_name(*v).into_owned(),
+        },
+        Shown::Plaintext(x) if x.is_empty() => "no TLS".to_string(),
+        Shown::Plaintext(x) => format!("no TLS (plaintext {x})"),
+        Shown::Sni(x) => format!("SNI {x}"),
+        Shown::NoSni => "no SNI".to_string(),
+    }
+}
+
+/// wrong_service: "http on an edge that allows ssl"; weak_tls: "TLSv10 < tls_min TLSv12";
+/// unexpected_sni: "SNI evil.example.net, not in the rule's sni (*.example.com)". With several
+/// things seen, each with its flows.
+fn content(rules: &Rules, f: &Finding) -> String {
+    let Detail::Shown { shown, other } = &f.detail else {
+        return String::new();
+    };
+    let rule = f.rule.map(|i| &rules.rules[i]);
+    let tls_min = rule.and_then(|r| r.tls_min);
+    let several = shown.len() > 1 || *other > 0;
+    let mut parts: Vec<String> = shown
+        .iter()
+        .map(|(s, n)| {
+            let t = shown_text(f.kind, s, tls_min);
+            if several {
+                format!("{t} ({} {})", n, if *n == 1 { "flow" } else { "flows" })
+            } else {
+                t
+            }
+        })
+        .collect();
+    if *other > 0 {
+        parts.push(format!(
+            "{} more {} with others",
+            other,
+            if *other == 1 { "flow" } else { "flows" }
+        ));
+    }
+    let seen = parts.join(if f.kind == Kind::WrongService {
+        ", "
+    } else {
+        "; "
+    });
+    match (f.kind, rule) {
+        (Kind::WrongService, Some(r)) => {
+            format!("{seen} on an edge that allows {}", r.service_text())
+        }
+        (Kind::UnexpectedSni, Some(r)) => {
+            format!("{seen}, not in the rule's sni ({})", r.sni_text())
+        }
+        _ => seen,
+    }
 }

@@ -7,16 +7,16 @@ mod text;
 
 use std::io::{self, Write};
 
-use crate::audit::{AuditResult, fmt_num};
+use crate::audit::{AuditResult, Kind, fmt_num};
 use crate::engine::InputSummary;
 use crate::flow::TableStats;
 use crate::rules::Rules;
 
 pub use json::{audit_json, skipped_counts, write_audit_json, write_raised_line};
-pub use message::message;
+pub use message::{message, shown_text};
 use text::table;
 pub use text::{DEFAULT_TEXT_ROWS, write_audit_text};
-pub(crate) use text::{client_cell, groups, server_cell};
+pub(crate) use text::{checks_text, client_cell, groups, server_cell};
 
 /// Format version of the JSON document.
 pub const JSON_VERSION: u64 = 1;
@@ -65,6 +65,25 @@ pub fn escape(s: &str) -> String {
         }
     }
     out
+}
+
+/// The kinds of finding the rules can raise, in report order: every kind, but
+/// `wrong_service`, `weak_tls` and `unexpected_sni` only when a rule has `service`, `tls_min`
+/// or `sni` (the JSON document's `findings_by_kind`, the HTML page's filters and timeline
+/// lanes), so that the reports of a matrix without them are as they were.
+pub fn report_kinds(rules: &Rules) -> Vec<Kind> {
+    let content = rules.rules.iter().any(|r| r.checks_content());
+    Kind::ALL
+        .into_iter()
+        .filter(|k| {
+            content || !matches!(k, Kind::WrongService | Kind::WeakTls | Kind::UnexpectedSni)
+        })
+        .collect()
+}
+
+/// Text, or "-" for none.
+fn or_dash(s: String) -> String {
+    if s.is_empty() { "-".to_string() } else { s }
 }
 
 /// Writes the matrix as `check-rules` shows it: roles with their hosts, then every rule.
@@ -123,6 +142,9 @@ pub fn write_matrix(w: &mut dyn Write, rules: &Rules) -> io::Result<()> {
         "TO".into(),
         "PROTO".into(),
         "PORTS".into(),
+        "SERVICE".into(),
+        "TLS MIN".into(),
+        "SNI".into(),
         "BETWEEN".into(),
         "LATENCY".into(),
         "AVG".into(),
@@ -141,6 +163,9 @@ pub fn write_matrix(w: &mut dyn Write, rules: &Rules) -> io::Result<()> {
             escape(&rules.roles[rule.to].name),
             rule.proto.name().to_string(),
             rule.ports_text(),
+            or_dash(rule.service_text()),
+            rule.tls_min_text().unwrap_or_else(|| "-".to_string()),
+            or_dash(escape(&rule.sni_text())),
             rule.between.name().to_string(),
             rule.latency_ms
                 .map_or("-".to_string(), |v| format!("{} ms", fmt_num(v))),

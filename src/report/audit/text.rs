@@ -7,10 +7,11 @@ use std::io::{self, Write};
 use super::message::ranges_short;
 use super::{AuditDoc, escape};
 use crate::audit::{
-    Detail, Finding, FlowVerdict, Kind, Reversal, Rollup, RollupBy, fmt_num, ms, thousands,
+    Detail, Finding, FlowVerdict, Kind, Reversal, Rollup, RollupBy, Shown, fmt_num, ms, thousands,
 };
+use crate::flow::service::tls_version_name;
 use crate::report::iso_time;
-use crate::rules::Severity;
+use crate::rules::{Rules, Severity};
 
 /// Finding rows shown per kind in the text report by default.
 pub const DEFAULT_TEXT_ROWS: usize = 20;
@@ -62,8 +63,8 @@ fn when(ns: Option<i64>) -> String {
 }
 
 /// A short figure column per kind, and a roll-up's hosts.
-fn detail_text(f: &Finding) -> String {
-    let d = kind_text(f);
+fn detail_text(rules: &Rules, f: &Finding) -> String {
+    let d = kind_text(rules, f);
     match &f.rollup {
         Some(r) => {
             let r = rollup_text(r);
@@ -77,8 +78,41 @@ fn detail_text(f: &Finding) -> String {
     }
 }
 
-fn kind_text(f: &Finding) -> String {
+/// What a content finding's flows carried, in a row: `http`, `TLSv10`, `plaintext http`,
+/// `evil.example.net`, `no SNI`.
+fn shown_short(s: &Shown) -> String {
+    match s {
+        Shown::Service(x) => escape(x),
+        Shown::UnknownBytes => "unknown bytes".to_string(),
+        Shown::Version(v) => tls_version_name(*v).into_owned(),
+        Shown::Plaintext(x) if x.is_empty() => "no TLS".to_string(),
+        Shown::Plaintext(x) => format!("plaintext {}", escape(x)),
+        Shown::Sni(x) => escape(x),
+        Shown::NoSni => "no SNI".to_string(),
+    }
+}
+
+fn kind_text(rules: &Rules, f: &Finding) -> String {
     match &f.detail {
+        Detail::Shown { shown, other } => {
+            let mut parts: Vec<String> = shown
+                .iter()
+                .map(|(s, n)| format!("{n} {}", shown_short(s)))
+                .collect();
+            if *other > 0 {
+                parts.push(format!("{other} other"));
+            }
+            let rule = f.rule.map(|i| &rules.rules[i]);
+            let allows = match (f.kind, rule) {
+                (Kind::WrongService, Some(r)) => format!("; allows {}", r.service_text()),
+                (Kind::WeakTls, Some(r)) => r
+                    .tls_min_text()
+                    .map_or(String::new(), |m| format!("; tls_min {m}")),
+                (Kind::UnexpectedSni, Some(r)) => format!("; sni {}", r.sni_text()),
+                _ => String::new(),
+            };
+            format!("{}{allows}", parts.join(", "))
+        }
         Detail::None => String::new(),
         Detail::Reversed { way, server_ports } => match way {
             Reversal::Hosts => String::new(),
@@ -137,6 +171,46 @@ fn kind_text(f: &Finding) -> String {
             count(*failed_attempts, "failed attempt")
         ),
     }
+}
+
+/// What content checks judged and could not: "120 flows judged; 10 undecided (8 no payload,
+/// 2 mid-stream); TLS version undecided in 3 (no ServerHello); server name undecided in 1
+/// (cut, or no ClientHello)". `long`: say against what (the header line).
+pub(crate) fn checks_text(c: &crate::audit::content::Checks, long: bool) -> String {
+    let mut parts = vec![format!(
+        "{} judged{}",
+        count(c.decided, "flow"),
+        if long {
+            " against the rules' service, tls_min and sni"
+        } else {
+            ""
+        }
+    )];
+    let undecided = c.undecided_flows();
+    if undecided > 0 {
+        let why: Vec<String> = c
+            .undecided_reasons()
+            .map(|(why, n)| format!("{} {why}", thousands(n)))
+            .collect();
+        parts.push(format!(
+            "{} undecided ({})",
+            thousands(undecided),
+            why.join(", ")
+        ));
+    }
+    if c.tls_undecided > 0 {
+        parts.push(format!(
+            "TLS version undecided in {} (no ServerHello)",
+            thousands(c.tls_undecided)
+        ));
+    }
+    if c.sni_undecided > 0 {
+        parts.push(format!(
+            "server name undecided in {} (cut, or no ClientHello)",
+            thousands(c.sni_undecided)
+        ));
+    }
+    parts.join("; ")
 }
 
 /// "1 flow", "2 flows".
@@ -482,6 +556,9 @@ pub fn write_audit_text(
             }
         ),
     ]);
+    if rules.rules.iter().any(|x| x.checks_content()) {
+        head.push(vec!["service".into(), checks_text(&r.checks(), true)]);
+    }
     if r.tunnel_endpoints > 0 {
         head.push(vec![
             "not judged".into(),
@@ -535,7 +612,7 @@ pub fn write_audit_text(
                 f.flows.to_string(),
                 when(f.first_ns),
                 when(f.last_ns),
-                match detail_text(f) {
+                match detail_text(rules, f) {
                     d if d.is_empty() => "-".to_string(),
                     d => d,
                 },
@@ -561,9 +638,13 @@ pub fn write_audit_text(
 
     writeln!(w)?;
     writeln!(w, "{}", p.bold("rules"))?;
+    let content = rules.rules.iter().any(|x| x.checks_content());
     let mut rows = vec![vec!["RULE".to_string(), "VERDICT".into(), "FLOWS".into()]];
-    for (rule, n) in rules.rules.iter().zip(r.rule_flows.iter()) {
-        rows.push(vec![
+    if content {
+        rows[0].push("SERVICE, TLS, SNI".into());
+    }
+    for (i, (rule, n)) in rules.rules.iter().zip(r.rule_flows.iter()).enumerate() {
+        let mut row = vec![
             escape(&rule.name),
             rule.verdict.name().to_string(),
             if *n == 0 {
@@ -571,7 +652,14 @@ pub fn write_audit_text(
             } else {
                 n.to_string()
             },
-        ]);
+        ];
+        if content {
+            row.push(match r.rule_stats.get(i) {
+                Some(s) if rule.checks_content() => checks_text(&s.checks, false),
+                _ => "-".to_string(),
+            });
+        }
+        rows.push(row);
     }
     table(w, "  ", &rows)?;
 
@@ -637,6 +725,49 @@ mod tests {
     }
 
     #[test]
+    fn check_rules_shows_service_tls_min_and_sni() {
+        let r = crate::rules::from_text(
+            "name = \"t\"\n[roles]\nweb = { hosts = [\"10.9.0.1\"] }\n\
+             [[flows]]\nname = \"https\"\nfrom = \"web\"\nto = \"web\"\nproto = \"tcp\"\nports = [443]\n\
+             service = [\"ssl\"]\ntls_min = \"1.2\"\nsni = [\"a.example.com\", \"*.example.org\"]\n\
+             [[flows]]\nname = \"mail\"\nfrom = \"web\"\nto = \"web\"\nproto = \"tcp\"\nports = [25]\n\
+             service = [\"smtp\", \"ssl\"]\n\
+             [[flows]]\nname = \"any\"\nfrom = \"web\"\nto = \"web\"\nproto = \"tcp\"\nports = [22]\n",
+        );
+        let mut out = Vec::new();
+        super::super::write_matrix(&mut out, &r).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        let head = lines.iter().find(|l| l.contains("RULE")).unwrap();
+        assert!(
+            head.contains("PORTS  SERVICE    TLS MIN  SNI                           BETWEEN"),
+            "{head}"
+        );
+        let row = |name: &str| {
+            lines
+                .iter()
+                .find(|l| l.split_whitespace().nth(1) == Some(name))
+                .unwrap()
+                .to_string()
+        };
+        assert!(
+            row("https").contains("443    ssl        TLSv12   a.example.com, *.example.org  any"),
+            "{}",
+            row("https")
+        );
+        assert!(
+            row("mail").contains("25     smtp, ssl  -        -"),
+            "{}",
+            row("mail")
+        );
+        assert!(
+            row("any").contains("22     -          -        -"),
+            "{}",
+            row("any")
+        );
+    }
+
+    #[test]
     fn a_flood_and_many_groups_stay_readable() {
         let r = rules();
         let mut a = Auditor::new(&r, AuditOptions::default());
@@ -699,6 +830,11 @@ mod tests {
         let v = super::super::audit_json(&doc);
         let findings = v["findings"].as_array().unwrap();
         assert_eq!(findings.len(), 1226);
+        // No rule says what its flows may carry: the content kinds are not listed.
+        let by_kind = v["summary"]["findings_by_kind"].as_object().unwrap();
+        assert_eq!(by_kind.len(), 8);
+        assert!(!by_kind.contains_key("weak_tls"));
+        assert!(v["summary"].get("service_undecided").is_none());
         let f = findings
             .iter()
             .find(|f| f["rollup"]["by"] == "clients")

@@ -144,18 +144,24 @@ pub struct Span {
     pub label: String,
 }
 
-/// The findings over time, a lane a kind: each finding a bar from its first to its last flow.
-/// At most `max_per_kind` bars a lane (the rest are counted in the lane's label).
-pub fn timeline(spans: &[Span], from_ns: i64, to_ns: i64, max_per_kind: usize) -> Markup {
+/// The findings over time, a lane for each of `kinds`: each finding a bar from its first to its
+/// last flow. At most `max_per_kind` bars a lane (the rest are counted in the lane's label).
+pub fn timeline(
+    spans: &[Span],
+    kinds: &[Kind],
+    from_ns: i64,
+    to_ns: i64,
+    max_per_kind: usize,
+) -> Markup {
     let (w, lane, left) = (960.0, 22.0, 120.0);
-    let h = lane * Kind::ALL.len() as f64 + 30.0;
+    let h = lane * kinds.len() as f64 + 30.0;
     let span = (to_ns - from_ns).max(1) as f64;
     let x_of = |ns: i64| left + ((ns - from_ns) as f64 / span).clamp(0.0, 1.0) * (w - left - 10.0);
     html! {
         svg class="chart timeline" role="img" xmlns="http://www.w3.org/2000/svg"
             viewBox=(format!("0 0 {w} {h}")) width=(w) height=(h) {
             title { "Findings from " (iso_time(from_ns)) " to " (iso_time(to_ns)) }
-            @for (lane_no, kind) in Kind::ALL.iter().enumerate() {
+            @for (lane_no, kind) in kinds.iter().enumerate() {
                 @let y = lane_no as f64 * lane + 4.0;
                 @let of_kind: Vec<&Span> = spans.iter().filter(|s| s.kind == *kind).collect();
                 text x="0" y=(format!("{:.1}", y + 14.0)) class="label" {

@@ -26,6 +26,9 @@ pub struct Edge<'a> {
     pub required_unseen: bool,
     pub over_latency: bool,
     pub over_bandwidth: bool,
+    /// The edge's flows carried what its rules do not allow: kinds wrong_service, weak_tls,
+    /// unexpected_sni, in report order.
+    pub content: Vec<Kind>,
 }
 
 impl Edge<'_> {
@@ -55,6 +58,15 @@ impl Edge<'_> {
             v.push("bandwidth");
         }
         v.join(" ")
+    }
+
+    /// `wrong_service weak_tls unexpected_sni` (those the edge has), or empty.
+    pub fn content_findings(&self) -> String {
+        self.content
+            .iter()
+            .map(|k| k.name())
+            .collect::<Vec<_>>()
+            .join(" ")
     }
 }
 
@@ -103,6 +115,12 @@ impl<'a> Matrix<'a> {
                 Kind::Missing => e.required_unseen = true,
                 Kind::OverLatency => e.over_latency = true,
                 Kind::OverBandwidth => e.over_bandwidth = true,
+                Kind::WrongService | Kind::WeakTls | Kind::UnexpectedSni
+                    if !e.content.contains(&f.kind) =>
+                {
+                    e.content.push(f.kind);
+                    e.content.sort();
+                }
                 _ => {}
             }
             e.findings.push(f);

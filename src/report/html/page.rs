@@ -8,7 +8,7 @@ use super::charts::{self, Span, duration_us, symbol};
 use super::matrix::{Edge, Matrix};
 use super::{count, text};
 use crate::audit::{Finding, FlowVerdict, Kind};
-use crate::report::audit::{AuditDoc, client_cell, groups, message, server_cell};
+use crate::report::audit::{AuditDoc, checks_text, client_cell, groups, message, server_cell};
 use crate::report::iso_time;
 use crate::rules::{Expect, Rules};
 
@@ -91,6 +91,9 @@ fn summary(doc: &AuditDoc<'_>) -> Markup {
                 @for (i, (v, n)) in FlowVerdict::ALL.iter().zip(r.by_verdict).filter(|(_, n)| *n > 0).enumerate() {
                     @if i > 0 { ", " } (n) " " (v.name())
                 } } }
+            @if doc.rules.rules.iter().any(|x| x.checks_content()) {
+                tr id="service-checks" { td { "service" } td { (checks_text(&r.checks(), true)) } }
+            }
         }
     }
 }
@@ -115,6 +118,12 @@ fn rule_line(rules: &Rules, r: &crate::audit::AuditResult, i: usize) -> Markup {
                     @if rtt.p95_ns as f64 > b * 1e6 { " " b { "OVER" } }
                 }
             }
+            @if rule.checks_content() {
+                br; (content_line(rule))
+                @if let Some(c) = stats.map(|s| &s.checks).filter(|c| c.undecided_flows() + c.tls_undecided + c.sni_undecided > 0) {
+                    br; span class="undecided" { (checks_text(c, false)) }
+                }
+            }
             @if rule.avg_kbps.is_some() || rule.peak_kbps.is_some() {
                 br; "bandwidth budget"
                 @if let Some(a) = rule.avg_kbps { " avg " (a) } @if let Some(p) = rule.peak_kbps { " peak " (p) } " kbit/s"
@@ -125,6 +134,21 @@ fn rule_line(rules: &Rules, r: &crate::audit::AuditResult, i: usize) -> Markup {
             }
         }
     }
+}
+
+/// What a rule allows its flows to carry: `service ssl · TLS ≥ TLSv12 · SNI *.example.com`.
+fn content_line(rule: &crate::rules::Rule) -> String {
+    let mut parts = Vec::new();
+    if !rule.service.is_empty() {
+        parts.push(format!("service {}", rule.service_text()));
+    }
+    if let Some(m) = rule.tls_min_text() {
+        parts.push(format!("TLS ≥ {m}"));
+    }
+    if !rule.sni.is_empty() {
+        parts.push(format!("SNI {}", text(&rule.sni_text())));
+    }
+    parts.join(" · ")
 }
 
 fn edge_cell(
@@ -139,11 +163,13 @@ fn edge_cell(
     };
     let state = e.state();
     let over = e.over_budget();
+    let content = e.content_findings();
     html! {
         td class=(format!("edge {state}")) data-from=(text(from)) data-to=(text(to))
             data-worst=(e.worst().map_or("none", |(k, _)| k.name())) data-flows=(e.flows)
             data-required-unseen=[e.required_unseen.then_some("1")]
-            data-over-budget=[(!over.is_empty()).then_some(over.as_str())] {
+            data-over-budget=[(!over.is_empty()).then_some(over.as_str())]
+            data-content=[(!content.is_empty()).then_some(content.as_str())] {
             div class="state" { (symbol(state)) " " (count(e.flows, "flow"))
                 @if let Some((k, s)) = e.worst() { " · " (s.name()) " " (k.name()) }
                 @if e.findings.len() > 1 { " (+" (e.findings.len() - 1) ")" } }
@@ -220,7 +246,7 @@ fn pictures(doc: &AuditDoc<'_>) -> Markup {
             }
             @if let (Some(a), Some(b)) = (from, to) {
                 h3 { "Findings over time" }
-                (charts::timeline(&spans, a, b, MAX_ROWS_PER_KIND))
+                (charts::timeline(&spans, &crate::report::audit::report_kinds(rules), a, b, MAX_ROWS_PER_KIND))
             }
         }
     }
@@ -263,7 +289,7 @@ fn findings(rules: &Rules, all: &[Finding]) -> Markup {
             h2 { "Findings" }
             div class="filters" {
                 label { "kind " select id="filter-kind" { option value="" { "all" }
-                    @for k in Kind::ALL { option value=(k.name()) { (k.name()) } } } }
+                    @for k in crate::report::audit::report_kinds(rules) { option value=(k.name()) { (k.name()) } } } }
                 label { "severity " select id="filter-severity" { option value="" { "all" }
                     option value="error" { "error" } option value="warning" { "warning" } } }
                 label { "rule " select id="filter-rule" { option value="" { "all" } option value="-" { "(none)" }
@@ -387,13 +413,17 @@ fn evidence(doc: &AuditDoc<'_>) -> Markup {
             }
             h3 { "Rules" }
             table id="rules" {
-                thead { tr { th { "#" } th { "rule" } th { "from" } th { "to" } th { "proto/ports" } th { "verdict" } th { "flows" } th { "line" } } }
+                thead { tr { th { "#" } th { "rule" } th { "from" } th { "to" } th { "proto/ports" }
+                    th { "service, TLS, SNI" } th { "verdict" } th { "flows" } th { "judged on service, TLS, SNI" } th { "line" } } }
                 tbody {
                     @for (i, rule) in rules.rules.iter().enumerate() {
                         tr { td { (i + 1) } td { (text(&rule.name)) } td { (text(&rules.roles[rule.from].name)) }
                             td { (text(&rules.roles[rule.to].name)) } td { (rule.proto.name()) "/" (rule.ports_text()) }
+                            td { @if rule.checks_content() { (content_line(rule)) } @else { "-" } }
                             td { (rule.verdict.name()) @if rule.expect == Expect::Required { ", required" } }
-                            td { (r.rule_flows.get(i).copied().unwrap_or(0)) } td { (rule.line) } }
+                            td { (r.rule_flows.get(i).copied().unwrap_or(0)) }
+                            td { @if let (true, Some(s)) = (rule.checks_content(), r.rule_stats.get(i)) { (checks_text(&s.checks, false)) } @else { "-" } }
+                            td { (rule.line) } }
                     }
                 }
             }

@@ -240,3 +240,71 @@ fn control_and_reordering_characters_are_shown_as_escapes() {
         "a\\u{0}b\\u{7f}c\\u{2066}d\\u{200f}"
     );
 }
+
+#[test]
+fn service_tls_and_sni_findings_on_the_page() {
+    use crate::flow::service::{ServiceStatus, TlsInfo};
+    let r = rules(&MATRIX.replace(
+        "ports = [8080]",
+        "ports = [8080]\nservice = [\"ssl\"]\ntls_min = \"1.2\"\nsni = [\"app.example.com\"]",
+    ));
+    let mut a = Auditor::new(&r, AuditOptions::default());
+    // web -> app: HTTP where TLS 1.2 is required; TLS 1.0 to another name; one undecided.
+    let mut http = flow("C1", "10.0.0.1", "10.0.0.2", 8080, ConnState::SF, Some(4));
+    http.service = "http".into();
+    http.service_status = ServiceStatus::Known;
+    a.add(&http);
+    let mut old = flow("C2", "10.0.0.1", "10.0.0.2", 8080, ConnState::SF, Some(4));
+    old.service = "ssl".into();
+    old.service_status = ServiceStatus::Known;
+    old.tls = Some(TlsInfo {
+        version: Some(0x0301),
+        client_version: Some(0x0303),
+        sni: "<evil>.example.net\u{202e}".into(),
+        sni_cut: false,
+    });
+    a.add(&old);
+    a.add(&flow(
+        "C3",
+        "10.0.0.1",
+        "10.0.0.2",
+        8080,
+        ConnState::SF,
+        Some(4),
+    ));
+    let result = a.finish();
+    let m = Matrix::new(&r, &result);
+    let e = &m.edges[&(0, 1)];
+    assert_eq!(e.worst().map(|w| w.0), Some(Kind::WrongService));
+    assert_eq!(
+        e.content_findings(),
+        "wrong_service weak_tls unexpected_sni"
+    );
+    let html = page(&r, &result);
+    assert!(html.contains(
+        r#"class="edge error" data-from="web" data-to="app" data-worst="wrong_service" data-flows="3" data-content="wrong_service weak_tls unexpected_sni""#
+    ), "{html}");
+    // Filters and timeline lanes for every kind.
+    for k in ["wrong_service", "weak_tls", "unexpected_sni"] {
+        assert!(
+            html.contains(&format!(r#"<option value="{k}">{k}</option>"#)),
+            "{k}"
+        );
+        assert!(
+            html.contains(&format!(r#"<tr class="finding" data-kind="{k}""#)),
+            "{k}"
+        );
+        assert!(html.contains(&format!(r#"<rect class="span {k}""#)), "{k}");
+    }
+    assert!(html.contains("http on an edge that allows ssl"));
+    assert!(html.contains("TLSv10 &lt; tls_min TLSv12"));
+    // The server name came from a packet: markup escaped, the override shown as an escape.
+    assert!(
+        html.contains("SNI &lt;evil&gt;.example.net\\u{202e}"),
+        "{html}"
+    );
+    assert!(!html.contains('\u{202e}'));
+    // What the rule allows and what could not be judged.
+    assert!(html.contains("service ssl · TLS ≥ TLSv12 · SNI app.example.com"));
+    assert!(html.contains(r#"<tr id="service-checks"><td>service</td><td>2 flows judged against the rules' service, tls_min and sni; 1 undecided (1 not in source)</td></tr>"#), "{html}");
+}
