@@ -738,6 +738,26 @@ fn has_sample_gives_every_kind_of_finding() {
             "587",
             1,
         ),
+        // has1 -> has2:30100 in plain HTTP: the instance manager's edge carries TLS only, at
+        // 1.2 at least (tshark dissects the flow as HTTP, expected.tsv's wrong_service row).
+        (
+            "wrong_service",
+            "error",
+            "has-cluster-instance-manager",
+            "10.20.0.21",
+            "10.20.0.22",
+            "30100",
+            1,
+        ),
+        (
+            "weak_tls",
+            "error",
+            "has-cluster-instance-manager",
+            "10.20.0.21",
+            "10.20.0.22",
+            "30100",
+            1,
+        ),
         (
             "discouraged",
             "warning",
@@ -784,14 +804,14 @@ fn has_sample_gives_every_kind_of_finding() {
     let f = &v["findings"];
     // The remote browser's three handshakes: tshark's tcp.analysis.initial_rtt gives 120.601,
     // 120.629 and 120.634 ms for them.
-    assert_eq!(f[9]["p50_ms"], 120.629);
-    assert_eq!(f[9]["max_ms"], 120.634);
-    assert_eq!(f[9]["budget_ms"], 100.0);
+    assert_eq!(f[11]["p50_ms"], 120.629);
+    assert_eq!(f[11]["max_ms"], 120.634);
+    assert_eq!(f[11]["budget_ms"], 100.0);
     assert_eq!(f[6]["outcomes"]["S0"], 1);
     assert_eq!(f[7]["outcomes"]["REJ"], 1);
     assert_eq!(f[5]["failed_attempts"], 1);
     // The 3 MB download peaks far above the 512 kbit/s budget.
-    assert!(f[10]["peak_kbps"].as_f64().unwrap() > 10_000.0);
+    assert!(f[12]["peak_kbps"].as_f64().unwrap() > 10_000.0);
 }
 
 #[test]
@@ -945,7 +965,7 @@ fn audit_writes_to_a_file() {
     assert_eq!(stdout(&o), "");
     let v: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
-    assert_eq!(v["summary"]["findings"], 11);
+    assert_eq!(v["summary"]["findings"], 13);
     std::fs::remove_dir_all(&dir).ok();
 }
 
@@ -986,7 +1006,9 @@ fn flows_with_rules_adds_rule_and_verdict() {
         z.lines()
             .nth(6)
             .unwrap()
-            .ends_with("\ticmp_last_code\tevicted\tbad_checksums\trule\tverdict")
+            .ends_with(
+                "\ticmp_last_code\tevicted\tbad_checksums\tservice_status\ttls_version\ttls_client_version\ttls_sni\ttls_sni_cut\trule\tverdict"
+            )
     );
     assert!(z.contains("\thas-fileserver\tallowed\n"));
 }

@@ -43,14 +43,30 @@ const HOSTILE_RULES: &str = "fixtures/hostile/rules.toml";
 const HOSTILE_INVENTORY: &str = "fixtures/hostile/inventory.toml";
 const HOSTILE_LOG: &str = "fixtures/hostile/conn.log";
 
-/// The kinds of finding, as the reports name them.
-const KINDS: [&str; 8] = [
+/// The kinds of finding of the hostile fixtures (one each): every kind but the content checks,
+/// which their rules do not ask for.
+const HOSTILE_KINDS: [&str; 8] = [
     "unexpected",
     "denied",
     "reversed",
     "missing",
     "failed",
     "discouraged",
+    "over_latency",
+    "over_bandwidth",
+];
+
+/// The kinds of finding, as the reports name them.
+const KINDS: [&str; 11] = [
+    "unexpected",
+    "denied",
+    "reversed",
+    "missing",
+    "failed",
+    "wrong_service",
+    "weak_tls",
+    "discouraged",
+    "unexpected_sni",
     "over_latency",
     "over_bandwidth",
 ];
@@ -431,7 +447,7 @@ fn has_report_matrix_findings_and_evidence() {
 
     // Findings: one row per finding of expected-report.txt.
     let want = text_findings(&read("fixtures/has/expected-report.txt"));
-    assert_eq!(want.len(), 11);
+    assert_eq!(want.len(), 13);
     let (f, _) = inside(dom, &d, "findings");
     assert_eq!(f[0].name, "table", "#findings is a <table>");
     let rows: Vec<&&Tag> = f
@@ -631,12 +647,12 @@ fn has_report_filters_and_sorting() {
     let mut v = v;
     v.as_object_mut().unwrap().remove("sort");
     let want = serde_json::json!({
-        "all": 11,
+        "all": 13,
         "kind": { "value": "failed", "shown": 2 },
         "severity": { "value": "warning", "shown": 3 },
         "rule": { "value": "has-fileserver", "shown": 2 },
         "host": { "value": "10.20.0.66", "shown": 3 },
-        "after": 11
+        "after": 13
     });
     assert_eq!(v, want, "rows shown under each filter");
 }
@@ -921,7 +937,7 @@ fn hostile_report_shows_payloads_as_text_only() {
         *kinds.entry(r.attr("data-kind").unwrap()).or_default() += 1;
         rules.insert(r.attr("data-rule").unwrap().to_string());
     }
-    let want: BTreeMap<&str, usize> = KINDS.iter().map(|k| (*k, 1)).collect();
+    let want: BTreeMap<&str, usize> = HOSTILE_KINDS.iter().map(|k| (*k, 1)).collect();
     assert_eq!(kinds, want, "one finding of each kind");
     for r in [
         "-".to_string(),

@@ -128,7 +128,12 @@ def main():
           str([u for u, c in uids.items() if c > 1]))
     lost = [u for f in findings for u in f["uids"] if u not in uids]
     check(not lost, "every uid of the report's findings is in flows.jsonl", str(lost))
+    # A flow's finding, and the other kinds it also raised (`also`, comma-separated).
     by_finding = Counter(l["finding"] for l in flows if l.get("finding"))
+    for l in flows:
+        for k in (l.get("also") or "").split(","):
+            if k:
+                by_finding[k] += 1
     per_flow = Counter()
     for f in findings:
         if f["kind"] not in ("missing", "over_bandwidth"):
