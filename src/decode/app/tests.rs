@@ -589,43 +589,6 @@ fn random_bytes_are_seldom_recognised() {
     }
 }
 
-#[test]
-#[ignore = "a measurement, not a test: cargo test --release --lib decode::app::tests::speed -- --ignored --nocapture"]
-fn speed() {
-    use std::hint::black_box;
-    use std::time::Instant;
-    let mut rng = Rng(7);
-    let mut random = vec![[0u8; 1400]; 64];
-    for p in &mut random {
-        rng.fill(p);
-    }
-    let mut app_data = random.clone();
-    for p in &mut app_data {
-        p[..5].copy_from_slice(&[0x17, 0x03, 0x03, 0x05, 0x73]);
-    }
-    let samples = samples();
-    for (what, tcp) in [("tcp", true), ("udp", false)] {
-        for (name, set) in [("random", &random), ("tls application data", &app_data)] {
-            let start = Instant::now();
-            let mut n = 0usize;
-            for i in 0..1_000_000 {
-                let h = recognise(black_box(&set[i % set.len()][..]), tcp);
-                n += h.hint as usize;
-            }
-            let ns = start.elapsed().as_nanos() as f64 / 1e6;
-            println!("{name} over {what}: {ns:.1} ns/payload ({n})");
-        }
-    }
-    let start = Instant::now();
-    let mut n = 0usize;
-    for i in 0..1_000_000 {
-        let (_, p, tcp, _) = samples[i % samples.len()];
-        n += recognise(black_box(p), tcp).hint as usize;
-    }
-    let ns = start.elapsed().as_nanos() as f64 / 1e6;
-    println!("the samples, round robin: {ns:.1} ns/payload ({n})");
-}
-
 mod prop {
     use super::*;
     use proptest::prelude::*;
