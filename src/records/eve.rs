@@ -260,6 +260,51 @@ fn app_proto(a: &str, proto: Proto) -> Option<&'static str> {
     })
 }
 
+#[cfg(test)]
+#[test]
+fn every_app_proto_name_pairs_in_one_byte() {
+    use super::half::{service_code, service_of};
+    for a in [
+        "failed",
+        "tls",
+        "http",
+        "http1",
+        "http2",
+        "ssh",
+        "smb",
+        "smtp",
+        "dns",
+        "quic",
+        "rdp",
+        "ldap",
+        "krb5",
+        "dcerpc",
+        "ftp",
+        "ftp-data",
+        "dhcp",
+        "ntp",
+        "snmp",
+        "sip",
+        "mqtt",
+        "pgsql",
+        "imap",
+        "pop3",
+        "rfb",
+        "modbus",
+        "dnp3",
+        "websocket",
+    ] {
+        for proto in [Proto::Tcp, Proto::Udp] {
+            let s = app_proto(a, proto);
+            assert!(s.is_some(), "{a}");
+            assert_eq!(service_of(service_code(s)), s, "{a}");
+        }
+    }
+    assert_eq!(app_proto("nfs", Proto::Udp), None);
+    assert_eq!(service_code(None), 0);
+    assert_eq!(service_of(0), None);
+}
+
 fn object<'a, T: Deserialize<'a>>(name: &str, v: Option<&'a RawValue>) -> Result<T, String> {
     let v = v.ok_or_else(|| format!("{name} is unset"))?;
     serde_json::from_str(v.get()).map_err(|e| format!("{name}: {e}"))

@@ -81,6 +81,54 @@ pub struct HalfFlow {
 /// `app_proto` `failed`).
 pub const APP_UNKNOWN: &str = "";
 
+/// Every [`HalfFlow::service`] a source gives ([`APP_UNKNOWN`] first), so that the pairing
+/// keeps one byte per side ([`service_code`]) instead of a 16-byte reference.
+const SERVICES: [&str; 29] = [
+    APP_UNKNOWN,
+    "ssl",
+    "http",
+    "http2",
+    "ssh",
+    "smb",
+    "smtp",
+    "dns",
+    "quic",
+    "rdp",
+    "ldap_tcp",
+    "ldap_udp",
+    "krb_tcp",
+    "krb",
+    "dce_rpc",
+    "ftp",
+    "ftp-data",
+    "dhcp",
+    "ntp",
+    "snmp",
+    "sip",
+    "mqtt",
+    "postgresql",
+    "imap",
+    "pop3",
+    "rfb",
+    "modbus",
+    "dnp3",
+    "websocket",
+];
+
+/// A service as one byte: 0 for none, else 1 + its place in the list of services sources give
+/// (a name outside it is none).
+pub fn service_code(s: Option<&str>) -> u8 {
+    s.and_then(|s| SERVICES.iter().position(|&k| k == s))
+        .map_or(0, |i| i as u8 + 1)
+}
+
+/// The service of [`service_code`]'s byte.
+pub fn service_of(code: u8) -> Option<&'static str> {
+    usize::from(code)
+        .checked_sub(1)
+        .and_then(|i| SERVICES.get(i).copied())
+}
+
 impl HalfFlow {
     /// A half with the given endpoints and nothing counted yet: sources fill in the rest.
     pub fn new(proto: Proto, src: IpAddr, src_port: u16, dst: IpAddr, dst_port: u16) -> Self {

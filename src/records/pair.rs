@@ -58,7 +58,8 @@ struct Side {
     halves: u32,
     initiator: Initiator,
     rejected: Option<&'static str>,
-    service: Option<&'static str>,
+    /// [`super::half::service_code`] of the first service a half gave (0: none).
+    service: u8,
 }
 
 impl Side {
@@ -81,7 +82,9 @@ impl Side {
             self.initiator = h.initiator;
         }
         self.rejected = self.rejected.or(h.rejected);
-        self.service = self.service.or(h.service);
+        if self.service == 0 {
+            self.service = super::half::service_code(h.service);
+        }
     }
 
     fn has(&self, bit: u8) -> bool {
@@ -451,6 +454,8 @@ impl<'s> Pairer<'s> {
         };
         let v6 = oe.0.is_ipv6();
         let cid = community_id(n, v6, &addr(oe.0), oe.1, &addr(re.0), re.1);
+        // The client's half's service, else the server's.
+        let service = super::half::service_of(if o.service != 0 { o.service } else { r.service });
         let uid = match e.flow_id {
             Some(id) => compact_str::format_compact!("F{id}"),
             None => uid(proto, oe, re, ts_ns, vlan),
@@ -481,8 +486,8 @@ impl<'s> Pairer<'s> {
             rtt_ns: None,
             icmp_errors: None,
             evicted: false,
-            service: Text::from(o.service.or(r.service).unwrap_or_default()),
-            service_status: match o.service.or(r.service) {
+            service: Text::from(service.unwrap_or_default()),
+            service_status: match service {
                 None => crate::flow::ServiceStatus::NotInSource,
                 Some(super::half::APP_UNKNOWN) => crate::flow::ServiceStatus::Unknown,
                 Some(_) => crate::flow::ServiceStatus::Known,
