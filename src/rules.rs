@@ -303,7 +303,7 @@ pub struct Rule {
     pub severity: Option<Severity>,
     pub note: Option<String>,
     /// The application protocols the rule's flows may carry (`service = ["ssl"]`): Zeek's
-    /// service names, from [`KNOWN_SERVICES`]. Empty: any.
+    /// service names, from [`crate::flow::service::KNOWN`]. Empty: any.
     pub service: Vec<&'static str>,
     /// The lowest TLS version the rule's flows may use (`tls_min = "1.2"`; wire value, ranked
     /// by [`crate::flow::service::tls_rank`]); with it, a flow that carries no TLS is a finding.
@@ -374,50 +374,6 @@ pub fn ranges_text(ranges: &[(u16, u16)]) -> String {
         .collect::<Vec<_>>()
         .join(",")
 }
-
-/// Zeek's service names a rule's `service` may list: the protocols flowaudit's recognisers name,
-/// then Zeek's other analyzers'. Tunnels (vxlan, geneve, ...) are not among them: the flows
-/// inside a tunnel are judged on their own.
-pub const KNOWN_SERVICES: &[&str] = &[
-    "ssl",
-    "http",
-    "http2",
-    "ssh",
-    "smb",
-    "smtp",
-    "tds",
-    "dns",
-    "quic",
-    "rdp",
-    "ldap_tcp",
-    "ldap_udp",
-    "krb",
-    "krb_tcp",
-    "dce_rpc",
-    "dhcp",
-    "dnp3",
-    "ftp",
-    "gssapi",
-    "imap",
-    "irc",
-    "modbus",
-    "mqtt",
-    "mysql",
-    "ntlm",
-    "ntp",
-    "pop3",
-    "radius",
-    "rdpeudp",
-    "rfb",
-    "sip",
-    "snmp",
-    "socks",
-    "syslog",
-    "xmpp",
-    "postgresql",
-    "redis",
-    "websocket",
-];
 
 /// Services that carry a TLS handshake: `ssl` (TLS over TCP, directly or after STARTTLS) and
 /// `quic` (whose handshake is TLS 1.3).
@@ -686,13 +642,16 @@ fn parse_content(src: &Source<'_>, f: &RawFlow) -> Result<Content, RulesError> {
         }
         for name in list.get_ref() {
             let n = name.get_ref().trim();
-            let Some(known) = KNOWN_SERVICES.iter().find(|k| k.eq_ignore_ascii_case(n)) else {
+            let Some(known) = crate::flow::service::KNOWN
+                .iter()
+                .find(|k| k.eq_ignore_ascii_case(n))
+            else {
                 return Err(src.error(
                     Some(name.span()),
                     format!("unknown service '{}'", escape(n)),
                     Some(format!(
                         "use Zeek's service names: {}",
-                        KNOWN_SERVICES.join(", ")
+                        crate::flow::service::KNOWN.join(", ")
                     )),
                 ));
             };

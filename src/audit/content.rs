@@ -26,7 +26,7 @@
 
 use super::Shown;
 use crate::flow::FlowRecord;
-use crate::flow::service::{ServiceStatus, services, tls_rank};
+use crate::flow::service::{ServiceStatus, is_tunnel, services, tls_rank};
 use crate::rules::{Rule, TLS_SERVICES};
 
 /// Distinct things a finding keeps with their counts (services, versions, server names); the
@@ -140,13 +140,6 @@ pub struct Checked<'a> {
     pub service: Option<ShownRef<'a>>,
     pub tls: Option<ShownRef<'a>>,
     pub sni: Option<ShownRef<'a>>,
-}
-
-/// A UDP tunnel's name (vxlan, geneve, ...): never a service a rule judges.
-fn is_tunnel(name: &str) -> bool {
-    crate::decode::TunnelKind::ALL
-        .iter()
-        .any(|k| k.over_udp() && k.name().eq_ignore_ascii_case(name))
 }
 
 /// Judges flow `r` against `rule`'s `service`, `tls_min` and `sni`, counting it in `checks`

@@ -110,12 +110,8 @@ fn app_of(l4: &[u8], header: usize, len: u32, tcp: bool, sni: &mut Sni) -> app::
         };
     }
     let mut h = app::recognise(payload, tcp);
-    if h.name_len > 0 {
-        let at = usize::from(h.name_off);
-        match payload
-            .get(at..at + usize::from(h.name_len))
-            .and_then(Sni::new)
-        {
+    if let Some(name) = h.name(payload) {
+        match Sni::new(name) {
             Some(name) => *sni = name,
             None => h.extra |= app::SNI_CUT,
         }

@@ -100,11 +100,7 @@ pub struct FlowRecord {
 impl FlowRecord {
     /// The flow carried a tunnel over UDP (its `service` names one): a tunnel endpoint's flow.
     pub fn carries_tunnel(&self) -> bool {
-        super::service::services(&self.service).any(|s| {
-            crate::decode::TunnelKind::ALL
-                .iter()
-                .any(|k| k.over_udp() && k.name().eq_ignore_ascii_case(s))
-        })
+        super::service::services(&self.service).any(super::service::is_tunnel)
     }
 }
 

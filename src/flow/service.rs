@@ -146,6 +146,59 @@ pub fn tls_rank(v: u16) -> u16 {
     }
 }
 
+/// Zeek's service names: what a rule's `service` may list and a flow log's source may name: the protocols flowaudit's recognisers name,
+/// then Zeek's other analyzers'. Tunnels (vxlan, geneve, ...) are not among them: the flows
+/// inside a tunnel are judged on their own.
+pub const KNOWN: &[&str] = &[
+    "ssl",
+    "http",
+    "http2",
+    "ssh",
+    "smb",
+    "smtp",
+    "tds",
+    "dns",
+    "quic",
+    "rdp",
+    "ldap_tcp",
+    "ldap_udp",
+    "krb",
+    "krb_tcp",
+    "dce_rpc",
+    "dhcp",
+    "dnp3",
+    "ftp",
+    "ftp-data",
+    "gssapi",
+    "imap",
+    "irc",
+    "modbus",
+    "mqtt",
+    "mysql",
+    "ntlm",
+    "ntp",
+    "pop3",
+    "radius",
+    "rdpeudp",
+    "rfb",
+    "sip",
+    "snmp",
+    "socks",
+    "syslog",
+    "xmpp",
+    "postgresql",
+    "redis",
+    "websocket",
+];
+
+/// A UDP tunnel's name (vxlan, geneve, ...), as the service of the outer flow that carried it:
+/// never an application protocol.
+pub fn is_tunnel(name: &str) -> bool {
+    crate::decode::TunnelKind::ALL
+        .iter()
+        .any(|k| k.over_udp() && k.name().eq_ignore_ascii_case(name))
+}
+
 /// The services of a `service` field (comma-separated Zeek names), in order.
 pub fn services(s: &str) -> impl Iterator<Item = &str> {
     s.split(',').map(str::trim).filter(|p| !p.is_empty())

@@ -8,6 +8,7 @@
 use std::net::IpAddr;
 
 use crate::flow::Proto;
+use crate::flow::service::KNOWN;
 
 /// TCP flag bits as NetFlow's `tcp_flags` (and VPC's `tcp-flags`) OR them.
 pub mod tcp_flags {
@@ -81,52 +82,27 @@ pub struct HalfFlow {
 /// `app_proto` `failed`).
 pub const APP_UNKNOWN: &str = "";
 
-/// Every [`HalfFlow::service`] a source gives ([`APP_UNKNOWN`] first), so that the pairing
-/// keeps one byte per side ([`service_code`]) instead of a 16-byte reference.
-const SERVICES: [&str; 29] = [
-    APP_UNKNOWN,
-    "ssl",
-    "http",
-    "http2",
-    "ssh",
-    "smb",
-    "smtp",
-    "dns",
-    "quic",
-    "rdp",
-    "ldap_tcp",
-    "ldap_udp",
-    "krb_tcp",
-    "krb",
-    "dce_rpc",
-    "ftp",
-    "ftp-data",
-    "dhcp",
-    "ntp",
-    "snmp",
-    "sip",
-    "mqtt",
-    "postgresql",
-    "imap",
-    "pop3",
-    "rfb",
-    "modbus",
-    "dnp3",
-    "websocket",
-];
-
-/// A service as one byte: 0 for none, else 1 + its place in the list of services sources give
-/// (a name outside it is none).
+/// A service as one byte, so that the pairing keeps one byte per side instead of a 16-byte
+/// reference: 0 for none, 1 for [`APP_UNKNOWN`], else 2 + its place in Zeek's names
+/// ([`KNOWN`]; a name outside them is none).
 pub fn service_code(s: Option<&str>) -> u8 {
-    s.and_then(|s| SERVICES.iter().position(|&k| k == s))
-        .map_or(0, |i| i as u8 + 1)
+    match s {
+        None => 0,
+        Some(APP_UNKNOWN) => 1,
+        Some(s) => KNOWN
+            .iter()
+            .position(|&k| k == s)
+            .map_or(0, |i| i as u8 + 2),
+    }
 }
 
 /// The service of [`service_code`]'s byte.
 pub fn service_of(code: u8) -> Option<&'static str> {
-    usize::from(code)
-        .checked_sub(1)
-        .and_then(|i| SERVICES.get(i).copied())
+    match code {
+        0 => None,
+        1 => Some(APP_UNKNOWN),
+        c => KNOWN.get(usize::from(c) - 2).copied(),
+    }
 }
 
 impl HalfFlow {
