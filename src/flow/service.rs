@@ -107,6 +107,19 @@ pub fn tls_version_name(v: u16) -> std::borrow::Cow<'static, str> {
 /// A TLS version by name: Zeek's (`TLSv12`, `SSLv3`, [`tls_version_name`]) or the usual
 /// spelling (`1.2`, `TLS 1.2`, `TLSv1.2`, `SSL 3.0`); also `unknown-0x....`.
 pub fn parse_tls_version(s: &str) -> Option<u16> {
+    // Zeek's names, as every record writes them, without the allocations below.
+    let exact = match s {
+        "TLSv12" => Some(0x0303),
+        "TLSv13" => Some(0x0304),
+        "TLSv10" => Some(0x0301),
+        "TLSv11" => Some(0x0302),
+        "SSLv3" => Some(0x0300),
+        "SSLv2" => Some(0x0002),
+        _ => None,
+    };
+    if exact.is_some() {
+        return exact;
+    }
     let t: String = s
         .trim()
         .chars()
